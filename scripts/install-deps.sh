@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages qkrestore needs to build, test and run its demo.
+# Idempotent: packages already present are skipped by apt-get.
+set -euo pipefail
+packages=(
+  build-essential cmake pkg-config ccache
+  nlohmann-json3-dev   # JSON: safetensors headers, config.json, tokenizer.json, reports
+  libcli11-dev         # command-line parsing
+  libfmt-dev           # formatting of messages and tables
+  libeigen3-dev        # SVD / polar factors for QK-Pro and diagnostics
+  libpcre2-dev         # tokenizer pre-tokenizer regexes (Unicode classes, lookahead)
+  libcpp-httplib-dev   # OpenAI-compatible client and `serve`
+  libssl-dev           # SHA-256 (libcrypto) for provenance
+  libopenblas-dev      # sgemm for the embedded engine's prefill
+  libgtest-dev libgmock-dev libbenchmark-dev
+  wordnet-base         # adjective/noun lists for NIAH keys
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
