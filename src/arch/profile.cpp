@@ -1,0 +1,202 @@
+#include "arch/profile.hpp"
+
+#include "io/checkpoint.hpp"
+#include "util/error.hpp"
+
+namespace qk {
+
+extern const char* const kBuiltinFamiliesJson;
+
+namespace {
+
+using nlohmann::json;
+
+struct Context {
+  const std::string& label;
+  std::string where;
+  [[noreturn]] void error(std::string_view what) const { fail(ErrorKind::Format, "{}: {}: {}", label, where, what); }
+};
+
+std::string get_string(const json& object, const char* key, const Context& ctx, std::string fallback = "") {
+  if (!object.contains(key)) return fallback;
+  if (object[key].is_string()) return object[key].get<std::string>();
+  if (object[key].is_number()) return object[key].dump();
+  ctx.error(fmt::format("'{}' must be a string", key));
+}
+
+LayerKind get_kind(const json& value, const Context& ctx) {
+  if (!value.is_string()) ctx.error("a layer kind must be a string");
+  auto kind = parse_layer_kind(value.get<std::string>());
+  if (!kind) ctx.error(fmt::format("unknown layer kind '{}' (global, sliding, linear, mlp, moe)", value.get<std::string>()));
+  return *kind;
+}
+
+LayerKindSource parse_kind_source(const json& j, const Context& ctx) {
+  LayerKindSource source;
+  static const std::pair<const char*, LayerKindSource::Type> kTypes[] = {
+      {"list", LayerKindSource::Type::List},     {"pattern", LayerKindSource::Type::Pattern},
+      {"period", LayerKindSource::Type::Period}, {"every", LayerKindSource::Type::Every},
+      {"indices", LayerKindSource::Type::Indices}};
+  bool found = false;
+  for (auto [key, type] : kTypes) {
+    if (j.contains(key)) {
+      source.type = type;
+      source.key = get_string(j, key, ctx);
+      found = true;
+    }
+  }
+  if (!found) ctx.error("a layer_kinds source needs one of list, pattern, period, every, indices");
+  if (j.contains("values")) {
+    for (const auto& [value, kind] : j["values"].items()) source.values[value] = get_kind(kind, ctx);
+  }
+  if ((source.type == LayerKindSource::Type::List || source.type == LayerKindSource::Type::Pattern) && source.values.empty())
+    ctx.error(fmt::format("source '{}' needs a 'values' map", source.key));
+  source.offset_key = get_string(j, "offset", ctx, "0");
+  source.base = j.value("base", 0);
+  if (j.contains("hit")) source.hit = get_kind(j["hit"], ctx);
+  if (j.contains("miss")) source.miss = get_kind(j["miss"], ctx);
+  return source;
+}
+
+TensorTemplate parse_tensor_template(const json& j, const Context& ctx) {
+  TensorTemplate t;
+  const std::string side = get_string(j, "side", ctx);
+  if (side != "q" && side != "k") ctx.error("'side' must be \"q\" or \"k\"");
+  t.side = side[0];
+  const std::string part = get_string(j, "part", ctx, "weight");
+  if (part == "weight") t.part = TensorPart::Weight;
+  else if (part == "bias") t.part = TensorPart::Bias;
+  else if (part == "norm") t.part = TensorPart::Norm;
+  else ctx.error(fmt::format("'part' must be weight, bias or norm, not '{}'", part));
+  t.name = get_string(j, "name", ctx);
+  t.match = get_string(j, "match", ctx);
+  if (t.name.empty() == t.match.empty()) ctx.error("a tensor needs exactly one of 'name' and 'match'");
+  t.optional = j.value("optional", false);
+  if (j.contains("gated")) t.gated = j["gated"].is_boolean() ? (j["gated"].get<bool>() ? "1" : "0") : get_string(j, "gated", ctx);
+  if (j.contains("rows")) {
+    const json& r = j["rows"];
+    RowBlocksSpec rows;
+    rows.count = get_string(r, "count", ctx, "1");
+    rows.block = get_string(r, "block", ctx);
+    if (rows.block.empty()) ctx.error(fmt::format("tensor '{}': rows need a 'block'", t.name));
+    rows.stride = get_string(r, "stride", ctx);
+    rows.offset = get_string(r, "offset", ctx, "0");
+    t.rows = rows;
+  }
+  return t;
+}
+
+FamilyProfile parse_family(const std::string& model_type, const json& j, const json& defaults, const std::string& label) {
+  Context ctx{label, "family '" + model_type + "'"};
+  if (!j.is_object()) ctx.error("must be a JSON object");
+  FamilyProfile f;
+  f.model_type = model_type;
+  f.description = get_string(j, "description", ctx);
+  if (j.contains("aliases"))
+    for (const auto& a : j["aliases"]) f.aliases.push_back(a.get<std::string>());
+  f.config_root = get_string(j, "config_root", ctx);
+  f.layer_count = get_string(j, "layer_count", ctx, get_string(defaults, "layer_count", ctx, "num_hidden_layers"));
+  const json& prefixes = j.contains("layers") ? j["layers"] : defaults.value("layers", json::array({"model.layers"}));
+  for (const auto& p : prefixes) f.layer_prefixes.push_back(p.get<std::string>());
+  if (j.contains("layer_kinds"))
+    for (const auto& s : j["layer_kinds"]) f.kind_sources.push_back(parse_kind_source(s, ctx));
+  if (j.contains("default_kind")) f.default_kind = get_kind(j["default_kind"], ctx);
+  if (defaults.contains("dims"))
+    for (const auto& [k, v] : defaults["dims"].items()) f.dims[k] = v.get<std::string>();
+  if (j.contains("dims"))
+    for (const auto& [k, v] : j["dims"].items()) f.dims[k] = v.get<std::string>();
+
+  const json& position = j.contains("position") ? j["position"] : defaults.value("position", json::object());
+  const std::string kind = get_string(position, "kind", ctx, "rope");
+  if (kind != "rope" && kind != "nope") ctx.error("position kind must be rope or nope");
+  f.position.rope = kind == "rope";
+  f.position.rotary_dim = get_string(position, "rotary_dim", ctx,
+                                     get_string(defaults.value("position", json::object()), "rotary_dim", ctx, "head_dim"));
+  if (position.contains("nope_when")) {
+    f.position.nope_when_key = get_string(position["nope_when"], "key", ctx);
+    f.position.nope_when_value = get_string(position["nope_when"], "equals", ctx);
+  }
+
+  if (!j.contains("global_tensors")) ctx.error("missing 'global_tensors'");
+  const json* tensors = &j["global_tensors"];
+  if (tensors->is_string()) {  // a named list from "defaults", e.g. "standard_qk"
+    const std::string name = tensors->get<std::string>();
+    if (!defaults.contains(name)) ctx.error(fmt::format("global_tensors names '{}', which 'defaults' does not define", name));
+    tensors = &defaults[name];
+  }
+  for (const auto& t : *tensors) f.global_tensors.push_back(parse_tensor_template(t, ctx));
+  if (f.kind_sources.empty() && !f.default_kind) ctx.error("needs 'layer_kinds' or 'default_kind'");
+  return f;
+}
+
+// A user's table may leave out "defaults" and still use the built-in ones ("standard_qk" ...).
+const json& builtin_defaults() {
+  static const json defaults = json::parse(kBuiltinFamiliesJson)["defaults"];
+  return defaults;
+}
+
+}  // namespace
+
+const char* layer_kind_name(LayerKind kind) {
+  switch (kind) {
+    case LayerKind::Global: return "global";
+    case LayerKind::Sliding: return "sliding";
+    case LayerKind::Linear: return "linear";
+    case LayerKind::Mlp: return "mlp";
+    case LayerKind::Moe: return "moe";
+  }
+  return "?";
+}
+
+std::optional<LayerKind> parse_layer_kind(std::string_view name) {
+  for (LayerKind k : {LayerKind::Global, LayerKind::Sliding, LayerKind::Linear, LayerKind::Mlp, LayerKind::Moe})
+    if (name == layer_kind_name(k)) return k;
+  return std::nullopt;
+}
+
+const char* tensor_part_name(TensorPart part) {
+  switch (part) {
+    case TensorPart::Weight: return "weight";
+    case TensorPart::Bias: return "bias";
+    case TensorPart::Norm: return "norm";
+  }
+  return "?";
+}
+
+FamilyTable FamilyTable::from_json(const json& table, const std::string& label) {
+  if (!table.is_object() || !table.contains("families") || !table["families"].is_object())
+    fail(ErrorKind::Format, "{}: an architecture table needs a 'families' object", label);
+  const json defaults = table.contains("defaults") ? table["defaults"] : builtin_defaults();
+  FamilyTable result;
+  for (const auto& [model_type, family] : table["families"].items())
+    result.families_[model_type] = parse_family(model_type, family, defaults, label);
+  return result;
+}
+
+FamilyTable FamilyTable::from_file(const std::filesystem::path& path) { return from_json(read_json_file(path), path.string()); }
+
+const FamilyTable& FamilyTable::builtin() {
+  static const FamilyTable table = from_json(json::parse(kBuiltinFamiliesJson), "built-in families.json");
+  return table;
+}
+
+void FamilyTable::merge(const FamilyTable& other) {
+  for (const auto& [name, family] : other.families_) families_[name] = family;
+}
+
+const FamilyProfile* FamilyTable::find(std::string_view model_type) const {
+  auto it = families_.find(std::string(model_type));
+  if (it != families_.end()) return &it->second;
+  for (const auto& [name, family] : families_)
+    for (const auto& alias : family.aliases)
+      if (alias == model_type) return &family;
+  return nullptr;
+}
+
+std::vector<std::string> FamilyTable::model_types() const {
+  std::vector<std::string> names;
+  for (const auto& [name, family] : families_) names.push_back(name);
+  return names;
+}
+
+}  // namespace qk

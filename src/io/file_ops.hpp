@@ -1,0 +1,42 @@
+// Low-level file operations for streaming output: kernel-side copies, positioned writes, fsync.
+// Every failure throws Error(Io) naming the file; a full disk reads "No space left on device".
+#pragma once
+#include <cstdint>
+#include <filesystem>
+#include <span>
+#include <string>
+
+namespace qk {
+
+class OutputFile {
+ public:
+  explicit OutputFile(const std::filesystem::path& path);  // creates (fails if it exists)
+  ~OutputFile();
+  OutputFile(const OutputFile&) = delete;
+  OutputFile& operator=(const OutputFile&) = delete;
+
+  // Appends `length` bytes of `source_fd` from `source_offset`, inside the kernel where it can
+  // (copy_file_range: no decoding, reflinks on filesystems that share extents).
+  void append_copy(int source_fd, std::uint64_t source_offset, std::uint64_t length, const std::string& source_label);
+  void append(std::span<const std::byte> bytes);
+  void write_at(std::uint64_t offset, std::span<const std::byte> bytes);  // overwrite in place
+  std::uint64_t size() const { return size_; }
+  void sync_and_close();
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+  int fd_ = -1;
+  std::uint64_t size_ = 0;
+};
+
+// Copies a whole file (used for shards kept as they are and for tokenizer/config files).
+void copy_file_contents(const std::filesystem::path& from, const std::filesystem::path& to);
+void write_text_file(const std::filesystem::path& path, std::string_view text);
+void fsync_directory(const std::filesystem::path& dir);
+
+// Hook for progress reporting and cancellation: called with the bytes just written.
+using ProgressHook = void (*)(std::uint64_t bytes, void* context);
+void set_copy_progress_hook(ProgressHook hook, void* context);
+
+}  // namespace qk

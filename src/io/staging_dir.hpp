@@ -1,0 +1,35 @@
+// Builds an output directory atomically: everything is written into a hidden temporary directory
+// beside OUT and renamed into place at the end, so a failure or a kill never leaves a partial OUT.
+// A lock held on a file inside the temporary directory marks it live; temporaries of dead runs
+// (killed with -9) are found by their unheld lock and removed by the next run for the same OUT.
+#pragma once
+#include <filesystem>
+
+namespace qk {
+
+class StagingDir {
+ public:
+  // Throws Error(Usage) when OUT exists and `overwrite` is false, Error(Io) when its parent is missing.
+  StagingDir(const std::filesystem::path& out, bool overwrite);
+  ~StagingDir();  // removes the temporary directory unless committed
+  StagingDir(const StagingDir&) = delete;
+  StagingDir& operator=(const StagingDir&) = delete;
+
+  const std::filesystem::path& path() const { return temp_; }
+  // fsyncs and renames the temporary directory to OUT (replacing OUT when overwriting).
+  void commit();
+
+  static constexpr const char* kLockFile = ".qkrestore.lock";
+
+ private:
+  std::filesystem::path out_;
+  std::filesystem::path temp_;
+  bool overwrite_;
+  int lock_fd_ = -1;
+  bool committed_ = false;
+};
+
+// Removes temporaries left beside OUT by runs that died; returns how many were removed.
+int remove_stale_staging_dirs(const std::filesystem::path& out);
+
+}  // namespace qk

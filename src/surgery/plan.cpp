@@ -1,0 +1,335 @@
+#include "surgery/plan.hpp"
+
+#include <algorithm>
+#include <map>
+#include <regex>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "util/error.hpp"
+
+namespace qk {
+namespace {
+
+std::vector<RowRange> normalize(std::vector<RowRange> rows) {
+  std::sort(rows.begin(), rows.end(), [](const RowRange& a, const RowRange& b) { return a.begin < b.begin; });
+  std::vector<RowRange> merged;
+  for (const auto& r : rows) {
+    if (r.end <= r.begin) continue;
+    if (!merged.empty() && r.begin <= merged.back().end) merged.back().end = std::max(merged.back().end, r.end);
+    else merged.push_back(r);
+  }
+  return merged;
+}
+
+std::string shape_text(const TensorInfo& info) { return fmt::format("[{}]", fmt::join(info.shape, ", ")); }
+
+// Layer index of a tensor named "<prefix>.<i>.<rest>", or -1.
+int layer_of(const std::string& name, const std::string& prefix) {
+  if (prefix.empty() || name.rfind(prefix + ".", 0) != 0) return -1;
+  std::size_t start = prefix.size() + 1, end = start;
+  while (end < name.size() && std::isdigit(static_cast<unsigned char>(name[end]))) ++end;
+  if (end == start || end >= name.size() || name[end] != '.') return -1;
+  return std::stoi(name.substr(start, end - start));
+}
+
+std::string describe_rows(const PlannedTensor& t) {
+  if (t.whole()) return "all rows";
+  std::vector<std::string> parts;
+  for (std::size_t i = 0; i < t.rows.size() && i < 3; ++i) parts.push_back(fmt::format("{}-{}", t.rows[i].begin, t.rows[i].end - 1));
+  std::string text = "rows " + fmt::format("{}", fmt::join(parts, ","));
+  if (t.rows.size() > 3) text += fmt::format(",... ({} blocks)", t.rows.size());
+  return text + fmt::format(" = {} of {}", t.selected_rows(), t.total_rows);
+}
+
+class Planner {
+ public:
+  Planner(const Checkpoint& base, const Checkpoint& sft, const SurgeryOptions& options, const FamilyTable& table)
+      : base_(base), sft_(sft), options_(options),
+        base_layout_(base.config(), table, (base.dir() / "config.json").string()),
+        sft_layout_(sft.config(), table, (sft.dir() / "config.json").string()) {}
+
+  SurgeryPlan build() {
+    check_same_architecture();
+    SurgeryPlan plan;
+    plan.model_type = sft_layout_.model_type();
+    plan.family_description = sft_layout_.family().description;
+    plan.kinds_source = sft_layout_.kinds_source();
+    plan.layers = sft_layout_.layers();
+    plan.layer_prefix = find_layer_prefix();
+    plan.rotary_dim = sft_layout_.rotary_dim_or_zero();
+    plan.heads = sft_layout_.evaluate("heads").value_or(0);
+    plan.kv_heads = sft_layout_.evaluate("kv_heads").value_or(0);
+    plan.head_dim = sft_layout_.evaluate("head_dim").value_or(0);
+    prefix_ = plan.layer_prefix;
+    plan.selected_layers = select_layers();
+    for (int layer : plan.selected_layers) plan_layer(layer, plan.notes);
+    if (options_.tensors_regex) apply_tensor_regex(plan.selected_layers);
+    order_as_in_sft(plan);
+    note_dtype_conversions(plan);
+    return plan;
+  }
+
+ private:
+  void check_same_architecture() {
+    auto mismatch = [&](std::string_view what, auto base_value, auto sft_value) {
+      fail(ErrorKind::Mismatch, "base and SFT differ in {}: base ({}) has {}, SFT ({}) has {}", what, base_.dir().string(),
+           base_value, sft_.dir().string(), sft_value);
+    };
+    if (base_layout_.model_type() != sft_layout_.model_type())
+      mismatch("model_type", base_layout_.model_type(), sft_layout_.model_type());
+    if (base_layout_.num_layers() != sft_layout_.num_layers())
+      mismatch("layer count", base_layout_.num_layers(), sft_layout_.num_layers());
+    for (int i = 0; i < sft_layout_.num_layers(); ++i) {
+      const auto& b = base_layout_.layers()[i];
+      const auto& s = sft_layout_.layers()[i];
+      if (b.kind != s.kind || b.config_value != s.config_value)
+        mismatch(fmt::format("the type of layer {}", i), b.config_value.empty() ? layer_kind_name(b.kind) : b.config_value,
+                 s.config_value.empty() ? layer_kind_name(s.kind) : s.config_value);
+    }
+    for (const char* dim : {"heads", "kv_heads", "head_dim"}) {
+      auto b = base_layout_.evaluate(dim), s = sft_layout_.evaluate(dim);
+      if (b && s && *b != *s) mismatch(fmt::format("{} ({})", dim, sft_layout_.family().dims.at(dim)), *b, *s);
+    }
+  }
+
+  std::string find_layer_prefix() {
+    const auto names = sft_.tensor_names();
+    for (const auto& prefix : sft_layout_.family().layer_prefixes)
+      for (const auto& name : names)
+        if (name.rfind(prefix + ".", 0) == 0) return prefix;
+    fail(ErrorKind::Mismatch, "{}: no tensor name starts with the layer prefix of {} ({})", sft_.dir().string(),
+         sft_layout_.model_type(), fmt::join(sft_layout_.family().layer_prefixes, " or "));
+  }
+
+  std::vector<int> select_layers() {
+    std::vector<int> selected;
+    if (options_.layers) {
+      for (int i : *options_.layers) {
+        if (i < 0 || i >= sft_layout_.num_layers())
+          fail(ErrorKind::Usage, "--layers names layer {}, but the model has layers 0-{}", i, sft_layout_.num_layers() - 1);
+        selected.push_back(i);
+      }
+      return selected;
+    }
+    for (const auto& layer : sft_layout_.layers())
+      if (layer.kind == LayerKind::Global || (options_.include_sliding && layer.kind == LayerKind::Sliding))
+        selected.push_back(layer.index);
+    return selected;
+  }
+
+  // Checks that `name` exists in both checkpoints with one shape; returns false for a missing optional tensor.
+  bool check_pair(const std::string& name, bool optional, int layer, std::vector<std::string>& notes) {
+    TensorRef s = sft_.find(name);
+    if (!s.file) {
+      if (optional) return false;
+      const auto& info = sft_layout_.layers()[layer];
+      fail(ErrorKind::Mismatch, "{}: no tensor '{}' for layer {} ({}{}); with --layers, choose layers of the global kind", sft_.dir().string(),
+           name, layer, layer_kind_name(info.kind), info.config_value.empty() ? "" : ": " + info.config_value);
+    }
+    TensorRef b = base_.find(name);
+    if (!b.file) fail(ErrorKind::Mismatch, "base ({}) has no tensor '{}', which SFT has", base_.dir().string(), name);
+    if (b.info->shape != s.info->shape)
+      fail(ErrorKind::Mismatch, "tensor '{}' has shape {} in base but {} in SFT", name, shape_text(*b.info), shape_text(*s.info));
+    return true;
+  }
+
+  void add(const std::string& name, int layer, std::string role, std::vector<RowRange> rows) {
+    const TensorInfo& info = *sft_.at(name).info;
+    const std::int64_t total = info.rows();
+    for (const auto& r : rows)
+      if (r.begin < 0 || r.end > total)
+        fail(ErrorKind::Mismatch, "tensor '{}' has {} rows, but the {} rows of its family need rows {}-{}: config.json and weights disagree",
+             name, total, role, r.begin, r.end - 1);
+    auto [it, inserted] = planned_.try_emplace(name);
+    PlannedTensor& t = it->second;
+    if (inserted) {
+      t = PlannedTensor{name, layer, role, normalize(rows), total};
+      return;
+    }
+    // A second template on the same tensor (fused QKV: query rows and key rows).
+    t.role = fmt::format("{}+{}", t.role, role);
+    if (t.whole() || rows.empty()) t.rows.clear();
+    else {
+      rows.insert(rows.end(), t.rows.begin(), t.rows.end());
+      t.rows = normalize(rows);
+    }
+  }
+
+  void plan_layer(int layer, std::vector<std::string>& notes) {
+    const std::string layer_prefix = fmt::format("{}.{}.", prefix_, layer);
+    for (const auto& tmpl : sft_layout_.family().global_tensors) {
+      if (tmpl.part == TensorPart::Norm && !options_.with_qk_norm) continue;
+      const std::string role = fmt::format("{} {}", tmpl.side, tensor_part_name(tmpl.part));
+      if (!tmpl.match.empty()) {
+        std::regex pattern(tmpl.match);
+        for (const auto& name : sft_.tensor_names())
+          if (name.rfind(layer_prefix, 0) == 0 && std::regex_match(name.substr(layer_prefix.size()), pattern) &&
+              check_pair(name, true, layer, notes))
+            add(name, layer, role, {});
+        continue;
+      }
+      const std::string name = layer_prefix + tmpl.name;
+      if (!check_pair(name, tmpl.optional, layer, notes)) continue;
+      add(name, layer, role, rows_of(tmpl));
+    }
+  }
+
+  std::vector<RowRange> rows_of(const TensorTemplate& tmpl) {
+    if (!tmpl.rows) return {};
+    if (!tmpl.gated.empty()) {
+      const bool gate_present = sft_layout_.evaluate(tmpl.gated).value_or(0) != 0;
+      if (!gate_present || options_.include_gate) return {};
+    }
+    const auto& spec = *tmpl.rows;
+    const std::int64_t count = sft_layout_.require_int(spec.count, "a row-block count");
+    const std::int64_t block = sft_layout_.require_int(spec.block, "a row-block size");
+    const std::int64_t stride = spec.stride.empty() ? block : sft_layout_.require_int(spec.stride, "a row-block stride");
+    const std::int64_t offset = sft_layout_.require_int(spec.offset, "a row-block offset");
+    std::vector<RowRange> rows;
+    for (std::int64_t h = 0; h < count; ++h) rows.push_back({offset + h * stride, offset + h * stride + block});
+    return rows;
+  }
+
+  // --tensors REGEX: keep the planned tensors whose name matches, and add every other matching
+  // tensor of the selected layers (or outside the layer stack) whole.
+  void apply_tensor_regex(const std::vector<int>& selected_layers) {
+    std::regex pattern;
+    try {
+      pattern = std::regex(*options_.tensors_regex);
+    } catch (const std::regex_error& e) {
+      fail(ErrorKind::Usage, "--tensors '{}' is not a valid regular expression: {}", *options_.tensors_regex, e.what());
+    }
+    std::erase_if(planned_, [&](const auto& entry) { return !std::regex_search(entry.first, pattern); });
+    std::set<int> layers(selected_layers.begin(), selected_layers.end());
+    std::vector<std::string> unused_notes;
+    for (const auto& name : sft_.tensor_names()) {
+      if (planned_.count(name) || !std::regex_search(name, pattern)) continue;
+      int layer = layer_of(name, prefix_);
+      if (layer >= 0 && !layers.count(layer)) continue;
+      check_pair(name, false, std::max(layer, 0), unused_notes);
+      add(name, layer, "selected", {});
+    }
+    if (planned_.empty())
+      fail(ErrorKind::Usage, "--tensors '{}' matches no tensor of the selected layers ({})", *options_.tensors_regex,
+           fmt::join(selected_layers, ","));
+  }
+
+  void order_as_in_sft(SurgeryPlan& plan) {
+    for (const auto& name : sft_.tensor_names()) {
+      auto it = planned_.find(name);
+      if (it != planned_.end()) plan.tensors.push_back(it->second);
+    }
+  }
+
+  void note_dtype_conversions(SurgeryPlan& plan) {
+    std::map<std::pair<std::string, std::string>, int> conversions;
+    for (const auto& t : plan.tensors) {
+      auto b = base_.at(t.name).info->dtype, s = sft_.at(t.name).info->dtype;
+      if (b != s) ++conversions[{std::string(dtype_name(b)), std::string(dtype_name(s))}];
+      if (b != s && (!dtype_is_float(b) || !dtype_is_float(s)))
+        fail(ErrorKind::Unsupported, "tensor '{}' is {} in base but {} in SFT: only floating-point conversions are supported", t.name,
+             dtype_name(b), dtype_name(s));
+    }
+    for (const auto& [pair, count] : conversions)
+      plan.notes.push_back(fmt::format("{} restored tensor(s) are {} in base and {} in SFT: base values converted to {} "
+                                       "(round to nearest, ties to even)",
+                                       count, pair.first, pair.second, pair.second));
+  }
+
+  const Checkpoint& base_;
+  const Checkpoint& sft_;
+  const SurgeryOptions& options_;
+  ModelLayout base_layout_, sft_layout_;
+  std::string prefix_;
+  std::map<std::string, PlannedTensor> planned_;
+};
+
+}  // namespace
+
+std::int64_t PlannedTensor::selected_rows() const {
+  if (whole()) return total_rows;
+  std::int64_t n = 0;
+  for (const auto& r : rows) n += r.end - r.begin;
+  return n;
+}
+
+nlohmann::json SurgeryOptions::to_json() const {
+  nlohmann::json j;
+  j["layers"] = layers ? nlohmann::json(std::vector<int>(layers->begin(), layers->end())) : nlohmann::json(nullptr);
+  j["tensors"] = tensors_regex ? nlohmann::json(*tensors_regex) : nlohmann::json(nullptr);
+  j["include_sliding"] = include_sliding;
+  j["include_gate"] = include_gate;
+  j["with_qk_norm"] = with_qk_norm;
+  return j;
+}
+
+const PlannedTensor* SurgeryPlan::find(std::string_view name) const {
+  for (const auto& t : tensors)
+    if (t.name == name) return &t;
+  return nullptr;
+}
+
+nlohmann::json SurgeryPlan::to_json() const {
+  nlohmann::json j;
+  j["model_type"] = model_type;
+  j["family"] = family_description;
+  j["layer_prefix"] = layer_prefix;
+  j["layer_types_from"] = kinds_source;
+  j["rotary_dim"] = rotary_dim;
+  j["heads"] = heads;
+  j["kv_heads"] = kv_heads;
+  j["head_dim"] = head_dim;
+  j["selected_layers"] = selected_layers;
+  nlohmann::json layers_json = nlohmann::json::array();
+  for (const auto& layer : layers) {
+    nlohmann::json tensors_json = nlohmann::json::array();
+    for (const auto& t : tensors) {
+      if (t.layer != layer.index) continue;
+      nlohmann::json rows = nlohmann::json::array();
+      for (const auto& r : t.rows) rows.push_back({r.begin, r.end});
+      tensors_json.push_back({{"name", t.name}, {"role", t.role}, {"rows", t.whole() ? nlohmann::json("all") : rows},
+                              {"selected_rows", t.selected_rows()}, {"total_rows", t.total_rows}});
+    }
+    layers_json.push_back({{"index", layer.index}, {"kind", layer_kind_name(layer.kind)}, {"config_value", layer.config_value},
+                           {"from_base", tensors_json}});
+  }
+  j["layers"] = layers_json;
+  nlohmann::json other = nlohmann::json::array();
+  for (const auto& t : tensors)
+    if (t.layer < 0) other.push_back({{"name", t.name}, {"role", t.role}, {"rows", "all"}});
+  j["other_tensors_from_base"] = other;
+  j["notes"] = notes;
+  return j;
+}
+
+std::string SurgeryPlan::to_text() const {
+  std::string out = fmt::format("model_type {} ({}); layer types from '{}'; {} layers, {} selected\n", model_type, family_description,
+                                kinds_source, layers.size(), selected_layers.size());
+  for (const auto& layer : layers) {
+    std::vector<const PlannedTensor*> mine;
+    for (const auto& t : tensors)
+      if (t.layer == layer.index) mine.push_back(&t);
+    out += fmt::format("layer {:>3}  {:<8} {:<18}", layer.index, layer_kind_name(layer.kind), layer.config_value);
+    if (mine.empty()) {
+      out += "  all from SFT\n";
+      continue;
+    }
+    out += "\n";
+    for (const auto* t : mine) out += fmt::format("    from base: {:<55} {:<10} {}\n", t->name, t->role, describe_rows(*t));
+  }
+  for (const auto& t : tensors)
+    if (t.layer < 0) out += fmt::format("    from base: {:<55} {:<10} {}\n", t.name, t.role, describe_rows(t));
+  std::size_t whole = 0, partial = 0;
+  for (const auto& t : tensors) (t.whole() ? whole : partial) += 1;
+  out += fmt::format("{} tensors from base ({} whole, {} by row ranges); every other tensor from SFT\n", tensors.size(), whole, partial);
+  for (const auto& note : notes) out += "note: " + note + "\n";
+  return out;
+}
+
+SurgeryPlan make_plan(const Checkpoint& base, const Checkpoint& sft, const SurgeryOptions& options, const FamilyTable& table) {
+  return Planner(base, sft, options, table).build();
+}
+
+}  // namespace qk

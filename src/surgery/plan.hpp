@@ -1,0 +1,63 @@
+// The surgery plan: which tensors (and which rows of them) an output takes from BASE. Everything
+// not in the plan is copied from SFT byte for byte. Built from the two checkpoints' headers and
+// config.json alone, before any tensor byte is read, so every mismatch is reported up front.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "arch/layout.hpp"
+#include "io/checkpoint.hpp"
+
+namespace qk {
+
+struct RowRange {
+  std::int64_t begin = 0, end = 0;  // [begin, end) along the first dimension
+};
+
+struct PlannedTensor {
+  std::string name;
+  int layer = -1;          // -1 for tensors outside the layer stack
+  std::string role;        // "q weight", "k bias", "q norm", "q+k weight" (fused), "selected" (--tensors)
+  std::vector<RowRange> rows;  // sorted, disjoint; empty means the whole tensor
+  std::int64_t total_rows = 0;
+  bool whole() const { return rows.empty(); }
+  std::int64_t selected_rows() const;
+};
+
+struct SurgeryOptions {
+  std::optional<std::set<int>> layers;        // --layers: replaces the default choice of layers
+  std::optional<std::string> tensors_regex;   // --tensors: restricts to / extends by matching tensor names
+  bool include_sliding = false;               // --include-sliding
+  bool include_gate = false;                  // --include-gate
+  bool with_qk_norm = false;                  // --with-qk-norm
+  nlohmann::json to_json() const;
+};
+
+struct SurgeryPlan {
+  std::string model_type;
+  std::string family_description;
+  std::string layer_prefix;        // e.g. "model.layers"
+  std::string kinds_source;        // config key that gave the layer kinds
+  std::vector<LayerInfo> layers;
+  std::vector<int> selected_layers;
+  std::vector<PlannedTensor> tensors;  // in SFT file order
+  std::vector<std::string> notes;      // dtype conversions, skipped optional tensors ...
+  std::int64_t rotary_dim = 0;         // of the global layers (0 = NoPE)
+  std::int64_t heads = 0, kv_heads = 0, head_dim = 0;
+
+  const PlannedTensor* find(std::string_view name) const;
+  nlohmann::json to_json() const;
+  std::string to_text() const;  // the human table `qkrestore plan` prints
+};
+
+// Validates that base and SFT are the same architecture (model_type, layer count and kinds, head
+// counts, head_dim, every planned tensor present in both with the same shape) and builds the plan.
+// Throws Error(Mismatch) naming what differs.
+SurgeryPlan make_plan(const Checkpoint& base, const Checkpoint& sft, const SurgeryOptions& options, const FamilyTable& table);
+
+}  // namespace qk

@@ -1,0 +1,33 @@
+#include "surgery/method.hpp"
+
+#include <cstring>
+
+namespace qk {
+
+void copy_base_rows(const TensorPair& pair, std::span<std::byte> out) {
+  const TensorInfo& base = *pair.base.info;
+  const TensorInfo& sft = *pair.sft.info;
+  auto base_bytes = pair.base.data();
+  const std::uint64_t base_row = base.row_bytes(), sft_row = sft.row_bytes();
+  std::vector<RowRange> rows = pair.plan->rows;
+  if (rows.empty()) rows.push_back({0, pair.plan->total_rows});
+  for (const auto& r : rows) {
+    auto src = base_bytes.subspan(r.begin * base_row, (r.end - r.begin) * base_row);
+    auto dst = out.subspan(r.begin * sft_row, (r.end - r.begin) * sft_row);
+    if (base.dtype == sft.dtype) std::memcpy(dst.data(), src.data(), src.size());
+    else convert_dtype(base.dtype, src, sft.dtype, dst);
+  }
+}
+
+std::vector<std::vector<std::byte>> RestoreMethod::compute_layer(std::span<const TensorPair> tensors, const SurgeryPlan&) const {
+  std::vector<std::vector<std::byte>> outputs;
+  for (const auto& pair : tensors) {
+    auto sft = pair.sft.data();
+    std::vector<std::byte> out(sft.begin(), sft.end());
+    copy_base_rows(pair, out);
+    outputs.push_back(std::move(out));
+  }
+  return outputs;
+}
+
+}  // namespace qk
