@@ -1,0 +1,178 @@
+"""Evaluates models: NIAH recall from RULER-format JSONL task files, and word-problem accuracy.
+
+NIAH: each prompt is the task "input" placed in a user turn, followed by its "answer_prefix" in the
+assistant turn (RULER puts the answer prefix after the model template). Greedy decoding; the score
+is RULER's string_match_all (fraction of expected strings found, case-insensitive) x 100.
+Reasoning: held-out word problems (seed disjoint from SFT), greedy, exact match of the final answer.
+
+A model spec is NAME=DIR or NAME=DIR+PATCH.safetensors: PATCH holds the tensors in which a repaired
+model (qkrestore output) differs from DIR, so that repairs travel as small files.
+
+    python3 repro/evaluate.py --models base=models/base --tasks tasks/ --lengths 1024 4096 --out res.json
+"""
+import argparse
+import glob
+import json
+import os
+import random
+import re
+import time
+
+import torch
+
+import textgen
+from common import IM_END, EOT, load_model, load_tokenizer, log, user_turn
+
+
+def load_spec(spec, device="cuda"):
+    name, path = spec.split("=", 1)
+    patch = None
+    if "+" in path:
+        path, patch = path.split("+", 1)
+    model = load_model(path, device)
+    if patch:
+        from safetensors.torch import load_file
+        tensors = load_file(patch)
+        state = model.state_dict()
+        for k, v in tensors.items():
+            if k not in state:
+                raise KeyError(f"{patch}: tensor {k} is not in {path}")
+            if state[k].shape != v.shape:
+                raise ValueError(f"{patch}: tensor {k} has shape {tuple(v.shape)}, model has {tuple(state[k].shape)}")
+            state[k].copy_(v.to(state[k].dtype))
+        if model.config.tie_word_embeddings and "model.embed_tokens.weight" in tensors:
+            model.tie_weights()
+    model.eval()
+    return name, model
+
+
+@torch.no_grad()
+def greedy(model, prompts_ids, max_new, batch_tokens=1 << 20):
+    """Greedy continuations of token-id prompts; batches of similar length, left-padded."""
+    order = sorted(range(len(prompts_ids)), key=lambda i: len(prompts_ids[i]))
+    outs = [None] * len(prompts_ids)
+    i = 0
+    while i < len(order):
+        L = len(prompts_ids[order[min(len(order) - 1, i)]])
+        bs = max(1, min(512, batch_tokens // max(1, L)))
+        idx = order[i:i + bs]
+        Lmax = max(len(prompts_ids[j]) for j in idx)
+        ids = torch.full((len(idx), Lmax), EOT, dtype=torch.long)
+        mask = torch.zeros((len(idx), Lmax), dtype=torch.long)
+        for r, j in enumerate(idx):
+            p = prompts_ids[j]
+            ids[r, Lmax - len(p):] = torch.tensor(p)
+            mask[r, Lmax - len(p):] = 1
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            gen = model.generate(input_ids=ids.cuda(), attention_mask=mask.cuda(), max_new_tokens=max_new,
+                                 do_sample=False, eos_token_id=[IM_END, EOT], pad_token_id=EOT)
+        for r, j in enumerate(idx):
+            outs[j] = gen[r, Lmax:].tolist()
+        i += bs
+    return outs
+
+
+def decode(tok, ids):
+    ids = [t for t in ids if t not in (EOT,)]
+    if IM_END in ids:
+        ids = ids[:ids.index(IM_END)]
+    return tok.decode(ids)
+
+
+def niah_prompt(sample):
+    text = sample["input"]
+    if "<|im_start|>" in text:   # already wrapped in a chat template by its generator
+        prompt = text
+    else:
+        prompt = user_turn(text)
+    prefix = sample.get("answer_prefix", "")
+    if prefix and not prompt.endswith(prefix):
+        prompt += prefix.strip()   # ChatML: assistant text starts right after "assistant\n"
+    return prompt
+
+
+def string_match_all(pred, refs):
+    pred = pred.strip().lower()
+    return sum(r.lower() in pred for r in refs) / len(refs)
+
+
+def eval_niah_file(model, tok, path, samples, max_new=None):
+    rows = [json.loads(l) for l in open(path)][:samples]
+    prompts = [tok.encode(niah_prompt(r)).ids for r in rows]
+    if max_new is None:   # enough for the expected strings, far below RULER's 128 (same greedy prefix; generation stops at <|im_end|>)
+        max_new = 6 + max(len(tok.encode(" " + " ".join(r["outputs"])).ids) for r in rows)
+    outs = greedy(model, prompts, max_new)
+    preds = [decode(tok, o) for o in outs]
+    scores = [string_match_all(p, r["outputs"]) for p, r in zip(preds, rows)]
+    by_depth = {}
+    for r, s in zip(rows, scores):
+        by_depth.setdefault(r.get("depth_percent", -1), []).append(s)
+    return dict(score=100 * sum(scores) / len(scores), n=len(scores),
+                mean_prompt_tokens=sum(map(len, prompts)) / len(prompts),
+                by_depth={str(d): 100 * sum(v) / len(v) for d, v in sorted(by_depth.items())},
+                examples=[dict(pred=p[:80], ref=r["outputs"]) for p, r in zip(preds[:3], rows[:3])])
+
+
+def math_eval_set(n, seed=12345):
+    """Held-out problems: a seed the SFT data never uses (SFT draws seeds < 1000)."""
+    rng = random.Random(seed)
+    return [textgen.math_problem(rng) for _ in range(n)]
+
+
+def parse_answer(text):
+    m = re.findall(r"answer is (-?\d+)", text)
+    if m:
+        return int(m[-1])
+    nums = re.findall(r"-?\d+", text)
+    return int(nums[-1]) if nums else None
+
+
+def eval_math(model, tok, n=300, max_new=160):
+    probs = math_eval_set(n)
+    prompts = [tok.encode(user_turn(p.question)).ids for p in probs]
+    outs = greedy(model, prompts, max_new)
+    preds = [decode(tok, o) for o in outs]
+    correct = [parse_answer(t) == p.answer for t, p in zip(preds, probs)]
+    return dict(accuracy=100 * sum(correct) / n, n=n, examples=[dict(q=p.question, pred=t[:200], ref=p.answer)
+                                                               for p, t in zip(probs[:2], preds[:2])])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--models", nargs="+", required=True)
+    ap.add_argument("--tasks", required=True, help="folder of {task}_{length}.jsonl files")
+    ap.add_argument("--task-names", nargs="+", default=["niah_single_1", "niah_single_2", "niah_single_3", "niah_multikey_1"])
+    ap.add_argument("--lengths", type=int, nargs="+", default=[1024, 2048, 4096, 8192, 16384])
+    ap.add_argument("--samples", type=int, default=100)
+    ap.add_argument("--math", type=int, default=300)
+    ap.add_argument("--tokenizer", default=None)
+    ap.add_argument("--out", required=True)
+    args = ap.parse_args()
+    results = {}
+    if os.path.exists(args.out):
+        results = json.load(open(args.out))
+    for spec in args.models:
+        t0 = time.time()
+        name, model = load_spec(spec)
+        tok = load_tokenizer(args.tokenizer or os.path.join(spec.split("=", 1)[1].split("+")[0], "tokenizer.json"))
+        res = results.setdefault(name, {"spec": spec, "niah": {}})
+        if args.math:
+            res["math"] = eval_math(model, tok, args.math)
+            log(name, "math", res["math"]["accuracy"])
+        for task in args.task_names:
+            for L in args.lengths:
+                path = os.path.join(args.tasks, f"{task}_{L}.jsonl")
+                if not os.path.exists(path):
+                    continue
+                r = eval_niah_file(model, tok, path, args.samples)
+                res["niah"][f"{task}@{L}"] = r
+                log(name, task, L, f"{r['score']:.1f}", r["examples"][0]["pred"][:40])
+        res["seconds"] = round(time.time() - t0, 1)
+        with open(args.out, "w") as f:
+            json.dump(results, f, indent=1)
+        del model
+        torch.cuda.empty_cache()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+"""Supervised fine-tuning from the base model on short word problems (<= 512 tokens per sequence).
+
+--style cot:    answers with the worked steps ("Let's think step by step. 2 * 6 = 12. ... The answer is 16.")
+--style direct: the non-CoT control, same problems answered "The answer is 16." at the same token
+                budget (same steps x sequences x 512 tokens).
+Loss on the assistant answers only (prompt tokens masked), several epochs over a fixed problem set,
+constant learning rate after a short warm-up, as reasoning SFT is usually run.
+
+    python3 repro/sft.py --base models/base --style cot --lr 1e-4 --epochs 3 --out $OUT/cot
+"""
+import argparse
+import json
+import os
+import random
+import time
+
+import torch
+import torch.nn.functional as F
+
+import textgen
+from common import IM_END, EOT, load_model, load_tokenizer, log, save_model, user_turn
+
+
+def packed_sequences(tok, problems, style, seq_len, rng):
+    """Problems packed into sequences of seq_len tokens; mask marks answer tokens (the loss targets)."""
+    items = []
+    for p in problems:
+        prompt = tok.encode(user_turn(p.question)).ids
+        answer = tok.encode(p.cot_answer() if style == "cot" else p.direct_answer()).ids + [IM_END]
+        items.append((prompt, answer))
+    rng.shuffle(items)
+    seqs, masks, cur, cur_m = [], [], [], []
+    for prompt, answer in items:
+        ex = prompt + answer + [EOT]
+        m = [0] * len(prompt) + [1] * len(answer) + [0]
+        if len(cur) + len(ex) > seq_len:
+            pad = seq_len - len(cur)
+            seqs.append(cur + [EOT] * pad); masks.append(cur_m + [0] * pad)
+            cur, cur_m = [], []
+        cur += ex; cur_m += m
+    return torch.tensor(seqs), torch.tensor(masks, dtype=torch.float32)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--base", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--style", choices=["cot", "direct"], default="cot")
+    ap.add_argument("--lr", type=float, default=1e-4)
+    ap.add_argument("--problems", type=int, default=20000)
+    ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--steps", type=int, default=0, help="fixed step count (overrides epochs): the control's budget")
+    ap.add_argument("--batch", type=int, default=32, help="sequences of --seq-len per step")
+    ap.add_argument("--seq-len", type=int, default=512)
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args()
+    assert args.seed < 1000, "seeds >= 1000 are reserved for held-out evaluation problems"
+    t0 = time.time()
+    torch.manual_seed(args.seed)
+    rng = random.Random(args.seed)
+    tok = load_tokenizer(os.path.join(args.base, "tokenizer.json"))
+    problems = [textgen.math_problem(rng) for _ in range(args.problems)]
+    model = load_model(args.base)
+    model.config._attn_implementation = "sdpa"
+    model.train()
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.95), weight_decay=0.0, fused=True)
+    step, answer_tokens, total_tokens, hist = 0, 0, 0, []
+    epoch = 0
+    while True:
+        ids, mask = packed_sequences(tok, problems, args.style, args.seq_len, random.Random(args.seed * 100 + epoch))
+        perm = torch.randperm(len(ids))
+        done = False
+        for i in range(0, len(ids) - args.batch + 1, args.batch):
+            b = ids[perm[i:i + args.batch]].cuda()
+            m = mask[perm[i:i + args.batch]].cuda()
+            for g in opt.param_groups:
+                g["lr"] = args.lr * min(1.0, (step + 1) / 30)
+            with torch.autocast("cuda", dtype=torch.bfloat16):
+                logits = model(input_ids=b).logits[:, :-1].float()
+            nll = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), b[:, 1:].reshape(-1), reduction="none")
+            mm = m[:, 1:].reshape(-1)
+            loss = (nll * mm).sum() / mm.sum()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step(); opt.zero_grad(set_to_none=True)
+            answer_tokens += int(mm.sum().item()); total_tokens += b.numel()
+            if step % 50 == 0:
+                hist.append(dict(step=step, epoch=epoch, loss=round(loss.item(), 4), elapsed=round(time.time() - t0, 1)))
+                log(json.dumps(hist[-1]))
+            step += 1
+            if args.steps and step >= args.steps:
+                done = True
+                break
+        epoch += 1
+        if done or (not args.steps and epoch >= args.epochs):
+            break
+    log(f"{args.style} lr {args.lr}: {step} steps, {epoch} epochs, {total_tokens / 1e6:.1f}M tokens, "
+        f"{answer_tokens / 1e6:.2f}M answer tokens, {time.time() - t0:.0f}s")
+    save_model(model, os.path.join(args.base, "tokenizer.json"), args.out)
+    with open(os.path.join(args.out, "train_log.json"), "w") as f:
+        json.dump(dict(args=vars(args), steps=step, epochs=epoch, tokens=total_tokens, answer_tokens=answer_tokens,
+                       history=hist), f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
