@@ -91,27 +91,25 @@ def main():
         for length in args.lengths:
             rng = random.Random(f"{args.seed}-{task}-{length}")
             budget = length - args.tokens_to_generate
-            # Binary search the haystack size once per cell (RULER does the same), on a probe sample.
-            lo, hi = 1, 4 * length
-            while lo < hi:
-                mid = (lo + hi + 1) // 2
-                t, p, _, _ = build(task, random.Random(0), words, essay, mid, 50)
-                if n_tokens(t, p) <= budget:
-                    lo = mid
-                else:
-                    hi = mid - 1
-            n_hay = lo
             with open(os.path.join(args.out, f"{task}_{length}.jsonl"), "w") as f:
                 for i in range(args.samples):
                     depth = rng.choice(DEPTHS)
                     start = rng.randrange(len(essay) // 2)
-                    t, p, outs, q = build(task, rng, words, essay[start:], n_hay, depth)
-                    while n_tokens(t, p) > budget:   # a longer needle/key than the probe: trim haystack
-                        n_hay -= 1
-                        t, p, outs, q = build(task, rng, words, essay[start:], n_hay, depth)
+                    sample_seed = rng.getrandbits(32)
+                    # RULER binary-searches the haystack size so that prompt + answer prefix + the tokens
+                    # to generate fit the length; done per sample, since essay sentences vary in length.
+                    lo, hi = 1, length
+                    while lo < hi:
+                        mid = (lo + hi + 1) // 2
+                        t, p, _, _ = build(task, random.Random(sample_seed), words, essay[start:], mid, depth)
+                        if n_tokens(t, p) <= budget:
+                            lo = mid
+                        else:
+                            hi = mid - 1
+                    t, p, outs, q = build(task, random.Random(sample_seed), words, essay[start:], lo, depth)
                     f.write(json.dumps(dict(index=i, input=t, outputs=outs, length=length, depth_percent=depth,
                                             task=task, answer_prefix=p)) + "\n")
-            print(task, length, "haystack units", n_hay)
+            print(task, length, "done", flush=True)
 
 
 if __name__ == "__main__":
