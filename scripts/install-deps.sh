@@ -9,6 +9,7 @@ packages=(
   libfmt-dev           # formatting of messages and tables
   libeigen3-dev        # SVD / polar factors for QK-Pro and diagnostics
   libpcre2-dev         # tokenizer pre-tokenizer regexes (Unicode classes, lookahead)
+  libicu-dev           # tokenizer: NFC/NFKC normalizers and Unicode character properties
   libcpp-httplib-dev   # OpenAI-compatible client and `serve`
   libssl-dev           # SHA-256 (libcrypto) for provenance
   libopenblas-dev      # sgemm for the embedded engine's prefill

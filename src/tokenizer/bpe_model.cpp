@@ -1,0 +1,229 @@
+#include "tokenizer/bpe_model.hpp"
+
+#include <mutex>
+#include <queue>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "tokenizer/json_fields.hpp"
+#include "tokenizer/utf8.hpp"
+#include "util/error.hpp"
+
+namespace qk::tok {
+
+BpeModel::BpeModel(BpeModel&& other) noexcept
+    : vocab_(std::move(other.vocab_)),
+      vocab_by_id_(std::move(other.vocab_by_id_)),
+      merges_(std::move(other.merges_)),
+      unk_token_(std::move(other.unk_token_)),
+      continuing_subword_prefix_(std::move(other.continuing_subword_prefix_)),
+      end_of_word_suffix_(std::move(other.end_of_word_suffix_)),
+      fuse_unk_(other.fuse_unk_),
+      byte_fallback_(other.byte_fallback_),
+      ignore_merges_(other.ignore_merges_),
+      cache_(std::move(other.cache_)) {
+  std::copy(std::begin(other.byte_token_ids_), std::end(other.byte_token_ids_), byte_token_ids_);
+}
+
+BpeModel BpeModel::from_json(const nlohmann::json& model, const std::string& file) {
+  std::string where = file + " model";
+  std::string type = optional_string_field(model, "type", where).value_or("BPE");
+  if (type != "BPE")
+    fail(ErrorKind::Unsupported, "{}: model type '{}' is not supported (supported: BPE)", where, type);
+  if (model.contains("dropout") && !model["dropout"].is_null() && model["dropout"].get<double>() > 0.0)
+    fail(ErrorKind::Unsupported, "{}: BPE dropout makes encoding random; set \"dropout\": null", where);
+
+  BpeModel bpe;
+  const auto& vocab = object_field(model, "vocab", where);
+  bpe.vocab_.reserve(vocab.size());
+  for (const auto& [token, id] : vocab.items()) {
+    if (!id.is_number_integer()) fail(ErrorKind::Format, "{}: vocab entry '{}' has a non-integer id", where, token);
+    auto value = id.get<std::int32_t>();
+    bpe.vocab_[token] = value;
+    bpe.vocab_by_id_[value] = token;
+  }
+  bpe.unk_token_ = optional_string_field(model, "unk_token", where);
+  bpe.continuing_subword_prefix_ = optional_string_field(model, "continuing_subword_prefix", where).value_or("");
+  bpe.end_of_word_suffix_ = optional_string_field(model, "end_of_word_suffix", where).value_or("");
+  bpe.fuse_unk_ = bool_field(model, "fuse_unk", where, false);
+  bpe.byte_fallback_ = bool_field(model, "byte_fallback", where, false);
+  bpe.ignore_merges_ = bool_field(model, "ignore_merges", where, false);
+  for (int b = 0; b < 256; ++b) {
+    auto it = bpe.vocab_.find(fmt::format("<0x{:02X}>", b));
+    bpe.byte_token_ids_[b] = it == bpe.vocab_.end() ? -1 : it->second;
+  }
+
+  // Merges come as "left right" strings (older files) or as [left, right] pairs.
+  const auto& merges = array_field(model, "merges", where);
+  bpe.merges_.reserve(merges.size());
+  std::size_t prefix_length = bpe.continuing_subword_prefix_.size();
+  for (std::size_t rank = 0; rank < merges.size(); ++rank) {
+    const auto& entry = merges[rank];
+    std::string left, right;
+    if (entry.is_string()) {
+      const std::string& line = entry.get_ref<const std::string&>();
+      std::size_t space = line.find(' ');
+      if (space == std::string::npos || line.find(' ', space + 1) != std::string::npos)
+        fail(ErrorKind::Format, "{}: merges[{}] \"{}\" is not two tokens separated by one space", where, rank, line);
+      left = line.substr(0, space);
+      right = line.substr(space + 1);
+    } else if (entry.is_array() && entry.size() == 2 && entry[0].is_string() && entry[1].is_string()) {
+      left = entry[0].get<std::string>();
+      right = entry[1].get<std::string>();
+    } else {
+      fail(ErrorKind::Format, "{}: merges[{}] is neither \"a b\" nor [\"a\", \"b\"]", where, rank);
+    }
+    auto left_id = bpe.token_to_id(left), right_id = bpe.token_to_id(right);
+    if (!left_id || !right_id)
+      fail(ErrorKind::Format, "{}: merges[{}] uses token '{}' that is not in the vocab", where, rank,
+           left_id ? right : left);
+    // The merged token drops the right side's continuing_subword_prefix ("##").
+    std::string merged = left + right.substr(std::min(prefix_length, right.size()));
+    auto merged_id = bpe.token_to_id(merged);
+    if (!merged_id)
+      fail(ErrorKind::Format, "{}: merges[{}] makes '{}', which is not in the vocab", where, rank, merged);
+    bpe.merges_[pair_key(*left_id, *right_id)] = Merge{static_cast<std::uint32_t>(rank), *merged_id};
+  }
+  return bpe;
+}
+
+std::optional<std::int32_t> BpeModel::token_to_id(std::string_view token) const {
+  auto it = vocab_.find(token);
+  if (it == vocab_.end()) return std::nullopt;
+  return it->second;
+}
+
+const std::string* BpeModel::id_to_token(std::int32_t id) const {
+  auto it = vocab_by_id_.find(id);
+  return it == vocab_by_id_.end() ? nullptr : &it->second;
+}
+
+std::optional<std::uint32_t> BpeModel::merge_rank(std::int32_t left, std::int32_t right) const {
+  auto it = merges_.find(pair_key(left, right));
+  if (it == merges_.end()) return std::nullopt;
+  return it->second.rank;
+}
+
+void BpeModel::tokenize(std::string_view word, std::vector<std::int32_t>& ids) const {
+  if (word.empty()) return;
+  if (ignore_merges_) {
+    // Llama-3: a word that is itself in the vocab is one token, whatever the merges would give.
+    if (auto id = token_to_id(word)) {
+      ids.push_back(*id);
+      return;
+    }
+  }
+  bool cacheable = word.size() < kCacheMaxWordBytes;
+  if (cacheable) {
+    std::shared_lock lock(cache_mutex_);
+    auto it = cache_.find(word);
+    if (it != cache_.end()) {
+      ids.insert(ids.end(), it->second.begin(), it->second.end());
+      return;
+    }
+  }
+  std::size_t first = ids.size();
+  merge_word(word, ids);
+  if (cacheable) {
+    std::unique_lock lock(cache_mutex_);
+    if (cache_.size() < kCacheCapacity) cache_.emplace(std::string(word), std::vector<std::int32_t>(ids.begin() + first, ids.end()));
+  }
+}
+
+void BpeModel::merge_word(std::string_view word, std::vector<std::int32_t>& ids) const {
+  // 1. One symbol per character (with prefix/suffix decorations); characters outside the vocab become
+  //    their <0xNN> byte tokens (byte_fallback) or the unknown token, fused when fuse_unk is set.
+  std::vector<std::int32_t> symbols;
+  symbols.reserve(word.size());
+  std::optional<std::int32_t> unk_id;
+  if (unk_token_) unk_id = token_to_id(*unk_token_);
+  bool pending_unk = false;  // an unknown token waits to be emitted (tokenizers emits it late)
+  std::string decorated;
+  for (std::size_t pos = 0; pos < word.size();) {
+    std::size_t start = pos;
+    pos += utf8_sequence_length(static_cast<unsigned char>(word[pos]));
+    std::string_view character = word.substr(start, pos - start);
+    std::string_view lookup = character;
+    if ((start > 0 && !continuing_subword_prefix_.empty()) || (pos == word.size() && !end_of_word_suffix_.empty())) {
+      decorated.clear();
+      if (start > 0) decorated += continuing_subword_prefix_;
+      decorated += character;
+      if (pos == word.size()) decorated += end_of_word_suffix_;
+      lookup = decorated;
+    }
+    if (auto id = token_to_id(lookup)) {
+      if (pending_unk) {
+        symbols.push_back(*unk_id);
+        pending_unk = false;
+      }
+      symbols.push_back(*id);
+      continue;
+    }
+    if (byte_fallback_) {
+      bool all_bytes = true;
+      for (char b : lookup) all_bytes = all_bytes && byte_token_ids_[static_cast<unsigned char>(b)] >= 0;
+      if (all_bytes) {
+        for (char b : lookup) symbols.push_back(byte_token_ids_[static_cast<unsigned char>(b)]);
+        continue;
+      }
+    }
+    if (unk_token_) {
+      if (!unk_id)
+        fail(ErrorKind::Format, "unk_token '{}' is not in the vocab", *unk_token_);
+      if (pending_unk && !fuse_unk_) symbols.push_back(*unk_id);
+      pending_unk = true;
+    }
+    // Without an unk_token an unknown character is dropped, as tokenizers does.
+  }
+  if (pending_unk) symbols.push_back(*unk_id);
+  // 2. Merge pairs, always the lowest-ranked one first.
+  apply_merges(symbols);
+  ids.insert(ids.end(), symbols.begin(), symbols.end());
+}
+
+void BpeModel::apply_merges(std::vector<std::int32_t>& symbols) const {
+  // tokenizers' Word::merge_all: symbols form a doubly linked list; a min-heap holds candidate merges
+  // ordered by (rank, position). An entry is stale when its pair changed since it was queued.
+  const std::size_t n = symbols.size();
+  if (n < 2) return;
+  std::vector<std::int32_t> prev(n), next(n);
+  std::vector<bool> alive(n, true);
+  for (std::size_t i = 0; i < n; ++i) {
+    prev[i] = static_cast<std::int32_t>(i) - 1;
+    next[i] = i + 1 < n ? static_cast<std::int32_t>(i + 1) : -1;
+  }
+  struct Candidate {
+    std::uint32_t rank;
+    std::int32_t pos;
+    std::int32_t new_id;
+    bool operator>(const Candidate& o) const { return rank != o.rank ? rank > o.rank : pos > o.pos; }
+  };
+  std::priority_queue<Candidate, std::vector<Candidate>, std::greater<>> queue;
+  auto push_if_merge = [&](std::int32_t pos) {
+    if (pos < 0 || next[pos] < 0) return;
+    auto it = merges_.find(pair_key(symbols[pos], symbols[next[pos]]));
+    if (it != merges_.end()) queue.push({it->second.rank, pos, it->second.new_id});
+  };
+  for (std::size_t i = 0; i + 1 < n; ++i) push_if_merge(static_cast<std::int32_t>(i));
+  while (!queue.empty()) {
+    Candidate top = queue.top();
+    queue.pop();
+    if (!alive[top.pos] || next[top.pos] < 0) continue;
+    std::int32_t right = next[top.pos];
+    auto it = merges_.find(pair_key(symbols[top.pos], symbols[right]));
+    if (it == merges_.end() || it->second.new_id != top.new_id) continue;  // stale entry
+    symbols[top.pos] = top.new_id;
+    alive[right] = false;
+    next[top.pos] = next[right];
+    if (next[right] >= 0) prev[next[right]] = top.pos;
+    push_if_merge(prev[top.pos]);
+    push_if_merge(top.pos);
+  }
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < n; ++i)
+    if (alive[i]) symbols[kept++] = symbols[i];
+  symbols.resize(kept);
+}
+
+}  // namespace qk::tok

@@ -1,0 +1,72 @@
+// The BPE model of tokenizer.json ("model": {"type": "BPE", ...}): a vocabulary, ranked merges, and
+// the options byte_fallback, fuse_unk, unk_token, ignore_merges, continuing_subword_prefix and
+// end_of_word_suffix. Encodes one pre-tokenized word at a time, exactly as tokenizers' BPE::tokenize.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace qk::tok {
+
+// Hash that lets unordered_map<std::string, ...> be searched with a string_view, without a copy.
+struct StringHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+template <typename Value>
+using StringMap = std::unordered_map<std::string, Value, StringHash, std::equal_to<>>;
+
+class BpeModel {
+ public:
+  static BpeModel from_json(const nlohmann::json& model, const std::string& where);
+  BpeModel(const BpeModel&) = delete;
+  BpeModel(BpeModel&& other) noexcept;
+
+  // Appends the ids of `word` (one pre-token, in the model's alphabet) to `ids`.
+  void tokenize(std::string_view word, std::vector<std::int32_t>& ids) const;
+
+  std::optional<std::int32_t> token_to_id(std::string_view token) const;
+  const std::string* id_to_token(std::int32_t id) const;
+  const StringMap<std::int32_t>& vocab() const { return vocab_; }
+
+  // Exposed for unit tests: the rank of merging tokens `left` and `right`, if that merge exists.
+  std::optional<std::uint32_t> merge_rank(std::int32_t left, std::int32_t right) const;
+
+ private:
+  BpeModel() = default;
+  void merge_word(std::string_view word, std::vector<std::int32_t>& ids) const;
+  void apply_merges(std::vector<std::int32_t>& symbols) const;
+
+  struct Merge {
+    std::uint32_t rank;    // position in the merges list: lower merges first
+    std::int32_t new_id;   // id of the concatenated token
+  };
+  static std::uint64_t pair_key(std::int32_t left, std::int32_t right) {
+    return (static_cast<std::uint64_t>(static_cast<std::uint32_t>(left)) << 32) | static_cast<std::uint32_t>(right);
+  }
+
+  StringMap<std::int32_t> vocab_;
+  std::unordered_map<std::int32_t, std::string> vocab_by_id_;
+  std::unordered_map<std::uint64_t, Merge> merges_;
+  std::optional<std::string> unk_token_;
+  std::string continuing_subword_prefix_;
+  std::string end_of_word_suffix_;
+  bool fuse_unk_ = false;
+  bool byte_fallback_ = false;
+  bool ignore_merges_ = false;
+  std::int32_t byte_token_ids_[256];  // id of "<0xNN>" or -1, for byte_fallback
+
+  // word -> ids for words shorter than kCacheMaxWordBytes; bounded like tokenizers' cache.
+  static constexpr std::size_t kCacheCapacity = 100'000;
+  static constexpr std::size_t kCacheMaxWordBytes = 256;
+  mutable std::shared_mutex cache_mutex_;
+  mutable StringMap<std::vector<std::int32_t>> cache_;
+};
+
+}  // namespace qk::tok

@@ -1,0 +1,34 @@
+#include "tokenizer/byte_level.hpp"
+
+#include "tokenizer/utf8.hpp"
+
+namespace qk::tok {
+
+const ByteLevelMap& ByteLevelMap::get() {
+  static const ByteLevelMap map;
+  return map;
+}
+
+ByteLevelMap::ByteLevelMap() {
+  char_to_byte_.fill(-1);
+  // bytes_to_unicode(): '!'..'~', '¡'..'¬', '®'..'ÿ' keep their code point; the rest get 256 + n.
+  auto keeps_itself = [](int b) { return (b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE); };
+  char32_t next_free = 256;
+  for (int b = 0; b < 256; ++b) {
+    char32_t c = keeps_itself(b) ? static_cast<char32_t>(b) : next_free++;
+    byte_to_char_[b] = c;
+    append_utf8(byte_to_utf8_[b], c);
+    char_to_byte_[c] = b;
+  }
+}
+
+void ByteLevelMap::encode(std::string_view raw, std::string& out) const {
+  for (char ch : raw) out += byte_to_utf8_[static_cast<unsigned char>(ch)];
+}
+
+std::optional<unsigned char> ByteLevelMap::byte_of(char32_t c) const {
+  if (c >= char_to_byte_.size() || char_to_byte_[c] < 0) return std::nullopt;
+  return static_cast<unsigned char>(char_to_byte_[c]);
+}
+
+}  // namespace qk::tok

@@ -1,0 +1,117 @@
+#include "tokenizer/regex.hpp"
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include "tokenizer/utf8.hpp"
+#include "util/error.hpp"
+
+namespace qk::tok {
+
+struct Regex::Compiled {
+  pcre2_code* code = nullptr;
+  ~Compiled() { pcre2_code_free(code); }
+};
+
+namespace {
+
+// One match-data block and one JIT stack per thread, shared by all patterns: encode() stays const and
+// thread-safe without allocating per call.
+struct ThreadMatchState {
+  pcre2_match_data* data = pcre2_match_data_create(1, nullptr);
+  pcre2_jit_stack* jit_stack = pcre2_jit_stack_create(32 * 1024, 8 * 1024 * 1024, nullptr);
+  pcre2_match_context* context = pcre2_match_context_create(nullptr);
+  ThreadMatchState() { pcre2_jit_stack_assign(context, nullptr, jit_stack); }
+  ~ThreadMatchState() {
+    pcre2_match_context_free(context);
+    pcre2_jit_stack_free(jit_stack);
+    pcre2_match_data_free(data);
+  }
+};
+
+ThreadMatchState& thread_state() {
+  thread_local ThreadMatchState state;
+  return state;
+}
+
+}  // namespace
+
+std::string Regex::translate_onig(std::string_view p) {
+  std::string out;
+  out.reserve(p.size() + 16);
+  int class_depth = 0;
+  for (std::size_t i = 0; i < p.size(); ++i) {
+    char c = p[i];
+    if (c == '\\' && i + 1 < p.size()) {
+      char e = p[i + 1];
+      ++i;
+      if (e == 's') {
+        out += class_depth > 0 ? "\\s\\x{85}" : "[\\s\\x{85}]";
+      } else if (e == 'S' && class_depth == 0) {
+        out += "[^\\s\\x{85}]";
+      } else {
+        out += '\\';
+        out += e;
+      }
+      continue;
+    }
+    if (c == '[') ++class_depth;
+    if (c == ']' && class_depth > 0) --class_depth;
+    out += c;
+  }
+  return out;
+}
+
+Regex::Regex(std::string_view onig_pattern, const std::string& where) {
+  std::string pattern = translate_onig(onig_pattern);
+  int error_code = 0;
+  PCRE2_SIZE error_offset = 0;
+  pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
+                                   PCRE2_UTF | PCRE2_UCP, &error_code, &error_offset, nullptr);
+  if (!code) {
+    PCRE2_UCHAR message[256];
+    pcre2_get_error_message(error_code, message, sizeof message);
+    fail(ErrorKind::Unsupported, "{}: regex /{}/ does not compile with PCRE2 at offset {}: {}", where,
+         onig_pattern, error_offset, reinterpret_cast<const char*>(message));
+  }
+  pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);  // falls back to the interpreter where JIT is missing
+  auto compiled = std::make_shared<Compiled>();
+  compiled->code = code;
+  compiled_ = std::move(compiled);
+}
+
+void Regex::find_all(std::string_view text, std::vector<ByteRange>& matches) const {
+  ThreadMatchState& state = thread_state();
+  auto subject = reinterpret_cast<PCRE2_SPTR>(text.data());
+  std::size_t search_from = 0;
+  bool have_last_end = false;
+  std::size_t last_end = 0;
+  while (search_from <= text.size()) {
+    int rc = pcre2_match(compiled_->code, subject, text.size(), search_from, PCRE2_NO_UTF_CHECK, state.data,
+                         state.context);
+    if (rc == PCRE2_ERROR_JIT_STACKLIMIT) {
+      rc = pcre2_match(compiled_->code, subject, text.size(), search_from, PCRE2_NO_UTF_CHECK | PCRE2_NO_JIT,
+                       state.data, state.context);
+    }
+    if (rc == PCRE2_ERROR_NOMATCH) return;
+    if (rc < 0) {
+      PCRE2_UCHAR message[256];
+      pcre2_get_error_message(rc, message, sizeof message);
+      fail(ErrorKind::Unsupported, "regex match failed: {}", reinterpret_cast<const char*>(message));
+    }
+    const PCRE2_SIZE* ovector = pcre2_get_ovector_pointer(state.data);
+    std::size_t start = ovector[0], end = ovector[1];
+    if (start == end && have_last_end && last_end == end) {
+      // Empty match glued to the previous one: step over one character and search again.
+      if (search_from >= text.size()) return;
+      search_from += utf8_sequence_length(static_cast<unsigned char>(text[search_from]));
+      continue;
+    }
+    matches.emplace_back(start, end);
+    search_from = end;
+    last_end = end;
+    have_last_end = true;
+  }
+}
+
+}  // namespace qk::tok

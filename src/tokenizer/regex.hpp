@@ -1,0 +1,32 @@
+// The regexes of tokenizer.json (written for Oniguruma) run with PCRE2: UTF + UCP mode, JIT-compiled
+// where the platform allows. Match iteration follows the onig crate's find_iter, which `tokenizers` uses.
+#pragma once
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace qk::tok {
+
+using ByteRange = std::pair<std::size_t, std::size_t>;  // [first, second) byte offsets
+
+class Regex {
+ public:
+  // `where` names the file and field for error messages.
+  Regex(std::string_view onig_pattern, const std::string& where);
+
+  // Appends the non-overlapping matches in `text` (valid UTF-8), leftmost first. An empty match right
+  // where the previous match ended is skipped, as in the onig crate.
+  void find_all(std::string_view text, std::vector<ByteRange>& matches) const;
+
+  // Oniguruma's \s also matches U+0085 (NEL), PCRE2's does not: rewrite \s and \S to include it.
+  static std::string translate_onig(std::string_view onig_pattern);
+
+ private:
+  struct Compiled;
+  std::shared_ptr<const Compiled> compiled_;
+};
+
+}  // namespace qk::tok

@@ -1,0 +1,146 @@
+// The encode / decode pipeline of tokenizers' TokenizerImpl, over the components of this folder:
+// added tokens -> normalizer -> pre-tokenizer -> BPE model -> post-processor; decode via the decoder.
+#include "tokenizer/tokenizer.hpp"
+
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "tokenizer/added_vocabulary.hpp"
+#include "tokenizer/bpe_model.hpp"
+#include "tokenizer/decoders.hpp"
+#include "tokenizer/normalizers.hpp"
+#include "tokenizer/post_processor.hpp"
+#include "tokenizer/pre_tokenizers.hpp"
+#include "tokenizer/utf8.hpp"
+#include "util/error.hpp"
+
+namespace qk {
+
+struct Tokenizer::Impl {
+  std::string label;
+  std::unique_ptr<tok::Normalizer> normalizer;
+  std::unique_ptr<tok::PreTokenizer> pre_tokenizer;
+  tok::BpeModel model;
+  std::unique_ptr<tok::PostProcessor> post_processor;
+  std::unique_ptr<tok::Decoder> decoder;
+  tok::AddedVocabulary added;
+  std::size_t vocab_size = 0;
+
+  explicit Impl(tok::BpeModel m) : model(std::move(m)) {}
+
+  // Pre-tokenizes one stretch of text between added tokens and runs the model on each piece.
+  void encode_stretch(std::string text, bool at_text_start, std::vector<std::int32_t>& ids) const {
+    std::vector<tok::Piece> pieces;
+    pieces.push_back({std::move(text), at_text_start});
+    if (pre_tokenizer) pre_tokenizer->pre_tokenize(pieces);
+    for (const tok::Piece& piece : pieces) model.tokenize(piece.text, ids);
+  }
+};
+
+Tokenizer Tokenizer::from_file(const std::filesystem::path& tokenizer_json) {
+  std::ifstream in(tokenizer_json, std::ios::binary);
+  if (!in) fail(ErrorKind::Io, "{}: cannot open tokenizer file", tokenizer_json.string());
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  if (in.bad()) fail(ErrorKind::Io, "{}: read failed", tokenizer_json.string());
+  return from_json_text(buffer.str(), tokenizer_json.string());
+}
+
+Tokenizer Tokenizer::from_json_text(std::string_view json_text, const std::string& label) {
+  nlohmann::json root;
+  try {
+    root = nlohmann::json::parse(json_text);
+  } catch (const nlohmann::json::parse_error& e) {
+    fail(ErrorKind::Format, "{}: not valid JSON: {}", label, e.what());
+  }
+  if (!root.is_object()) fail(ErrorKind::Format, "{}: top level must be a JSON object", label);
+  if (!root.contains("model")) fail(ErrorKind::Format, "{}: missing field 'model'", label);
+  auto field = [&](const char* key) -> const nlohmann::json& {
+    static const nlohmann::json null_value;
+    auto it = root.find(key);
+    return it == root.end() ? null_value : *it;
+  };
+
+  auto impl = std::make_shared<Impl>(tok::BpeModel::from_json(root["model"], label));
+  impl->label = label;
+  impl->normalizer = tok::make_normalizer(field("normalizer"), label);
+  impl->pre_tokenizer = tok::make_pre_tokenizer(field("pre_tokenizer"), label);
+  impl->post_processor = tok::make_post_processor(field("post_processor"), label);
+  impl->decoder = tok::make_decoder(field("decoder"), label);
+  impl->added = tok::AddedVocabulary(tok::AddedVocabulary::parse(field("added_tokens"), label), impl->normalizer.get());
+
+  // tokenizers' get_vocab_size(with_added_tokens = true): distinct token strings of model + added.
+  impl->vocab_size = impl->model.vocab().size();
+  for (const auto& token : impl->added.tokens())
+    if (!impl->model.token_to_id(token.content)) ++impl->vocab_size;
+  return Tokenizer(std::move(impl));
+}
+
+std::vector<std::int32_t> Tokenizer::encode(std::string_view input, bool add_special_tokens) const {
+  const Impl& t = *impl_;
+  // Invalid UTF-8 is read the way Python would after errors="replace": one U+FFFD per bad subpart.
+  std::string text = tok::utf8_lossy(input);
+  std::vector<std::int32_t> ids;
+  ids.reserve(text.size() / 3 + 4);
+  // 1. Tokens that match the raw text; 2. normalize what lies between them; 3. tokens that match the
+  // normalized text; 4. pre-tokenize and encode the rest.
+  for (const tok::TextSegment& raw : t.added.split(text, false)) {
+    if (raw.id >= 0) {
+      ids.push_back(raw.id);
+      continue;
+    }
+    if (raw.range.first == raw.range.second) continue;
+    std::string stretch = text.substr(raw.range.first, raw.range.second - raw.range.first);
+    if (t.normalizer) t.normalizer->normalize(stretch);
+    for (const tok::TextSegment& norm : t.added.split(stretch, true)) {
+      if (norm.id >= 0) {
+        ids.push_back(norm.id);
+      } else if (norm.range.first != norm.range.second) {
+        bool at_text_start = raw.range.first == 0 && norm.range.first == 0;
+        t.encode_stretch(stretch.substr(norm.range.first, norm.range.second - norm.range.first), at_text_start, ids);
+      }
+    }
+  }
+  if (add_special_tokens && t.post_processor) t.post_processor->process(ids);
+  return ids;
+}
+
+std::string Tokenizer::decode(std::span<const std::int32_t> ids, bool skip_special_tokens) const {
+  const Impl& t = *impl_;
+  std::vector<std::string> tokens;
+  tokens.reserve(ids.size());
+  for (std::int32_t id : ids) {
+    // Ids unknown to both vocabularies are skipped, as tokenizers does.
+    if (const tok::AddedToken* added = t.added.by_id(id)) {
+      if (!(skip_special_tokens && added->special)) tokens.push_back(added->content);
+    } else if (const std::string* token = t.model.id_to_token(id)) {
+      if (!(skip_special_tokens && t.added.is_special(*token))) tokens.push_back(*token);
+    }
+  }
+  if (!t.decoder) {
+    std::string joined;
+    for (std::size_t i = 0; i < tokens.size(); ++i) joined += (i ? " " : "") + tokens[i];
+    return joined;
+  }
+  t.decoder->decode_chain(tokens);
+  std::string text;
+  for (const auto& piece : tokens) text += piece;
+  return text;
+}
+
+std::size_t Tokenizer::vocab_size() const { return impl_->vocab_size; }
+
+std::optional<std::int32_t> Tokenizer::token_to_id(std::string_view token) const {
+  if (const tok::AddedToken* added = impl_->added.by_content(token)) return added->id;
+  return impl_->model.token_to_id(token);
+}
+
+std::optional<std::string> Tokenizer::id_to_token(std::int32_t id) const {
+  if (const tok::AddedToken* added = impl_->added.by_id(id)) return added->content;
+  if (const std::string* token = impl_->model.id_to_token(id)) return *token;
+  return std::nullopt;
+}
+
+}  // namespace qk
