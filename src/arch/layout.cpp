@@ -1,5 +1,6 @@
 #include "arch/layout.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <ranges>
 
@@ -48,7 +49,7 @@ ModelLayout::ModelLayout(const json& config, const FamilyTable& table, const std
   if (!family_->config_root.empty() && config_.contains(family_->config_root) && config_[family_->config_root].is_object())
     root_ = &config_[family_->config_root];
 
-  const std::int64_t count = require_int(family_->layer_count, "the layer count");
+  const std::int64_t count = layer_count();
   if (count <= 0 || count > 100000) fail(ErrorKind::Format, "{}: layer count {} is out of range", label, count);
   layers_.resize(static_cast<std::size_t>(count));
   for (int i = 0; i < count; ++i) layers_[i].index = i;
@@ -131,11 +132,20 @@ ModelLayout::ModelLayout(const json& config, const FamilyTable& table, const std
 }
 
 std::optional<double> ModelLayout::value(std::string_view name) const {
+  // Inside the expression of dim X, the name X means config.json's own key X ("head_dim ?? ...").
   auto dim = family_->dims.find(std::string(name));
-  if (dim != family_->dims.end() && dim->second != name) {
-    if (++depth_ > 32) fail(ErrorKind::Format, "architecture table: dims of {} refer to each other in a loop", model_type_);
-    auto result = evaluate(dim->second);
-    --depth_;
+  const bool evaluating = std::find(evaluating_.begin(), evaluating_.end(), name) != evaluating_.end();
+  if (dim != family_->dims.end() && !evaluating) {
+    if (evaluating_.size() > 32) fail(ErrorKind::Format, "architecture table: dims of {} refer to each other in a loop", model_type_);
+    evaluating_.emplace_back(name);
+    std::optional<double> result;
+    try {
+      result = evaluate(dim->second);
+    } catch (...) {
+      evaluating_.pop_back();
+      throw;
+    }
+    evaluating_.pop_back();
     return result;
   }
   const json* node = lookup_path(*root_, name);
@@ -144,6 +154,20 @@ std::optional<double> ModelLayout::value(std::string_view name) const {
   if (node->is_boolean()) return node->get<bool>() ? 1.0 : 0.0;
   if (node->is_number()) return node->get<double>();
   return std::nullopt;
+}
+
+// The layer count from its config key, or else from the length of a per-layer list or pattern
+// (transformers 5 writes nemotron_h's layers_block_type without num_hidden_layers).
+std::int64_t ModelLayout::layer_count() const {
+  if (evaluate(family_->layer_count)) return require_int(family_->layer_count, "the layer count");
+  for (const auto& source : family_->kind_sources) {
+    if (source.type != LayerKindSource::Type::List && source.type != LayerKindSource::Type::Pattern) continue;
+    const json* node = lookup_path(*root_, source.key);
+    if (!node) node = lookup_path(config_, source.key);
+    if (node && node->is_array()) return static_cast<std::int64_t>(node->size());
+    if (node && node->is_string()) return static_cast<std::int64_t>(node->get<std::string>().size());
+  }
+  return require_int(family_->layer_count, "the layer count");
 }
 
 std::optional<double> ModelLayout::evaluate(std::string_view expression) const {

@@ -47,7 +47,8 @@ class ModelLayout {
   const nlohmann::json* root_;
   std::vector<LayerInfo> layers_;
   std::string kinds_source_;
-  mutable int depth_ = 0;  // guards self-referential dims
+  std::int64_t layer_count() const;
+  mutable std::vector<std::string> evaluating_;  // dims being evaluated, innermost last
 };
 
 // The message for an unknown model_type, listing the supported families and the override flags.

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "cli/command.hpp"
+#include "cli/surgery_args.hpp"
 #include "util/error.hpp"
 
 namespace qk::cli {
@@ -15,6 +16,7 @@ std::vector<Command>& command_registry() {
 
 int main(int argc, char** argv) {
   using namespace qk::cli;
+  remember_command_line(argc, argv);
   CLI::App app{"qkrestore: repair the long-context recall of hybrid LLMs after CoT fine-tuning"};
   app.set_version_flag("--version", std::string("qkrestore ") + QK_VERSION);
   app.require_subcommand(1);

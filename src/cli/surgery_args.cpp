@@ -1,0 +1,95 @@
+#include "cli/surgery_args.hpp"
+
+#include <sstream>
+
+#include "util/error.hpp"
+
+namespace qk::cli {
+
+namespace {
+std::string g_command_line;
+
+std::set<int> parse_layer_list(const std::string& text) {
+  // "3,7,11" or "0-3,8"
+  std::set<int> layers;
+  std::stringstream stream(text);
+  std::string item;
+  while (std::getline(stream, item, ',')) {
+    try {
+      std::size_t dash = item.find('-');
+      if (dash == std::string::npos) {
+        layers.insert(std::stoi(item));
+      } else {
+        int from = std::stoi(item.substr(0, dash)), to = std::stoi(item.substr(dash + 1));
+        if (to < from) throw std::invalid_argument("range");
+        for (int i = from; i <= to; ++i) layers.insert(i);
+      }
+    } catch (const std::exception&) {
+      fail(ErrorKind::Usage, "--layers '{}': '{}' is not a layer index or range like 4-7", text, item);
+    }
+  }
+  if (layers.empty()) fail(ErrorKind::Usage, "--layers '{}' names no layer", text);
+  return layers;
+}
+}  // namespace
+
+void remember_command_line(int argc, char** argv) {
+  g_command_line.clear();
+  for (int i = 0; i < argc; ++i) {
+    std::string arg = argv[i];
+    bool plain = arg.find_first_of(" \t\"'\\$`*?[]|&;<>()") == std::string::npos && !arg.empty();
+    if (i) g_command_line += ' ';
+    g_command_line += plain ? arg : "'" + arg + "'";
+  }
+}
+
+std::string command_line() { return g_command_line; }
+
+void PairArgs::bind(CLI::App& app, bool selection_options) {
+  app.add_option("--base", base, "pre-SFT checkpoint directory (read only)")->required()->check(CLI::ExistingDirectory);
+  app.add_option("--sft", sft, "CoT-SFT checkpoint directory (read only)")->required()->check(CLI::ExistingDirectory);
+  app.add_option("--arch-file", arch_file, "extra architecture table (families.json schema) for families not built in")
+      ->check(CLI::ExistingFile);
+  if (!selection_options) return;
+  app.add_option("--layers", layers, "restore these layers instead of the global ones, e.g. 3,7 or 0-3");
+  app.add_option("--tensors", tensors, "only tensors whose name matches REGEX (others of the selected layers are added whole)");
+  app.add_flag("--include-sliding", include_sliding, "also restore sliding-window attention layers");
+  app.add_flag("--include-gate", include_gate, "restore the output-gate rows of gated query projections too");
+  app.add_flag("--with-qk-norm", with_qk_norm, "restore q/k norm weights too (they stay SFT by default)");
+}
+
+SurgeryOptions PairArgs::surgery_options() const {
+  SurgeryOptions o;
+  if (!layers.empty()) o.layers = parse_layer_list(layers);
+  if (!tensors.empty()) o.tensors_regex = tensors;
+  o.include_sliding = include_sliding;
+  o.include_gate = include_gate;
+  o.with_qk_norm = with_qk_norm;
+  return o;
+}
+
+FamilyTable PairArgs::family_table() const {
+  FamilyTable table = FamilyTable::builtin();
+  if (!arch_file.empty()) table.merge(FamilyTable::from_file(arch_file));
+  return table;
+}
+
+void OutputArgs::bind(CLI::App& app) {
+  app.add_option("--out", out, "output directory (created atomically; must not exist unless --force)")->required();
+  app.add_flag("--force", force, "replace an existing output directory");
+  app.add_option("--max-shard-size", max_shard_size, "reshard the output, e.g. 5GB (default: keep SFT's shards)");
+  app.add_flag("--quiet,-q", quiet, "no progress on stderr");
+}
+
+OutputOptions OutputArgs::output_options(const SurgeryOptions& surgery, const std::string& line) const {
+  OutputOptions o;
+  o.out = out;
+  o.overwrite = force;
+  if (!max_shard_size.empty()) o.max_shard_size = parse_byte_size(max_shard_size);
+  o.quiet = quiet;
+  o.command_line = line;
+  o.surgery_options = surgery;
+  return o;
+}
+
+}  // namespace qk::cli

@@ -1,0 +1,50 @@
+// Ground truth written by transformers itself next to each reference checkpoint pair
+// (tools/refgen/checkpoints/make_checkpoints.py): layer kinds and the global Q/K tensors.
+#pragma once
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "io/checkpoint.hpp"
+#include "support/temp_dir.hpp"
+
+namespace qk::test {
+
+struct Manifest {
+  std::string name;
+  std::filesystem::path dir;
+  nlohmann::json json;
+
+  std::set<int> layers(const char* key) const { return json[key].get<std::set<int>>(); }
+  // File names of the global layers' tensors whose role is in `roles`.
+  std::set<std::string> global_tensors(const std::set<std::string>& roles) const {
+    std::set<std::string> names;
+    for (const auto& [layer, tensors] : json["global_qk_tensors"].items())
+      for (const auto& t : tensors)
+        if (roles.count(t["role"].get<std::string>())) names.insert(t["saved_name"].get<std::string>());
+    return names;
+  }
+};
+
+inline void PrintTo(const Manifest& m, std::ostream* os) { *os << m.name; }
+
+inline std::vector<Manifest> all_manifests() {
+  std::vector<Manifest> result;
+  for (const auto& entry : std::filesystem::directory_iterator(checkpoints_dir())) {
+    if (!std::filesystem::exists(entry.path() / "manifest.json")) continue;
+    result.push_back({entry.path().filename().string(), entry.path(), read_json_file(entry.path() / "manifest.json")});
+  }
+  std::sort(result.begin(), result.end(), [](const Manifest& a, const Manifest& b) { return a.name < b.name; });
+  return result;
+}
+
+// Roles of tensors restored by default: Q/K weights (whole, gated, fused or MLA pieces), biases, adapters.
+inline const std::set<std::string> kDefaultRoles = {"q_weight", "k_weight", "q_bias", "k_bias", "fused_qkv_weight",
+                                                    "q_adapter", "k_adapter", "mla_kv_a (k_rope rows + kv latent)",
+                                                    "mla_kv_b (k_nope + v rows)"};
+inline const std::set<std::string> kNormRoles = {"q_norm", "k_norm"};
+
+}  // namespace qk::test
