@@ -1,0 +1,87 @@
+#include "engine/gated_attention.hpp"
+
+#include <cmath>
+
+#include "engine/attention_kernel.hpp"
+
+namespace qk::engine {
+namespace {
+using I = std::int64_t;
+}
+
+GatedAttention::GatedAttention(const GatedAttentionShape& s, const WeightSource& w, const std::string& p) : s_(s) {
+  const I hidden = static_cast<I>(s.hidden), hd = static_cast<I>(s.head_dim);
+  q_proj_ = w.load(p + "q_proj.weight", {I(s.heads) * 2 * hd, hidden});
+  kv_proj_ = w.load(p + "k_proj.weight", {I(s.kv_heads) * hd, hidden});
+  const auto v = w.load(p + "v_proj.weight", {I(s.kv_heads) * hd, hidden});
+  kv_proj_.insert(kv_proj_.end(), v.begin(), v.end());
+  o_proj_ = w.load(p + "o_proj.weight", {hidden, I(s.heads) * hd});
+  q_norm_ = w.load(p + "q_norm.weight", {hd});
+  k_norm_ = w.load(p + "k_norm.weight", {hd});
+  rope_.rotary_dim = s.rotary_dim;
+  rope_.theta = s.rope_theta;
+  inv_freq_.resize(s.rotary_dim / 2);
+  rope_.inverse_frequencies(inv_freq_.data());
+}
+
+std::size_t GatedAttention::weight_floats() const {
+  return q_proj_.size() + kv_proj_.size() + o_proj_.size() + q_norm_.size() + k_norm_.size();
+}
+
+void GatedAttention::init_cache(LayerCache& cache) const {
+  cache.keys.clear();
+  cache.values.clear();
+}
+
+void GatedAttention::forward(const float* x, std::size_t rows, const BatchRows& batch, float* y) const {
+  const std::size_t hd = s_.head_dim, H = s_.heads, KV = s_.kv_heads;
+  const std::size_t q_width = H * hd, kv_width = KV * hd, half = s_.rotary_dim / 2;
+  std::vector<float> qg(rows * 2 * q_width), kv(rows * 2 * kv_width);
+  matmul_wt(x, q_proj_.data(), qg.data(), rows, s_.hidden, 2 * q_width);
+  matmul_wt(x, kv_proj_.data(), kv.data(), rows, s_.hidden, 2 * kv_width);
+
+  std::vector<float> attn(rows * q_width), q(rows * q_width);
+  std::vector<float> cos(half), sin(half);
+  for (const auto& seg : batch) {
+    LayerCache& cache = *seg.cache;
+    const std::size_t past = cache.keys.size() / kv_width;
+    cache.keys.resize((past + seg.rows) * kv_width);
+    cache.values.resize((past + seg.rows) * kv_width);
+    for (std::size_t i = 0; i < seg.rows; ++i) {
+      const std::size_t r = seg.first_row + i;
+      // cos/sin of angle = float(position) * inv_freq, as transformers' rotary embedding in fp32
+      const float position = static_cast<float>(seg.position + i);
+      for (std::size_t f = 0; f < half; ++f) {
+        const float angle = position * inv_freq_[f];
+        cos[f] = static_cast<float>(std::cos(static_cast<double>(angle)));
+        sin[f] = static_cast<float>(std::sin(static_cast<double>(angle)));
+      }
+      for (std::size_t h = 0; h < H; ++h) {
+        float* qh = q.data() + r * q_width + h * hd;
+        std::copy_n(qg.data() + r * 2 * q_width + h * 2 * hd, hd, qh);
+        rmsnorm(qh, q_norm_.data(), qh, 1, hd, s_.eps, /*zero_centred=*/true);
+        apply_rope(qh, cos.data(), sin.data(), s_.rotary_dim);
+      }
+      float* kr = cache.keys.data() + (past + i) * kv_width;
+      std::copy_n(kv.data() + r * 2 * kv_width, kv_width, kr);
+      std::copy_n(kv.data() + r * 2 * kv_width + kv_width, kv_width, cache.values.data() + (past + i) * kv_width);
+      for (std::size_t h = 0; h < KV; ++h) {
+        rmsnorm(kr + h * hd, k_norm_.data(), kr + h * hd, 1, hd, s_.eps, /*zero_centred=*/true);
+        apply_rope(kr + h * hd, cos.data(), sin.data(), s_.rotary_dim);
+      }
+    }
+    const AttentionShape shape{H, KV, hd, 1.0f / std::sqrt(static_cast<float>(hd))};
+    causal_attention(shape, q.data() + seg.first_row * q_width, seg.rows, cache.keys.data(), cache.values.data(),
+                     past, attn.data() + seg.first_row * q_width);
+  }
+  // Output gate: attn * sigmoid(gate), gate being the second half of each head's q_proj row.
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::size_t h = 0; h < H; ++h) {
+      const float* gate = qg.data() + r * 2 * q_width + h * 2 * hd + hd;
+      float* a = attn.data() + r * q_width + h * hd;
+      for (std::size_t d = 0; d < hd; ++d) a[d] *= sigmoid(gate[d]);
+    }
+  matmul_wt(attn.data(), o_proj_.data(), y, rows, q_width, s_.hidden);
+}
+
+}  // namespace qk::engine

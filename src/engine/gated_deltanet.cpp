@@ -1,0 +1,119 @@
+#include "engine/gated_deltanet.hpp"
+
+#include <cmath>
+
+#include "engine/causal_conv1d.hpp"
+#include "engine/gated_delta_rule.hpp"
+#include "engine/kernels.hpp"
+#include "engine/parallel.hpp"
+
+namespace qk::engine {
+namespace {
+using I = std::int64_t;
+// Below this many tokens a segment runs the token-by-token recurrence; above, the chunked form.
+constexpr std::size_t kChunkedFrom = 16;
+}  // namespace
+
+GatedDeltaNet::GatedDeltaNet(const GatedDeltaNetShape& s, const WeightSource& w, const std::string& p) : s_(s) {
+  const I hidden = static_cast<I>(s.hidden);
+  in_proj_qkvz_ = w.load(p + "in_proj_qkvz.weight", {I(2 * s.key_total() + 2 * s.value_total()), hidden});
+  in_proj_ba_ = w.load(p + "in_proj_ba.weight", {I(2 * s.value_heads), hidden});
+  conv_weight_ = w.load(p + "conv1d.weight", {I(s.conv_channels()), 1, I(s.conv_kernel)});
+  dt_bias_ = w.load(p + "dt_bias", {I(s.value_heads)});
+  neg_A_ = w.load(p + "A_log", {I(s.value_heads)});
+  for (float& a : neg_A_) a = -std::exp(a);
+  norm_weight_ = w.load(p + "norm.weight", {I(s.value_dim)});
+  out_proj_ = w.load(p + "out_proj.weight", {hidden, I(s.value_total())});
+}
+
+std::size_t GatedDeltaNet::weight_floats() const {
+  return in_proj_qkvz_.size() + in_proj_ba_.size() + conv_weight_.size() + dt_bias_.size() + neg_A_.size() +
+         norm_weight_.size() + out_proj_.size();
+}
+
+void GatedDeltaNet::init_cache(LayerCache& cache) const {
+  cache.conv.assign((s_.conv_kernel - 1) * s_.conv_channels(), 0.0f);
+  cache.recurrent.assign(s_.value_heads * s_.key_dim * s_.value_dim, 0.0f);
+}
+
+void GatedDeltaNet::forward(const float* x, std::size_t rows, const BatchRows& batch, float* y) const {
+  const std::size_t dk = s_.key_dim, dv = s_.value_dim, nk = s_.key_heads, nv = s_.value_heads;
+  const std::size_t group = nv / nk;  // value heads per key head
+  const std::size_t qkvz_width = 2 * s_.key_total() + 2 * s_.value_total();
+  const std::size_t channels = s_.conv_channels();
+
+  std::vector<float> qkvz(rows * qkvz_width), ba(rows * 2 * nv);
+  matmul_wt(x, in_proj_qkvz_.data(), qkvz.data(), rows, s_.hidden, qkvz_width);
+  matmul_wt(x, in_proj_ba_.data(), ba.data(), rows, s_.hidden, 2 * nv);
+
+  // Un-group the projection. Per key head kh the fused row holds [q (dk) | k (dk) | v (group*dv) | z (group*dv)]
+  // (transformers' fix_query_key_value_ordering); the conv runs over [all q | all k | all v].
+  std::vector<float> mixed(rows * channels), z(rows * s_.value_total());
+  std::vector<float> beta(rows * nv), g(rows * nv);
+  const std::size_t per_head = 2 * dk + 2 * group * dv;
+  for (std::size_t r = 0; r < rows; ++r) {
+    const float* src = qkvz.data() + r * qkvz_width;
+    float* m = mixed.data() + r * channels;
+    for (std::size_t kh = 0; kh < nk; ++kh) {
+      const float* h = src + kh * per_head;
+      std::copy_n(h, dk, m + kh * dk);
+      std::copy_n(h + dk, dk, m + s_.key_total() + kh * dk);
+      std::copy_n(h + 2 * dk, group * dv, m + 2 * s_.key_total() + kh * group * dv);
+      std::copy_n(h + 2 * dk + group * dv, group * dv, z.data() + r * s_.value_total() + kh * group * dv);
+    }
+    // Per key head the b/a row holds [b (group) | a (group)].
+    const float* bar = ba.data() + r * 2 * nv;
+    for (std::size_t kh = 0; kh < nk; ++kh)
+      for (std::size_t j = 0; j < group; ++j) {
+        const std::size_t vh = kh * group + j;
+        const float b = bar[kh * 2 * group + j], a = bar[kh * 2 * group + group + j];
+        beta[r * nv + vh] = sigmoid(b);                              // beta = sigmoid(b)
+        g[r * nv + vh] = neg_A_[vh] * softplus(a + dt_bias_[vh]);    // g = -exp(A_log) softplus(a + dt_bias)
+      }
+  }
+
+  // Short convolution per sequence, then l2-normalised q (scaled by dk^-0.5) and k per head.
+  std::vector<float> conv(rows * channels);
+  for (const auto& seg : batch)
+    causal_conv1d_silu(mixed.data() + seg.first_row * channels, channels, seg.rows, channels, conv_weight_.data(),
+                       s_.conv_kernel, seg.cache->conv.data(), conv.data() + seg.first_row * channels, channels);
+  const float q_scale = 1.0f / std::sqrt(static_cast<float>(dk));
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::size_t kh = 0; kh < nk; ++kh) {
+      float* q = conv.data() + r * channels + kh * dk;
+      float* k = q + s_.key_total();
+      l2norm_inplace(q, dk, 1e-6f);
+      l2norm_inplace(k, dk, 1e-6f);
+      for (std::size_t i = 0; i < dk; ++i) q[i] *= q_scale;
+    }
+
+  // The recurrence, one task per (sequence, value head); value head vh reads key head vh / group.
+  std::vector<float> core(rows * s_.value_total());
+  parallel_for(batch.size() * nv, [&](std::size_t task) {
+    const SegmentRows& seg = batch[task / nv];
+    const std::size_t vh = task % nv, kh = vh / group;
+    const float* base = conv.data() + seg.first_row * channels;
+    HeadRows q{base + kh * dk, channels}, k{base + s_.key_total() + kh * dk, channels};
+    HeadRows v{base + 2 * s_.key_total() + vh * dv, channels};
+    float* state = seg.cache->recurrent.data() + vh * dk * dv;
+    float* out = core.data() + seg.first_row * s_.value_total() + vh * dv;
+    const float* gs = g.data() + seg.first_row * nv + vh;
+    const float* bs = beta.data() + seg.first_row * nv + vh;
+    if (seg.rows < kChunkedFrom)
+      gated_delta_rule_recurrent({dk, dv}, seg.rows, q, k, v, gs, bs, nv, state, out, s_.value_total());
+    else
+      gated_delta_rule_chunked({dk, dv}, seg.rows, q, k, v, gs, bs, nv, state, out, s_.value_total());
+  });
+
+  // Gated RMSNorm per value head: rmsnorm(o) * weight * silu(z)  (Qwen3NextRMSNormGated)
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::size_t vh = 0; vh < nv; ++vh) {
+      float* o = core.data() + r * s_.value_total() + vh * dv;
+      const float* zz = z.data() + r * s_.value_total() + vh * dv;
+      rmsnorm(o, norm_weight_.data(), o, 1, dv, s_.eps, /*zero_centred=*/false);
+      for (std::size_t j = 0; j < dv; ++j) o[j] *= silu(zz[j]);
+    }
+  matmul_wt(core.data(), out_proj_.data(), y, rows, s_.value_total(), s_.hidden);
+}
+
+}  // namespace qk::engine

@@ -1,0 +1,129 @@
+#include "engine/generate.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "util/error.hpp"
+
+namespace qk::engine {
+namespace {
+
+// splitmix64: a small, seedable generator whose stream is the same on every platform.
+std::uint64_t next_random(std::uint64_t& state) {
+  std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+double uniform01(std::uint64_t& state) { return static_cast<double>(next_random(state) >> 11) * 0x1.0p-53; }
+
+void validate(const GenerationRequest& r) {
+  if (r.prompt.empty()) fail(ErrorKind::Usage, "generation needs a prompt of at least one token");
+  const auto& o = r.options;
+  if (!(o.temperature >= 0.0f) || !std::isfinite(o.temperature)) fail(ErrorKind::Usage, "temperature must be >= 0");
+  if (!(o.top_p > 0.0f && o.top_p <= 1.0f)) fail(ErrorKind::Usage, "top_p must be in (0, 1]");
+}
+
+}  // namespace
+
+const char* finish_reason_name(FinishReason reason) { return reason == FinishReason::Stop ? "stop" : "length"; }
+
+std::int32_t pick_token(std::span<const float> logits, const SamplingOptions& o, std::uint64_t& rng) {
+  if (o.temperature == 0.0f || o.top_k == 1)
+    return static_cast<std::int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+  // Candidates by descending logit, cut to top_k; softmax(logit / T); cut to the smallest prefix whose
+  // mass reaches top_p; draw from what is left.
+  std::vector<std::int32_t> order(logits.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::size_t keep = o.top_k ? std::min(o.top_k, order.size()) : order.size();
+  std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(keep), order.end(),
+                    [&](std::int32_t a, std::int32_t b) { return logits[a] > logits[b] || (logits[a] == logits[b] && a < b); });
+  std::vector<double> p(keep);
+  const double top = logits[order[0]];
+  double sum = 0.0;
+  for (std::size_t i = 0; i < keep; ++i) sum += p[i] = std::exp((logits[order[i]] - top) / o.temperature);
+  double mass = 0.0;
+  std::size_t nucleus = keep;
+  for (std::size_t i = 0; i < keep; ++i) {
+    mass += p[i] / sum;
+    if (mass >= o.top_p) {
+      nucleus = i + 1;
+      break;
+    }
+  }
+  const double total = std::accumulate(p.begin(), p.begin() + static_cast<std::ptrdiff_t>(nucleus), 0.0);
+  double u = uniform01(rng) * total;
+  for (std::size_t i = 0; i < nucleus; ++i)
+    if ((u -= p[i]) < 0.0) return order[i];
+  return order[nucleus - 1];
+}
+
+std::vector<GenerationResult> generate_batch(CausalLM& model, std::span<const GenerationRequest> requests,
+                                             const GenerationLimits& limits) {
+  for (const auto& r : requests) validate(r);
+  const std::size_t vocab = model.info().vocab_size;
+  std::vector<GenerationResult> results(requests.size());
+  for (std::size_t begin = 0; begin < requests.size(); begin += limits.max_batch) {
+    const std::size_t end = std::min(requests.size(), begin + limits.max_batch);
+    struct Live {
+      std::size_t index;
+      SequenceState state;
+      std::vector<float> logits;  // of the last fed token
+      std::uint64_t rng;
+      std::int32_t pending = -1;  // token picked but not yet fed
+    };
+    std::vector<Live> live;
+    // Prefill each prompt in chunks (the state carries over between chunks).
+    for (std::size_t i = begin; i < end; ++i) {
+      const auto& prompt = requests[i].prompt;
+      Live l{i, model.new_sequence(), {}, requests[i].options.seed};
+      for (std::size_t from = 0; from < prompt.size(); from += limits.prefill_chunk) {
+        const std::size_t n = std::min(limits.prefill_chunk, prompt.size() - from);
+        const Segment seg{&l.state, std::span(prompt).subspan(from, n)};
+        l.logits = model.forward({&seg, 1}, LogitsFor::LastToken);
+      }
+      results[i].prompt_tokens = prompt.size();
+      live.push_back(std::move(l));
+    }
+    // Decode: pick a token per live sequence, retire finished ones, feed the rest in one forward.
+    while (!live.empty()) {
+      std::vector<Live> next;
+      for (auto& l : live) {
+        const auto& o = requests[l.index].options;
+        auto& result = results[l.index];
+        if (result.tokens.size() >= o.max_tokens) {
+          result.finish = FinishReason::Length;
+          continue;
+        }
+        const std::int32_t token = pick_token({l.logits.data(), vocab}, o, l.rng);
+        if (std::find(o.stop_tokens.begin(), o.stop_tokens.end(), token) != o.stop_tokens.end()) {
+          result.finish = FinishReason::Stop;
+          continue;
+        }
+        result.tokens.push_back(token);
+        if (result.tokens.size() >= o.max_tokens) {
+          result.finish = FinishReason::Length;
+          continue;
+        }
+        l.pending = token;
+        next.push_back(std::move(l));
+      }
+      live = std::move(next);
+      if (live.empty()) break;
+      std::vector<Segment> segments;
+      for (auto& l : live) segments.push_back({&l.state, {&l.pending, 1}});
+      const std::vector<float> logits = model.forward(segments, LogitsFor::LastToken);
+      for (std::size_t i = 0; i < live.size(); ++i)
+        live[i].logits.assign(logits.begin() + static_cast<std::ptrdiff_t>(i * vocab),
+                              logits.begin() + static_cast<std::ptrdiff_t>((i + 1) * vocab));
+    }
+  }
+  return results;
+}
+
+GenerationResult generate(CausalLM& model, const GenerationRequest& request) {
+  return generate_batch(model, {&request, 1}).front();
+}
+
+}  // namespace qk::engine

@@ -1,0 +1,152 @@
+#include "engine/qwen3_next.hpp"
+
+#include <algorithm>
+
+#include "engine/feed_forward.hpp"
+#include "engine/gated_attention.hpp"
+#include "engine/gated_deltanet.hpp"
+#include "engine/kernels.hpp"
+#include "engine/qwen3_next_config.hpp"
+#include "util/error.hpp"
+
+namespace qk::engine {
+namespace {
+
+using I = std::int64_t;
+
+struct Layer {
+  std::unique_ptr<GatedDeltaNet> linear;    // set for linear_attention layers
+  std::unique_ptr<GatedAttention> attention;  // set for full_attention layers
+  std::unique_ptr<FeedForward> ffn;
+  std::vector<float> input_norm, post_attention_norm;  // zero-centred, [hidden]
+};
+
+class Qwen3Next final : public CausalLM {
+ public:
+  Qwen3Next(const nlohmann::json& json, const WeightSource& w) {
+    c_ = parse_qwen3_next_config(json, w.label() + "/config.json");
+    const I H = I(c_.hidden_size), V = I(c_.vocab_size);
+    embed_ = w.load("model.embed_tokens.weight", {V, H});
+    if (!c_.tie_word_embeddings) lm_head_ = w.load("lm_head.weight", {V, H});
+    final_norm_ = w.load("model.norm.weight", {H});
+    std::uint64_t floats = embed_.size() + lm_head_.size() + final_norm_.size();
+    std::uint64_t active = c_.hidden_size + c_.vocab_size * c_.hidden_size;  // one embedding row + lm_head
+    for (std::size_t i = 0; i < c_.num_hidden_layers; ++i) {
+      const std::string p = "model.layers." + std::to_string(i) + ".";
+      Layer layer;
+      layer.input_norm = w.load(p + "input_layernorm.weight", {H});
+      layer.post_attention_norm = w.load(p + "post_attention_layernorm.weight", {H});
+      std::size_t mixer_floats;
+      if (c_.is_linear_attention(i)) {
+        GatedDeltaNetShape s{c_.hidden_size, c_.linear_num_key_heads, c_.linear_num_value_heads,
+                             c_.linear_key_head_dim, c_.linear_value_head_dim, c_.linear_conv_kernel_dim,
+                             c_.rms_norm_eps};
+        layer.linear = std::make_unique<GatedDeltaNet>(s, w, p + "linear_attn.");
+        mixer_floats = layer.linear->weight_floats();
+      } else {
+        GatedAttentionShape s{c_.hidden_size, c_.num_attention_heads, c_.num_key_value_heads, c_.head_dim,
+                              c_.rotary_dim, c_.rope_theta, c_.rms_norm_eps};
+        layer.attention = std::make_unique<GatedAttention>(s, w, p + "self_attn.");
+        mixer_floats = layer.attention->weight_floats();
+      }
+      if (c_.is_moe(i)) {
+        SparseMoeShape s{c_.hidden_size, c_.num_experts, c_.num_experts_per_tok, c_.moe_intermediate_size,
+                         c_.shared_expert_intermediate_size, c_.norm_topk_prob};
+        layer.ffn = std::make_unique<SparseMoe>(s, w, p + "mlp.");
+      } else {
+        layer.ffn = std::make_unique<SwiGluMlp>(c_.hidden_size, c_.intermediate_size, w, p + "mlp.");
+      }
+      floats += mixer_floats + layer.ffn->weight_floats() + 2 * c_.hidden_size;
+      active += mixer_floats + layer.ffn->active_weight_floats() + 2 * c_.hidden_size;
+      layers_.push_back(std::move(layer));
+    }
+    info_.model_type = "qwen3_next";
+    info_.vocab_size = c_.vocab_size;
+    info_.hidden_size = c_.hidden_size;
+    info_.num_layers = c_.num_hidden_layers;
+    info_.max_position_embeddings = c_.max_position_embeddings;
+    info_.eos_token_ids = c_.eos_token_ids;
+    info_.weight_bytes = floats * sizeof(float);
+    info_.active_weight_bytes_per_token = active * sizeof(float);
+  }
+
+  const ModelInfo& info() const override { return info_; }
+
+  SequenceState new_sequence() const override {
+    SequenceState state;
+    state.layers.resize(layers_.size());
+    for (std::size_t i = 0; i < layers_.size(); ++i) {
+      if (layers_[i].linear) layers_[i].linear->init_cache(state.layers[i]);
+      else layers_[i].attention->init_cache(state.layers[i]);
+    }
+    return state;
+  }
+
+  std::vector<float> forward(std::span<const Segment> batch, LogitsFor which) override {
+    const std::size_t H = c_.hidden_size, V = c_.vocab_size;
+    std::size_t rows = 0;
+    for (const auto& seg : batch) {
+      if (seg.tokens.empty()) fail(ErrorKind::Usage, "engine forward: a segment has no tokens");
+      if (seg.state->layers.size() != layers_.size())
+        fail(ErrorKind::Usage, "engine forward: sequence state was made for another model");
+      rows += seg.tokens.size();
+    }
+    // x = embed_tokens[token]
+    std::vector<float> x(rows * H), normed(rows * H), mixed(rows * H);
+    std::size_t r = 0;
+    for (const auto& seg : batch)
+      for (std::int32_t token : seg.tokens) {
+        if (token < 0 || static_cast<std::size_t>(token) >= V)
+          fail(ErrorKind::Usage, "token id {} is outside the vocabulary (size {})", token, V);
+        std::copy_n(embed_.data() + static_cast<std::size_t>(token) * H, H, x.data() + r++ * H);
+      }
+    for (std::size_t l = 0; l < layers_.size(); ++l) {
+      const Layer& layer = layers_[l];
+      BatchRows rows_of;
+      std::size_t first = 0;
+      for (const auto& seg : batch) {
+        rows_of.push_back({&seg.state->layers[l], first, seg.tokens.size(), seg.state->position});
+        first += seg.tokens.size();
+      }
+      // x = x + mixer(norm(x));  x = x + ffn(norm(x))
+      rmsnorm(x.data(), layer.input_norm.data(), normed.data(), rows, H, c_.rms_norm_eps, true);
+      if (layer.linear) layer.linear->forward(normed.data(), rows, rows_of, mixed.data());
+      else layer.attention->forward(normed.data(), rows, rows_of, mixed.data());
+      for (std::size_t i = 0; i < rows * H; ++i) x[i] += mixed[i];
+      rmsnorm(x.data(), layer.post_attention_norm.data(), normed.data(), rows, H, c_.rms_norm_eps, true);
+      layer.ffn->forward(normed.data(), rows, mixed.data());
+      for (std::size_t i = 0; i < rows * H; ++i) x[i] += mixed[i];
+    }
+    for (const auto& seg : batch) seg.state->position += seg.tokens.size();
+
+    // Logits only for the rows asked for: final norm, then lm_head (or the tied embedding).
+    std::vector<std::size_t> wanted;
+    if (which == LogitsFor::AllTokens) {
+      for (std::size_t i = 0; i < rows; ++i) wanted.push_back(i);
+    } else {
+      std::size_t end = 0;
+      for (const auto& seg : batch) wanted.push_back((end += seg.tokens.size()) - 1);
+    }
+    std::vector<float> last(wanted.size() * H);
+    for (std::size_t i = 0; i < wanted.size(); ++i)
+      rmsnorm(x.data() + wanted[i] * H, final_norm_.data(), last.data() + i * H, 1, H, c_.rms_norm_eps, true);
+    std::vector<float> logits(wanted.size() * V);
+    const std::vector<float>& head = c_.tie_word_embeddings ? embed_ : lm_head_;
+    matmul_wt(last.data(), head.data(), logits.data(), wanted.size(), H, V);
+    return logits;
+  }
+
+ private:
+  Qwen3NextConfig c_;
+  ModelInfo info_;
+  std::vector<float> embed_, lm_head_, final_norm_;
+  std::vector<Layer> layers_;
+};
+
+}  // namespace
+
+std::unique_ptr<CausalLM> make_qwen3_next(const nlohmann::json& config, const WeightSource& weights) {
+  return std::make_unique<Qwen3Next>(config, weights);
+}
+
+}  // namespace qk::engine

@@ -1,0 +1,170 @@
+// Kernel checks on plain arrays against direct evaluations of their defining formulas.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "engine/attention_kernel.hpp"
+#include "engine/causal_conv1d.hpp"
+#include "engine/gated_delta_rule.hpp"
+#include "engine/kernels.hpp"
+#include "engine/parallel.hpp"
+
+using namespace qk::engine;
+
+namespace {
+
+std::vector<float> random_vector(std::size_t n, std::uint32_t seed, float scale = 1.0f) {
+  std::mt19937 gen(seed);
+  std::normal_distribution<float> dist(0.0f, scale);
+  std::vector<float> v(n);
+  for (auto& x : v) x = dist(gen);
+  return v;
+}
+
+float max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  EXPECT_EQ(a.size(), b.size());
+  float worst = 0.0f;
+  for (std::size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::fabs(a[i] - b[i]));
+  return worst;
+}
+
+TEST(Kernels, MatmulMatchesTripleLoopForOneAndManyRows) {
+  for (std::size_t rows : {1u, 7u}) {
+    const std::size_t in = 33, out = 17;
+    auto x = random_vector(rows * in, 1), w = random_vector(out * in, 2);
+    std::vector<float> y(rows * out), expect(rows * out, 0.0f);
+    matmul_wt(x.data(), w.data(), y.data(), rows, in, out);
+    for (std::size_t r = 0; r < rows; ++r)
+      for (std::size_t o = 0; o < out; ++o)
+        for (std::size_t i = 0; i < in; ++i) expect[r * out + o] += x[r * in + i] * w[o * in + i];
+    EXPECT_LT(max_abs_diff(y, expect), 1e-4f) << rows;
+  }
+}
+
+TEST(Kernels, ZeroCentredRmsNormScalesByOnePlusWeight) {
+  const std::vector<float> x = {1.0f, -2.0f, 3.0f, 0.5f}, w = {0.0f, 0.5f, -1.0f, 2.0f};
+  std::vector<float> y(4), plain(4);
+  rmsnorm(x.data(), w.data(), y.data(), 1, 4, 0.0f, true);
+  rmsnorm(x.data(), w.data(), plain.data(), 1, 4, 0.0f, false);
+  const float rms = std::sqrt((1 + 4 + 9 + 0.25f) / 4);
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_NEAR(y[i], x[i] / rms * (1 + w[i]), 1e-6f);
+    EXPECT_NEAR(plain[i], x[i] / rms * w[i], 1e-6f);
+  }
+}
+
+TEST(Kernels, RopeRotatesPairsHalfApartAndLeavesTheRestAlone) {
+  // head_dim 8, rotary_dim 4: pairs (0,2) and (1,3) rotate, features 4..7 pass through.
+  RopeTable table{4, 10000.0f};
+  std::vector<float> cos(2), sin(2);
+  table.at(3, cos.data(), sin.data());
+  EXPECT_NEAR(cos[0], std::cos(3.0f), 1e-6f);               // inv_freq[0] = 1
+  EXPECT_NEAR(sin[1], std::sin(3.0f / 100.0f), 1e-6f);      // inv_freq[1] = 10000^(-2/4)
+  std::vector<float> h = {1, 2, 3, 4, 5, 6, 7, 8};
+  apply_rope(h.data(), cos.data(), sin.data(), 4);
+  EXPECT_NEAR(h[0], 1 * cos[0] - 3 * sin[0], 1e-6f);
+  EXPECT_NEAR(h[2], 3 * cos[0] + 1 * sin[0], 1e-6f);
+  EXPECT_NEAR(h[1], 2 * cos[1] - 4 * sin[1], 1e-6f);
+  EXPECT_EQ(h[4], 5.0f);
+  EXPECT_EQ(h[7], 8.0f);
+}
+
+TEST(Kernels, CausalConvCarriesHistoryAcrossCalls) {
+  const std::size_t channels = 3, kernel = 4, tokens = 9;
+  auto x = random_vector(tokens * channels, 3), w = random_vector(channels * kernel, 4);
+  // Direct formula with zero history.
+  std::vector<float> expect(tokens * channels);
+  for (std::size_t t = 0; t < tokens; ++t)
+    for (std::size_t c = 0; c < channels; ++c) {
+      float acc = 0.0f;
+      for (std::size_t k = 0; k < kernel; ++k) {
+        const long src = static_cast<long>(t) - static_cast<long>(kernel - 1) + static_cast<long>(k);
+        if (src >= 0) acc += w[c * kernel + k] * x[src * channels + c];
+      }
+      expect[t * channels + c] = silu(acc);
+    }
+  // In pieces of 2, 1 and 6 tokens.
+  std::vector<float> state((kernel - 1) * channels, 0.0f), out(tokens * channels);
+  std::size_t t0 = 0;
+  for (std::size_t n : {2u, 1u, 6u}) {
+    causal_conv1d_silu(x.data() + t0 * channels, channels, n, channels, w.data(), kernel, state.data(),
+                       out.data() + t0 * channels, channels);
+    t0 += n;
+  }
+  EXPECT_LT(max_abs_diff(out, expect), 1e-6f);
+}
+
+// The chunked form (prefill) and the recurrence (decode) compute the same outputs and final state,
+// including a partial last chunk and a non-zero initial state.
+TEST(Kernels, ChunkedDeltaRuleEqualsRecurrence) {
+  const std::size_t dk = 16, dv = 8, T = 150;
+  auto q = random_vector(T * dk, 5), k = random_vector(T * dk, 6), v = random_vector(T * dv, 7);
+  for (std::size_t t = 0; t < T; ++t) {
+    l2norm_inplace(q.data() + t * dk, dk, 1e-6f);
+    l2norm_inplace(k.data() + t * dk, dk, 1e-6f);
+  }
+  std::vector<float> g(T), beta(T);
+  std::mt19937 gen(8);
+  std::uniform_real_distribution<float> u(0.0f, 1.0f);
+  for (std::size_t t = 0; t < T; ++t) {
+    g[t] = -2.0f * u(gen);
+    beta[t] = u(gen);
+  }
+  auto init = random_vector(dk * dv, 9, 0.3f);
+  std::vector<float> s1 = init, s2 = init, o1(T * dv), o2(T * dv);
+  gated_delta_rule_recurrent({dk, dv}, T, {q.data(), dk}, {k.data(), dk}, {v.data(), dv}, g.data(), beta.data(), 1,
+                             s1.data(), o1.data(), dv);
+  gated_delta_rule_chunked({dk, dv}, T, {q.data(), dk}, {k.data(), dk}, {v.data(), dv}, g.data(), beta.data(), 1,
+                           s2.data(), o2.data(), dv, 64);
+  EXPECT_LT(max_abs_diff(o1, o2), 2e-5f);
+  EXPECT_LT(max_abs_diff(s1, s2), 2e-5f);
+}
+
+TEST(Kernels, DeltaRuleWritesValueAtKeyWithFullBetaAndNoDecay) {
+  // beta = 1, g = 0: after one token the state maps k to v exactly, so a query equal to k reads v.
+  const std::size_t dk = 4, dv = 3;
+  std::vector<float> k = {0.5f, 0.5f, 0.5f, 0.5f}, v = {1.0f, -2.0f, 3.0f}, state(dk * dv, 0.0f), out(dv);
+  const float g = 0.0f, beta = 1.0f;
+  gated_delta_rule_recurrent({dk, dv}, 1, {k.data(), dk}, {k.data(), dk}, {v.data(), dv}, &g, &beta, 1, state.data(),
+                             out.data(), dv);
+  for (std::size_t j = 0; j < dv; ++j) EXPECT_NEAR(out[j], v[j], 1e-6f);
+}
+
+// Both attention paths (loops for short inputs, sgemm blocks for long ones) against a direct softmax.
+TEST(Kernels, CausalAttentionMatchesDirectSoftmaxOnBothPaths) {
+  for (std::size_t n : {3u, 300u}) {
+    const std::size_t past = 5, heads = 4, kv_heads = 2, hd = 8, P = past + n;
+    auto q = random_vector(n * heads * hd, 10), keys = random_vector(P * kv_heads * hd, 11),
+         values = random_vector(P * kv_heads * hd, 12);
+    const AttentionShape s{heads, kv_heads, hd, 0.35f};
+    std::vector<float> out(n * heads * hd), expect(n * heads * hd, 0.0f);
+    causal_attention(s, q.data(), n, keys.data(), values.data(), past, out.data());
+    for (std::size_t i = 0; i < n; ++i)
+      for (std::size_t h = 0; h < heads; ++h) {
+        const std::size_t kv = h / (heads / kv_heads), visible = past + i + 1;
+        std::vector<double> w(visible);
+        double max = -1e30, sum = 0;
+        for (std::size_t p = 0; p < visible; ++p) {
+          double dot = 0;
+          for (std::size_t d = 0; d < hd; ++d) dot += q[(i * heads + h) * hd + d] * keys[(p * kv_heads + kv) * hd + d];
+          max = std::max(max, w[p] = dot * s.scale);
+        }
+        for (auto& x : w) sum += x = std::exp(x - max);
+        for (std::size_t p = 0; p < visible; ++p)
+          for (std::size_t d = 0; d < hd; ++d)
+            expect[(i * heads + h) * hd + d] += static_cast<float>(w[p] / sum) * values[(p * kv_heads + kv) * hd + d];
+      }
+    EXPECT_LT(max_abs_diff(out, expect), 1e-5f) << n;
+  }
+}
+
+TEST(Parallel, VisitsEveryIndexOnceAndRethrows) {
+  std::vector<int> hits(1000, 0);
+  parallel_for(hits.size(), [&](std::size_t i) { hits[i] += 1; });
+  EXPECT_EQ(std::count(hits.begin(), hits.end(), 1), 1000);
+  EXPECT_THROW(parallel_for(10, [](std::size_t i) { if (i == 7) throw std::runtime_error("x"); }), std::runtime_error);
+}
+
+}  // namespace
