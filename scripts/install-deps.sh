@@ -15,6 +15,7 @@ packages=(
   libopenblas-dev      # sgemm for the embedded engine's prefill
   libgtest-dev libgmock-dev libbenchmark-dev
   wordnet-base         # adjective/noun lists for NIAH keys
+  chromium             # NIAH report test: renders the HTML report headless (tests/niah)
 )
 missing=()
 for p in "${packages[@]}"; do

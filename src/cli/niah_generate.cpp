@@ -1,0 +1,108 @@
+// `qkrestore niah generate`: write a RULER-format task JSONL. Parsing only; see src/niah/.
+#include <fmt/format.h>
+
+#include "cli/niah_subcommands.hpp"
+#include "niah/data_files.hpp"
+#include "niah/task_set.hpp"
+#include "util/error.hpp"
+
+namespace qk::cli {
+namespace {
+
+struct GenerateArgs {
+  std::string tokenizer, tasks = "all", lengths = "4096", out, template_name = "base", template_file, haystack,
+              data_dir;
+  int samples = 500, grid_depths = 0, tokens_to_generate = 128, reserve_tokens = 0, jobs = 0;
+  std::uint64_t seed = 42;
+  bool quiet = false;
+};
+
+std::vector<int> parse_lengths(const std::string& text) {
+  std::vector<int> lengths;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find(',', start);
+    if (end == std::string::npos) end = text.size();
+    std::string item = text.substr(start, end - start);
+    int multiplier = 1;
+    if (!item.empty() && (item.back() == 'K' || item.back() == 'k')) multiplier = 1024, item.pop_back();
+    if (!item.empty() && (item.back() == 'M' || item.back() == 'm')) multiplier = 1024 * 1024, item.pop_back();
+    try {
+      std::size_t used = 0;
+      int value = std::stoi(item, &used);
+      if (used != item.size() || value <= 0) throw std::invalid_argument(item);
+      lengths.push_back(value * multiplier);
+    } catch (const std::exception&) {
+      fail(ErrorKind::Usage, "--lengths: '{}' is not a positive length (e.g. 4096, 4K, 1M)", text.substr(start, end - start));
+    }
+    start = end + 1;
+  }
+  if (lengths.empty()) fail(ErrorKind::Usage, "--lengths is empty");
+  return lengths;
+}
+
+int run_generate(const GenerateArgs& args) {
+  using namespace qk::niah;
+  TaskSetPlan plan;
+  plan.tasks = parse_task_list(args.tasks);
+  plan.lengths = parse_lengths(args.lengths);
+  plan.samples = args.samples;
+  plan.grid_depths = args.grid_depths;
+
+  GeneratorOptions options;
+  options.seed = args.seed;
+  options.tokens_to_generate = args.tokens_to_generate;
+  options.reserve_tokens = args.reserve_tokens;
+  options.model_template =
+      args.template_file.empty() ? builtin_model_template(args.template_name) : model_template_from_file(args.template_file);
+
+  const auto data_dir = find_niah_data_dir(args.data_dir);
+  const WordList words = WordList::load(data_dir / "adjectives.txt", data_dir / "nouns.txt");
+  std::optional<EssayHaystack> essay;
+  bool needs_essay = false;
+  for (const auto& task : plan.tasks) needs_essay |= task.haystack == HaystackKind::Essay;
+  if (needs_essay) essay = EssayHaystack::load(args.haystack.empty() ? data_dir / kDefaultHaystackFile : std::filesystem::path(args.haystack));
+  const auto counter = load_tokenizer_counter(args.tokenizer);
+
+  const SampleGenerator generator(*counter, words, essay ? &*essay : nullptr, options);
+  const auto requests = plan_requests(plan);
+  const TaskSetStats stats = write_task_set(generator, requests, args.out, args.jobs, !args.quiet);
+  if (!args.quiet)
+    fmt::print(stderr, "wrote {} samples to {} in {:.2f} s (lengths {}..{} tokens incl. {} generated)\n", stats.samples,
+               args.out, stats.seconds, stats.min_length, stats.max_length, args.tokens_to_generate);
+  return kExitOk;
+}
+
+RegisterNiahCommand generate_command({
+    "generate",
+    "Write a RULER-format NIAH task JSONL (random samples, or a length x depth grid with --grid-depths)",
+    10,
+    [](CLI::App& app) -> Action {
+      auto args = std::make_shared<GenerateArgs>();
+      app.add_option("--tokenizer", args->tokenizer, "tokenizer.json, or a model folder holding one")->required();
+      app.add_option("--tasks", args->tasks, "comma-separated tasks (niah_single_1 ... niah_multiquery) or all")
+          ->capture_default_str();
+      app.add_option("--lengths", args->lengths, "comma-separated target lengths in tokens (4096, 4K, 1M)")
+          ->capture_default_str();
+      app.add_option("--samples", args->samples, "samples per task and length (per grid cell with --grid-depths)")
+          ->capture_default_str();
+      app.add_option("--grid-depths", args->grid_depths, "length x depth grid with this many depths from 0 to 100%");
+      app.add_option("--seed", args->seed, "random seed; the same seed gives byte-identical output")->capture_default_str();
+      app.add_option("--template", args->template_name, "prompt template: base, chatml or llama-3")->capture_default_str();
+      app.add_option("--template-file", args->template_file, "prompt template file holding {task_template}");
+      app.add_option("--haystack", args->haystack,
+                     "essay haystack: any text file or RULER's PaulGrahamEssays.json (default: shipped KJV prose)");
+      app.add_option("--tokens-to-generate", args->tokens_to_generate, "tokens reserved for the answer")
+          ->capture_default_str();
+      app.add_option("--reserve-tokens", args->reserve_tokens,
+                     "tokens also reserved for a chat template the server applies (RULER model_template_token)");
+      app.add_option("--data-dir", args->data_dir, "folder with adjectives.txt, nouns.txt and the shipped haystack");
+      app.add_option("-j,--jobs", args->jobs, "threads (default: all cores)");
+      app.add_option("-o,--out", args->out, "output JSONL")->required();
+      app.add_flag("-q,--quiet", args->quiet, "no progress bar or summary");
+      return [args] { return run_generate(*args); };
+    },
+});
+
+}  // namespace
+}  // namespace qk::cli

@@ -1,0 +1,32 @@
+// A backend turns prompts into completions. The runner knows only this interface: the OpenAI-HTTP
+// client implements it now, the embedded engine (src/engine) can implement it later.
+#pragma once
+#include <string>
+#include <vector>
+
+namespace qk::niah {
+
+struct Prompt {
+  std::string input;          // the task text (with the model template, for raw completion)
+  std::string answer_prefix;  // RULER's answer prefix, continued by the model
+  int max_tokens = 128;       // greedy decoding, at most this many new tokens
+};
+
+struct Completion {
+  std::string text;
+  std::string finish_reason;  // as the backend reports it ("length", "stop", ...), may be empty
+  int prompt_tokens = -1;     // -1 when unknown
+  int completion_tokens = -1;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  // One completion per prompt, in order; thread-safe (the runner calls it from several threads).
+  // Throws qk::Error(Network) when it cannot produce them; the runner then stops cleanly.
+  virtual std::vector<Completion> generate(const std::vector<Prompt>& prompts) = 0;
+  virtual int preferred_batch() const { return 1; }  // prompts per call the backend handles best
+  virtual std::string describe() const = 0;
+};
+
+}  // namespace qk::niah

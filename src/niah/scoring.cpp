@@ -1,0 +1,224 @@
+#include "niah/scoring.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <set>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "niah/heatmap_svg.hpp"
+#include "niah/task_spec.hpp"
+#include "util/error.hpp"
+
+namespace qk::niah {
+
+std::string postprocess_prediction(std::string_view prediction) {
+  auto strip = [](std::string_view s) {
+    // Python's str.strip() without arguments strips whitespace; ASCII whitespace suffices here.
+    const char* spaces = " \t\n\r\f\v";
+    std::size_t begin = s.find_first_not_of(spaces);
+    if (begin == std::string_view::npos) return std::string_view();
+    return s.substr(begin, s.find_last_not_of(spaces) - begin + 1);
+  };
+  std::string text(strip(prediction));
+  for (char& c : text)
+    if (static_cast<unsigned char>(c) < 0x20) c = '\n';  // RULER: re.sub(r'[\x00-\x1f]', '\n', ...)
+  return std::string(strip(text));
+}
+
+static std::string lower_ascii(std::string_view s) {
+  std::string out(s);
+  for (char& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+
+double string_match_all(std::string_view prediction, const std::vector<std::string>& references) {
+  if (references.empty()) return 0.0;
+  const std::string haystack = lower_ascii(prediction);
+  std::size_t found = 0;
+  for (const auto& reference : references) found += haystack.find(lower_ascii(reference)) != std::string::npos;
+  return static_cast<double>(found) / static_cast<double>(references.size());
+}
+
+std::vector<ScoredPrediction> score_predictions_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(ErrorKind::Io, "cannot open predictions {}", path.string());
+  std::vector<ScoredPrediction> out;
+  std::string line;
+  for (std::size_t number = 1; std::getline(in, line); ++number) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(line);
+    } catch (const nlohmann::json::exception& e) {
+      fail(ErrorKind::Format, "{}:{}: invalid JSON ({})", path.string(), number, e.what());
+    }
+    if (!j.is_object() || !j.contains("pred") || !j["pred"].is_string() || !j.contains("outputs") || !j["outputs"].is_array())
+      fail(ErrorKind::Format, "{}:{}: a prediction needs a string \"pred\" and an array \"outputs\"", path.string(), number);
+    ScoredPrediction p;
+    p.task = j.value("task", std::string("niah"));
+    p.max_seq_length = j.value("max_seq_length", j.value("length", 0));
+    p.id = j.value("id", fmt::format("{}/{}/{}", p.task, p.max_seq_length, j.value("index", static_cast<int>(number))));
+    if (j.contains("grid_depth") && j["grid_depth"].is_number()) {
+      p.grid = true;
+      p.depth_percent = j["grid_depth"].get<double>();
+    } else if (j.contains("depth_percent") && j["depth_percent"].is_number()) {
+      p.depth_percent = j["depth_percent"].get<double>();
+    }
+    p.score = string_match_all(postprocess_prediction(j["pred"].get<std::string>()),
+                               j["outputs"].get<std::vector<std::string>>());
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+double Summary::average(int length) const {
+  double sum = 0;
+  int count = 0;
+  for (const auto& task : tasks) {
+    auto it = by_task_length.find({task, length});
+    if (it != by_task_length.end()) sum += it->second.score(), ++count;
+  }
+  return count ? sum / count : 0.0;
+}
+
+static std::vector<std::string> ordered_tasks(const std::set<std::string>& names) {
+  std::vector<std::string> out;
+  for (const auto& task : ruler_niah_tasks())
+    if (names.count(task.name)) out.push_back(task.name);
+  for (const auto& name : names)
+    if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(name);
+  return out;
+}
+
+Summary summarize(const std::vector<ScoredPrediction>& predictions) {
+  Summary s;
+  s.predictions = predictions.size();
+  s.grid = !predictions.empty() && std::all_of(predictions.begin(), predictions.end(), [](auto& p) { return p.grid; });
+  std::set<std::string> names;
+  std::set<int> lengths;
+  std::set<double> depths;
+  for (const auto& p : predictions) {
+    // Random depths are pooled into deciles (0, 10, ..., 100) so a heatmap has a row per decile.
+    const double depth = s.grid ? p.depth_percent : std::round(p.depth_percent / 10.0) * 10.0;
+    names.insert(p.task);
+    lengths.insert(p.max_seq_length);
+    depths.insert(depth);
+    for (Cell* cell : {&s.by_task_length[{p.task, p.max_seq_length}],
+                       &s.by_task_length_depth[{p.task, p.max_seq_length, depth}],
+                       &s.by_length_depth[{p.max_seq_length, depth}]}) {
+      cell->samples += 1;
+      cell->sum += p.score;
+    }
+  }
+  s.tasks = ordered_tasks(names);
+  s.lengths.assign(lengths.begin(), lengths.end());
+  s.depths.assign(depths.begin(), depths.end());
+  return s;
+}
+
+static std::string round2(double value) { return fmt::format("{:.2f}", value); }
+
+void write_summary_files(const Summary& s, const std::filesystem::path& out_dir, const std::string& title) {
+  std::filesystem::create_directories(out_dir);
+  auto open = [&](const char* name) {
+    std::ofstream out(out_dir / name, std::ios::binary | std::ios::trunc);
+    if (!out) fail(ErrorKind::Io, "cannot write {}", (out_dir / name).string());
+    return out;
+  };
+  {  // CSV: one row per task and length, plus the per-length average over tasks.
+    auto csv = open("summary.csv");
+    csv << "task,length,samples,score\n";
+    for (const auto& task : s.tasks)
+      for (int length : s.lengths)
+        if (auto it = s.by_task_length.find({task, length}); it != s.by_task_length.end())
+          csv << task << ',' << length << ',' << it->second.samples << ',' << round2(it->second.score()) << '\n';
+    for (int length : s.lengths) csv << "average," << length << ",," << round2(s.average(length)) << '\n';
+  }
+  {  // Markdown: tasks x lengths, as RULER's tables read.
+    auto md = open("summary.md");
+    md << "# " << title << "\n\n| task |";
+    for (int length : s.lengths) md << ' ' << length << " |";
+    md << "\n|---|";
+    for (std::size_t i = 0; i < s.lengths.size(); ++i) md << "---:|";
+    md << '\n';
+    for (const auto& task : s.tasks) {
+      md << "| " << task << " |";
+      for (int length : s.lengths) {
+        auto it = s.by_task_length.find({task, length});
+        md << ' ' << (it == s.by_task_length.end() ? std::string("") : round2(it->second.score())) << " |";
+      }
+      md << '\n';
+    }
+    md << "| **average** |";
+    for (int length : s.lengths) md << " **" << round2(s.average(length)) << "** |";
+    md << "\n\nScore: RULER string_match_all (percent of expected values found), " << s.predictions << " predictions.\n";
+  }
+  {
+    nlohmann::ordered_json j;
+    j["title"] = title;
+    j["metric"] = "string_match_all";
+    j["predictions"] = s.predictions;
+    j["grid"] = s.grid;
+    j["tasks"] = s.tasks;
+    j["lengths"] = s.lengths;
+    j["depths"] = s.depths;
+    auto& rows = j["by_task_length"] = nlohmann::ordered_json::array();
+    for (const auto& [key, cell] : s.by_task_length)
+      rows.push_back({{"task", key.first}, {"length", key.second}, {"samples", cell.samples}, {"sum", cell.sum}});
+    auto& cells = j["by_task_length_depth"] = nlohmann::ordered_json::array();
+    for (const auto& [key, cell] : s.by_task_length_depth)
+      cells.push_back({{"task", std::get<0>(key)}, {"length", std::get<1>(key)}, {"depth", std::get<2>(key)},
+                       {"samples", cell.samples}, {"sum", cell.sum}});
+    auto& averages = j["average"] = nlohmann::ordered_json::object();
+    for (int length : s.lengths) averages[std::to_string(length)] = std::round(s.average(length) * 100) / 100;
+    auto out = open("summary.json");
+    out << j.dump(2) << '\n';
+  }
+  {
+    auto svg = open("heatmap.svg");
+    svg << render_heatmap_svg(s, "", title + ": all tasks");
+    for (const auto& task : s.tasks) {
+      std::ofstream task_svg(out_dir / ("heatmap-" + task + ".svg"), std::ios::binary | std::ios::trunc);
+      task_svg << render_heatmap_svg(s, task, title + ": " + task);
+    }
+  }
+}
+
+Summary read_summary_json(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(ErrorKind::Io, "cannot open {}", path.string());
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(in);
+    Summary s;
+    s.predictions = j.at("predictions").get<std::size_t>();
+    s.grid = j.at("grid").get<bool>();
+    s.tasks = j.at("tasks").get<std::vector<std::string>>();
+    s.lengths = j.at("lengths").get<std::vector<int>>();
+    s.depths = j.at("depths").get<std::vector<double>>();
+    for (const auto& row : j.at("by_task_length")) {
+      Cell& cell = s.by_task_length[{row.at("task").get<std::string>(), row.at("length").get<int>()}];
+      cell.samples = row.at("samples").get<std::size_t>();
+      cell.sum = row.at("sum").get<double>();
+    }
+    for (const auto& row : j.at("by_task_length_depth")) {
+      const int length = row.at("length").get<int>();
+      const double depth = row.at("depth").get<double>();
+      Cell& cell = s.by_task_length_depth[{row.at("task").get<std::string>(), length, depth}];
+      cell.samples = row.at("samples").get<std::size_t>();
+      cell.sum = row.at("sum").get<double>();
+      Cell& pooled = s.by_length_depth[{length, depth}];
+      pooled.samples += cell.samples;
+      pooled.sum += cell.sum;
+    }
+    return s;
+  } catch (const nlohmann::json::exception& e) {
+    fail(ErrorKind::Format, "{} is not a qkrestore NIAH summary.json ({})", path.string(), e.what());
+  }
+}
+
+}  // namespace qk::niah
