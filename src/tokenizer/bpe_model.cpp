@@ -1,6 +1,5 @@
 #include "tokenizer/bpe_model.hpp"
 
-#include <mutex>
 #include <queue>
 
 #include <fmt/format.h>
@@ -22,6 +21,7 @@ BpeModel::BpeModel(BpeModel&& other) noexcept
       fuse_unk_(other.fuse_unk_),
       byte_fallback_(other.byte_fallback_),
       ignore_merges_(other.ignore_merges_),
+      short_char_ids_(std::move(other.short_char_ids_)),
       cache_(std::move(other.cache_)) {
   std::copy(std::begin(other.byte_token_ids_), std::end(other.byte_token_ids_), byte_token_ids_);
 }
@@ -52,6 +52,13 @@ BpeModel BpeModel::from_json(const nlohmann::json& model, const std::string& fil
   for (int b = 0; b < 256; ++b) {
     auto it = bpe.vocab_.find(fmt::format("<0x{:02X}>", b));
     bpe.byte_token_ids_[b] = it == bpe.vocab_.end() ? -1 : it->second;
+  }
+
+  bpe.short_char_ids_.assign(0x800, -1);
+  for (char32_t c = 0; c < 0x800; ++c) {
+    std::string utf8;
+    append_utf8(utf8, c);
+    if (auto id = bpe.token_to_id(utf8)) bpe.short_char_ids_[c] = *id;
   }
 
   // Merges come as "left right" strings (older files) or as [left, right] pairs.
@@ -115,20 +122,10 @@ void BpeModel::tokenize(std::string_view word, std::vector<std::int32_t>& ids) c
     }
   }
   bool cacheable = word.size() < kCacheMaxWordBytes;
-  if (cacheable) {
-    std::shared_lock lock(cache_mutex_);
-    auto it = cache_.find(word);
-    if (it != cache_.end()) {
-      ids.insert(ids.end(), it->second.begin(), it->second.end());
-      return;
-    }
-  }
+  if (cacheable && cache_.lookup(word, ids)) return;
   std::size_t first = ids.size();
   merge_word(word, ids);
-  if (cacheable) {
-    std::unique_lock lock(cache_mutex_);
-    if (cache_.size() < kCacheCapacity) cache_.emplace(std::string(word), std::vector<std::int32_t>(ids.begin() + first, ids.end()));
-  }
+  if (cacheable) cache_.insert(word, ids.data() + first, ids.size() - first);
 }
 
 void BpeModel::merge_word(std::string_view word, std::vector<std::int32_t>& ids) const {
@@ -145,6 +142,19 @@ void BpeModel::merge_word(std::string_view word, std::vector<std::int32_t>& ids)
     pos += utf8_sequence_length(static_cast<unsigned char>(word[pos]));
     std::string_view character = word.substr(start, pos - start);
     std::string_view lookup = character;
+    bool decorate = (start > 0 && !continuing_subword_prefix_.empty()) || (pos == word.size() && !end_of_word_suffix_.empty());
+    if (!decorate && character.size() <= 2) {
+      std::size_t at = 0;
+      std::int32_t id = short_char_ids_[next_code_point(character, at)];
+      if (id >= 0) {
+        if (pending_unk) {
+          symbols.push_back(*unk_id);
+          pending_unk = false;
+        }
+        symbols.push_back(id);
+        continue;
+      }
+    }
     if ((start > 0 && !continuing_subword_prefix_.empty()) || (pos == word.size() && !end_of_word_suffix_.empty())) {
       decorated.clear();
       if (start > 0) decorated += continuing_subword_prefix_;

@@ -4,13 +4,14 @@
 #pragma once
 #include <cstdint>
 #include <optional>
-#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
+
+#include "tokenizer/word_cache.hpp"
 
 namespace qk::tok {
 
@@ -62,11 +63,13 @@ class BpeModel {
   bool ignore_merges_ = false;
   std::int32_t byte_token_ids_[256];  // id of "<0xNN>" or -1, for byte_fallback
 
-  // word -> ids for words shorter than kCacheMaxWordBytes; bounded like tokenizers' cache.
-  static constexpr std::size_t kCacheCapacity = 100'000;
+  // Characters below U+0800 (one or two UTF-8 bytes) -> id or -1: skips hashing for most symbols.
+  std::vector<std::int32_t> short_char_ids_;
+
+  // word -> ids for words shorter than kCacheMaxWordBytes, bounded like tokenizers' cache.
+  static constexpr std::size_t kCacheCapacity = 200'000;
   static constexpr std::size_t kCacheMaxWordBytes = 256;
-  mutable std::shared_mutex cache_mutex_;
-  mutable StringMap<std::vector<std::int32_t>> cache_;
+  mutable WordCache cache_{kCacheCapacity};
 };
 
 }  // namespace qk::tok

@@ -17,13 +17,25 @@ ByteLevelMap::ByteLevelMap() {
   for (int b = 0; b < 256; ++b) {
     char32_t c = keeps_itself(b) ? static_cast<char32_t>(b) : next_free++;
     byte_to_char_[b] = c;
-    append_utf8(byte_to_utf8_[b], c);
+    std::string utf8;
+    append_utf8(utf8, c);
+    byte_to_utf8_[b].length = static_cast<unsigned char>(utf8.size());
+    for (std::size_t i = 0; i < utf8.size(); ++i) byte_to_utf8_[b].bytes[i] = utf8[i];
     char_to_byte_[c] = b;
   }
 }
 
 void ByteLevelMap::encode(std::string_view raw, std::string& out) const {
-  for (char ch : raw) out += byte_to_utf8_[static_cast<unsigned char>(ch)];
+  std::size_t at = out.size();
+  out.resize(at + raw.size() * 2);  // every character takes one or two bytes
+  char* dst = out.data() + at;
+  for (char ch : raw) {
+    const Utf8& u = byte_to_utf8_[static_cast<unsigned char>(ch)];
+    dst[0] = u.bytes[0];
+    dst[1] = u.bytes[1];
+    dst += u.length;
+  }
+  out.resize(static_cast<std::size_t>(dst - out.data()));
 }
 
 std::optional<unsigned char> ByteLevelMap::byte_of(char32_t c) const {

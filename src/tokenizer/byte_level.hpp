@@ -22,7 +22,11 @@ class ByteLevelMap {
  private:
   ByteLevelMap();
   std::array<char32_t, 256> byte_to_char_{};
-  std::array<std::string, 256> byte_to_utf8_{};  // the same characters, UTF-8 encoded
+  struct Utf8 {
+    char bytes[2];
+    unsigned char length;
+  };
+  std::array<Utf8, 256> byte_to_utf8_{};  // the same characters, UTF-8 encoded (all below U+0800)
   std::array<int, 512> char_to_byte_{};          // every mapped character is < U+0144; -1 if unmapped
 };
 

@@ -67,13 +67,17 @@ ReplacePattern ReplacePattern::from_json(const nlohmann::json& config, const std
 }
 
 void ReplacePattern::find_all(std::string_view text, std::vector<ByteRange>& matches) const {
+  for_each_match(text, [&](ByteRange m) { matches.push_back(m); });
+}
+
+void ReplacePattern::for_each_match(std::string_view text, FunctionRef<void(ByteRange)> on_match) const {
   if (regex_) {
-    regex_->find_all(text, matches);
+    regex_->for_each_match(text, on_match);
     return;
   }
   if (literal_.empty()) return;
   for (std::size_t at = text.find(literal_); at != std::string_view::npos; at = text.find(literal_, at + literal_.size()))
-    matches.emplace_back(at, at + literal_.size());
+    on_match({at, at + literal_.size()});
 }
 
 std::string ReplacePattern::replace_all(std::string_view text, std::string_view content) const {

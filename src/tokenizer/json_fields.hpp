@@ -26,6 +26,7 @@ class ReplacePattern {
   // Reads config["pattern"].
   static ReplacePattern from_json(const nlohmann::json& config, const std::string& where);
   void find_all(std::string_view text, std::vector<ByteRange>& matches) const;
+  void for_each_match(std::string_view text, FunctionRef<void(ByteRange)> on_match) const;
   std::string replace_all(std::string_view text, std::string_view content) const;
 
  private:

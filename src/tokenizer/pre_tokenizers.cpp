@@ -1,6 +1,7 @@
 #include "tokenizer/pre_tokenizers.hpp"
 
-#include <functional>
+#include <optional>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -16,56 +17,64 @@ const char* const kGpt2SplitRegex = R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+
 
 namespace {
 
-// Cuts every piece at the ranges that `find` reports, keeping what `behavior` keeps.
-template <typename FindMatches>
-void split_pieces(std::vector<Piece>& pieces, FindMatches&& find, bool invert, SplitBehavior behavior) {
-  std::vector<Piece> out;
-  out.reserve(pieces.size() * 4);
-  std::vector<ByteRange> matches;
-  for (Piece& piece : pieces) {
-    matches.clear();
-    find(piece.text, matches);
-    if (matches.empty() && !invert && behavior != SplitBehavior::Removed) {
-      out.push_back(std::move(piece));  // nothing to cut (fast path, same result)
-      continue;
-    }
-    for (const ByteRange& r : split_ranges(piece.text.size(), matches, invert, behavior))
-      out.push_back({piece.text.substr(r.first, r.second - r.first), piece.at_text_start && r.first == 0});
+// Cuts `piece` at the ranges that `for_each_match` reports and hands the kept parts to `sink`.
+// Isolated and Removed (the common cases) stream; the merging behaviors go through split_ranges.
+void split_piece(PieceView piece, FunctionRef<void(std::string_view, FunctionRef<void(ByteRange)>)> for_each_match,
+                 bool invert, SplitBehavior behavior, PieceSink sink) {
+  std::string_view text = piece.text;
+  auto emit = [&](std::size_t begin, std::size_t end) {
+    if (begin < end) sink({text.substr(begin, end - begin), piece.at_text_start && begin == 0});
+  };
+  if (!invert && (behavior == SplitBehavior::Isolated || behavior == SplitBehavior::Removed)) {
+    std::size_t previous = 0;
+    for_each_match(text, [&](ByteRange m) {
+      emit(previous, m.first);
+      if (behavior == SplitBehavior::Isolated) emit(m.first, m.second);
+      previous = m.second;
+    });
+    emit(previous, text.size());
+    return;
   }
-  pieces = std::move(out);
+  std::vector<ByteRange> matches;
+  for_each_match(text, [&](ByteRange m) { matches.push_back(m); });
+  for (const ByteRange& r : split_ranges(text.size(), matches, invert, behavior)) emit(r.first, r.second);
 }
 
 // Each character for which `predicate` holds is one match.
-void find_chars(std::string_view text, const std::function<bool(char32_t)>& predicate, std::vector<ByteRange>& out) {
+template <typename Predicate>
+void for_each_char(std::string_view text, Predicate predicate, FunctionRef<void(ByteRange)> on_match) {
   for (std::size_t pos = 0; pos < text.size();) {
     std::size_t start = pos;
-    if (predicate(next_code_point(text, pos))) out.emplace_back(start, pos);
+    if (predicate(next_code_point(text, pos))) on_match({start, pos});
   }
 }
 
 class ByteLevel : public PreTokenizer {
  public:
-  ByteLevel(bool add_prefix_space, bool use_regex, const std::string& where)
-      : add_prefix_space_(add_prefix_space) {
+  ByteLevel(bool add_prefix_space, bool use_regex, const std::string& where) : add_prefix_space_(add_prefix_space) {
     if (use_regex) regex_.emplace(kGpt2SplitRegex, where);
   }
-  void pre_tokenize(std::vector<Piece>& pieces) const override {
-    if (add_prefix_space_) {
-      for (Piece& p : pieces)
-        if (p.text.empty() || p.text[0] != ' ') p.text.insert(0, " ");
+  void pre_tokenize(PieceView piece, PieceSink sink) const override {
+    std::string prefixed;
+    if (add_prefix_space_ && (piece.text.empty() || piece.text[0] != ' ')) {
+      prefixed.reserve(piece.text.size() + 1);
+      prefixed += ' ';
+      prefixed += piece.text;
+      piece.text = prefixed;
     }
-    if (regex_) {
-      split_pieces(
-          pieces, [&](std::string_view text, std::vector<ByteRange>& m) { regex_->find_all(text, m); }, false,
-          SplitBehavior::Isolated);
-    }
-    const ByteLevelMap& map = ByteLevelMap::get();
     std::string mapped;
-    for (Piece& p : pieces) {
+    auto map_and_emit = [&](PieceView p) {
       mapped.clear();
-      map.encode(p.text, mapped);
-      p.text.swap(mapped);
+      ByteLevelMap::get().encode(p.text, mapped);
+      sink({mapped, p.at_text_start});
+    };
+    if (!regex_) {
+      if (!piece.text.empty()) map_and_emit(piece);
+      return;
     }
+    split_piece(
+        piece, [&](std::string_view t, FunctionRef<void(ByteRange)> on) { regex_->for_each_match(t, on); }, false,
+        SplitBehavior::Isolated, map_and_emit);
   }
 
  private:
@@ -79,10 +88,10 @@ class Split : public PreTokenizer {
       : pattern_(ReplacePattern::from_json(config, where)),
         behavior_(parse_split_behavior(string_field(config, "behavior", where), where)),
         invert_(bool_field(config, "invert", where, false)) {}
-  void pre_tokenize(std::vector<Piece>& pieces) const override {
-    split_pieces(
-        pieces, [&](std::string_view text, std::vector<ByteRange>& m) { pattern_.find_all(text, m); }, invert_,
-        behavior_);
+  void pre_tokenize(PieceView piece, PieceSink sink) const override {
+    split_piece(
+        piece, [&](std::string_view t, FunctionRef<void(ByteRange)> on) { pattern_.for_each_match(t, on); }, invert_,
+        behavior_, sink);
   }
 
  private:
@@ -98,30 +107,30 @@ class Metaspace : public PreTokenizer {
   enum class Prepend { Always, First, Never };
   Metaspace(std::string replacement, Prepend prepend, bool split)
       : replacement_(std::move(replacement)), prepend_(prepend), split_(split) {}
-  void pre_tokenize(std::vector<Piece>& pieces) const override {
-    for (Piece& p : pieces) {
-      std::string replaced;
-      replaced.reserve(p.text.size() + 8);
-      for (char c : p.text) {
-        if (c == ' ') replaced += replacement_;
-        else replaced += c;
-      }
-      bool starts_with_replacement = replaced.compare(0, replacement_.size(), replacement_) == 0;
-      bool prepend = !starts_with_replacement &&
-                     (prepend_ == Prepend::Always || (prepend_ == Prepend::First && p.at_text_start));
-      if (prepend) replaced.insert(0, replacement_);
-      p.text = std::move(replaced);
+  void pre_tokenize(PieceView piece, PieceSink sink) const override {
+    std::string replaced;
+    replaced.reserve(piece.text.size() + 8);
+    for (char c : piece.text) {
+      if (c == ' ') replaced += replacement_;
+      else replaced += c;
     }
-    if (split_) {
-      split_pieces(
-          pieces,
-          [&](std::string_view text, std::vector<ByteRange>& m) {
-            for (std::size_t at = text.find(replacement_); at != std::string_view::npos;
-                 at = text.find(replacement_, at + replacement_.size()))
-              m.emplace_back(at, at + replacement_.size());
-          },
-          false, SplitBehavior::MergedWithNext);
+    bool starts_with_replacement = replaced.compare(0, replacement_.size(), replacement_) == 0;
+    if (!starts_with_replacement &&
+        (prepend_ == Prepend::Always || (prepend_ == Prepend::First && piece.at_text_start)))
+      replaced.insert(0, replacement_);
+    PieceView out{replaced, piece.at_text_start};
+    if (!split_) {
+      if (!replaced.empty()) sink(out);
+      return;
     }
+    split_piece(
+        out,
+        [&](std::string_view t, FunctionRef<void(ByteRange)> on) {
+          for (std::size_t at = t.find(replacement_); at != std::string_view::npos;
+               at = t.find(replacement_, at + replacement_.size()))
+            on({at, at + replacement_.size()});
+        },
+        false, SplitBehavior::MergedWithNext, sink);
   }
 
  private:
@@ -133,10 +142,10 @@ class Metaspace : public PreTokenizer {
 class Digits : public PreTokenizer {
  public:
   explicit Digits(bool individual) : individual_(individual) {}
-  void pre_tokenize(std::vector<Piece>& pieces) const override {
-    split_pieces(
-        pieces, [](std::string_view text, std::vector<ByteRange>& m) { find_chars(text, is_rust_numeric, m); },
-        false, individual_ ? SplitBehavior::Isolated : SplitBehavior::Contiguous);
+  void pre_tokenize(PieceView piece, PieceSink sink) const override {
+    split_piece(
+        piece, [](std::string_view t, FunctionRef<void(ByteRange)> on) { for_each_char(t, is_rust_numeric, on); },
+        false, individual_ ? SplitBehavior::Isolated : SplitBehavior::Contiguous, sink);
   }
 
  private:
@@ -145,21 +154,26 @@ class Digits : public PreTokenizer {
 
 class WhitespaceSplit : public PreTokenizer {
  public:
-  void pre_tokenize(std::vector<Piece>& pieces) const override {
-    split_pieces(
-        pieces, [](std::string_view text, std::vector<ByteRange>& m) { find_chars(text, is_rust_whitespace, m); },
-        false, SplitBehavior::Removed);
+  void pre_tokenize(PieceView piece, PieceSink sink) const override {
+    split_piece(
+        piece, [](std::string_view t, FunctionRef<void(ByteRange)> on) { for_each_char(t, is_rust_whitespace, on); },
+        false, SplitBehavior::Removed, sink);
   }
 };
 
 class Sequence : public PreTokenizer {
  public:
   explicit Sequence(std::vector<std::unique_ptr<PreTokenizer>> steps) : steps_(std::move(steps)) {}
-  void pre_tokenize(std::vector<Piece>& pieces) const override {
-    for (const auto& step : steps_) step->pre_tokenize(pieces);
-  }
+  void pre_tokenize(PieceView piece, PieceSink sink) const override { run(0, piece, sink); }
 
  private:
+  void run(std::size_t step, PieceView piece, PieceSink sink) const {
+    if (step == steps_.size()) {
+      sink(piece);
+      return;
+    }
+    steps_[step]->pre_tokenize(piece, [&](PieceView sub) { run(step + 1, sub, sink); });
+  }
   std::vector<std::unique_ptr<PreTokenizer>> steps_;
 };
 
@@ -171,17 +185,16 @@ Metaspace::Prepend parse_prepend_scheme(const nlohmann::json& config, const std:
     fail(ErrorKind::Unsupported, "{}: prepend_scheme '{}' is not supported", where, *scheme);
   }
   // Files written before prepend_scheme existed carry add_prefix_space instead.
-  return bool_field(config, "add_prefix_space", where, true) ? Metaspace::Prepend::Always
-                                                              : Metaspace::Prepend::Never;
+  return bool_field(config, "add_prefix_space", where, true) ? Metaspace::Prepend::Always : Metaspace::Prepend::Never;
 }
 
-}  // namespace
-
-static std::unique_ptr<PreTokenizer> make_metaspace(const nlohmann::json& config, const std::string& where) {
+std::unique_ptr<PreTokenizer> make_metaspace(const nlohmann::json& config, const std::string& where) {
   std::string replacement = optional_string_field(config, "replacement", where).value_or("\xE2\x96\x81");
   return std::make_unique<Metaspace>(replacement, parse_prepend_scheme(config, where),
                                      bool_field(config, "split", where, true));
 }
+
+}  // namespace
 
 std::unique_ptr<PreTokenizer> make_pre_tokenizer(const nlohmann::json& config, const std::string& where) {
   if (config.is_null()) return nullptr;

@@ -1,24 +1,29 @@
 // tokenizer.json "pre_tokenizer": ByteLevel, Split, Metaspace, Digits, WhitespaceSplit, Sequence.
-// A pre-tokenizer cuts text into the pieces ("words") that the BPE model encodes one at a time.
+// A pre-tokenizer cuts text into the pieces ("words") that the BPE model encodes one at a time. Pieces
+// stream to the next stage through a callback, so a long text never becomes a vector of strings.
 #pragma once
 #include <memory>
 #include <string>
-#include <vector>
+#include <string_view>
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "tokenizer/function_ref.hpp"
+
 namespace qk::tok {
 
-struct Piece {
-  std::string text;
+struct PieceView {
+  std::string_view text;
   bool at_text_start = false;  // begins at offset 0 of the original text (Metaspace prepend_scheme "first")
 };
+using PieceSink = FunctionRef<void(PieceView)>;
 
 class PreTokenizer {
  public:
   virtual ~PreTokenizer() = default;
-  // Replaces `pieces` by their sub-pieces, in order; empty pieces are dropped.
-  virtual void pre_tokenize(std::vector<Piece>& pieces) const = 0;
+  // Hands the non-empty sub-pieces of `piece` to `sink`, in order. A view passed to `sink` is valid
+  // only during that call.
+  virtual void pre_tokenize(PieceView piece, PieceSink sink) const = 0;
 };
 
 // nullptr for JSON null. `where` names the file.

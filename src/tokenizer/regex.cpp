@@ -10,6 +10,7 @@ namespace qk::tok {
 
 struct Regex::Compiled {
   pcre2_code* code = nullptr;
+  bool jit = false;
   ~Compiled() { pcre2_code_free(code); }
 };
 
@@ -74,21 +75,27 @@ Regex::Regex(std::string_view onig_pattern, const std::string& where) {
     fail(ErrorKind::Unsupported, "{}: regex /{}/ does not compile with PCRE2 at offset {}: {}", where,
          onig_pattern, error_offset, reinterpret_cast<const char*>(message));
   }
-  pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);  // falls back to the interpreter where JIT is missing
   auto compiled = std::make_shared<Compiled>();
   compiled->code = code;
+  compiled->jit = pcre2_jit_compile(code, PCRE2_JIT_COMPLETE) == 0;  // else the interpreter runs it
   compiled_ = std::move(compiled);
 }
 
 void Regex::find_all(std::string_view text, std::vector<ByteRange>& matches) const {
+  for_each_match(text, [&](ByteRange m) { matches.push_back(m); });
+}
+
+void Regex::for_each_match(std::string_view text, FunctionRef<void(ByteRange)> on_match) const {
   ThreadMatchState& state = thread_state();
   auto subject = reinterpret_cast<PCRE2_SPTR>(text.data());
   std::size_t search_from = 0;
   bool have_last_end = false;
   std::size_t last_end = 0;
   while (search_from <= text.size()) {
-    int rc = pcre2_match(compiled_->code, subject, text.size(), search_from, PCRE2_NO_UTF_CHECK, state.data,
-                         state.context);
+    // pcre2_jit_match skips pcre2_match's argument checks: it matters at one call per word.
+    int rc = compiled_->jit ? pcre2_jit_match(compiled_->code, subject, text.size(), search_from, 0, state.data, state.context)
+                            : pcre2_match(compiled_->code, subject, text.size(), search_from, PCRE2_NO_UTF_CHECK,
+                                          state.data, state.context);
     if (rc == PCRE2_ERROR_JIT_STACKLIMIT) {
       rc = pcre2_match(compiled_->code, subject, text.size(), search_from, PCRE2_NO_UTF_CHECK | PCRE2_NO_JIT,
                        state.data, state.context);
@@ -107,7 +114,7 @@ void Regex::find_all(std::string_view text, std::vector<ByteRange>& matches) con
       search_from += utf8_sequence_length(static_cast<unsigned char>(text[search_from]));
       continue;
     }
-    matches.emplace_back(start, end);
+    on_match({start, end});
     search_from = end;
     last_end = end;
     have_last_end = true;

@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "tokenizer/function_ref.hpp"
+
 namespace qk::tok {
 
 using ByteRange = std::pair<std::size_t, std::size_t>;  // [first, second) byte offsets
@@ -20,6 +22,8 @@ class Regex {
   // Appends the non-overlapping matches in `text` (valid UTF-8), leftmost first. An empty match right
   // where the previous match ended is skipped, as in the onig crate.
   void find_all(std::string_view text, std::vector<ByteRange>& matches) const;
+  // The same matches, handed to `on_match` one by one as they are found.
+  void for_each_match(std::string_view text, FunctionRef<void(ByteRange)> on_match) const;
 
   // Oniguruma's \s also matches U+0085 (NEL), PCRE2's does not: rewrite \s and \S to include it.
   static std::string translate_onig(std::string_view onig_pattern);

@@ -31,11 +31,12 @@ struct Tokenizer::Impl {
   explicit Impl(tok::BpeModel m) : model(std::move(m)) {}
 
   // Pre-tokenizes one stretch of text between added tokens and runs the model on each piece.
-  void encode_stretch(std::string text, bool at_text_start, std::vector<std::int32_t>& ids) const {
-    std::vector<tok::Piece> pieces;
-    pieces.push_back({std::move(text), at_text_start});
-    if (pre_tokenizer) pre_tokenizer->pre_tokenize(pieces);
-    for (const tok::Piece& piece : pieces) model.tokenize(piece.text, ids);
+  void encode_stretch(std::string_view text, bool at_text_start, std::vector<std::int32_t>& ids) const {
+    if (!pre_tokenizer) {
+      model.tokenize(text, ids);
+      return;
+    }
+    pre_tokenizer->pre_tokenize({text, at_text_start}, [&](tok::PieceView piece) { model.tokenize(piece.text, ids); });
   }
 };
 
@@ -81,7 +82,12 @@ Tokenizer Tokenizer::from_json_text(std::string_view json_text, const std::strin
 std::vector<std::int32_t> Tokenizer::encode(std::string_view input, bool add_special_tokens) const {
   const Impl& t = *impl_;
   // Invalid UTF-8 is read the way Python would after errors="replace": one U+FFFD per bad subpart.
-  std::string text = tok::utf8_lossy(input);
+  std::string repaired;
+  std::string_view text = input;
+  if (!tok::is_valid_utf8(input)) {
+    repaired = tok::utf8_lossy(input);
+    text = repaired;
+  }
   std::vector<std::int32_t> ids;
   ids.reserve(text.size() / 3 + 4);
   // 1. Tokens that match the raw text; 2. normalize what lies between them; 3. tokens that match the
@@ -92,8 +98,13 @@ std::vector<std::int32_t> Tokenizer::encode(std::string_view input, bool add_spe
       continue;
     }
     if (raw.range.first == raw.range.second) continue;
-    std::string stretch = text.substr(raw.range.first, raw.range.second - raw.range.first);
-    if (t.normalizer) t.normalizer->normalize(stretch);
+    std::string_view stretch = text.substr(raw.range.first, raw.range.second - raw.range.first);
+    std::string normalized;  // a normalizer's output; without one the stretch is used in place
+    if (t.normalizer) {
+      normalized = stretch;
+      t.normalizer->normalize(normalized);
+      stretch = normalized;
+    }
     for (const tok::TextSegment& norm : t.added.split(stretch, true)) {
       if (norm.id >= 0) {
         ids.push_back(norm.id);
