@@ -6,6 +6,7 @@
 #include <linux/fs.h>
 #include <stdio.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "io/file_ops.hpp"
@@ -55,6 +56,10 @@ StagingDir::StagingDir(const fs::path& out, bool overwrite) : out_(fs::absolute(
   if (!::mkdtemp(pattern.data()))
     fail(ErrorKind::Io, "cannot create a temporary directory in {}: {}", parent.string(), std::strerror(errno));
   temp_ = pattern;
+  // mkdtemp makes the directory private (0700); OUT should get the usual permissions.
+  mode_t mask = ::umask(0);
+  ::umask(mask);
+  ::chmod(temp_.c_str(), 0777 & ~mask);
   lock_fd_ = ::open((temp_ / kLockFile).c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
   if (lock_fd_ < 0 || ::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
     std::error_code ec;
