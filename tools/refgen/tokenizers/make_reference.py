@@ -84,8 +84,9 @@ def byte_level_family(name):
         tok.add_tokens([AddedToken("[SEP]", single_word=True, normalized=False)])
     elif name == "roberta":
         tok.add_special_tokens([AddedToken("<mask>", lstrip=True, special=True, normalized=False)])
-        tok.post_processor = processors.RobertaProcessing(sep=("</s>", tok.token_to_id("</s>")),
-                                                          cls=("<s>", tok.token_to_id("<s>")))
+        # RobertaProcessing(sep, cls): positional only in the Python binding.
+        tok.post_processor = processors.RobertaProcessing(("</s>", tok.token_to_id("</s>")),
+                                                          ("<s>", tok.token_to_id("<s>")))
     elif name == "qwen2":
         tok.post_processor = processors.ByteLevel(trim_offsets=False)
         tok.add_tokens([AddedToken("<think>", normalized=False), AddedToken("</think>", normalized=False)])

@@ -1,0 +1,119 @@
+// Parity with the `tokenizers` library: testdata/tokenizer/reference.jsonl holds, for every tokenizer
+// in testdata/tokenizer/*.json and every line of hard_text.jsonl, the ids, ids with special tokens and
+// decoded strings that tokenizers 0.23 produced (tools/refgen/tokenizers/make_reference.py).
+#include <gtest/gtest.h>
+
+#include <ctime>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "tokenizer/tokenizer.hpp"
+
+namespace {
+
+using Ids = std::vector<std::int32_t>;
+const std::string kDir = std::string(QK_SOURCE_DIR) + "/testdata/tokenizer/";
+
+std::vector<nlohmann::json> read_jsonl(const std::string& path) {
+  std::ifstream in(path);
+  EXPECT_TRUE(in) << "cannot open " << path;
+  std::vector<nlohmann::json> rows;
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) rows.push_back(nlohmann::json::parse(line));
+  return rows;
+}
+
+const std::map<int, std::string>& hard_texts() {
+  static const std::map<int, std::string> texts = [] {
+    std::map<int, std::string> m;
+    for (const auto& row : read_jsonl(kDir + "hard_text.jsonl")) m[row["id"].get<int>()] = row["text"].get<std::string>();
+    return m;
+  }();
+  return texts;
+}
+
+const std::vector<nlohmann::json>& references() {
+  static const std::vector<nlohmann::json> rows = read_jsonl(kDir + "reference.jsonl");
+  return rows;
+}
+
+std::string show(const Ids& ids) {
+  std::ostringstream out;
+  for (std::size_t i = 0; i < ids.size(); ++i) out << (i ? "," : "") << ids[i];
+  return out.str();
+}
+
+void check_parity(const std::string& name) {
+  auto tokenizer = qk::Tokenizer::from_file(kDir + name + ".json");
+  std::size_t checked = 0;
+  for (const auto& row : references()) {
+    if (row["tokenizer"] != name) continue;
+    int id = row["id"].get<int>();
+    const std::string& text = hard_texts().at(id);
+    Ids want = row["ids"].get<Ids>(), want_special = row["ids_special"].get<Ids>();
+    Ids got = tokenizer.encode(text), got_special = tokenizer.encode(text, true);
+    EXPECT_EQ(show(got), show(want)) << name << " line " << id << " ids; text: " << text
+                                     << "\nreference tokens: " << row["tokens"].dump();
+    EXPECT_EQ(show(got_special), show(want_special)) << name << " line " << id << " ids with special tokens";
+    EXPECT_EQ(tokenizer.decode(want), row["decoded"].get<std::string>()) << name << " line " << id << " decode";
+    EXPECT_EQ(tokenizer.decode(want_special, true), row["decoded_special_skip"].get<std::string>())
+        << name << " line " << id << " decode skipping special tokens";
+    ++checked;
+  }
+  // Every hard-text line must have a reference row, so a truncated reference file cannot pass.
+  EXPECT_EQ(checked, hard_texts().size()) << name;
+  auto meta = nlohmann::json::parse(std::ifstream(kDir + "meta.json"));
+  EXPECT_EQ(tokenizer.vocab_size(), meta["tokenizers"][name]["vocab_size_with_added"].get<std::size_t>()) << name;
+}
+
+TEST(Parity, Gpt2ByteLevelWithStringMerges) { check_parity("gpt2"); }
+TEST(Parity, RobertaPrefixSpaceAndLstripMask) { check_parity("roberta"); }
+TEST(Parity, Qwen2SplitRegexNfc) { check_parity("qwen2"); }
+TEST(Parity, Llama3IgnoreMergesAndBos) { check_parity("llama3"); }
+TEST(Parity, Llama2PrependReplaceByteFallback) { check_parity("llama2"); }
+TEST(Parity, MistralMetaspaceFirst) { check_parity("mistral"); }
+TEST(Parity, GemmaReplaceOnly) { check_parity("gemma"); }
+TEST(Parity, SentencePieceUnkNfkcLowercaseDigits) { check_parity("sp_unk"); }
+TEST(Parity, ProjectTokenizerFromRepro) { check_parity("repro_qwen"); }
+
+TEST(RoundTrip, ByteLevelWithoutNormalizerDecodesToTheInput) {
+  for (const char* name : {"gpt2", "llama3", "repro_qwen"}) {
+    auto tokenizer = qk::Tokenizer::from_file(kDir + name + ".json");
+    for (const auto& [id, text] : hard_texts()) EXPECT_EQ(tokenizer.decode(tokenizer.encode(text)), text) << name << " line " << id;
+  }
+}
+
+// Throughput of byte-level encode on the training text, printed for the record, never asserted
+// (timings depend on the machine). Measured in thread CPU time, which other processes on a shared
+// machine disturb less than wall time. What is asserted: the long text encodes to the repeated ids.
+double thread_cpu_seconds() {
+  timespec t;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
+}
+
+TEST(Throughput, ByteLevelEncodePrintsMegabytesPerSecond) {
+  std::ifstream in(kDir + "training_corpus.txt", std::ios::binary);
+  std::string corpus((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_FALSE(corpus.empty());
+  const int copies = 200;  // ~3.5 MB
+  std::string big;
+  for (int i = 0; i < copies; ++i) big += corpus;
+  for (const char* name : {"gpt2", "qwen2", "llama3", "repro_qwen"}) {
+    auto tokenizer = qk::Tokenizer::from_file(kDir + name + ".json");
+    double t0 = thread_cpu_seconds();
+    Ids once = tokenizer.encode(corpus);  // starts with an empty word cache
+    double t1 = thread_cpu_seconds();
+    Ids all = tokenizer.encode(big);
+    double t2 = thread_cpu_seconds();
+    ASSERT_EQ(all.size(), once.size() * copies) << name;
+    EXPECT_TRUE(std::equal(once.begin(), once.end(), all.end() - static_cast<long>(once.size()))) << name;
+    std::printf("[throughput] %-10s encode %.1f MB/s on %.1f MB of repeated text; first %zu KB (empty cache) %.1f MB/s\n",
+                name, big.size() / (t2 - t1) / 1e6, big.size() / 1e6, corpus.size() / 1000, corpus.size() / (t1 - t0) / 1e6);
+  }
+}
+
+}  // namespace
