@@ -16,7 +16,6 @@ attention kernel ran. dL/dS follows from dL/dO (gradient at o_proj's input, time
 """
 import argparse
 import json
-import math
 import random
 
 import torch
@@ -40,8 +39,9 @@ class Capture:
 
     def _pre(self, i):
         def hook(mod, args, kwargs):
-            hs = kwargs.get("hidden_states", args[0] if args else None)
-            self.inputs[i] = (hs.detach(), tuple(t.detach() for t in kwargs["position_embeddings"]))
+            hs = kwargs["hidden_states"] if "hidden_states" in kwargs else args[0]
+            pos = kwargs["position_embeddings"] if "position_embeddings" in kwargs else args[1]
+            self.inputs[i] = (hs.detach(), tuple(t.detach() for t in pos))
         return hook
 
     def _bwd(self, i):

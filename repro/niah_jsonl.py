@@ -67,6 +67,13 @@ def build(task, rng, words, essay_sentences, n_hay, depth):
     return text, prefix, [vals[0]], query
 
 
+_CELL = {}
+
+
+def _run_cell(c):
+    _CELL["fn"](c)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--tokenizer", required=True)
@@ -76,40 +83,60 @@ def main():
     ap.add_argument("--samples", type=int, default=100)
     ap.add_argument("--tokens-to-generate", type=int, default=128)
     ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--haystack", help="essay haystack text file (default: prose held out of training)")
+    ap.add_argument("--keys-dir", help="folder with adjectives.txt and nouns.txt (default: WordNet lists)")
+    ap.add_argument("--workers", type=int, default=1, help="processes, one cell each")
     args = ap.parse_args()
     tok = load_tokenizer(args.tokenizer)
     words = textgen.Words()
-    prose = textgen.Prose(tok)
-    essay = [s for p in prose.heldout_pars for s in re.split(r"(?<=[.!?])\s+", p) if s]
+    if args.keys_dir:   # the lists `qkrestore niah generate` draws keys from
+        words.adjectives = open(os.path.join(args.keys_dir, "adjectives.txt")).read().split()
+        words.nouns = open(os.path.join(args.keys_dir, "nouns.txt")).read().split()
+    if args.haystack:
+        text = re.sub(r"\s+", " ", open(args.haystack, encoding="utf-8").read())
+        essay = [s for s in re.split(r"(?<=[.!?])\s+", text) if s]
+    else:
+        prose = textgen.Prose(tok)
+        essay = [s for p in prose.heldout_pars for s in re.split(r"(?<=[.!?])\s+", p) if s]
     essay = (essay * (1 + 40000 // len(essay)))   # long enough for 16K+ tokens
     os.makedirs(args.out, exist_ok=True)
 
     def n_tokens(text, prefix):
         return len(tok.encode(user_turn(text) + prefix.strip()).ids)
 
-    for task in args.tasks:
-        for length in args.lengths:
-            rng = random.Random(f"{args.seed}-{task}-{length}")
-            budget = length - args.tokens_to_generate
-            with open(os.path.join(args.out, f"{task}_{length}.jsonl"), "w") as f:
-                for i in range(args.samples):
-                    depth = rng.choice(DEPTHS)
-                    start = rng.randrange(len(essay) // 2)
-                    sample_seed = rng.getrandbits(32)
-                    # RULER binary-searches the haystack size so that prompt + answer prefix + the tokens
-                    # to generate fit the length; done per sample, since essay sentences vary in length.
-                    lo, hi = 1, length
-                    while lo < hi:
-                        mid = (lo + hi + 1) // 2
-                        t, p, _, _ = build(task, random.Random(sample_seed), words, essay[start:], mid, depth)
-                        if n_tokens(t, p) <= budget:
-                            lo = mid
-                        else:
-                            hi = mid - 1
-                    t, p, outs, q = build(task, random.Random(sample_seed), words, essay[start:], lo, depth)
-                    f.write(json.dumps(dict(index=i, input=t, outputs=outs, length=length, depth_percent=depth,
-                                            task=task, answer_prefix=p)) + "\n")
-            print(task, length, "done", flush=True)
+    def cell(task_length):
+        task, length = task_length
+        rng = random.Random(f"{args.seed}-{task}-{length}")
+        budget = length - args.tokens_to_generate
+        with open(os.path.join(args.out, f"{task}_{length}.jsonl"), "w") as f:
+            for i in range(args.samples):
+                depth = rng.choice(DEPTHS)
+                start = rng.randrange(len(essay) // 2)
+                sample_seed = rng.getrandbits(32)
+                # RULER binary-searches the haystack size so that prompt + answer prefix + the tokens
+                # to generate fit the length; done per sample, since essay sentences vary in length.
+                lo, hi = 1, length
+                while lo < hi:
+                    mid = (lo + hi + 1) // 2
+                    t, p, _, _ = build(task, random.Random(sample_seed), words, essay[start:], mid, depth)
+                    if n_tokens(t, p) <= budget:
+                        lo = mid
+                    else:
+                        hi = mid - 1
+                t, p, outs, q = build(task, random.Random(sample_seed), words, essay[start:], lo, depth)
+                f.write(json.dumps(dict(index=i, input=t, outputs=outs, length=length, depth_percent=depth,
+                                        task=task, answer_prefix=p)) + "\n")
+        print(task, length, "done", flush=True)
+
+    cells = [(t, L) for t in args.tasks for L in args.lengths]
+    if args.workers > 1:
+        import multiprocessing as mp
+        _CELL["fn"] = cell   # inherited by the forked workers
+        with mp.get_context("fork").Pool(args.workers) as pool:
+            pool.map(_run_cell, cells)
+    else:
+        for c in cells:
+            cell(c)
 
 
 if __name__ == "__main__":
