@@ -21,10 +21,14 @@ ALL="base=../models/base cot=../models/cot cot+restore=../models/cot+$P/cot_rest
  cot+k_only=../models/cot+$P/cot_k_only.safetensors cot+blend_0.25=../models/cot+$P/cot_blend_0.25.safetensors
  cot+blend_0.75=../models/cot+$P/cot_blend_0.75.safetensors"
 ev() { python3 evaluate.py --tasks work/tasks --out "$OUT/eval.json" "$@" 2>&1 | grep -v -E "Loading weights|falling back" | tee -a "$OUT/eval.log"; }
-ev --models $ALL --task-names none --math 300          # reasoning accuracy, while the task files are made
-wait $gen; cat work/niah_gen.log | tail -3
-ev --models $(echo $ALL | tr ' ' '\n' | head -3) --math 0
+KEY=$(echo $ALL | tr ' ' '\n' | head -6)       # base cot cot+restore noncot noncot+restore cot+qkpro
+REST=$(echo $ALL | tr ' ' '\n' | tail -n +7)
+ev --models $KEY --task-names none --math 300          # reasoning accuracy, while the task files are made
+wait $gen; tail -3 work/niah_gen.log
+ev --models $KEY --math 0 --task-names niah_single_2
+ev --models $REST --math 0 --task-names niah_single_2 --lengths 1024 4096 16384
 python3 mechanism.py --models base=../models/base cot=../models/cot cot+restore=../models/cot+$P/cot_restore.safetensors \
   --grad-models base cot --niah work/tasks/niah_single_2_4096.jsonl --out "$OUT/mech.json" 2>&1 | grep -v -E "Loading weights|falling back" | tail -8
-ev --models $(echo $ALL | tr ' ' '\n' | tail -n +4) --math 0 --task-names niah_single_2
-ev --models noncot=../models/noncot --math 0 --task-names niah_single_1 niah_single_3 niah_multikey_1
+ev --models $(echo $ALL | tr ' ' '\n' | head -3) --math 0 --task-names niah_single_1 niah_single_3 niah_multikey_1
+ev --models $REST --task-names none --math 300
+ev --models $REST --math 0 --task-names niah_single_2 --lengths 2048 8192
