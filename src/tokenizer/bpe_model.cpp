@@ -114,17 +114,14 @@ std::optional<std::uint32_t> BpeModel::merge_rank(std::int32_t left, std::int32_
 
 void BpeModel::tokenize(std::string_view word, std::vector<std::int32_t>& ids) const {
   if (word.empty()) return;
-  if (ignore_merges_) {
-    // Llama-3: a word that is itself in the vocab is one token, whatever the merges would give.
-    if (auto id = token_to_id(word)) {
-      ids.push_back(*id);
-      return;
-    }
-  }
+  // The cache also remembers ignore_merges answers, so a repeated word costs one lookup either way.
   bool cacheable = word.size() < kCacheMaxWordBytes;
   if (cacheable && cache_.lookup(word, ids)) return;
   std::size_t first = ids.size();
-  merge_word(word, ids);
+  std::optional<std::int32_t> whole_word;
+  if (ignore_merges_) whole_word = token_to_id(word);  // Llama-3: a word in the vocab is one token
+  if (whole_word) ids.push_back(*whole_word);
+  else merge_word(word, ids);
   if (cacheable) cache_.insert(word, ids.data() + first, ids.size() - first);
 }
 

@@ -24,7 +24,7 @@ std::uint64_t WordCache::hash(std::string_view word) {
     h ^= h >> 29;
   }
   std::uint64_t tail = 0;
-  std::memcpy(&tail, word.data() + i, word.size() - i);
+  for (std::size_t j = word.size(); j > i; --j) tail = (tail << 8) | static_cast<unsigned char>(word[j - 1]);
   h = (h ^ tail) * k;
   h ^= h >> 32;
   return h | 1;

@@ -3,6 +3,7 @@
 // decoded strings that tokenizers 0.23 produced (tools/refgen/tokenizers/make_reference.py).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <ctime>
 #include <fstream>
 #include <map>
@@ -106,13 +107,17 @@ TEST(Throughput, ByteLevelEncodePrintsMegabytesPerSecond) {
     auto tokenizer = qk::Tokenizer::from_file(kDir + name + ".json");
     double t0 = thread_cpu_seconds();
     Ids once = tokenizer.encode(corpus);  // starts with an empty word cache
-    double t1 = thread_cpu_seconds();
-    Ids all = tokenizer.encode(big);
-    double t2 = thread_cpu_seconds();
-    ASSERT_EQ(all.size(), once.size() * copies) << name;
-    EXPECT_TRUE(std::equal(once.begin(), once.end(), all.end() - static_cast<long>(once.size()))) << name;
+    double first_pass = thread_cpu_seconds() - t0;
+    double best = 1e9;  // best of three: other work on the machine only ever slows a pass down
+    for (int pass = 0; pass < 3; ++pass) {
+      double start = thread_cpu_seconds();
+      Ids all = tokenizer.encode(big);
+      best = std::min(best, thread_cpu_seconds() - start);
+      ASSERT_EQ(all.size(), once.size() * copies) << name;
+      EXPECT_TRUE(std::equal(once.begin(), once.end(), all.end() - static_cast<long>(once.size()))) << name;
+    }
     std::printf("[throughput] %-10s encode %.1f MB/s on %.1f MB of repeated text; first %zu KB (empty cache) %.1f MB/s\n",
-                name, big.size() / (t2 - t1) / 1e6, big.size() / 1e6, corpus.size() / 1000, corpus.size() / (t1 - t0) / 1e6);
+                name, big.size() / best / 1e6, big.size() / 1e6, corpus.size() / 1000, corpus.size() / first_pass / 1e6);
   }
 }
 
