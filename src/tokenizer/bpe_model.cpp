@@ -1,6 +1,6 @@
 #include "tokenizer/bpe_model.hpp"
 
-#include <queue>
+#include <algorithm>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -90,7 +90,7 @@ BpeModel BpeModel::from_json(const nlohmann::json& model, const std::string& fil
     auto merged_id = bpe.token_to_id(merged);
     if (!merged_id)
       fail(ErrorKind::Format, "{}: merges[{}] makes '{}', which is not in the vocab", where, rank, merged);
-    bpe.merges_[pair_key(*left_id, *right_id)] = Merge{static_cast<std::uint32_t>(rank), *merged_id};
+    bpe.merges_.set(*left_id, *right_id, Merge{static_cast<std::uint32_t>(rank), *merged_id});
   }
   return bpe;
 }
@@ -107,9 +107,9 @@ const std::string* BpeModel::id_to_token(std::int32_t id) const {
 }
 
 std::optional<std::uint32_t> BpeModel::merge_rank(std::int32_t left, std::int32_t right) const {
-  auto it = merges_.find(pair_key(left, right));
-  if (it == merges_.end()) return std::nullopt;
-  return it->second.rank;
+  const Merge* merge = merges_.find(left, right);
+  if (!merge) return std::nullopt;
+  return merge->rank;
 }
 
 void BpeModel::tokenize(std::string_view word, std::vector<std::int32_t>& ids) const {
@@ -194,42 +194,50 @@ void BpeModel::apply_merges(std::vector<std::int32_t>& symbols) const {
   // ordered by (rank, position). An entry is stale when its pair changed since it was queued.
   const std::size_t n = symbols.size();
   if (n < 2) return;
-  std::vector<std::int32_t> prev(n), next(n);
-  std::vector<bool> alive(n, true);
-  for (std::size_t i = 0; i < n; ++i) {
-    prev[i] = static_cast<std::int32_t>(i) - 1;
-    next[i] = i + 1 < n ? static_cast<std::int32_t>(i + 1) : -1;
-  }
   struct Candidate {
     std::uint32_t rank;
     std::int32_t pos;
     std::int32_t new_id;
     bool operator>(const Candidate& o) const { return rank != o.rank ? rank > o.rank : pos > o.pos; }
   };
-  std::priority_queue<Candidate, std::vector<Candidate>, std::greater<>> queue;
+  // Scratch space reused across calls on this thread (merge_word is never re-entered).
+  thread_local std::vector<std::int32_t> prev, next;
+  thread_local std::vector<Candidate> heap;
+  prev.resize(n);
+  next.resize(n);
+  heap.clear();
+  for (std::size_t i = 0; i < n; ++i) {
+    prev[i] = static_cast<std::int32_t>(i) - 1;
+    next[i] = i + 1 < n ? static_cast<std::int32_t>(i + 1) : -1;
+  }
+  const std::greater<> later;  // std heap functions keep the smallest (rank, pos) on top with this
   auto push_if_merge = [&](std::int32_t pos) {
     if (pos < 0 || next[pos] < 0) return;
-    auto it = merges_.find(pair_key(symbols[pos], symbols[next[pos]]));
-    if (it != merges_.end()) queue.push({it->second.rank, pos, it->second.new_id});
+    if (const Merge* m = merges_.find(symbols[pos], symbols[next[pos]])) {
+      heap.push_back({m->rank, pos, m->new_id});
+      std::push_heap(heap.begin(), heap.end(), later);
+    }
   };
   for (std::size_t i = 0; i + 1 < n; ++i) push_if_merge(static_cast<std::int32_t>(i));
-  while (!queue.empty()) {
-    Candidate top = queue.top();
-    queue.pop();
-    if (!alive[top.pos] || next[top.pos] < 0) continue;
+  constexpr std::int32_t kRemoved = -2;  // marks a symbol merged into its left neighbour
+  while (!heap.empty()) {
+    std::pop_heap(heap.begin(), heap.end(), later);
+    Candidate top = heap.back();
+    heap.pop_back();
+    if (prev[top.pos] == kRemoved || next[top.pos] < 0) continue;
     std::int32_t right = next[top.pos];
-    auto it = merges_.find(pair_key(symbols[top.pos], symbols[right]));
-    if (it == merges_.end() || it->second.new_id != top.new_id) continue;  // stale entry
+    const Merge* m = merges_.find(symbols[top.pos], symbols[right]);
+    if (!m || m->new_id != top.new_id) continue;  // stale entry
     symbols[top.pos] = top.new_id;
-    alive[right] = false;
     next[top.pos] = next[right];
     if (next[right] >= 0) prev[next[right]] = top.pos;
+    prev[right] = kRemoved;
     push_if_merge(prev[top.pos]);
     push_if_merge(top.pos);
   }
   std::size_t kept = 0;
   for (std::size_t i = 0; i < n; ++i)
-    if (alive[i]) symbols[kept++] = symbols[i];
+    if (prev[i] != kRemoved) symbols[kept++] = symbols[i];
   symbols.resize(kept);
 }
 

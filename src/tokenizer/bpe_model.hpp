@@ -11,6 +11,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "tokenizer/merge_table.hpp"
 #include "tokenizer/word_cache.hpp"
 
 namespace qk::tok {
@@ -44,17 +45,9 @@ class BpeModel {
   void merge_word(std::string_view word, std::vector<std::int32_t>& ids) const;
   void apply_merges(std::vector<std::int32_t>& symbols) const;
 
-  struct Merge {
-    std::uint32_t rank;    // position in the merges list: lower merges first
-    std::int32_t new_id;   // id of the concatenated token
-  };
-  static std::uint64_t pair_key(std::int32_t left, std::int32_t right) {
-    return (static_cast<std::uint64_t>(static_cast<std::uint32_t>(left)) << 32) | static_cast<std::uint32_t>(right);
-  }
-
   StringMap<std::int32_t> vocab_;
   std::unordered_map<std::int32_t, std::string> vocab_by_id_;
-  std::unordered_map<std::uint64_t, Merge> merges_;
+  MergeTable merges_;
   std::optional<std::string> unk_token_;
   std::string continuing_subword_prefix_;
   std::string end_of_word_suffix_;
