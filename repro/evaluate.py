@@ -96,8 +96,22 @@ def string_match_all(pred, refs):
     return sum(r.lower() in pred for r in refs) / len(refs)
 
 
-def eval_niah_file(model, tok, path, samples, max_new=None):
-    rows = [json.loads(l) for l in open(path)][:samples]
+def load_cells(tasks):
+    """(task, length) -> rows, from a folder of {task}_{length}.jsonl files (niah_jsonl.py) or from one
+    JSONL holding many tasks and lengths (`qkrestore niah generate`, which records max_seq_length)."""
+    paths = sorted(glob.glob(os.path.join(tasks, "*.jsonl"))) if os.path.isdir(tasks) else [tasks]
+    cells = {}
+    for path in paths:
+        for line in open(path):
+            r = json.loads(line)
+            cells.setdefault((r["task"], int(r.get("max_seq_length", r["length"]))), []).append(r)
+    return cells
+
+
+def eval_niah_file(model, tok, rows, samples, max_new=None):
+    if isinstance(rows, str):
+        rows = [json.loads(l) for l in open(rows)]
+    rows = rows[:samples]
     prompts = [tok.encode(niah_prompt(r)).ids for r in rows]
     if max_new is None:   # enough for the expected strings, far below RULER's 128 (same greedy prefix; generation stops at <|im_end|>)
         max_new = 6 + max(len(tok.encode(" " + " ".join(r["outputs"])).ids) for r in rows)
@@ -140,7 +154,7 @@ def eval_math(model, tok, n=300, max_new=160):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--models", nargs="+", required=True)
-    ap.add_argument("--tasks", required=True, help="folder of {task}_{length}.jsonl files")
+    ap.add_argument("--tasks", required=True, help="folder of {task}_{length}.jsonl files, or one task JSONL")
     ap.add_argument("--task-names", nargs="+", default=["niah_single_1", "niah_single_2", "niah_single_3", "niah_multikey_1"])
     ap.add_argument("--lengths", type=int, nargs="+", default=[1024, 2048, 4096, 8192, 16384])
     ap.add_argument("--samples", type=int, default=100)
@@ -151,6 +165,7 @@ def main():
     results = {}
     if os.path.exists(args.out):
         results = json.load(open(args.out))
+    cells = load_cells(args.tasks) if os.path.exists(args.tasks) else {}
     for spec in args.models:
         t0 = time.time()
         name, model = load_spec(spec)
@@ -161,10 +176,9 @@ def main():
             log(name, "math", res["math"]["accuracy"])
         for task in args.task_names:
             for L in args.lengths:
-                path = os.path.join(args.tasks, f"{task}_{L}.jsonl")
-                if not os.path.exists(path):
+                if (task, L) not in cells:
                     continue
-                r = eval_niah_file(model, tok, path, args.samples)
+                r = eval_niah_file(model, tok, cells[(task, L)], args.samples)
                 res["niah"][f"{task}@{L}"] = r
                 log(name, task, L, f"{r['score']:.1f}", r["examples"][0]["pred"][:40])
         res["seconds"] = round(time.time() - t0, 1)
