@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <ranges>
 
 #include <fmt/ranges.h>
 
@@ -61,9 +60,12 @@ ModelLayout::ModelLayout(const json& config, const FamilyTable& table, const std
     kinds_source_ = source.key;
     auto kind_of = [&](const std::string& v, int i) {
       auto it = source.values.find(v);
-      if (it == source.values.end())
+      if (it == source.values.end()) {
+        std::vector<std::string> known;  // not std::views::keys: clang 14 with libstdc++ 12 rejects it (fuzz build)
+        for (const auto& entry : source.values) known.push_back(entry.first);
         fail(ErrorKind::Format, "{}: {}[{}] = '{}' is not a known layer type for {} (known: {})", label, source.key, i, v,
-             model_type_, fmt::join(source.values | std::views::keys, ", "));
+             model_type_, fmt::join(known, ", "));
+      }
       return it->second;
     };
     switch (source.type) {
