@@ -41,12 +41,16 @@ struct Tokenizer::Impl {
 };
 
 Tokenizer Tokenizer::from_file(const std::filesystem::path& tokenizer_json) {
-  std::ifstream in(tokenizer_json, std::ios::binary);
-  if (!in) fail(ErrorKind::Io, "{}: cannot open tokenizer file", tokenizer_json.string());
+  // A model directory stands for the tokenizer.json inside it.
+  std::filesystem::path path = tokenizer_json;
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) path /= "tokenizer.json";
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(ErrorKind::Io, "{}: cannot open tokenizer file", path.string());
   std::stringstream buffer;
   buffer << in.rdbuf();
-  if (in.bad()) fail(ErrorKind::Io, "{}: read failed", tokenizer_json.string());
-  return from_json_text(buffer.str(), tokenizer_json.string());
+  if (in.bad()) fail(ErrorKind::Io, "{}: read failed", path.string());
+  return from_json_text(buffer.str(), path.string());
 }
 
 Tokenizer Tokenizer::from_json_text(std::string_view json_text, const std::string& label) {

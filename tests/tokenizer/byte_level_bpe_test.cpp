@@ -97,6 +97,19 @@ TEST(TokenizerErrors, UnsupportedComponentNamesTypeAndFile) {
     EXPECT_NE(std::string(e.what()).find("BertNormalizer"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("models/x/tokenizer.json"), std::string::npos) << e.what();
   }
+  // Every component kind names the type it does not know.
+  for (auto [field, type] : {std::pair{"pre_tokenizer", "BertPreTokenizer"}, {"decoder", "WordPiece"},
+                             {"post_processor", "NoSuchProcessor"}, {"normalizer", "Precompiled"}}) {
+    json = qk::test::tiny_byte_level(true);
+    json[field] = {{"type", type}};
+    try {
+      qk::Tokenizer::from_json_text(json.dump(), "t.json");
+      ADD_FAILURE() << field << " " << type << " was accepted";
+    } catch (const qk::Error& e) {
+      EXPECT_NE(std::string(e.what()).find(type), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("t.json"), std::string::npos) << e.what();
+    }
+  }
   json = qk::test::tiny_byte_level(true);
   json["model"]["type"] = "Unigram";
   EXPECT_THROW(qk::Tokenizer::from_json_text(json.dump()), qk::Error);

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <ctime>
+#include <filesystem>
+#include <unistd.h>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -119,6 +121,22 @@ TEST(Throughput, ByteLevelEncodePrintsMegabytesPerSecond) {
     std::printf("[throughput] %-10s encode %.1f MB/s on %.1f MB of repeated text; first %zu KB (empty cache) %.1f MB/s\n",
                 name, big.size() / best / 1e6, big.size() / 1e6, corpus.size() / 1000, corpus.size() / first_pass / 1e6);
   }
+}
+
+}  // namespace
+
+namespace {
+
+TEST(FromFile, ModelDirectoryMeansItsTokenizerJson) {
+  auto dir = std::filesystem::temp_directory_path() / ("qk_tokenizer_dir_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::filesystem::copy_file(kDir + "repro_qwen.json", dir / "tokenizer.json",
+                             std::filesystem::copy_options::overwrite_existing);
+  auto from_dir = qk::Tokenizer::from_file(dir);
+  auto from_file = qk::Tokenizer::from_file(kDir + "repro_qwen.json");
+  EXPECT_EQ(from_dir.encode("Hello world"), from_file.encode("Hello world"));
+  EXPECT_EQ(from_dir.vocab_size(), from_file.vocab_size());
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -92,3 +92,32 @@ TEST(MetaspaceDecoder, DropsReplacementsOfTheFirstTokenUnlessNever) {
 }
 
 }  // namespace
+
+namespace {
+
+// WordPiece-flavoured BPE options: a prefix on every non-initial symbol, a suffix on the last one.
+TEST(BpeDecorations, ContinuingSubwordPrefixAndEndOfWordSuffix) {
+  nlohmann::json prefix = {
+      {"model", {{"type", "BPE"}, {"continuing_subword_prefix", "##"}, {"vocab", {{"a", 0}, {"##b", 1}, {"ab", 2}, {"##a", 3}}},
+                 {"merges", nlohmann::json::array({"a ##b"})}}},
+      {"pre_tokenizer", {{"type", "WhitespaceSplit"}}}};
+  auto with_prefix = qk::Tokenizer::from_json_text(prefix.dump());
+  EXPECT_EQ(with_prefix.encode("ab aa"), (Ids{2, 0, 3}));
+  nlohmann::json suffix = {
+      {"model", {{"type", "BPE"}, {"end_of_word_suffix", "</w>"}, {"vocab", {{"a", 0}, {"b</w>", 1}, {"ab</w>", 2}, {"a</w>", 3}}},
+                 {"merges", nlohmann::json::array({"a b</w>"})}}},
+      {"pre_tokenizer", {{"type", "WhitespaceSplit"}}}};
+  auto with_suffix = qk::Tokenizer::from_json_text(suffix.dump());
+  EXPECT_EQ(with_suffix.encode("ab  aa"), (Ids{2, 0, 3}));
+}
+
+TEST(Digits, IndividualOrContiguous) {
+  nlohmann::json json = {
+      {"model", {{"type", "BPE"}, {"vocab", {{"1", 0}, {"2", 1}, {"12", 2}, {"x", 3}}}, {"merges", nlohmann::json::array({"1 2"})}}},
+      {"pre_tokenizer", {{"type", "Digits"}, {"individual_digits", true}}}};
+  EXPECT_EQ(qk::Tokenizer::from_json_text(json.dump()).encode("x12"), (Ids{3, 0, 1}));
+  json["pre_tokenizer"]["individual_digits"] = false;
+  EXPECT_EQ(qk::Tokenizer::from_json_text(json.dump()).encode("x12"), (Ids{3, 2}));
+}
+
+}  // namespace
