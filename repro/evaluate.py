@@ -15,7 +15,6 @@ import glob
 import json
 import os
 import random
-import re
 import time
 
 import torch
@@ -127,26 +126,12 @@ def eval_niah_file(model, tok, rows, samples, max_new=None):
                 examples=[dict(pred=p[:80], ref=r["outputs"]) for p, r in zip(preds[:3], rows[:3])])
 
 
-def math_eval_set(n, seed=12345):
-    """Held-out problems: a seed the SFT data never uses (SFT draws seeds < 1000)."""
-    rng = random.Random(seed)
-    return [textgen.math_problem(rng) for _ in range(n)]
-
-
-def parse_answer(text):
-    m = re.findall(r"answer is (-?\d+)", text)
-    if m:
-        return int(m[-1])
-    nums = re.findall(r"-?\d+", text)
-    return int(nums[-1]) if nums else None
-
-
 def eval_math(model, tok, n=300, max_new=160):
-    probs = math_eval_set(n)
+    probs = textgen.math_eval_set(n)
     prompts = [tok.encode(user_turn(p.question)).ids for p in probs]
     outs = greedy(model, prompts, max_new)
     preds = [decode(tok, o) for o in outs]
-    correct = [parse_answer(t) == p.answer for t, p in zip(preds, probs)]
+    correct = [textgen.parse_answer(t) == p.answer for t, p in zip(preds, probs)]
     return dict(accuracy=100 * sum(correct) / n, n=n, examples=[dict(q=p.question, pred=t[:200], ref=p.answer)
                                                                for p, t in zip(probs[:2], preds[:2])])
 

@@ -173,6 +173,21 @@ def math_problem(rng):
     return Problem(" ".join(text), steps, x)
 
 
+def math_eval_set(n, seed=12345):
+    """Held-out problems: a seed the SFT data never uses (sft.py refuses seeds >= 1000)."""
+    rng = random.Random(seed)
+    return [math_problem(rng) for _ in range(n)]
+
+
+def parse_answer(text):
+    """The final answer: the last "answer is N", else the last integer in the text."""
+    m = re.findall(r"answer is (-?\d+)", text)
+    if m:
+        return int(m[-1])
+    nums = re.findall(r"-?\d+", text)
+    return int(nums[-1]) if nums else None
+
+
 def arithmetic_line(rng):
     """One operation with its result, no worked steps: arithmetic facts for pre-training."""
     op = rng.choice("+-*/")
