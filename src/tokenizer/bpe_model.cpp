@@ -21,6 +21,7 @@ BpeModel::BpeModel(BpeModel&& other) noexcept
       fuse_unk_(other.fuse_unk_),
       byte_fallback_(other.byte_fallback_),
       ignore_merges_(other.ignore_merges_),
+      independent_boundary_(std::move(other.independent_boundary_)),
       short_char_ids_(std::move(other.short_char_ids_)),
       cache_(std::move(other.cache_)) {
   std::copy(std::begin(other.byte_token_ids_), std::end(other.byte_token_ids_), byte_token_ids_);
@@ -60,6 +61,20 @@ BpeModel BpeModel::from_json(const nlohmann::json& model, const std::string& fil
     append_utf8(utf8, c);
     if (auto id = bpe.token_to_id(utf8)) bpe.short_char_ids_[c] = *id;
   }
+
+  // SentencePiece vocabularies put "▁" only at the start of a token. Then no merge joins across the
+  // point before a "▁" (its result would hold "▁" inside), so a word is exactly the concatenation of
+  // its "▁"-started parts. Tokenizers without a pre-tokenizer (Llama-2, Gemma) hand the model the whole
+  // text as one word: cutting it keeps merging linear and lets the word cache work. "▁" must be in the
+  // vocab, so that it also ends any run of unknown characters (fuse_unk).
+  const std::string boundary = "\xE2\x96\x81";
+  bool boundary_only_first = bpe.vocab_.count(boundary) > 0 && bpe.continuing_subword_prefix_.empty() &&
+                             bpe.end_of_word_suffix_.empty();
+  for (const auto& [token, id] : bpe.vocab_) {
+    if (!boundary_only_first) break;
+    if (token.find(boundary, 1) != std::string::npos) boundary_only_first = false;
+  }
+  if (boundary_only_first) bpe.independent_boundary_ = boundary;
 
   // Merges come as "left right" strings (older files) or as [left, right] pairs.
   const auto& merges = array_field(model, "merges", where);
@@ -114,6 +129,19 @@ std::optional<std::uint32_t> BpeModel::merge_rank(std::int32_t left, std::int32_
 
 void BpeModel::tokenize(std::string_view word, std::vector<std::int32_t>& ids) const {
   if (word.empty()) return;
+  if (!independent_boundary_.empty()) {
+    std::size_t start = 0;
+    for (std::size_t at = word.find(independent_boundary_, 1); at != std::string_view::npos;
+         at = word.find(independent_boundary_, at + 1)) {
+      tokenize_word(word.substr(start, at - start), ids);
+      start = at;
+    }
+    word = word.substr(start);
+  }
+  tokenize_word(word, ids);
+}
+
+void BpeModel::tokenize_word(std::string_view word, std::vector<std::int32_t>& ids) const {
   // The cache also remembers ignore_merges answers, so a repeated word costs one lookup either way.
   bool cacheable = word.size() < kCacheMaxWordBytes;
   if (cacheable && cache_.lookup(word, ids)) return;

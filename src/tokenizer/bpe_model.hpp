@@ -42,6 +42,7 @@ class BpeModel {
 
  private:
   BpeModel() = default;
+  void tokenize_word(std::string_view word, std::vector<std::int32_t>& ids) const;
   void merge_word(std::string_view word, std::vector<std::int32_t>& ids) const;
   void apply_merges(std::vector<std::int32_t>& symbols) const;
 
@@ -56,6 +57,8 @@ class BpeModel {
   bool ignore_merges_ = false;
   std::int32_t byte_token_ids_[256];  // id of "<0xNN>" or -1, for byte_fallback
 
+  // "▁" when the word may be cut before each "▁" without changing the result (see from_json), else empty.
+  std::string independent_boundary_;
   // Characters below U+0800 (one or two UTF-8 bytes) -> id or -1: skips hashing for most symbols.
   std::vector<std::int32_t> short_char_ids_;
 

@@ -69,7 +69,16 @@ void check_parity(const std::string& name) {
   // Every hard-text line must have a reference row, so a truncated reference file cannot pass.
   EXPECT_EQ(checked, hard_texts().size()) << name;
   auto meta = nlohmann::json::parse(std::ifstream(kDir + "meta.json"));
-  EXPECT_EQ(tokenizer.vocab_size(), meta["tokenizers"][name]["vocab_size_with_added"].get<std::size_t>()) << name;
+  const auto& facts = meta["tokenizers"][name];
+  EXPECT_EQ(tokenizer.vocab_size(), facts["vocab_size_with_added"].get<std::size_t>()) << name;
+  // The whole training text as one input (for Llama-2/Gemma style: one 17 KB word for the model).
+  std::ifstream in(kDir + "training_corpus.txt", std::ios::binary);
+  std::string corpus((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  Ids ids = tokenizer.encode(corpus);
+  EXPECT_EQ(ids.size(), facts["corpus_token_count"].get<std::size_t>()) << name;
+  Ids head = facts["corpus_ids"].get<Ids>();
+  ASSERT_GE(ids.size(), head.size()) << name;
+  EXPECT_EQ(show(Ids(ids.begin(), ids.begin() + static_cast<long>(head.size()))), show(head)) << name;
 }
 
 TEST(Parity, Gpt2ByteLevelWithStringMerges) { check_parity("gpt2"); }
