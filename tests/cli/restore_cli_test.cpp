@@ -1,0 +1,267 @@
+// `qkrestore restore / plan / verify` as a user runs them: exit statuses, messages that name the
+// file, tensor or field, no partial OUT, and inputs left byte-identical.
+#include <map>
+
+#include <gtest/gtest.h>
+
+#include "io/checkpoint.hpp"
+#include "support/run_binary.hpp"
+#include "support/temp_dir.hpp"
+
+namespace qk {
+namespace {
+
+namespace fs = std::filesystem;
+using test::run_qkrestore;
+using test::shell_quote;
+
+std::map<std::string, std::string> snapshot(const fs::path& dir) {
+  std::map<std::string, std::string> files;
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    if (e.is_regular_file()) files[fs::relative(e.path(), dir).string()] = test::read_bytes(e.path());
+  return files;
+}
+
+class RestoreCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    fs::copy(test::checkpoints_dir() / "qwen3_next_sharded" / "base", tmp_ / "base", fs::copy_options::recursive);
+    fs::copy(test::checkpoints_dir() / "qwen3_next_sharded" / "sft", tmp_ / "sft", fs::copy_options::recursive);
+    base_before_ = snapshot(tmp_ / "base");
+    sft_before_ = snapshot(tmp_ / "sft");
+  }
+  void TearDown() override {
+    EXPECT_EQ(snapshot(tmp_ / "base"), base_before_) << "BASE was modified";
+    EXPECT_EQ(snapshot(tmp_ / "sft"), sft_before_) << "SFT was modified";
+  }
+  std::string pair() const { return "--base " + shell_quote((tmp_ / "base").string()) + " --sft " + shell_quote((tmp_ / "sft").string()); }
+  std::string out(const std::string& name = "out") const { return shell_quote((tmp_ / name).string()); }
+  // After a failure: no OUT and no temporary directory beside it.
+  void expect_nothing_written(const std::string& name = "out") {
+    EXPECT_FALSE(fs::exists(tmp_ / name));
+    for (const auto& e : fs::directory_iterator(tmp_.path()))
+      EXPECT_EQ(e.path().filename().string().find(".qkrestore-tmp"), std::string::npos) << e.path();
+  }
+  // Rewrites one input (after the snapshot, so TearDown compares against the damaged version).
+  void damage(const fs::path& relative, const std::string& bytes) {
+    test::write_bytes(tmp_ / relative, bytes);
+    base_before_ = snapshot(tmp_ / "base");
+    sft_before_ = snapshot(tmp_ / "sft");
+  }
+  fs::path first_shard(const std::string& which) const {
+    auto index = read_json_file(tmp_ / which / "model.safetensors.index.json");
+    return fs::path(which) / index["weight_map"].begin().value().get<std::string>();
+  }
+  test::TempDir tmp_;
+  std::map<std::string, std::string> base_before_, sft_before_;
+};
+
+TEST_F(RestoreCli, RestoreThenVerifySucceeds) {
+  auto r = run_qkrestore("restore " + pair() + " --out " + out());
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("restored 4 tensors in 2 global layers"), std::string::npos) << r.output;
+  EXPECT_TRUE(fs::exists(tmp_ / "out" / "qkrestore.json"));
+  auto v = run_qkrestore("verify " + pair() + " --out " + out());
+  EXPECT_EQ(v.status, 0) << v.output;
+  EXPECT_NE(v.output.find("OK:"), std::string::npos);
+  auto provenance = read_json_file(tmp_ / "out" / "qkrestore.json");
+  EXPECT_EQ(provenance["method"], "restore");
+  EXPECT_EQ(provenance["tensors"]["model.layers.1.self_attn.k_proj.weight"]["source"], "base");
+  EXPECT_EQ(provenance["tensors"]["model.layers.1.self_attn.v_proj.weight"]["source"], "sft");
+  EXPECT_EQ(provenance["tensors"]["model.layers.1.self_attn.k_proj.weight"]["sha256"].get<std::string>().size(), 64u);
+}
+
+TEST_F(RestoreCli, VerifyExitsNonZeroNamingTheTensor) {
+  ASSERT_EQ(run_qkrestore("restore -q " + pair() + " --out " + out()).status, 0);
+  Checkpoint produced(tmp_ / "out");
+  auto ref = produced.at("model.layers.2.linear_attn.A_log");
+  fs::path file = ref.file->path();
+  std::uint64_t offset = ref.file->data_start() + ref.info->begin;
+  std::string bytes = test::read_bytes(file);
+  bytes[offset] ^= 0x40;
+  test::write_bytes(file, bytes);
+  auto v = run_qkrestore("verify -q " + pair() + " --out " + out());
+  EXPECT_EQ(v.status, 3) << v.output;
+  EXPECT_NE(v.output.find("model.layers.2.linear_attn.A_log"), std::string::npos) << v.output;
+}
+
+TEST_F(RestoreCli, ExistingOutNeedsForce) {
+  fs::create_directories(tmp_ / "out");
+  test::write_bytes(tmp_ / "out" / "keep.txt", "mine");
+  auto r = run_qkrestore("restore -q " + pair() + " --out " + out());
+  EXPECT_EQ(r.status, 2) << r.output;
+  EXPECT_NE(r.output.find("already exists; pass --force"), std::string::npos) << r.output;
+  EXPECT_EQ(test::read_bytes(tmp_ / "out" / "keep.txt"), "mine");
+  auto forced = run_qkrestore("restore -q --force " + pair() + " --out " + out());
+  EXPECT_EQ(forced.status, 0) << forced.output;
+  EXPECT_FALSE(fs::exists(tmp_ / "out" / "keep.txt"));
+}
+
+TEST_F(RestoreCli, OutInsideAnInputIsRefused) {
+  auto r = run_qkrestore("restore -q " + pair() + " --out " + shell_quote((tmp_ / "sft" / "restored").string()));
+  EXPECT_EQ(r.status, 2) << r.output;
+  EXPECT_NE(r.output.find("lies inside SFT"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(tmp_ / "sft" / "restored"));
+  auto around = run_qkrestore("restore -q --force " + pair() + " --out " + shell_quote(tmp_.path().string()));
+  EXPECT_EQ(around.status, 2) << around.output;
+  EXPECT_NE(around.output.find("lies inside OUT"), std::string::npos) << around.output;
+}
+
+struct Damage {
+  const char* label;
+  std::function<void(RestoreCli&)> apply;
+  const char* expected;
+};
+
+TEST_F(RestoreCli, TruncatedShardIsNamedAndNothingIsWritten) {
+  fs::path shard = first_shard("sft");
+  std::string bytes = test::read_bytes(tmp_ / shard);
+  damage(shard, bytes.substr(0, bytes.size() - 10));
+  auto r = run_qkrestore("restore -q " + pair() + " --out " + out());
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find(shard.filename().string()), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("truncated"), std::string::npos) << r.output;
+  expect_nothing_written();
+}
+
+TEST_F(RestoreCli, HeaderLongerThanTheFile) {
+  fs::path shard = first_shard("base");
+  std::string bytes = test::read_bytes(tmp_ / shard);
+  bytes[0] = '\xff';
+  bytes[1] = '\xff';
+  bytes[2] = '\x0f';
+  damage(shard, bytes);
+  auto r = run_qkrestore("restore -q " + pair() + " --out " + out());
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("runs past the end"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(shard.filename().string()), std::string::npos) << r.output;
+  expect_nothing_written();
+}
+
+// Rewrites the JSON header of a shard through `edit`, keeping the data section.
+void edit_header(const fs::path& path, const std::function<void(nlohmann::json&)>& edit) {
+  std::string bytes = test::read_bytes(path);
+  std::uint64_t n = 0;
+  for (int i = 7; i >= 0; --i) n = n << 8 | static_cast<unsigned char>(bytes[i]);
+  auto header = nlohmann::json::parse(bytes.substr(8, n));
+  edit(header);
+  std::string text = header.dump();
+  std::string out(8, '\0');
+  for (int i = 0; i < 8; ++i) out[i] = static_cast<char>((text.size() >> (8 * i)) & 0xff);
+  test::write_bytes(path, out + text + bytes.substr(8 + n));
+}
+
+TEST_F(RestoreCli, LyingHeadersAreNamed) {
+  struct Case {
+    const char* label;
+    std::function<void(nlohmann::json&)> edit;
+    const char* expected;
+  };
+  const std::vector<Case> cases = {
+      {"offset out of range", [](nlohmann::json& h) { for (auto& [k, v] : h.items()) if (k != "__metadata__") { v["data_offsets"][1] = v["data_offsets"][1].get<int>() + 1000000; break; } }, "offsets out of range"},
+      {"overlap", [](nlohmann::json& h) { for (auto& [k, v] : h.items()) if (k != "__metadata__" && v["data_offsets"][0].get<int>() > 0) { v["data_offsets"][0] = v["data_offsets"][0].get<int>() - 2; v["data_offsets"][1] = v["data_offsets"][1].get<int>() - 2; break; } }, "starts at data offset"},
+      {"unknown dtype", [](nlohmann::json& h) { for (auto& [k, v] : h.items()) if (k != "__metadata__") { v["dtype"] = "F7"; break; } }, "unknown dtype 'F7'"},
+      {"shape and size disagree", [](nlohmann::json& h) { for (auto& [k, v] : h.items()) if (k != "__metadata__") { v["shape"][0] = v["shape"][0].get<int>() + 1; break; } }, "needs"},
+  };
+  fs::path shard = first_shard("sft");
+  const std::string original = test::read_bytes(tmp_ / shard);
+  for (const auto& c : cases) {
+    test::write_bytes(tmp_ / shard, original);
+    edit_header(tmp_ / shard, c.edit);
+    damage(shard, test::read_bytes(tmp_ / shard));
+    auto r = run_qkrestore("restore -q " + pair() + " --out " + out());
+    EXPECT_EQ(r.status, 1) << c.label << ": " << r.output;
+    EXPECT_NE(r.output.find(c.expected), std::string::npos) << c.label << ": " << r.output;
+    EXPECT_NE(r.output.find(shard.filename().string()), std::string::npos) << c.label << ": " << r.output;
+    expect_nothing_written();
+  }
+  damage(shard, original);
+}
+
+TEST_F(RestoreCli, MissingTensorIsNamed) {
+  // Drop a restored tensor from the base checkpoint (header and index), keeping the file valid.
+  const std::string victim = "model.layers.3.self_attn.k_proj.weight";
+  auto index = read_json_file(tmp_ / "base" / "model.safetensors.index.json");
+  fs::path shard = fs::path("base") / index["weight_map"][victim].get<std::string>();
+  // Rename instead of removing so the data section stays exactly covered.
+  edit_header(tmp_ / shard, [&](nlohmann::json& h) { h["renamed.tensor"] = h[victim]; h.erase(victim); });
+  index["weight_map"]["renamed.tensor"] = index["weight_map"][victim];
+  index["weight_map"].erase(victim);
+  test::write_bytes(tmp_ / "base" / "model.safetensors.index.json", index.dump());
+  damage(shard, test::read_bytes(tmp_ / shard));
+  auto r = run_qkrestore("restore -q " + pair() + " --out " + out());
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("has no tensor '" + victim + "'"), std::string::npos) << r.output;
+  expect_nothing_written();
+}
+
+TEST_F(RestoreCli, MismatchedConfigsNameTheField) {
+  auto config = read_json_file(tmp_ / "base" / "config.json");
+  config["num_key_value_heads"] = 4;
+  damage("base/config.json", config.dump(2));
+  auto r = run_qkrestore("restore -q " + pair() + " --out " + out());
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("base and SFT differ in kv_heads"), std::string::npos) << r.output;
+
+  config = read_json_file(tmp_ / "sft" / "config.json");
+  config["layer_types"][1] = "linear_attention";
+  damage("sft/config.json", config.dump(2));
+  r = run_qkrestore("plan " + pair());
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("the type of layer 1"), std::string::npos) << r.output;
+}
+
+TEST_F(RestoreCli, NonJsonConfigAndUnknownModelType) {
+  damage("sft/config.json", "{\"model_type\": ");
+  auto r = run_qkrestore("restore -q " + pair() + " --out " + out());
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("config.json is not valid JSON"), std::string::npos) << r.output;
+  expect_nothing_written();
+
+  auto config = read_json_file(tmp_ / "base" / "config.json");
+  config["model_type"] = "mystery";
+  damage("sft/config.json", config.dump());
+  damage("base/config.json", config.dump());
+  r = run_qkrestore("plan " + pair());
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.output.find("model_type 'mystery' is not in the architecture table"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("--arch-file"), std::string::npos) << r.output;
+}
+
+TEST_F(RestoreCli, PlanJsonListsRowRanges) {
+  auto r = run_qkrestore("plan --json " + pair());
+  ASSERT_EQ(r.status, 0) << r.output;
+  auto plan = nlohmann::json::parse(r.output);
+  EXPECT_EQ(plan["selected_layers"], nlohmann::json({1, 3}));
+  auto q = plan["layers"][1]["from_base"];
+  bool found = false;
+  for (const auto& t : q)
+    if (t["name"] == "model.layers.1.self_attn.q_proj.weight") {
+      found = true;
+      EXPECT_EQ(t["rows"][0], nlohmann::json({0, 16}));
+      EXPECT_EQ(t["selected_rows"], 64);
+    }
+  EXPECT_TRUE(found) << r.output;
+}
+
+TEST_F(RestoreCli, TensorsRegexGivesTheVOnlyAblation) {
+  auto r = run_qkrestore("plan --json --tensors 'v_proj' " + pair());
+  ASSERT_EQ(r.status, 0) << r.output;
+  auto plan = nlohmann::json::parse(r.output);
+  std::vector<std::string> names;
+  for (const auto& layer : plan["layers"])
+    for (const auto& t : layer["from_base"]) names.push_back(t["name"]);
+  EXPECT_EQ(names, (std::vector<std::string>{"model.layers.1.self_attn.v_proj.weight", "model.layers.3.self_attn.v_proj.weight"}));
+}
+
+TEST(RestoreCliDtype, Fp32BaseIntoBf16SftSaysItConverted) {
+  test::TempDir tmp;
+  auto dir = test::checkpoints_dir() / "llama_fp32_base_bf16_sft";
+  auto r = run_qkrestore("restore --base " + shell_quote((dir / "base").string()) + " --sft " + shell_quote((dir / "sft").string()) +
+                         " --out " + shell_quote((tmp / "out").string()));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("F32 in base and BF16 in SFT: base values converted to BF16"), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace qk
