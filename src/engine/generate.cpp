@@ -102,6 +102,10 @@ std::vector<GenerationResult> generate_batch(CausalLM& model, std::span<const Ge
           continue;
         }
         result.tokens.push_back(token);
+        if (o.stop_when && o.stop_when(result.tokens)) {
+          result.finish = FinishReason::Stop;
+          continue;
+        }
         if (result.tokens.size() >= o.max_tokens) {
           result.finish = FinishReason::Length;
           continue;

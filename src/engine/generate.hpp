@@ -19,6 +19,9 @@ struct SamplingOptions {
   std::size_t top_k = 0;     // 0 = no limit
   std::uint64_t seed = 0;
   std::vector<std::int32_t> stop_tokens;  // generation ends at the first of these (not part of the output)
+  // Called with the tokens generated so far after each new one; true ends generation (finish "stop").
+  // The server uses it for stop strings, which need the tokenizer.
+  std::function<bool(const std::vector<std::int32_t>&)> stop_when;
 };
 
 struct GenerationRequest {

@@ -58,8 +58,8 @@ std::vector<Case> cases() {
   for (const auto& dir : fs::directory_iterator(kData)) {
     if (!fs::exists(dir.path() / "model.safetensors")) continue;
     for (const auto& f : fs::directory_iterator(dir.path()))
-      if (f.path().extension() == ".json" && f.path().filename() != "config.json" &&
-          f.path().filename() != "generation_config.json")
+      if (f.path().extension() == ".json" &&
+          fs::exists(dir.path() / (f.path().stem().string() + ".logits.bin")))
         out.push_back({dir.path().filename().string(), f.path().stem().string()});
   }
   std::sort(out.begin(), out.end(), [](const Case& a, const Case& b) { return a.model + a.prompt < b.model + b.prompt; });

@@ -1,0 +1,256 @@
+// engine_bench: the embedded engine's speed against this machine's own limits, measured in one run.
+//   1. OpenBLAS sgemm FLOP rate (the prefill yardstick) and read memory bandwidth (the decode yardstick)
+//   2. a random qwen3_next model of realistic proportions (built in memory, fp32)
+//   3. prefill of a 4K-token prompt: model FLOPs / time, as a fraction of the sgemm rate
+//   4. decode: bytes of weights read per token / time per token, as a fraction of the bandwidth
+//   5. per-sequence memory of the linear-attention layers at 1K and 4K context (must not grow)
+// Usage: engine_bench [--tokens 4096] [--decode 32] [--json out.json]
+#include <cblas.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/causal_lm.hpp"
+#include "engine/parallel.hpp"
+
+using namespace qk::engine;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+// Best-of-3 sgemm at the prefill's shape: [tokens, hidden] x [hidden, out].
+double sgemm_gflops(int m, int n, int k) {
+  std::vector<float> a(static_cast<std::size_t>(m) * k, 0.5f), b(static_cast<std::size_t>(n) * k, 0.25f),
+      c(static_cast<std::size_t>(m) * n);
+  double best = 0;
+  for (int rep = 0; rep < 3; ++rep) {
+    const auto t = Clock::now();
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, a.data(), k, b.data(), k, 0.0f, c.data(), n);
+    best = std::max(best, 2.0 * m * n * k / seconds_since(t) / 1e9);
+  }
+  return best;
+}
+
+// Best-of-3 read bandwidth: every thread sums its part of a 1 GiB array (larger than any cache).
+double read_bandwidth_gbs() {
+  const std::size_t n = (std::size_t{1} << 30) / sizeof(float);
+  std::vector<float> data(n, 1.0f);
+  const std::size_t parts = engine_threads();
+  std::vector<double> sums(parts);
+  double best = 0;
+  for (int rep = 0; rep < 3; ++rep) {
+    const auto t = Clock::now();
+    parallel_for(parts, [&](std::size_t p) {
+      const float* x = data.data() + p * (n / parts);
+      float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+      for (std::size_t i = 0; i + 8 <= n / parts; i += 8)
+        for (int j = 0; j < 8; ++j) acc[j] += x[i + j];
+      sums[p] = acc[0] + acc[1] + acc[2] + acc[3] + acc[4] + acc[5] + acc[6] + acc[7];
+    });
+    best = std::max(best, n * sizeof(float) / seconds_since(t) / 1e9);
+  }
+  std::printf("  (checksum %.0f)\n", sums[0]);
+  return best;
+}
+
+// A Qwen3-Next-shaped model: 3 Gated DeltaNet layers per full-attention layer, head dims 128, GQA.
+nlohmann::json bench_config() {
+  return {{"model_type", "qwen3_next"}, {"vocab_size", 32000}, {"hidden_size", 1024}, {"intermediate_size", 2816},
+          {"num_hidden_layers", 8}, {"num_attention_heads", 8}, {"num_key_value_heads", 2}, {"head_dim", 128},
+          {"rope_parameters", {{"rope_type", "default"}, {"rope_theta", 1e6}, {"partial_rotary_factor", 0.25}}},
+          {"linear_num_key_heads", 8}, {"linear_num_value_heads", 16}, {"linear_key_head_dim", 128},
+          {"linear_value_head_dim", 128}, {"linear_conv_kernel_dim", 4}, {"num_experts", 0},
+          {"tie_word_embeddings", true}, {"max_position_embeddings", 65536}, {"full_attention_interval", 4}};
+}
+
+MemoryWeights random_weights(const nlohmann::json& c) {
+  const std::int64_t H = c["hidden_size"], I = c["intermediate_size"], V = c["vocab_size"];
+  const std::int64_t nh = c["num_attention_heads"], nkv = c["num_key_value_heads"], hd = c["head_dim"];
+  const std::int64_t nk = c["linear_num_key_heads"], nv = c["linear_num_value_heads"], dk = c["linear_key_head_dim"],
+                     dv = c["linear_value_head_dim"], K = c["linear_conv_kernel_dim"];
+  std::mt19937 gen(7);
+  std::normal_distribution<float> normal(0.0f, 0.02f);
+  MemoryWeights w;
+  auto put = [&](const std::string& name, std::vector<std::int64_t> shape, float fill = NAN) {
+    std::int64_t count = 1;
+    for (auto d : shape) count *= d;
+    std::vector<float> v(static_cast<std::size_t>(count));
+    for (auto& x : v) x = std::isnan(fill) ? normal(gen) : fill;
+    w.put(name, shape, std::move(v));
+  };
+  put("model.embed_tokens.weight", {V, H});
+  put("model.norm.weight", {H}, 0.0f);
+  const std::int64_t layers = c["num_hidden_layers"];
+  for (std::int64_t i = 0; i < layers; ++i) {
+    const std::string p = "model.layers." + std::to_string(i) + ".";
+    put(p + "input_layernorm.weight", {H}, 0.0f);
+    put(p + "post_attention_layernorm.weight", {H}, 0.0f);
+    if ((i + 1) % 4) {
+      put(p + "linear_attn.in_proj_qkvz.weight", {2 * nk * dk + 2 * nv * dv, H});
+      put(p + "linear_attn.in_proj_ba.weight", {2 * nv, H});
+      put(p + "linear_attn.conv1d.weight", {2 * nk * dk + nv * dv, 1, K});
+      put(p + "linear_attn.dt_bias", {nv}, 1.0f);
+      put(p + "linear_attn.A_log", {nv}, 0.0f);
+      put(p + "linear_attn.norm.weight", {dv}, 1.0f);
+      put(p + "linear_attn.out_proj.weight", {H, nv * dv});
+    } else {
+      put(p + "self_attn.q_proj.weight", {2 * nh * hd, H});
+      put(p + "self_attn.k_proj.weight", {nkv * hd, H});
+      put(p + "self_attn.v_proj.weight", {nkv * hd, H});
+      put(p + "self_attn.o_proj.weight", {H, nh * hd});
+      put(p + "self_attn.q_norm.weight", {hd}, 0.0f);
+      put(p + "self_attn.k_norm.weight", {hd}, 0.0f);
+    }
+    put(p + "mlp.gate_proj.weight", {I, H});
+    put(p + "mlp.up_proj.weight", {I, H});
+    put(p + "mlp.down_proj.weight", {H, I});
+  }
+  return w;
+}
+
+// FLOPs of a forward over `tokens` new tokens after `past`: 2 per weight per token for every projection
+// (lm_head for the last token only), plus attention's QK^T and PV (causal: half the square), plus the
+// chunked delta rule (about 3 dk x dv products and 2 C x (dk + dv) per token per value head).
+double forward_flops(const nlohmann::json& c, double tokens, double past) {
+  const double H = c["hidden_size"], I = c["intermediate_size"], V = c["vocab_size"];
+  const double nh = c["num_attention_heads"], nkv = c["num_key_value_heads"], hd = c["head_dim"];
+  const double nk = c["linear_num_key_heads"], nv = c["linear_num_value_heads"], dk = c["linear_key_head_dim"],
+               dv = c["linear_value_head_dim"];
+  const int layers = c["num_hidden_layers"];
+  double per_token = 0, attention = 0, delta = 0;
+  for (int i = 0; i < layers; ++i) {
+    per_token += 2 * 3 * H * I;
+    if ((i + 1) % 4) {
+      per_token += 2 * H * (2 * nk * dk + 2 * nv * dv + 2 * nv) + 2 * nv * dv * H;
+      delta += tokens * nv * 2 * (3 * dk * dv + 64 * (dk + dv));
+    } else {
+      per_token += 2 * H * (2 * nh * hd + 2 * nkv * hd) + 2 * nh * hd * H;
+      const double pairs = tokens * past + tokens * (tokens + 1) / 2;
+      attention += 2 * 2 * pairs * hd * nh;
+    }
+  }
+  return per_token * tokens + attention + delta + 2 * H * V;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::size_t tokens = 4096, decode_steps = 32;
+  std::string json_out;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (!std::strcmp(argv[i], "--tokens")) tokens = std::stoul(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--decode")) decode_steps = std::stoul(argv[i + 1]);
+    else if (!std::strcmp(argv[i], "--json")) json_out = argv[i + 1];
+  }
+  std::printf("threads: %zu (engine pool), hardware %u\n", engine_threads(), std::thread::hardware_concurrency());
+  const auto config = bench_config();
+  const double peak = sgemm_gflops(static_cast<int>(tokens), 4096, config["hidden_size"].get<int>());
+  std::printf("sgemm %zux4096x%d: %.1f GFLOP/s\n", tokens, config["hidden_size"].get<int>(), peak);
+  const double bandwidth = read_bandwidth_gbs();
+  std::printf("read bandwidth: %.1f GB/s\n", bandwidth);
+
+  auto t = Clock::now();
+  auto model = make_causal_lm(config, random_weights(config));
+  std::printf("model: %.0f MB fp32, %.0f MB read per decode token (built in %.1f s)\n", model->info().weight_bytes / 1e6,
+              model->info().active_weight_bytes_per_token / 1e6, seconds_since(t));
+
+  std::mt19937 gen(1);
+  std::vector<std::int32_t> prompt(tokens);
+  for (auto& id : prompt) id = static_cast<std::int32_t>(gen() % 32000);
+
+  // Prefill in one forward (the 1K-token prefill chunk of generate() is reported alongside).
+  SequenceState state = model->new_sequence();
+  t = Clock::now();
+  Segment seg{&state, prompt};
+  auto logits = model->forward({&seg, 1}, LogitsFor::LastToken);
+  const double prefill_s = seconds_since(t);
+  const double prefill_gflops = forward_flops(config, tokens, 0) / prefill_s / 1e9;
+  std::printf("prefill %zu tokens: %.2f s, %.0f tok/s, %.1f GFLOP/s = %.0f%% of sgemm\n", tokens, prefill_s,
+              tokens / prefill_s, prefill_gflops, 100 * prefill_gflops / peak);
+
+  SequenceState chunked = model->new_sequence();
+  t = Clock::now();
+  for (std::size_t from = 0; from < tokens; from += 1024) {
+    Segment piece{&chunked, std::span(prompt).subspan(from, std::min<std::size_t>(1024, tokens - from))};
+    model->forward({&piece, 1}, LogitsFor::LastToken);
+  }
+  const double chunked_s = seconds_since(t);
+  std::printf("prefill in 1K chunks: %.2f s, %.1f GFLOP/s = %.0f%% of sgemm\n", chunked_s,
+              forward_flops(config, tokens, 0) / chunked_s / 1e9,
+              100 * forward_flops(config, tokens, 0) / chunked_s / 1e9 / peak);
+
+  // Decode: one token at a time after the prompt.
+  std::int32_t token = static_cast<std::int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+  t = Clock::now();
+  for (std::size_t i = 0; i < decode_steps; ++i) {
+    Segment one{&state, {&token, 1}};
+    logits = model->forward({&one, 1}, LogitsFor::LastToken);
+    token = static_cast<std::int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
+  }
+  const double per_token = seconds_since(t) / decode_steps;
+  // Bytes per step: the weights, plus the KV cache of the attention layers and the recurrent states.
+  double cache_bytes = 0;
+  for (const auto& l : state.layers) cache_bytes += (l.keys.size() + l.values.size() + 2 * l.recurrent.size()) * sizeof(float);
+  const double decode_gbs = (model->info().active_weight_bytes_per_token + cache_bytes) / per_token / 1e9;
+  std::printf("decode at %zu context: %.1f ms/token, %.1f tok/s, %.1f GB/s = %.0f%% of bandwidth\n", tokens,
+              per_token * 1e3, 1 / per_token, decode_gbs, 100 * decode_gbs / bandwidth);
+
+  // Batched decode: 4 sequences per step read the weights once.
+  std::vector<SequenceState> states;
+  for (int s = 0; s < 4; ++s) {
+    states.push_back(model->new_sequence());
+    Segment p{&states.back(), std::span(prompt).subspan(0, 256)};
+    model->forward({&p, 1}, LogitsFor::LastToken);
+  }
+  std::vector<std::int32_t> batch_tokens(4, 1);
+  t = Clock::now();
+  for (std::size_t i = 0; i < decode_steps; ++i) {
+    std::vector<Segment> segs;
+    for (int s = 0; s < 4; ++s) segs.push_back({&states[s], {&batch_tokens[s], 1}});
+    model->forward(segs, LogitsFor::LastToken);
+  }
+  const double batch_step = seconds_since(t) / decode_steps;
+  std::printf("batched decode (4 sequences): %.1f ms/step, %.1f tok/s\n", batch_step * 1e3, 4 / batch_step);
+
+  // Memory of one sequence: linear-attention layers constant, attention KV linear in context.
+  auto linear_bytes = [](const SequenceState& s) {
+    double b = 0;
+    for (const auto& l : s.layers) b += (l.conv.size() + l.recurrent.size()) * sizeof(float);
+    return b;
+  };
+  SequenceState short_state = model->new_sequence();
+  Segment p1k{&short_state, std::span(prompt).subspan(0, 1024)};
+  model->forward({&p1k, 1}, LogitsFor::LastToken);
+  std::printf("linear-layer state: %.2f MB at 1K context, %.2f MB at %zu; KV cache %.2f MB at %zu\n",
+              linear_bytes(short_state) / 1e6, linear_bytes(state) / 1e6, state.position,
+              (state.bytes() - linear_bytes(state)) / 1e6, state.position);
+
+  if (!json_out.empty()) {
+    nlohmann::json j{{"threads", engine_threads()},
+                     {"sgemm_gflops", peak},
+                     {"read_bandwidth_gbs", bandwidth},
+                     {"prefill_tokens", tokens},
+                     {"prefill_seconds", prefill_s},
+                     {"prefill_gflops", prefill_gflops},
+                     {"prefill_fraction_of_sgemm", prefill_gflops / peak},
+                     {"decode_ms_per_token", per_token * 1e3},
+                     {"decode_gbs", decode_gbs},
+                     {"decode_fraction_of_bandwidth", decode_gbs / bandwidth},
+                     {"batched4_tokens_per_s", 4 / batch_step},
+                     {"linear_state_bytes_1k", linear_bytes(short_state)},
+                     {"linear_state_bytes_full", linear_bytes(state)}};
+    std::ofstream(json_out) << j.dump(2) << "\n";
+  }
+  return 0;
+}

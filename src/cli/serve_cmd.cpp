@@ -1,0 +1,68 @@
+// `qkrestore serve`: an OpenAI-compatible HTTP server on the embedded CPU engine. Parsing only.
+#include <csignal>
+
+#include <fmt/format.h>
+
+#include "cli/command.hpp"
+#include "server/openai_server.hpp"
+
+namespace qk::cli {
+namespace {
+
+struct ServeArgs {
+  std::string model, host = "127.0.0.1", name, chat_format = "auto";
+  int port = 8000;
+  std::size_t max_batch = 8, prefill_chunk = 1024, default_max_tokens = 16;
+};
+
+server::OpenAiServer* running = nullptr;
+
+int run_serve(const ServeArgs& args) {
+  server::ServiceOptions service_options;
+  service_options.max_batch = args.max_batch;
+  service_options.prefill_chunk = args.prefill_chunk;
+  auto service = server::EngineService::open(args.model, service_options);
+
+  server::ServerOptions options;
+  options.host = args.host;
+  options.port = args.port;
+  options.model_name = args.name.empty() ? std::filesystem::path(args.model).lexically_normal().filename().string() : args.name;
+  if (options.model_name.empty()) options.model_name = args.model;
+  options.chat_format = args.chat_format == "chatml" ? server::ChatFormat::ChatML : server::detect_chat_format(args.model);
+  options.default_max_tokens = args.default_max_tokens;
+  server::OpenAiServer http(*service, options);
+  const int port = http.bind();
+  fmt::print(stderr, "serving {} ({}, {:.1f} MB fp32) as '{}' on http://{}:{}/v1\n", args.model, service->info().model_type,
+             service->info().weight_bytes / 1e6, options.model_name, args.host, port);
+  running = &http;
+  std::signal(SIGINT, [](int) { if (running) running->stop(); });
+  std::signal(SIGTERM, [](int) { if (running) running->stop(); });
+  http.serve();
+  running = nullptr;
+  return kExitOk;
+}
+
+RegisterCommand serve_command({
+    "serve",
+    "Serve a model with the embedded CPU engine over an OpenAI-compatible HTTP API",
+    70,
+    [](CLI::App& app) -> Action {
+      auto args = std::make_shared<ServeArgs>();
+      app.add_option("--model", args->model, "Hugging Face model directory (config.json, safetensors, tokenizer.json)")
+          ->required();
+      app.add_option("--port", args->port, "TCP port (0: any free port, printed on start)")->capture_default_str();
+      app.add_option("--host", args->host, "address to listen on")->capture_default_str();
+      app.add_option("--served-model-name", args->name, "model id clients send (default: the directory name)");
+      app.add_option("--chat-format", args->chat_format, "auto (from the model's chat template) or chatml")
+          ->check(CLI::IsMember({"auto", "chatml"}))
+          ->capture_default_str();
+      app.add_option("--max-batch", args->max_batch, "requests decoded together")->capture_default_str();
+      app.add_option("--prefill-chunk", args->prefill_chunk, "prompt tokens per forward pass")->capture_default_str();
+      app.add_option("--default-max-tokens", args->default_max_tokens, "max_tokens when a completion request omits it")
+          ->capture_default_str();
+      return [args] { return run_serve(*args); };
+    },
+});
+
+}  // namespace
+}  // namespace qk::cli

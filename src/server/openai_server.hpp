@@ -1,0 +1,50 @@
+// An OpenAI-compatible HTTP server (cpp-httplib) over an EngineService:
+//   GET  /v1/models              the one served model
+//   POST /v1/completions         raw prompt (string or token ids)
+//   POST /v1/chat/completions    messages rendered with the model's chat format (ChatML)
+//   GET  /health                 200 when up
+// Requests from many connections queue into the engine thread; bad requests get 400 (unknown model 404,
+// unknown route 404) with an OpenAI-style JSON error body, and no request can take the server down.
+#pragma once
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "server/chat_template.hpp"
+#include "server/engine_service.hpp"
+
+namespace httplib {
+class Server;
+}
+
+namespace qk::server {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  int port = 8000;  // 0: any free port (see bound_port)
+  std::string model_name;
+  ChatFormat chat_format = ChatFormat::ChatML;
+  std::size_t default_max_tokens = 16;  // OpenAI's default for /v1/completions
+  std::size_t max_body_bytes = 64 << 20;
+};
+
+class OpenAiServer {
+ public:
+  OpenAiServer(EngineService& service, ServerOptions options);
+  ~OpenAiServer();
+  // Binds the socket; returns the port. Throws Error(Io) when the address is taken.
+  int bind();
+  // Serves until stop(); call after bind().
+  void serve();
+  void stop();
+  int bound_port() const { return port_; }
+
+ private:
+  EngineService& service_;
+  ServerOptions options_;
+  std::unique_ptr<httplib::Server> http_;
+  std::atomic<std::uint64_t> next_id_{1};
+  int port_ = -1;
+};
+
+}  // namespace qk::server

@@ -1,0 +1,247 @@
+// `serve` on loopback: the OpenAI routes, bad requests, concurrent clients, and the NIAH client end to
+// end, on the random test checkpoint testdata/engine/dense_tied (with the byte-level test tokenizer made by
+// tools/refgen/engine/make_test_tokenizer.py).
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/causal_lm.hpp"
+#include "engine/generate.hpp"
+#include "niah/openai_backend.hpp"
+#include "niah/runner.hpp"
+#include "niah/sample_jsonl.hpp"
+#include "server/embedded_backend.hpp"
+#include "server/openai_server.hpp"
+#include "tokenizer/tokenizer.hpp"
+
+namespace fs = std::filesystem;
+using namespace qk;
+using nlohmann::json;
+
+namespace {
+
+const fs::path kModel = fs::path(QK_SOURCE_DIR) / "testdata" / "engine" / "dense_tied";
+
+class ServerTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    service_ = server::EngineService::open(kModel).release();
+    server::ServerOptions options;
+    options.port = 0;
+    options.model_name = "tiny";
+    http_ = new server::OpenAiServer(*service_, options);
+    port_ = http_->bind();
+    thread_ = new std::thread([] { http_->serve(); });
+  }
+  static void TearDownTestSuite() {
+    http_->stop();
+    thread_->join();
+    delete thread_;
+    delete http_;
+    delete service_;
+  }
+  static httplib::Client client() {
+    httplib::Client c("127.0.0.1", port_);
+    c.set_read_timeout(120, 0);
+    return c;
+  }
+  static json post(const std::string& path, const std::string& body, int expect_status) {
+    auto res = client().Post(path.c_str(), body, "application/json");
+    EXPECT_TRUE(res) << path;
+    if (!res) return {};
+    EXPECT_EQ(res->status, expect_status) << path << " " << body << " -> " << res->body;
+    EXPECT_EQ(res->get_header_value("Content-Type"), "application/json");
+    return json::parse(res->body);
+  }
+  // The greedy continuation computed directly on the engine, for comparison with what the server says.
+  static std::vector<std::int32_t> direct_greedy(const std::vector<std::int32_t>& prompt, std::size_t n) {
+    auto model = engine::load_causal_lm(kModel);
+    engine::GenerationRequest r{prompt, {}};
+    r.options.max_tokens = n;
+    r.options.stop_tokens = service_->end_tokens();
+    return engine::generate(*model, r).tokens;
+  }
+
+  static server::EngineService* service_;
+  static server::OpenAiServer* http_;
+  static std::thread* thread_;
+  static int port_;
+};
+server::EngineService* ServerTest::service_ = nullptr;
+server::OpenAiServer* ServerTest::http_ = nullptr;
+std::thread* ServerTest::thread_ = nullptr;
+int ServerTest::port_ = 0;
+
+TEST_F(ServerTest, ListsTheServedModel) {
+  auto res = client().Get("/v1/models");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  const json body = json::parse(res->body);
+  ASSERT_EQ(body["data"].size(), 1u);
+  EXPECT_EQ(body["data"][0]["id"], "tiny");
+}
+
+TEST_F(ServerTest, GreedyCompletionEqualsTheEngineDirectly) {
+  const std::string prompt = "The quick brown fox";
+  const json reply = post("/v1/completions",
+                          json{{"model", "tiny"}, {"prompt", prompt}, {"max_tokens", 24}, {"temperature", 0}}.dump(), 200);
+  const auto prompt_ids = service_->tokenizer().encode(prompt, true);
+  const auto expect = direct_greedy(prompt_ids, 24);
+  EXPECT_EQ(reply["choices"][0]["text"], service_->tokenizer().decode(expect, true));
+  EXPECT_EQ(reply["usage"]["prompt_tokens"], prompt_ids.size());
+  EXPECT_EQ(reply["usage"]["completion_tokens"], expect.size());
+  EXPECT_EQ(reply["object"], "text_completion");
+  // The same prompt as token ids gives the same text.
+  const json by_ids = post("/v1/completions", json{{"prompt", prompt_ids}, {"max_tokens", 24}, {"temperature", 0}}.dump(), 200);
+  EXPECT_EQ(by_ids["choices"][0]["text"], reply["choices"][0]["text"]);
+}
+
+TEST_F(ServerTest, MaxTokensAndStopStringsEndGeneration) {
+  const json full = post("/v1/completions", json{{"prompt", "abc"}, {"max_tokens", 30}, {"temperature", 0}}.dump(), 200);
+  const std::string text = full["choices"][0]["text"];
+  if (full["choices"][0]["finish_reason"] == "length") EXPECT_EQ(full["usage"]["completion_tokens"], 30);
+  // Stop at an ASCII character of the greedy text (random byte-level output may hold partial UTF-8, which
+  // the server answers as U+FFFD): the reply is the text before it, finish_reason "stop".
+  std::size_t at = 2;
+  while (at < text.size() && static_cast<unsigned char>(text[at]) >= 0x80) ++at;
+  if (at >= text.size()) GTEST_SKIP() << "no ASCII character in the greedy text";
+  const std::string stop(1, text[at]);
+  const json cut = post("/v1/completions",
+                        json{{"prompt", "abc"}, {"max_tokens", 30}, {"temperature", 0}, {"stop", {stop}}}.dump(), 200);
+  EXPECT_EQ(cut["choices"][0]["text"], text.substr(0, text.find(stop)));
+  EXPECT_EQ(cut["choices"][0]["finish_reason"], "stop");
+}
+
+TEST_F(ServerTest, SamplingIsReproducibleWithASeed) {
+  const std::string body = json{{"prompt", "seeded"}, {"max_tokens", 16}, {"temperature", 1.0}, {"seed", 42}}.dump();
+  const json a = post("/v1/completions", body, 200), b = post("/v1/completions", body, 200);
+  EXPECT_EQ(a["choices"][0]["text"], b["choices"][0]["text"]);
+}
+
+TEST_F(ServerTest, ChatUsesChatMLAndCanContinueTheAssistantTurn) {
+  const json reply = post("/v1/chat/completions",
+                          json{{"messages", {{{"role", "user"}, {"content", "hi"}}}}, {"max_tokens", 12}, {"temperature", 0}}.dump(),
+                          200);
+  EXPECT_EQ(reply["choices"][0]["message"]["role"], "assistant");
+  const auto ids = service_->tokenizer().encode("<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n", true);
+  EXPECT_EQ(reply["usage"]["prompt_tokens"], ids.size());
+  EXPECT_EQ(reply["choices"][0]["message"]["content"], service_->tokenizer().decode(direct_greedy(ids, 12), true));
+
+  const json cont = post("/v1/chat/completions",
+                         json{{"messages", {{{"role", "user"}, {"content", "hi"}}, {{"role", "assistant"}, {"content", "The answer is"}}}},
+                              {"continue_final_message", true}, {"add_generation_prompt", false}, {"max_tokens", 5},
+                              {"temperature", 0}}.dump(),
+                         200);
+  const auto cont_ids = service_->tokenizer().encode("<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\nThe answer is", true);
+  EXPECT_EQ(cont["usage"]["prompt_tokens"], cont_ids.size());
+}
+
+TEST_F(ServerTest, BadRequestsGetJsonErrorsAndTheServerKeepsServing) {
+  struct Bad {
+    std::string path, body;
+    int status;
+  };
+  const std::vector<Bad> cases = {
+      {"/v1/completions", "{not json", 400},
+      {"/v1/completions", "[1, 2]", 400},
+      {"/v1/completions", json{{"max_tokens", 4}}.dump(), 400},                          // no prompt
+      {"/v1/completions", json{{"prompt", ""}}.dump(), 400},                             // empty prompt
+      {"/v1/completions", json{{"prompt", "x"}, {"temperature", -1}}.dump(), 400},
+      {"/v1/completions", json{{"prompt", "x"}, {"max_tokens", "ten"}}.dump(), 400},
+      {"/v1/completions", json{{"prompt", "x"}, {"n", 3}}.dump(), 400},
+      {"/v1/completions", json{{"prompt", "x"}, {"stream", true}}.dump(), 400},
+      {"/v1/completions", json{{"prompt", "x"}, {"stop", 5}}.dump(), 400},
+      {"/v1/completions", json{{"prompt", {1, 2, 999999}}}.dump(), 400},                 // token outside the vocab
+      {"/v1/completions", json{{"prompt", "x"}, {"max_tokens", 100000000}}.dump(), 400},  // beyond the context
+      {"/v1/completions", json{{"prompt", "x"}, {"model", "other"}}.dump(), 404},
+      {"/v1/chat/completions", json{{"messages", json::array()}}.dump(), 400},
+      {"/v1/chat/completions", json{{"messages", {{{"content", "no role"}}}}}.dump(), 400},
+      {"/v1/chat/completions", json{{"messages", {{{"role", "user"}, {"content", "x"}}}}, {"continue_final_message", true}}.dump(), 400},
+      {"/v1/nothing", "{}", 404},
+  };
+  for (const auto& c : cases) {
+    const json reply = post(c.path, c.body, c.status);
+    ASSERT_TRUE(reply.contains("error")) << c.body;
+    EXPECT_FALSE(reply["error"]["message"].get<std::string>().empty()) << c.body;
+  }
+  post("/v1/completions", json{{"prompt", "still alive"}, {"max_tokens", 2}}.dump(), 200);
+}
+
+TEST_F(ServerTest, ConcurrentRequestsAllAnswerAsIfAlone) {
+  std::vector<std::string> prompts;
+  for (int i = 0; i < 6; ++i) prompts.push_back("request number " + std::to_string(i) + " asks");
+  std::vector<std::string> alone;
+  for (const auto& p : prompts)
+    alone.push_back(post("/v1/completions", json{{"prompt", p}, {"max_tokens", 10}, {"temperature", 0}}.dump(), 200)["choices"][0]["text"]);
+  std::vector<std::string> together(prompts.size());
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < prompts.size(); ++i)
+    threads.emplace_back([&, i] {
+      auto res = client().Post("/v1/completions", json{{"prompt", prompts[i]}, {"max_tokens", 10}, {"temperature", 0}}.dump(),
+                               "application/json");
+      if (res && res->status == 200) together[i] = json::parse(res->body)["choices"][0]["text"];
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(together, alone);
+}
+
+// The NIAH runner with the OpenAI client against `serve`, and the embedded backend in-process: same
+// predictions, written to the predictions JSONL.
+TEST_F(ServerTest, NiahClientRunsEndToEndAgainstServe) {
+  const fs::path dir = fs::temp_directory_path() / ("qk_server_niah_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  {
+    std::ofstream tasks(dir / "tasks.jsonl");
+    for (int i = 0; i < 3; ++i) {
+      niah::Sample s;
+      s.index = i;
+      s.input = "<|im_start|>user\nThe special magic number is 12" + std::to_string(i) + ". What is it?<|im_end|>\n<|im_start|>assistant\n";
+      s.answer_prefix = "The number is";
+      s.outputs = {"12" + std::to_string(i)};
+      s.id = "niah_single_1/64/" + std::to_string(i);
+      s.task = "niah_single_1";
+      s.max_seq_length = 64;
+      tasks << niah::sample_to_json(s).dump() << "\n";
+    }
+  }
+  niah::OpenAiOptions options;
+  options.base_url = "http://127.0.0.1:" + std::to_string(port_);
+  options.model = "tiny";
+  auto http_backend = niah::make_openai_backend(options);
+  niah::RunOptions run;
+  run.tasks_jsonl = dir / "tasks.jsonl";
+  run.predictions_jsonl = dir / "served.jsonl";
+  run.max_tokens = 8;
+  run.jobs = 3;
+  run.show_progress = false;
+  const auto stats = niah::run_predictions(*http_backend, run);
+  EXPECT_EQ(stats.done, 3u);
+
+  auto embedded = server::make_embedded_backend(kModel);
+  run.predictions_jsonl = dir / "embedded.jsonl";
+  EXPECT_EQ(niah::run_predictions(*embedded, run).done, 3u);
+
+  auto read_lines = [](const fs::path& p) {
+    std::map<std::string, std::string> by_id;
+    std::ifstream in(p);
+    for (std::string line; std::getline(in, line);) {
+      const json j = json::parse(line);
+      by_id[j["id"]] = j.dump();
+    }
+    return by_id;
+  };
+  const auto served = read_lines(dir / "served.jsonl"), local = read_lines(dir / "embedded.jsonl");
+  ASSERT_EQ(served.size(), 3u);
+  for (const auto& [id, line] : served) {
+    const json a = json::parse(line), b = json::parse(local.at(id));
+    EXPECT_EQ(a["pred"], b["pred"]) << id;
+  }
+  fs::remove_all(dir);
+}
+
+}  // namespace
