@@ -6,6 +6,7 @@ checkpoint reproduces the repaired model bit for bit (evaluate.py: NAME=SFT_DIR+
 (no numpy), so it runs on the CPU machine where qkrestore runs.
 
     python3 repro/make_patch.py models/cot repaired/cot_restore repro/patches/cot_restore.safetensors
+    python3 repro/make_patch.py --compare a.safetensors b.safetensors   # same tensors, same bytes?
 """
 import glob
 import json
@@ -16,8 +17,15 @@ import sys
 
 def read_safetensors_dir(d):
     """name -> (dtype, shape, raw bytes) for every tensor of every *.safetensors file in d."""
+    tensors = read_safetensors_dir_files(sorted(glob.glob(os.path.join(d, "*.safetensors"))))
+    if not tensors:
+        raise FileNotFoundError(f"{d}: no *.safetensors files")
+    return tensors
+
+
+def read_safetensors_dir_files(paths):
     tensors = {}
-    for path in sorted(glob.glob(os.path.join(d, "*.safetensors"))):
+    for path in paths:
         with open(path, "rb") as f:
             n = struct.unpack("<Q", f.read(8))[0]
             header = json.loads(f.read(n))
@@ -28,8 +36,6 @@ def read_safetensors_dir(d):
                 a, b = info["data_offsets"]
                 f.seek(base + a)
                 tensors[name] = (info["dtype"], info["shape"], f.read(b - a))
-    if not tensors:
-        raise FileNotFoundError(f"{d}: no *.safetensors files")
     return tensors
 
 
@@ -60,5 +66,16 @@ def main(sft_dir, repaired_dir, out_path):
     print(f"{out_path}: {len(changed)} of {len(rep)} tensors differ: {sorted(changed)}")
 
 
+def compare(path_a, path_b):
+    """Exit status 0 when two patch files hold the same tensors with identical bytes."""
+    a = read_safetensors_dir_files([path_a])
+    b = read_safetensors_dir_files([path_b])
+    same = set(a) == set(b) and all(a[n] == b[n] for n in a)
+    print(f"{path_a} vs {path_b}: {'bit-identical' if same else 'DIFFERENT'} ({len(a)} vs {len(b)} tensors)")
+    return 0 if same else 1
+
+
 if __name__ == "__main__":
+    if sys.argv[1] == "--compare":
+        sys.exit(compare(sys.argv[2], sys.argv[3]))
     main(*sys.argv[1:4])
