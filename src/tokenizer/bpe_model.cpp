@@ -167,8 +167,9 @@ void BpeModel::merge_word(std::string_view word, std::vector<std::int32_t>& ids)
     pos += utf8_sequence_length(static_cast<unsigned char>(word[pos]));
     std::string_view character = word.substr(start, pos - start);
     std::string_view lookup = character;
-    bool decorate = (start > 0 && !continuing_subword_prefix_.empty()) || (pos == word.size() && !end_of_word_suffix_.empty());
-    if (!decorate && character.size() <= 2) {
+    bool decorate = (start > 0 && !continuing_subword_prefix_.empty()) ||
+                    (pos == word.size() && !end_of_word_suffix_.empty());
+    if (!decorate && character.size() <= 2) {  // table lookup instead of hashing the character
       std::size_t at = 0;
       std::int32_t id = short_char_ids_[next_code_point(character, at)];
       if (id >= 0) {
@@ -180,7 +181,7 @@ void BpeModel::merge_word(std::string_view word, std::vector<std::int32_t>& ids)
         continue;
       }
     }
-    if ((start > 0 && !continuing_subword_prefix_.empty()) || (pos == word.size() && !end_of_word_suffix_.empty())) {
+    if (decorate) {
       decorated.clear();
       if (start > 0) decorated += continuing_subword_prefix_;
       decorated += character;
