@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tokenizer/tokenizer.hpp"
+#include "tokenizer/utf8.hpp"
 
 namespace {
 
@@ -146,6 +147,28 @@ TEST(FromFile, ModelDirectoryMeansItsTokenizerJson) {
   EXPECT_EQ(from_dir.encode("Hello world"), from_file.encode("Hello world"));
   EXPECT_EQ(from_dir.vocab_size(), from_file.vocab_size());
   std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+
+namespace {
+
+// Decoding a prefix of the ids of a multi-byte character gives valid UTF-8 with U+FFFD for the
+// incomplete tail (from_utf8_lossy), so callers streaming partial output never see broken UTF-8.
+TEST(Decode, PartialCharacterBecomesReplacementCharacter) {
+  for (const char* name : {"qwen2", "llama2"}) {
+    auto tokenizer = qk::Tokenizer::from_file(kDir + name + ".json");
+    std::string text = "ok 😀 👩‍💻 ok";
+    Ids ids = tokenizer.encode(text);
+    EXPECT_EQ(tokenizer.decode(ids), text) << name;
+    bool saw_partial = false;
+    for (std::size_t n = 0; n <= ids.size(); ++n) {
+      std::string prefix = tokenizer.decode(std::span<const std::int32_t>(ids.data(), n));
+      EXPECT_TRUE(qk::tok::is_valid_utf8(prefix)) << name << " prefix of " << n << " ids";
+      saw_partial = saw_partial || prefix.find("\xEF\xBF\xBD") != std::string::npos;
+    }
+    EXPECT_TRUE(saw_partial) << name << ": the emoji should take several byte tokens in a small vocab";
+  }
 }
 
 }  // namespace
