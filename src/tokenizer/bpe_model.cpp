@@ -1,6 +1,7 @@
 #include "tokenizer/bpe_model.hpp"
 
 #include <algorithm>
+#include <cstdint>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -39,10 +40,12 @@ BpeModel BpeModel::from_json(const nlohmann::json& model, const std::string& fil
   const auto& vocab = object_field(model, "vocab", where);
   bpe.vocab_.reserve(vocab.size());
   for (const auto& [token, id] : vocab.items()) {
-    if (!id.is_number_integer()) fail(ErrorKind::Format, "{}: vocab entry '{}' has a non-integer id", where, token);
+    if (!id.is_number_integer() || id.get<std::int64_t>() < 0 || id.get<std::int64_t>() > INT32_MAX)
+      fail(ErrorKind::Format, "{}: vocab entry '{}' needs an id in 0..2^31-1", where, token);
     auto value = id.get<std::int32_t>();
-    bpe.vocab_[token] = value;
-    bpe.vocab_by_id_[value] = token;
+    auto [it, inserted] = bpe.vocab_.emplace(token, value);
+    if (static_cast<std::size_t>(value) >= bpe.vocab_by_id_.size()) bpe.vocab_by_id_.resize(value + 1, nullptr);
+    bpe.vocab_by_id_[value] = &it->first;
   }
   bpe.unk_token_ = optional_string_field(model, "unk_token", where);
   bpe.continuing_subword_prefix_ = optional_string_field(model, "continuing_subword_prefix", where).value_or("");
@@ -80,19 +83,20 @@ BpeModel BpeModel::from_json(const nlohmann::json& model, const std::string& fil
   const auto& merges = array_field(model, "merges", where);
   bpe.merges_.reserve(merges.size());
   std::size_t prefix_length = bpe.continuing_subword_prefix_.size();
+  std::string merged;
   for (std::size_t rank = 0; rank < merges.size(); ++rank) {
     const auto& entry = merges[rank];
-    std::string left, right;
+    std::string_view left, right;
     if (entry.is_string()) {
-      const std::string& line = entry.get_ref<const std::string&>();
+      std::string_view line = entry.get_ref<const std::string&>();
       std::size_t space = line.find(' ');
-      if (space == std::string::npos || line.find(' ', space + 1) != std::string::npos)
+      if (space == std::string_view::npos || line.find(' ', space + 1) != std::string_view::npos)
         fail(ErrorKind::Format, "{}: merges[{}] \"{}\" is not two tokens separated by one space", where, rank, line);
       left = line.substr(0, space);
       right = line.substr(space + 1);
     } else if (entry.is_array() && entry.size() == 2 && entry[0].is_string() && entry[1].is_string()) {
-      left = entry[0].get<std::string>();
-      right = entry[1].get<std::string>();
+      left = entry[0].get_ref<const std::string&>();
+      right = entry[1].get_ref<const std::string&>();
     } else {
       fail(ErrorKind::Format, "{}: merges[{}] is neither \"a b\" nor [\"a\", \"b\"]", where, rank);
     }
@@ -101,7 +105,8 @@ BpeModel BpeModel::from_json(const nlohmann::json& model, const std::string& fil
       fail(ErrorKind::Format, "{}: merges[{}] uses token '{}' that is not in the vocab", where, rank,
            left_id ? right : left);
     // The merged token drops the right side's continuing_subword_prefix ("##").
-    std::string merged = left + right.substr(std::min(prefix_length, right.size()));
+    merged.assign(left);
+    merged.append(right.substr(std::min(prefix_length, right.size())));
     auto merged_id = bpe.token_to_id(merged);
     if (!merged_id)
       fail(ErrorKind::Format, "{}: merges[{}] makes '{}', which is not in the vocab", where, rank, merged);
@@ -117,8 +122,8 @@ std::optional<std::int32_t> BpeModel::token_to_id(std::string_view token) const 
 }
 
 const std::string* BpeModel::id_to_token(std::int32_t id) const {
-  auto it = vocab_by_id_.find(id);
-  return it == vocab_by_id_.end() ? nullptr : &it->second;
+  if (id < 0 || static_cast<std::size_t>(id) >= vocab_by_id_.size()) return nullptr;
+  return vocab_by_id_[id];
 }
 
 std::optional<std::uint32_t> BpeModel::merge_rank(std::int32_t left, std::int32_t right) const {

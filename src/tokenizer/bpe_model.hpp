@@ -47,7 +47,7 @@ class BpeModel {
   void apply_merges(std::vector<std::int32_t>& symbols) const;
 
   StringMap<std::int32_t> vocab_;
-  std::unordered_map<std::int32_t, std::string> vocab_by_id_;
+  std::vector<const std::string*> vocab_by_id_;  // id -> key in vocab_ (node keys never move), or null
   MergeTable merges_;
   std::optional<std::string> unk_token_;
   std::string continuing_subword_prefix_;
