@@ -87,11 +87,12 @@ void GatedDeltaNet::forward(const float* x, std::size_t rows, const BatchRows& b
       for (std::size_t i = 0; i < dk; ++i) q[i] *= q_scale;
     }
 
-  // The recurrence, one task per (sequence, value head); value head vh reads key head vh / group.
+  // The recurrence per (sequence, value head); value head vh reads key head vh / group. Short segments
+  // (decode) run the token-by-token form, heads in parallel; long ones the chunked form, whose matrix
+  // products OpenBLAS threads, heads in turn.
   std::vector<float> core(rows * s_.value_total());
-  parallel_for(batch.size() * nv, [&](std::size_t task) {
-    const SegmentRows& seg = batch[task / nv];
-    const std::size_t vh = task % nv, kh = vh / group;
+  auto run_head = [&](const SegmentRows& seg, std::size_t vh) {
+    const std::size_t kh = vh / group;
     const float* base = conv.data() + seg.first_row * channels;
     HeadRows q{base + kh * dk, channels}, k{base + s_.key_total() + kh * dk, channels};
     HeadRows v{base + 2 * s_.key_total() + vh * dv, channels};
@@ -103,7 +104,14 @@ void GatedDeltaNet::forward(const float* x, std::size_t rows, const BatchRows& b
       gated_delta_rule_recurrent({dk, dv}, seg.rows, q, k, v, gs, bs, nv, state, out, s_.value_total());
     else
       gated_delta_rule_chunked({dk, dv}, seg.rows, q, k, v, gs, bs, nv, state, out, s_.value_total());
-  });
+  };
+  std::vector<const SegmentRows*> short_segments;
+  for (const auto& seg : batch) {
+    if (seg.rows < kChunkedFrom) short_segments.push_back(&seg);
+    else for (std::size_t vh = 0; vh < nv; ++vh) run_head(seg, vh);
+  }
+  parallel_for(short_segments.size() * nv,
+               [&](std::size_t task) { run_head(*short_segments[task / nv], task % nv); });
 
   // Gated RMSNorm per value head: rmsnorm(o) * weight * silu(z)  (Qwen3NextRMSNormGated)
   for (std::size_t r = 0; r < rows; ++r)
