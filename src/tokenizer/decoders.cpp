@@ -4,6 +4,7 @@
 
 #include "tokenizer/byte_level.hpp"
 #include "tokenizer/json_fields.hpp"
+#include "tokenizer/pattern.hpp"
 #include "tokenizer/utf8.hpp"
 #include "util/error.hpp"
 
@@ -85,13 +86,13 @@ class FuseDecoder : public Decoder {
 class ReplaceDecoder : public Decoder {
  public:
   ReplaceDecoder(const nlohmann::json& config, const std::string& where)
-      : pattern_(ReplacePattern::from_json(config, where)), content_(string_field(config, "content", where)) {}
+      : pattern_(Pattern::from_json(config, where)), content_(string_field(config, "content", where)) {}
   void decode_chain(std::vector<std::string>& tokens) const override {
     for (auto& t : tokens) t = pattern_.replace_all(t, content_);
   }
 
  private:
-  ReplacePattern pattern_;
+  Pattern pattern_;
   std::string content_;
 };
 

@@ -9,6 +9,7 @@
 #include <unicode/ustring.h>
 
 #include "tokenizer/json_fields.hpp"
+#include "tokenizer/pattern.hpp"
 #include "tokenizer/regex.hpp"
 #include "tokenizer/utf8.hpp"
 #include "util/error.hpp"
@@ -87,11 +88,11 @@ class Lowercase : public Normalizer {
 class Replace : public Normalizer {
  public:
   Replace(const nlohmann::json& config, const std::string& where)
-      : pattern_(ReplacePattern::from_json(config, where)), content_(string_field(config, "content", where)) {}
+      : pattern_(Pattern::from_json(config, where)), content_(string_field(config, "content", where)) {}
   void normalize(std::string& text) const override { text = pattern_.replace_all(text, content_); }
 
  private:
-  ReplacePattern pattern_;
+  Pattern pattern_;
   std::string content_;
 };
 

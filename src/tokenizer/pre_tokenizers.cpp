@@ -7,6 +7,7 @@
 
 #include "tokenizer/byte_level.hpp"
 #include "tokenizer/json_fields.hpp"
+#include "tokenizer/pattern.hpp"
 #include "tokenizer/split.hpp"
 #include "tokenizer/utf8.hpp"
 #include "util/error.hpp"
@@ -85,7 +86,7 @@ class ByteLevel : public PreTokenizer {
 class Split : public PreTokenizer {
  public:
   Split(const nlohmann::json& config, const std::string& where)
-      : pattern_(ReplacePattern::from_json(config, where)),
+      : pattern_(Pattern::from_json(config, where)),
         behavior_(parse_split_behavior(string_field(config, "behavior", where), where)),
         invert_(bool_field(config, "invert", where, false)) {}
   void pre_tokenize(PieceView piece, PieceSink sink) const override {
@@ -95,7 +96,7 @@ class Split : public PreTokenizer {
   }
 
  private:
-  ReplacePattern pattern_;
+  Pattern pattern_;
   SplitBehavior behavior_;
   bool invert_;
 };
