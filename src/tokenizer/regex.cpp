@@ -3,6 +3,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include "tokenizer/fast_split.hpp"
 #include "tokenizer/utf8.hpp"
 #include "util/error.hpp"
 
@@ -63,7 +64,8 @@ std::string Regex::translate_onig(std::string_view p) {
   return out;
 }
 
-Regex::Regex(std::string_view onig_pattern, const std::string& where) {
+Regex::Regex(std::string_view onig_pattern, const std::string& where, bool allow_fast_path) {
+  if (allow_fast_path) fast_path_ = static_cast<int>(fast_split_for(onig_pattern));
   std::string pattern = translate_onig(onig_pattern);
   int error_code = 0;
   PCRE2_SIZE error_offset = 0;
@@ -86,6 +88,10 @@ void Regex::find_all(std::string_view text, std::vector<ByteRange>& matches) con
 }
 
 void Regex::for_each_match(std::string_view text, FunctionRef<void(ByteRange)> on_match) const {
+  if (fast_path_ != 0) {
+    fast_split(static_cast<FastSplit>(fast_path_), text, on_match);
+    return;
+  }
   ThreadMatchState& state = thread_state();
   auto subject = reinterpret_cast<PCRE2_SPTR>(text.data());
   std::size_t search_from = 0;

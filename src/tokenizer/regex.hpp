@@ -16,8 +16,9 @@ using ByteRange = std::pair<std::size_t, std::size_t>;  // [first, second) byte 
 
 class Regex {
  public:
-  // `where` names the file and field for error messages.
-  Regex(std::string_view onig_pattern, const std::string& where);
+  // `where` names the file and field for error messages. The split regexes of GPT-2, Qwen2 and Llama-3
+  // run on hand-written matchers (fast_split.hpp) unless `allow_fast_path` is false.
+  Regex(std::string_view onig_pattern, const std::string& where, bool allow_fast_path = true);
 
   // Appends the non-overlapping matches in `text` (valid UTF-8), leftmost first. An empty match right
   // where the previous match ended is skipped, as in the onig crate.
@@ -31,6 +32,7 @@ class Regex {
  private:
   struct Compiled;
   std::shared_ptr<const Compiled> compiled_;
+  int fast_path_ = 0;  // a FastSplit value; 0 means PCRE2
 };
 
 }  // namespace qk::tok
