@@ -12,8 +12,6 @@ const std::vector<double>& norm_deviation_offsets() {
   return offsets;
 }
 
-namespace {
-
 double rope_theta(const nlohmann::json& config) {
   for (const nlohmann::json* root : {&config, config.contains("text_config") ? &config["text_config"] : nullptr}) {
     if (!root) continue;
@@ -24,6 +22,8 @@ double rope_theta(const nlohmann::json& config) {
   }
   return 10000.0;
 }
+
+namespace {
 
 // Norm weights of one layer, by side: [head_dim] (per head) or [heads * head_dim] (olmo3: whole projection).
 struct LayerNorms {

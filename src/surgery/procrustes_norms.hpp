@@ -15,6 +15,9 @@ struct NormDeviation {
   double max_relative = 0;  // max over query heads and offsets t of ||O^T F O - F||_F / ||F||_F, F = D_q R(t) D_k
 };
 
+// rope_theta of config.json (rope_parameters.rope_theta, rope_theta, in text_config too; default 10000).
+double rope_theta(const nlohmann::json& config);
+
 // Offsets t at which the deviation is measured (RoPE angle t * theta^(-2j/r) per pair j).
 const std::vector<double>& norm_deviation_offsets();
 

@@ -1,0 +1,56 @@
+// qkrestore blend: W = alpha * base + (1 - alpha) * SFT on the rows restore would take from base.
+#include <fmt/format.h>
+
+#include "cli/command.hpp"
+#include "cli/surgery_args.hpp"
+#include "surgery/blend_method.hpp"
+#include "util/error.hpp"
+#include "util/progress.hpp"
+
+namespace qk::cli {
+namespace {
+
+struct BlendArgs {
+  PairArgs pair;
+  OutputArgs output;
+  double alpha = 0.5;
+  std::string alpha_file;
+};
+
+Action setup_blend(CLI::App& sub) {
+  auto args = std::make_shared<BlendArgs>();
+  args->pair.bind(sub);
+  args->output.bind(sub);
+  auto* alpha = sub.add_option("--alpha", args->alpha, "weight of base: 1 = restore, 0 = SFT");
+  sub.add_option("--alpha-file", args->alpha_file, "per-layer alphas: JSON {\"alpha\": A, \"layers\": {\"3\": 1.0, ...}}")
+      ->check(CLI::ExistingFile);
+  sub.callback([alpha, args]() {
+    if (alpha->count() == 0 && args->alpha_file.empty()) throw CLI::RequiredError("--alpha or --alpha-file");
+  });
+  return [args]() {
+    install_interrupt_handlers();
+    const FamilyTable table = args->pair.family_table();
+    const Checkpoint base(args->pair.base), sft(args->pair.sft);
+    const SurgeryOptions surgery = args->pair.surgery_options();
+    const SurgeryPlan plan = make_plan(base, sft, surgery, table);
+    const BlendMethod method = args->alpha_file.empty() ? BlendMethod(args->alpha) : read_blend_file(args->alpha_file, args->alpha);
+    for (const auto& [key, value] : method.options()["layers"].items()) {
+      const int layer = std::stoi(key);
+      if (std::find(plan.selected_layers.begin(), plan.selected_layers.end(), layer) == plan.selected_layers.end())
+        fail(ErrorKind::Usage, "{} gives an alpha for layer {}, which the plan does not change (selected layers: {})", args->alpha_file,
+             layer, fmt::join(plan.selected_layers, ","));
+    }
+    auto summary = write_output(base, sft, plan, method, args->output.output_options(surgery, command_line()));
+    for (const auto& note : plan.notes) fmt::print(stderr, "note: {}\n", note);
+    if (!args->output.quiet)
+      fmt::print(stderr, "blended {} tensors in {} layers (alpha {}{}); wrote {} in {:.2f} s to {}\n", summary.restored.size(),
+                 plan.selected_layers.size(), method.options()["alpha"].get<double>(), method.options()["layers"].empty() ? "" : ", per-layer overrides",
+                 human_bytes(summary.bytes_written), summary.seconds, args->output.out);
+    return kExitOk;
+  };
+}
+
+const RegisterCommand kBlend{{"blend", "W_Q/W_K = alpha * BASE + (1 - alpha) * SFT on the restored rows", 13, setup_blend}};
+
+}  // namespace
+}  // namespace qk::cli
