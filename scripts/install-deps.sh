@@ -16,6 +16,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   wordnet-base         # adjective/noun lists for NIAH keys
   chromium             # NIAH report test: renders the HTML report headless (tests/niah)
+  clang libclang-rt-14-dev  # libFuzzer and the sanitizer runtimes for scripts/fuzz.sh (docs/hardening.md)
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer harnesses of fuzz/ (clang, ASan + UBSan) and fuzzes every parser for
+# QK_FUZZ_SECONDS each (default 45; CI). Replays fuzz/regressions/ first. Exits non-zero on any
+# crash, leak, sanitizer report or timeout; the input that caused it is kept under
+# $build/fuzz-artifacts/. Prints and writes ($build/fuzz-summary.txt) the exec count per harness.
+#   scripts/fuzz.sh                       # CI: 45 s each
+#   QK_FUZZ_SECONDS=1800 scripts/fuzz.sh  # long run (docs/hardening.md records one)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${QK_FUZZ_SECONDS:-45}
+build=${QK_FUZZ_BUILD_DIR:-build-fuzz}
+harnesses=(safetensors index_json config_profile tokenizer_json http_reply)
+
+CC=clang CXX=clang++ cmake -S . -B "$build" -DQK_FUZZ=ON -DQK_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$build" --target fuzzers -j"$(nproc)"
+
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=0}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+mkdir -p "$build/fuzz-artifacts"
+summary="$build/fuzz-summary.txt"
+: >"$summary"
+status=0
+for h in "${harnesses[@]}"; do
+  binary="$build/fuzz/fuzz_$h"
+  # Inputs that once crashed a harness: replayed as plain runs, each must pass.
+  if compgen -G "fuzz/regressions/$h/*" >/dev/null; then
+    "$binary" -runs=1 fuzz/regressions/"$h"/* >"$build/fuzz-$h-regressions.log" 2>&1 || {
+      echo "fuzz: $h regression inputs fail again; see $build/fuzz-$h-regressions.log"; status=1; }
+  fi
+  # The working corpus grows across runs in the build directory; the committed seeds start it.
+  corpus="$build/fuzz-corpus/$h"
+  mkdir -p "$corpus"
+  max_len=16384
+  [[ $h == tokenizer_json ]] && max_len=131072
+  log="$build/fuzz-$h.log"
+  if "$binary" "$corpus" "fuzz/corpus/$h" -max_total_time="$seconds" -max_len="$max_len" -timeout=20 -rss_limit_mb=2048 \
+       -print_final_stats=1 -artifact_prefix="$build/fuzz-artifacts/$h-" >"$log" 2>&1; then
+    result=ok
+  else
+    result="CRASH (see $log and $build/fuzz-artifacts/)"
+    status=1
+  fi
+  execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo 0)
+  rate=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo 0)
+  units=$(find "$corpus" -type f | wc -l)
+  printf '%-16s %10s execs in %5s s (%6s/s), corpus %5s inputs: %s\n' "$h" "$execs" "$seconds" "$rate" "$units" "$result" | tee -a "$summary"
+done
+exit $status
