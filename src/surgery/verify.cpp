@@ -94,6 +94,8 @@ VerifyReport verify_output(const Checkpoint& base, const Checkpoint& sft, const 
       ++report.method_tensors_checked;
       report.bytes_compared += actual.size();
       progress.add(actual.size());
+      for (const TensorRef& ref : {pairs[k].base, pairs[k].sft, out.at(name)})
+        ref.file->file().release(ref.file->data_start() + ref.info->begin, ref.info->byte_size());
     }
   }
   // Every other tensor: SFT's bytes exactly.
