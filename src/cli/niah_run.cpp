@@ -6,13 +6,14 @@
 #include "cli/niah_subcommands.hpp"
 #include "niah/openai_backend.hpp"
 #include "niah/runner.hpp"
+#include "server/embedded_backend.hpp"
 
 namespace qk::cli {
 namespace {
 
 struct RunArgs {
   std::string tasks, out, server = "http://127.0.0.1:8000", model, api = "completions", chat_prefix = "assistant",
-              api_key_env = "OPENAI_API_KEY", only_task;
+              api_key_env = "OPENAI_API_KEY", only_task, engine = "openai";
   int jobs = 4, retries = 5, max_tokens = 128;
   double timeout = 600, connect_timeout = 10, backoff = 1.0;
   std::size_t limit = 0;
@@ -31,7 +32,8 @@ int run_run(const RunArgs& args) {
   options.connect_timeout_s = args.connect_timeout;
   options.retries = args.retries;
   options.backoff_s = args.backoff;
-  auto backend = make_openai_backend(options);
+  // --engine embedded: --model is a model directory run in-process by the CPU engine (src/engine).
+  auto backend = args.engine == "embedded" ? server::make_embedded_backend(args.model) : make_openai_backend(options);
 
   RunOptions run;
   run.tasks_jsonl = args.tasks;
@@ -56,7 +58,11 @@ RegisterNiahCommand run_command({
       auto args = std::make_shared<RunArgs>();
       app.add_option("--tasks", args->tasks, "task JSONL from `niah generate` (or RULER's)")->required();
       app.add_option("--server", args->server, "server base URL, e.g. http://127.0.0.1:8000")->capture_default_str();
-      app.add_option("--model", args->model, "model name sent to the server")->required();
+      app.add_option("--model", args->model, "model name sent to the server (--engine embedded: the model directory)")
+          ->required();
+      app.add_option("--engine", args->engine, "openai (an OpenAI-compatible server) or embedded (the CPU engine in-process)")
+          ->check(CLI::IsMember({"openai", "embedded"}))
+          ->capture_default_str();
       app.add_option("--api", args->api, "completions (raw prompt, built-in template) or chat (server template)")
           ->capture_default_str();
       app.add_option("--chat-prefix", args->chat_prefix,

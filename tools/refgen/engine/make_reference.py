@@ -11,7 +11,10 @@ kernel enters the reference. For each small random Qwen3NextForCausalLM configur
                                                 at the json's "positions" (the last one included),
                                                 then the logits of the decode steps in "decode_steps"
 
-Usage: python3 make_reference.py OUT_DIR
+Usage: python3 make_reference.py OUT_DIR                       the random checkpoints above
+       python3 make_reference.py OUT_DIR --from-dir DIR NAME     an existing checkpoint (e.g. models/base):
+           writes OUT_DIR/NAME/long.json + long.logits.bin with "model_dir": DIR, which the parity test
+           resolves against the repository root (run from the root so DIR is relative to it)
 """
 import json
 import math
@@ -110,9 +113,9 @@ def logit_positions(length):
     return sorted(p for p in picks if 0 <= p < length)
 
 
-def make_prompt(length, gen):
+def make_prompt(length, gen, vocab=VOCAB):
     """Random ids with a repeated span, so attention has something to find."""
-    ids = torch.randint(0, VOCAB, (length,), generator=gen)
+    ids = torch.randint(0, vocab, (length,), generator=gen)
     if length > 300:
         ids[length - 120:length - 20] = ids[100:200]
     return ids
@@ -145,8 +148,8 @@ def build(name, prompts, cfg, out_dir, seed):
         reference_for_prompt(model, config, target, prompt_name, length, gen, rotary_dim, tensor_names)
 
 
-def reference_for_prompt(model, config, target, prompt_name, length, gen, rotary_dim, tensor_names):
-    prompt = make_prompt(length, gen)
+def reference_for_prompt(model, config, target, prompt_name, length, gen, rotary_dim, tensor_names, extra=None):
+    prompt = make_prompt(length, gen, config.vocab_size)
     positions = logit_positions(length)
     decode_steps = [0, 1, 31, NEW_TOKENS - 2]
     with torch.no_grad():
@@ -185,7 +188,7 @@ def reference_for_prompt(model, config, target, prompt_name, length, gen, rotary
         "torch": torch.__version__,
         "transformers": __import__("transformers").__version__,
         "device": "cpu fp32",
-        "vocab_size": VOCAB,
+        "vocab_size": config.vocab_size,
         "rotary_dim": rotary_dim,
         "layer_types": list(config.layer_types),
         "prompt": prompt.tolist(),
@@ -200,6 +203,7 @@ def reference_for_prompt(model, config, target, prompt_name, length, gen, rotary
         "logits_rows": len(rows) + len(decode_rows),
         "tensor_names": tensor_names,
     }
+    reference.update(extra or {})
     with open(os.path.join(target, f"{prompt_name}.json"), "w") as f:
         json.dump(reference, f)
     print(f"{os.path.basename(target)}/{prompt_name}: {length} tokens, rotary_dim {rotary_dim}, "
@@ -214,6 +218,19 @@ def main():
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
     failures = 0
+    if len(sys.argv) == 5 and sys.argv[2] == "--from-dir":
+        from transformers import Qwen3NextForCausalLM
+        model_dir, name = sys.argv[3], sys.argv[4]
+        model = Qwen3NextForCausalLM.from_pretrained(model_dir, dtype=torch.float32).eval()
+        model.config._attn_implementation = "eager"
+        use_torch_kernels(model)
+        target = os.path.join(out_dir, name)
+        os.makedirs(target, exist_ok=True)
+        rotary_dim = int(model.model.rotary_emb.inv_freq.numel() * 2)
+        names = sorted(n for n, _ in model.named_parameters())
+        reference_for_prompt(model, model.config, target, "long", 1500, torch.Generator().manual_seed(5), rotary_dim,
+                             names, {"model_dir": model_dir})
+        return
     # The 3-token prompt (shorter than the conv kernel) exercises the decode-state padding.
     for seed, (name, prompts, cfg) in enumerate(configs(), start=1234):
         try:
