@@ -14,7 +14,7 @@ struct GenerateArgs {
               data_dir;
   int samples = 500, grid_depths = 0, tokens_to_generate = 128, reserve_tokens = 0, jobs = 0;
   std::uint64_t seed = 42;
-  bool quiet = false;
+  bool quiet = false, full_token_count = false;
 };
 
 std::vector<int> parse_lengths(const std::string& text) {
@@ -53,6 +53,7 @@ int run_generate(const GenerateArgs& args) {
   options.seed = args.seed;
   options.tokens_to_generate = args.tokens_to_generate;
   options.reserve_tokens = args.reserve_tokens;
+  options.full_token_count = args.full_token_count;
   options.model_template =
       args.template_file.empty() ? builtin_model_template(args.template_name) : model_template_from_file(args.template_file);
 
@@ -99,6 +100,8 @@ RegisterNiahCommand generate_command({
       app.add_option("--data-dir", args->data_dir, "folder with adjectives.txt, nouns.txt and the shipped haystack");
       app.add_option("-j,--jobs", args->jobs, "threads (default: all cores)");
       app.add_option("-o,--out", args->out, "output JSONL")->required();
+      app.add_flag("--full-token-count", args->full_token_count,
+                   "size with one full tokenization per prompt instead of per-unit counts and seams (slower)");
       app.add_flag("-q,--quiet", args->quiet, "no progress bar or summary");
       return [args] { return run_generate(*args); };
     },

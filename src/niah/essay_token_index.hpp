@@ -1,7 +1,8 @@
-// Token counts of essay prefixes without tokenizing them: each word is tokenized once with its leading
-// space (" word"), and the count of the first n words is a prefix sum. With byte-level BPE and
-// SentencePiece vocabularies a space starts a new pre-token, so the sum equals the count of the joined
-// text; the generator still verifies every final prompt with one real tokenization.
+// Token counts of essay stretches without tokenizing them: each distinct word is tokenized once with
+// its leading space (" word") and the count of any run of words is a difference of prefix sums. With
+// byte-level BPE and SentencePiece vocabularies a space starts a new pre-token, so the sum equals the
+// count of the joined text; `additive()` says whether that held for the whole text, checked once by
+// tokenizing it in full.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -14,13 +15,20 @@ namespace qk::niah {
 class EssayTokenIndex {
  public:
   EssayTokenIndex(const EssayHaystack& essay, const TokenCounter& counter);
-  std::uint64_t tokens_of_first(std::size_t n) const;  // estimated tokens of words [0, n) joined by spaces
-  double tokens_per_word() const { return static_cast<double>(pass_total_) / static_cast<double>(prefix_.size() - 1); }
+
+  // Tokens of words [first, last) of the repeated text, each word with its leading space.
+  std::uint64_t spaced_tokens(std::size_t first, std::size_t last) const { return prefix(last) - prefix(first); }
+  // Tokens of words [0, n) joined by spaces (the first word without one).
+  std::uint64_t tokens_of_first(std::size_t n) const;
+  bool additive() const { return additive_; }
 
  private:
-  std::vector<std::uint64_t> prefix_;  // prefix_[i]: tokens of " w0 w1 ... w(i-1)" (every word with its space)
+  std::uint64_t prefix(std::size_t n) const;  // spaced tokens of words [0, n)
+
+  std::vector<std::uint64_t> prefix_;  // one pass over the text
   std::uint64_t pass_total_ = 0;
   std::int64_t first_word_correction_ = 0;  // count("w0") - count(" w0")
+  bool additive_ = false;
 };
 
 }  // namespace qk::niah

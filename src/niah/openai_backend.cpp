@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <limits>
 #include <thread>
 
 #include <fmt/format.h>
@@ -40,6 +42,15 @@ Endpoint split_url(std::string url) {
   Endpoint endpoint{url.substr(0, path_start), path_start == std::string::npos ? "" : url.substr(path_start)};
   if (!endpoint.path.ends_with("/v1")) endpoint.path += "/v1";
   return endpoint;
+}
+
+// A usage count as the server reports it; -1 (unknown) when absent or not a count (a string, a
+// float, a number beyond int), since usage is informational and must not stop a run.
+int token_count(const nlohmann::json& usage, const char* key) {
+  const auto it = usage.find(key);
+  if (it == usage.end() || !it->is_number_integer()) return -1;
+  const auto n = it->get<std::int64_t>();
+  return n >= 0 && n <= std::numeric_limits<int>::max() ? static_cast<int>(n) : -1;
 }
 
 class OpenAiBackend final : public Backend {
@@ -102,8 +113,8 @@ class OpenAiBackend final : public Backend {
     if (choice.contains("finish_reason") && choice["finish_reason"].is_string())
       completion.finish_reason = choice["finish_reason"].get<std::string>();
     if (reply.contains("usage") && reply["usage"].is_object()) {
-      completion.prompt_tokens = reply["usage"].value("prompt_tokens", -1);
-      completion.completion_tokens = reply["usage"].value("completion_tokens", -1);
+      completion.prompt_tokens = token_count(reply["usage"], "prompt_tokens");
+      completion.completion_tokens = token_count(reply["usage"], "completion_tokens");
     }
     return completion;
   }
@@ -138,7 +149,8 @@ class OpenAiBackend final : public Backend {
       if (status == 429 || status >= 500) {
         if (result->has_header("Retry-After")) {
           try {
-            wait = std::clamp(std::stod(result->get_header_value("Retry-After")), 0.0, 60.0);
+            const double after = std::stod(result->get_header_value("Retry-After"));
+            if (std::isfinite(after)) wait = std::clamp(after, 0.0, 60.0);  // "nan" would make the sleep undefined
           } catch (const std::exception&) {
           }
         }

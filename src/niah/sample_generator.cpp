@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <functional>
 #include <limits>
 
 #include <fmt/format.h>
@@ -31,8 +32,9 @@ SampleGenerator::SampleGenerator(const TokenCounter& counter, const WordList& wo
                                  GeneratorOptions options)
     : counter_(counter), words_(words), essay_(essay), options_(std::move(options)) {
   if (essay_) essay_tokens_.emplace(*essay_, counter_);
-  noise_first_tokens_ = counter_.count(kNoiseBlock);
-  noise_next_tokens_ = counter_.count("\n" + std::string(kNoiseBlock));
+  const std::string line = std::string(kNoiseBlock) + "\n";
+  noise_line_tokens_ = counter_.count(line);
+  noise_additive_ = counter_.count(line + line) == 2 * noise_line_tokens_;
 }
 
 namespace {
@@ -41,21 +43,32 @@ namespace {
 struct NeedleDraw {
   std::vector<std::string> keys;
   std::vector<std::vector<std::string>> values;  // per key
-  std::vector<std::string> needles;              // in the order they are placed
+  std::vector<std::string> needles;              // in the order RULER places them
   std::vector<std::string> queries;
   std::vector<std::string> answers;
   std::vector<double> depths;  // essay: depth percents, ascending; lines: fractions in [0, 1)
 };
 
+// A stretch of the prompt with a known token count; left and right are its first and last unit.
+struct Segment {
+  std::int64_t tokens = 0;
+  std::string left, right;
+  int needle = -1;  // index into NeedleDraw::needles, or -1
+  std::size_t offset = 0;  // where the stretch starts in the prompt
+};
+
 struct Context {
   std::string text;
-  std::vector<double> depth_percent;  // per needle, in draw.needles order
+  std::vector<Segment> segments;      // in prompt order
+  std::vector<double> depth_percent;  // per needle, in NeedleDraw::needles order
 };
 
 // RULER's essay branch: sentences of the first n words; needle i goes before sentence
-// int(S * depth_i / 100) (depths ascending); the pieces between are joined by single spaces, empty
-// pieces included (so two needles at one depth are two spaces apart, as in RULER).
-Context build_essay_context(const EssayHaystack& essay, std::size_t n, const NeedleDraw& draw) {
+// int(S * depth_i / 100) (depths ascending); the pieces [run0, needle0, run1, ..., run_k] are joined
+// by single spaces, empty runs included (so two needles at one depth are two spaces apart, as in RULER).
+// Each separator is counted with the piece after it: " word" is how the index counts words.
+Context build_essay_context(const EssayHaystack& essay, const EssayTokenIndex& index, const TokenCounter& counter,
+                            std::size_t n, const NeedleDraw& draw, std::size_t base_offset) {
   const std::size_t sentences = essay.sentence_count(n);
   std::vector<std::size_t> cuts{0};
   for (double depth : draw.depths) cuts.push_back(static_cast<std::size_t>(static_cast<double>(sentences) * (depth / 100.0)));
@@ -63,46 +76,82 @@ Context build_essay_context(const EssayHaystack& essay, std::size_t n, const Nee
   Context context;
   context.text.reserve(n * 6 + 200);
   for (std::size_t i = 1; i < cuts.size(); ++i) {
-    if (i > 1) context.text += ' ';
-    std::size_t first = essay.sentence_start(cuts[i - 1], n), last = essay.sentence_start(cuts[i], n);
+    const std::string separator = i > 1 ? " " : "";
+    const std::size_t first = essay.sentence_start(cuts[i - 1], n), last = essay.sentence_start(cuts[i], n);
+    Segment run;
+    run.offset = base_offset + context.text.size();
+    if (first == last) {
+      run.left = run.right = separator;  // an empty piece leaves its separator alone
+      run.tokens = separator.empty() ? 0 : static_cast<std::int64_t>(counter.count(separator));
+    } else {
+      run.left = separator + essay.word(first);
+      run.right = (last - 1 == first ? separator : std::string(" ")) + essay.word(last - 1);
+      run.tokens = static_cast<std::int64_t>(index.spaced_tokens(first, last));
+      if (separator.empty())  // the context's first word has no space before it
+        run.tokens += static_cast<std::int64_t>(counter.count(essay.word(first))) -
+                      static_cast<std::int64_t>(counter.count(" " + essay.word(first)));
+    }
+    context.text += separator;
     for (std::size_t w = first; w < last; ++w) {
       if (w > first) context.text += ' ';
       context.text += essay.word(w);
     }
+    if (!run.left.empty()) context.segments.push_back(std::move(run));
     if (i - 1 < draw.needles.size()) {
-      context.text += ' ';
-      context.text += draw.needles[i - 1];
+      Segment needle;
+      needle.offset = base_offset + context.text.size();
+      needle.left = needle.right = " " + draw.needles[i - 1];
+      needle.tokens = static_cast<std::int64_t>(counter.count(needle.left));
+      needle.needle = static_cast<int>(i - 1);
+      context.text += needle.left;
+      context.segments.push_back(std::move(needle));
     }
   }
   context.depth_percent = draw.depths;
   return context;
 }
 
-// RULER's noise and needle branches: n lines; indexes sorted descending, needle i inserted at index i,
-// joined by newlines. Indexes here are floor(fraction * n) so they do not depend on the RNG stream.
-template <typename Line>
-Context build_line_context(std::size_t n, const Line& line, const NeedleDraw& draw, std::optional<double> grid_depth) {
+// RULER's noise and needle branches: n lines, needle j inserted at index j of the indexes sorted
+// descending (so the needles end up in reverse order), joined by newlines. Indexes here are
+// floor(fraction * n), so they do not depend on the RNG stream. Each line is counted with the newline
+// after it ("line\n"); the last line borrows the newline that starts the template's tail.
+Context build_line_context(std::size_t n, const std::function<std::string_view(std::size_t)>& line,
+                           const std::function<std::int64_t(std::size_t, std::size_t)>& run_tokens,
+                           const TokenCounter& counter, const NeedleDraw& draw, std::optional<double> grid_depth,
+                           std::size_t base_offset) {
   std::vector<std::size_t> indexes;
   for (double fraction : draw.depths) {
-    double f = grid_depth ? *grid_depth / 100.0 : fraction;
+    const double f = grid_depth ? *grid_depth / 100.0 : fraction;
     indexes.push_back(std::min(n, static_cast<std::size_t>(f * static_cast<double>(n))));
   }
   std::sort(indexes.rbegin(), indexes.rend());
-  std::vector<std::string_view> lines;
-  lines.reserve(n + indexes.size());
-  for (std::size_t i = 0; i < n; ++i) lines.push_back(line(i));
-  for (std::size_t i = 0; i < indexes.size(); ++i)
-    lines.insert(lines.begin() + static_cast<std::ptrdiff_t>(indexes[i]), draw.needles[i]);
   Context context;
-  std::size_t bytes = 0;
-  for (auto l : lines) bytes += l.size() + 1;
-  context.text.reserve(bytes);
-  for (std::size_t i = 0; i < lines.size(); ++i) {
-    if (i) context.text += '\n';
-    context.text += lines[i];
+  for (std::size_t j = 0; j < indexes.size(); ++j)
+    context.depth_percent.push_back(std::round(10000.0 * static_cast<double>(indexes[j]) / static_cast<double>(n)) / 100.0);
+  std::size_t next_line = 0;
+  auto add_run = [&](std::size_t end) {
+    if (end <= next_line) return;
+    Segment run;
+    run.offset = base_offset + context.text.size();
+    run.left = std::string(line(next_line)) + "\n";
+    run.right = std::string(line(end - 1)) + "\n";
+    run.tokens = run_tokens(next_line, end);
+    for (std::size_t i = next_line; i < end; ++i) (context.text += line(i)) += '\n';
+    context.segments.push_back(std::move(run));
+    next_line = end;
+  };
+  for (std::size_t k = indexes.size(); k-- > 0;) {  // needles in prompt order: j = k-1 ... 0
+    add_run(indexes[k]);
+    Segment needle;
+    needle.offset = base_offset + context.text.size();
+    needle.left = needle.right = draw.needles[k] + "\n";
+    needle.tokens = static_cast<std::int64_t>(counter.count(needle.left));
+    needle.needle = static_cast<int>(k);
+    context.text += needle.left;
+    context.segments.push_back(std::move(needle));
   }
-  for (std::size_t index : indexes)
-    context.depth_percent.push_back(std::round(10000.0 * static_cast<double>(index) / static_cast<double>(n)) / 100.0);
+  add_run(n);
+  context.text.pop_back();  // the newline after the last line belongs to the template's tail
   return context;
 }
 
@@ -116,8 +165,8 @@ Sample SampleGenerator::generate(const SampleRequest& request) const {
                 static_cast<std::uint64_t>(request.index), depth_bits});
   Rng rng(sample_seed);
   const std::string plural(value_kind_name(task.value_kind));
-  if (task.haystack == HaystackKind::Essay && !essay_)
-    fail(ErrorKind::Usage, "task {} needs an essay haystack", task.name);
+  const bool essay_task = task.haystack == HaystackKind::Essay;
+  if (essay_task && !essay_) fail(ErrorKind::Usage, "task {} needs an essay haystack", task.name);
 
   // Keys and values, key by key (RULER's order of draws).
   NeedleDraw draw;
@@ -133,7 +182,7 @@ Sample SampleGenerator::generate(const SampleRequest& request) const {
   // RULER shuffles with random.Random(args.random_seed): the same permutation for every sample.
   Rng(options_.seed).shuffle(draw.needles);
 
-  if (task.haystack == HaystackKind::Essay) {
+  if (essay_task) {
     if (request.grid_depth) {
       draw.depths.assign(draw.needles.size(), *request.grid_depth);
     } else {
@@ -151,44 +200,67 @@ Sample SampleGenerator::generate(const SampleRequest& request) const {
 
   const PromptFrame frame = build_prompt_frame(options_.model_template, plural, join_queries(draw.queries),
                                                task.num_queries * task.values_per_key == 1);
+  if (!essay_task && !frame.tail.starts_with("\n"))
+    fail(ErrorKind::Format, "prompt template: the task text must follow {{context}} with a newline");
   const std::int64_t budget =
       static_cast<std::int64_t>(request.max_seq_length) - options_.tokens_to_generate - options_.reserve_tokens;
-  const std::string separator = task.haystack == HaystackKind::Essay ? " " : "\n";
-  std::int64_t fixed_tokens = static_cast<std::int64_t>(counter_.count(frame.head) + counter_.count(frame.tail));
-  for (const auto& needle : draw.needles) fixed_tokens += static_cast<std::int64_t>(counter_.count(separator + needle));
+
+  // The prompt's fixed stretches: head, tail (line haystacks: without its first newline, which the
+  // last line's unit holds) and the needles.
+  Segment head{static_cast<std::int64_t>(counter_.count(frame.head)), frame.head, frame.head};
+  const std::string tail_text = essay_task ? frame.tail : frame.tail.substr(1);
+  Segment tail{static_cast<std::int64_t>(counter_.count(tail_text)), tail_text, tail_text};
+  std::int64_t fixed_tokens = head.tokens + tail.tokens;
+  for (const auto& needle : draw.needles)
+    fixed_tokens += static_cast<std::int64_t>(counter_.count(essay_task ? " " + needle : needle + "\n"));
   const std::int64_t available = budget - fixed_tokens;
 
   // Decoy lines of the needle haystack come from their own stream, so line i is the same whatever
-  // the haystack size, and are made (and counted) only as far as sizing asks.
+  // the haystack size, and are made (and counted, with their newline) only as far as sizing asks.
   Rng decoy_rng(mix_seed({sample_seed, 0xdec0ULL}));
   std::vector<std::string> decoys;
-  std::vector<std::uint64_t> decoy_prefix{0};
+  std::vector<std::int64_t> decoy_prefix{0};
   auto ensure_decoys = [&](std::size_t n) {
     while (decoys.size() < n) {
       std::string key = random_value(task.key_kind, decoy_rng, words_);
       decoys.push_back(format_needle(plural, key, random_value(task.value_kind, decoy_rng, words_)));
-      decoy_prefix.push_back(decoy_prefix.back() + counter_.count(decoys.size() == 1 ? decoys.back() : "\n" + decoys.back()));
+      decoy_prefix.push_back(decoy_prefix.back() + static_cast<std::int64_t>(counter_.count(decoys.back() + "\n")));
     }
   };
-  auto estimate = [&](std::size_t n) -> std::int64_t {  // tokens of a context of n haystack units
+  auto line_run_tokens = [&](std::size_t first, std::size_t last) -> std::int64_t {
+    if (task.haystack == HaystackKind::Noise) return static_cast<std::int64_t>((last - first) * noise_line_tokens_);
+    ensure_decoys(last);
+    return decoy_prefix[last] - decoy_prefix[first];
+  };
+  auto estimate = [&](std::size_t n) -> std::int64_t {  // tokens of a haystack of n units
     if (n == 0) return 0;
-    switch (task.haystack) {
-      case HaystackKind::Essay: return static_cast<std::int64_t>(essay_tokens_->tokens_of_first(n));
-      case HaystackKind::Noise: return static_cast<std::int64_t>(noise_first_tokens_ + (n - 1) * noise_next_tokens_);
-      case HaystackKind::Needle: ensure_decoys(n); return static_cast<std::int64_t>(decoy_prefix[n]);
-    }
-    return 0;
+    return essay_task ? static_cast<std::int64_t>(essay_tokens_->tokens_of_first(n)) : line_run_tokens(0, n);
   };
   auto build = [&](std::size_t n) -> Context {
-    switch (task.haystack) {
-      case HaystackKind::Essay: return build_essay_context(*essay_, n, draw);
-      case HaystackKind::Noise:
-        return build_line_context(n, [](std::size_t) { return kNoiseBlock; }, draw, request.grid_depth);
-      case HaystackKind::Needle:
-        ensure_decoys(n);
-        return build_line_context(n, [&](std::size_t i) { return std::string_view(decoys[i]); }, draw, request.grid_depth);
+    if (essay_task) return build_essay_context(*essay_, *essay_tokens_, counter_, n, draw, frame.head.size());
+    if (task.haystack == HaystackKind::Noise)
+      return build_line_context(n, [](std::size_t) { return kNoiseBlock; }, line_run_tokens, counter_, draw,
+                                request.grid_depth, frame.head.size());
+    ensure_decoys(n);
+    return build_line_context(n, [&](std::size_t i) { return std::string_view(decoys[i]); }, line_run_tokens, counter_,
+                              draw, request.grid_depth, frame.head.size());
+  };
+  auto seam = [&](const std::string& left, const std::string& right) -> std::int64_t {
+    return static_cast<std::int64_t>(counter_.count(left + right)) - static_cast<std::int64_t>(counter_.count(left)) -
+           static_cast<std::int64_t>(counter_.count(right));
+  };
+  const bool full_count = options_.full_token_count || (essay_task ? !essay_tokens_->additive()
+                                                                   : task.haystack == HaystackKind::Noise && !noise_additive_);
+  // Tokens of the whole prompt: one real tokenization, or the stretches' counts plus seam corrections.
+  auto count_prompt = [&](const Context& context) -> std::int64_t {
+    if (full_count) return static_cast<std::int64_t>(counter_.count(frame.head + context.text + frame.tail));
+    std::int64_t total = head.tokens + tail.tokens;
+    const Segment* previous = &head;
+    for (const auto& segment : context.segments) {
+      total += segment.tokens + seam(previous->right, segment.left);
+      previous = &segment;
     }
-    return {};
+    return total + seam(previous->right, tail.left);
   };
 
   if (available < estimate(1))
@@ -198,19 +270,18 @@ Sample SampleGenerator::generate(const SampleRequest& request) const {
   std::size_t low = 1, high = 2;
   while (estimate(high) <= available) low = high, high *= 2;
   while (high - low > 1) {
-    std::size_t mid = low + (high - low) / 2;
+    const std::size_t mid = low + (high - low) / 2;
     (estimate(mid) <= available ? low : high) = mid;
   }
 
-  // Confirm with the real count of the whole prompt; move n by the token error until the largest
-  // fitting n is bracketed (one tokenization when the estimate is exact, a few otherwise).
+  // Count the prompt for real and move n by the token error until the largest fitting n is
+  // bracketed (one count when the estimate was right, a few otherwise).
   std::size_t n = low, fit = 0, over = std::numeric_limits<std::size_t>::max();
   Context best;
   std::int64_t best_tokens = 0;
   for (int attempt = 0; attempt < 32; ++attempt) {
     Context context = build(n);
-    const std::int64_t tokens =
-        static_cast<std::int64_t>(counter_.count(frame.head + context.text + frame.tail));
+    const std::int64_t tokens = count_prompt(context);
     const double per_unit = std::max(1.0, static_cast<double>(estimate(n)) / static_cast<double>(n));
     if (tokens <= budget) {
       fit = n;
@@ -237,23 +308,40 @@ Sample SampleGenerator::generate(const SampleRequest& request) const {
   sample.outputs = draw.answers;
   sample.length = static_cast<int>(best_tokens) + options_.tokens_to_generate;
   sample.length_w_model_temp = sample.length + options_.reserve_tokens;
-  const std::size_t answer_at = sample.input.find(draw.answers.front());
-  sample.token_position_answer =
-      static_cast<int>(counter_.count(std::string_view(sample.input).substr(0, answer_at)));
-  sample.id = sample_id(request);
-  sample.task = task.name;
-  sample.max_seq_length = request.max_seq_length;
-  // The needle asked about first: its depth is the one a heatmap plots.
+
+  // The needle asked about first: its depth is the one a heatmap plots, and the tokens before its
+  // value are RULER's token_position_answer.
   const std::string asked = format_needle(plural, draw.queries.front(), draw.answers.front());
-  for (std::size_t i = 0; i < draw.needles.size(); ++i)
-    if (draw.needles[i] == asked) sample.depth_percent = best.depth_percent[i];
+  const std::size_t answer_at = sample.input.find(draw.answers.front());
+  std::int64_t before_answer = -1;
+  std::int64_t running = head.tokens;
+  const Segment* previous = &head;
+  for (const auto& segment : best.segments) {
+    if (segment.needle >= 0 && draw.needles[static_cast<std::size_t>(segment.needle)] == asked) {
+      sample.depth_percent = best.depth_percent[static_cast<std::size_t>(segment.needle)];
+      const std::size_t value_in_segment = segment.left.find(draw.answers.front());
+      if (!full_count && segment.offset + value_in_segment == answer_at) {
+        const std::string lead = segment.left.substr(0, value_in_segment);
+        before_answer = running + seam(previous->right, lead) + static_cast<std::int64_t>(counter_.count(lead));
+      }
+      break;
+    }
+    running += segment.tokens + seam(previous->right, segment.left);
+    previous = &segment;
+  }
+  if (before_answer < 0)  // the value also occurs earlier, or counts are not additive: count for real
+    before_answer = static_cast<std::int64_t>(counter_.count(std::string_view(sample.input).substr(0, answer_at)));
+  sample.token_position_answer = static_cast<int>(before_answer);
   if (request.grid_depth) sample.depth_percent = *request.grid_depth;
   sample.needle_depths = best.depth_percent;
   std::sort(sample.needle_depths.begin(), sample.needle_depths.end());
+
+  sample.id = sample_id(request);
+  sample.task = task.name;
+  sample.max_seq_length = request.max_seq_length;
   sample.grid_depth = request.grid_depth;
   sample.num_haystack = fit;
-  sample.haystack = task.haystack == HaystackKind::Essay ? "essay:" + essay_->source()
-                                                         : std::string(haystack_kind_name(task.haystack));
+  sample.haystack = essay_task ? "essay:" + essay_->source() : std::string(haystack_kind_name(task.haystack));
   sample.template_name = options_.model_template.name;
   sample.seed = options_.seed;
   return sample;

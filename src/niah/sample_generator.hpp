@@ -22,6 +22,9 @@ struct GeneratorOptions {
   int reserve_tokens = 0;        // RULER's model_template_token: tokens a server-side chat template adds
   std::uint64_t seed = 42;       // RULER's default random_seed
   ModelTemplate model_template = builtin_model_template("base");
+  // Count every final prompt with one full tokenization instead of from per-unit counts and seams
+  // (slower; the generator also does it by itself when its one-off additivity checks fail).
+  bool full_token_count = false;
 };
 
 struct SampleRequest {
@@ -54,6 +57,11 @@ struct Sample {
   std::uint64_t seed = 0;
 };
 
+// Sizing counts a prompt as stretches whose token counts are known (the template's head and tail,
+// runs of haystack units from prefix sums, needles) plus a correction at each seam between stretches,
+// where a pre-token may cross (e.g. "." + "\n" is one pre-token for Llama-3's regex): the count of the
+// two edge units together minus their separate counts. That is exact as long as no pre-token spans
+// more than two stretches, and it costs a few short tokenizations instead of one of the whole prompt.
 class SampleGenerator {
  public:
   // `essay` may be null when no requested task uses the essay haystack.
@@ -66,7 +74,8 @@ class SampleGenerator {
   const EssayHaystack* essay_;
   std::optional<EssayTokenIndex> essay_tokens_;
   GeneratorOptions options_;
-  std::size_t noise_first_tokens_ = 0, noise_next_tokens_ = 0;  // "block" and "\nblock"
+  std::size_t noise_line_tokens_ = 0;  // "block\n"
+  bool noise_additive_ = false;        // "block\nblock\n" counts as twice "block\n"
 };
 
 // RULER's 40 needle depths: np.round(np.linspace(0, 100, 40)).astype(int).
