@@ -20,13 +20,13 @@ seconds() {  # seconds one command takes
   end=$(date +%s.%N)
   echo "$end - $start" | bc -l
 }
-best_restore=1e9 best_procrustes=1e9
+best_restore=999999 best_procrustes=999999
 for ((i = 0; i < repeat; i++)); do
   t=$(seconds "$bin" restore --base "$work/base" --sft "$work/sft" --out "$work/out-restore" --force -q)
   best_restore=$(echo "if ($t < $best_restore) $t else $best_restore" | bc -l)
   t=$(seconds "$bin" procrustes --base "$work/base" --sft "$work/sft" --out "$work/out-procrustes" --force -q)
   best_procrustes=$(echo "if ($t < $best_procrustes) $t else $best_procrustes" | bc -l)
-  printf 'run %d: restore %.3f s, procrustes %.3f s\n' "$i" "$best_restore" "$best_procrustes"
+  printf "run %d: best so far restore %.3f s, procrustes %.3f s\n" "$i" "$best_restore" "$best_procrustes"
 done
 rm -rf "$work/out-restore" "$work/out-procrustes"
 ratio=$(echo "$best_procrustes / $best_restore" | bc -l)

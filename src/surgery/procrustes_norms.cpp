@@ -62,26 +62,36 @@ std::vector<NormDeviation> qk_norm_deviation(const Checkpoint& base, const Check
     auto it = norms.find(a.layer);
     if (it == norms.end()) continue;
     const std::int64_t hd = a.rotation.head_dim, r = a.rotation.rotary_dim, half = r / 2;
-    const Eigen::MatrixXd o = a.rotation.dense().cast<double>();
-    const std::int64_t group_size = plan.heads / plan.kv_heads;
+    const std::int64_t group_size = plan.heads / plan.kv_heads, rest = hd - r;
     NormDeviation d{a.layer, a.group, 0.0};
     for (std::int64_t h = 0; h < plan.heads; ++h) {
       const std::int64_t g = h / group_size;
       if (a.group >= 0 && g != a.group) continue;
       const Eigen::VectorXd dq = it->second.q.size() ? head_slice(it->second.q, h, hd) : Eigen::VectorXd::Ones(hd);
       const Eigen::VectorXd dk = it->second.k.size() ? head_slice(it->second.k, g, hd) : Eigen::VectorXd::Ones(hd);
+      // F = D_q R(t) D_k and O are both block diagonal (2x2 per rotary pair, then the non-rotary
+      // block where R = I), so ||O^T F O - F||^2 is a sum over the blocks; the non-rotary block's
+      // term P^T D P - D (D = D_q D_k there) does not depend on t.
+      double free_dev2 = 0, free_norm2 = 0;
+      if (rest > 0) {
+        const Eigen::MatrixXd p = a.rotation.free.cast<double>();
+        const Eigen::VectorXd diag = dq.tail(rest).cwiseProduct(dk.tail(rest));
+        free_dev2 = (p.transpose() * diag.asDiagonal() * p - Eigen::MatrixXd(diag.asDiagonal())).squaredNorm();
+        free_norm2 = diag.squaredNorm();
+      }
       for (double t : norm_deviation_offsets()) {
-        // R(t): rotate_half RoPE, pair (j, j + r/2) turned by t * theta^(-2j/r); identity on the rest.
-        Eigen::MatrixXd rot = Eigen::MatrixXd::Identity(hd, hd);
+        double dev2 = free_dev2, norm2 = free_norm2;
         for (std::int64_t j = 0; j < half; ++j) {
+          // R(t) on pair (j, j + r/2): turned by t * theta^(-2j/r) (rotate_half RoPE).
           const double angle = t * std::pow(theta, -2.0 * j / r);
-          rot(j, j) = rot(j + half, j + half) = std::cos(angle);
-          rot(j, j + half) = -std::sin(angle);
-          rot(j + half, j) = std::sin(angle);
+          Eigen::Matrix2d rot, o;
+          rot << std::cos(angle), -std::sin(angle), std::sin(angle), std::cos(angle);
+          o << a.rotation.cos[j], -a.rotation.sin[j], a.rotation.sin[j], a.rotation.cos[j];
+          const Eigen::Matrix2d f = Eigen::Vector2d(dq[j], dq[j + half]).asDiagonal() * rot * Eigen::Vector2d(dk[j], dk[j + half]).asDiagonal();
+          dev2 += (o.transpose() * f * o - f).squaredNorm();
+          norm2 += f.squaredNorm();
         }
-        const Eigen::MatrixXd form = dq.asDiagonal() * rot * dk.asDiagonal();
-        const double denom = form.norm();
-        if (denom > 0) d.max_relative = std::max(d.max_relative, (o.transpose() * form * o - form).norm() / denom);
+        if (norm2 > 0) d.max_relative = std::max(d.max_relative, std::sqrt(dev2 / norm2));
       }
     }
     result.push_back(d);

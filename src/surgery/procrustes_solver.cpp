@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include <Eigen/SVD>
+#include <cblas.h>
 
 namespace qk {
 
@@ -20,8 +21,14 @@ void AlignmentCross::add(const RowMatrix& sft, const RowMatrix& base) {
     m22[j] += sft.row(j + half).cast<double>().dot(base.row(j + half).cast<double>());
   }
   if (rest > 0) {
-    // The big product stays in float (one gemm); its [rest x rest] result is accumulated in double.
-    RowMatrix product = sft.bottomRows(rest) * base.bottomRows(rest).transpose();
+    // The big product stays in float: one sgemm (OpenBLAS: AVX2 kernels and threads whatever this
+    // binary was compiled for; it splits rows/columns, not the sum, so the result does not depend on
+    // the thread count). Its [rest x rest] result is accumulated in double.
+    // product = B[r:, :] A[r:, :]^T   ([rest x n] times [n x rest])
+    const int n = static_cast<int>(sft.cols()), k = static_cast<int>(rest);
+    RowMatrix product(rest, rest);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, k, k, n, 1.0f, sft.data() + rotary_dim_ * n, n, base.data() + rotary_dim_ * n, n,
+                0.0f, product.data(), k);
     free += product.cast<double>();
   }
 }
@@ -73,7 +80,12 @@ RowMatrix RopeCommutingRotation::apply(const RowMatrix& a) const {
     out.row(j) = cos[j] * a.row(j) - sin[j] * a.row(j + half);
     out.row(j + half) = sin[j] * a.row(j) + cos[j] * a.row(j + half);
   }
-  if (rest > 0) out.bottomRows(rest).noalias() = free * a.bottomRows(rest);
+  if (rest > 0) {
+    // out[r:, :] = free [rest x rest] times a[r:, :] [rest x n] (sgemm, as in AlignmentCross::add)
+    const int n = static_cast<int>(a.cols()), k = static_cast<int>(rest);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, k, n, k, 1.0f, free.data(), k, a.data() + rotary_dim * n, n, 0.0f,
+                out.data() + rotary_dim * n, n);
+  }
   return out;
 }
 
