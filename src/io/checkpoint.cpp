@@ -4,6 +4,7 @@
 #include <set>
 #include <sstream>
 
+#include "io/strict_json.hpp"
 #include "util/error.hpp"
 
 namespace qk {
@@ -15,11 +16,7 @@ nlohmann::json read_json_file(const fs::path& path) {
   if (!in) fail(ErrorKind::Io, "cannot read {}", path.string());
   std::stringstream buffer;
   buffer << in.rdbuf();
-  try {
-    return nlohmann::json::parse(buffer.str());
-  } catch (const nlohmann::json::parse_error& e) {
-    fail(ErrorKind::Format, "{} is not valid JSON: {}", path.string(), e.what());
-  }
+  return parse_json_without_duplicates(buffer.str(), path.string());
 }
 
 Checkpoint::Checkpoint(const fs::path& dir) : dir_(dir) {
@@ -119,6 +116,10 @@ std::uint64_t Checkpoint::total_tensor_bytes() const {
   for (const auto& shard : shards_)
     for (const auto& info : shard->tensors()) total += info.byte_size();
   return total;
+}
+
+void Checkpoint::check_unchanged() const {
+  for (const auto& shard : shards_) shard->check_unchanged();
 }
 
 }  // namespace qk

@@ -37,6 +37,8 @@ class Checkpoint {
   TensorRef find(std::string_view name) const;  // file == nullptr when absent
   TensorRef at(std::string_view name) const;    // throws Error(Mismatch) naming the checkpoint and tensor
   std::uint64_t total_tensor_bytes() const;
+  // Every shard still the file that was opened (SafetensorsFile::check_unchanged); throws Error(Io).
+  void check_unchanged() const;
 
  private:
   std::filesystem::path dir_;

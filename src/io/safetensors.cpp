@@ -1,12 +1,13 @@
 #include "io/safetensors.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <limits>
-#include <set>
 
 #include <nlohmann/json.hpp>
 
+#include "io/strict_json.hpp"
 #include "util/error.hpp"
 
 namespace qk {
@@ -75,20 +76,8 @@ ParsedHeader parse_safetensors_header(std::string_view text, std::uint64_t data_
   if (first == std::string_view::npos || text[first] != '{')
     fail(ErrorKind::Format, "{}: header does not start with a JSON object", file_label);
 
-  std::set<std::string> seen;
-  std::string duplicate;
-  json::parser_callback_t detect_duplicates = [&](int depth, json::parse_event_t event, json& parsed) {
-    if (event == json::parse_event_t::key && depth == 1 && !seen.insert(parsed.get<std::string>()).second && duplicate.empty())
-      duplicate = parsed.get<std::string>();
-    return true;
-  };
-  json header;
-  try {
-    header = json::parse(text.begin(), text.end(), detect_duplicates);
-  } catch (const json::parse_error& e) {
-    fail(ErrorKind::Format, "{}: header is not valid JSON: {}", file_label, e.what());
-  }
-  if (!duplicate.empty()) fail(ErrorKind::Format, "{}: tensor '{}' appears twice in the header", file_label, duplicate);
+  // Duplicate keys are refused at every level: a second entry for a tensor, or a second dtype in one.
+  const json header = parse_json_without_duplicates(text, file_label + ": header");
   if (!header.is_object()) fail(ErrorKind::Format, "{}: header is not a JSON object", file_label);
 
   ParsedHeader parsed;
@@ -132,8 +121,29 @@ std::string serialize_safetensors_header(const std::vector<TensorInfo>& tensors,
   return text;
 }
 
+SafetensorsFile::Identity SafetensorsFile::identity_of(const struct stat& st) {
+  return {static_cast<std::uint64_t>(st.st_dev), static_cast<std::uint64_t>(st.st_ino), static_cast<std::uint64_t>(st.st_size),
+          static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec};
+}
+
+void SafetensorsFile::check_unchanged() const {
+  const std::string label = path().string();
+  struct stat now {};
+  if (::stat(path().c_str(), &now) != 0)
+    fail(ErrorKind::Io, "{} was removed or renamed while it was being read; nothing was installed, rerun once it is complete", label);
+  const Identity current = identity_of(now);
+  if (current.device != opened_.device || current.inode != opened_.inode)
+    fail(ErrorKind::Io, "{} was replaced by another file while it was being read; nothing was installed, rerun once it is complete", label);
+  if (current != opened_)
+    fail(ErrorKind::Io, "{} was modified while it was being read (size {} -> {} bytes, mtime changed: {}); nothing was installed, "
+         "rerun once it is complete", label, opened_.size, current.size, current.mtime_ns != opened_.mtime_ns ? "yes" : "no");
+}
+
 SafetensorsFile::SafetensorsFile(const std::filesystem::path& path) : file_(path) {
   const std::string label = path.string();
+  struct stat st {};
+  if (::fstat(file_.fd(), &st) != 0) fail(ErrorKind::Io, "cannot stat {}: {}", label, std::strerror(errno));
+  opened_ = identity_of(st);
   auto bytes = file_.bytes();
   if (bytes.size() < 8) fail(ErrorKind::Format, "{}: file is {} bytes, too short for a safetensors header length", label, bytes.size());
   std::uint64_t header_size = 0;

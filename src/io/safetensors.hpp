@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <map>
 #include <span>
+#include <sys/stat.h>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -48,9 +49,20 @@ class SafetensorsFile {
   std::uint64_t data_start() const { return data_start_; }  // file offset of the data section
   std::uint64_t file_size() const { return file_.size(); }
   const MappedFile& file() const { return file_; }
+  // Throws Error(Io) when the file at path() is no longer the one opened: removed, replaced, resized
+  // or rewritten since (a download or sync finishing mid-run). Called before an output is installed,
+  // so bytes read from two versions of a shard are never installed as one model.
+  void check_unchanged() const;
 
  private:
+  struct Identity {
+    std::uint64_t device = 0, inode = 0, size = 0;
+    std::int64_t mtime_ns = 0;
+    bool operator==(const Identity&) const = default;
+  };
+  static Identity identity_of(const struct stat& st);
   MappedFile file_;
+  Identity opened_;
   std::uint64_t data_start_ = 0;
   std::vector<TensorInfo> tensors_;
   std::unordered_map<std::string, std::size_t> by_name_;

@@ -208,6 +208,10 @@ OutputSummary write_output(const Checkpoint& base, const Checkpoint& sft, const 
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   write_provenance(staging.path(), base, sft, plan, method, options, summary);
   progress.finish();
+  // The inputs are mapped, not copied: a shard rewritten during the run may have given us bytes of
+  // two versions. Refuse to install such an output rather than mix them silently.
+  base.check_unchanged();
+  sft.check_unchanged();
   staging.commit();
   return summary;
 }

@@ -12,13 +12,18 @@
 namespace qk {
 
 MappedFile::MappedFile(const std::filesystem::path& path) : path_(path) {
-  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: a named pipe in a shard's place must be refused below, not block the open forever.
+  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd_ < 0) fail(ErrorKind::Io, "cannot open {}: {}", path.string(), std::strerror(errno));
   struct stat st {};
   if (::fstat(fd_, &st) != 0) {
     int err = errno;
     ::close(fd_);
     fail(ErrorKind::Io, "cannot stat {}: {}", path.string(), std::strerror(err));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd_);
+    fail(ErrorKind::Io, "{} is not a regular file", path.string());
   }
   size_ = static_cast<std::size_t>(st.st_size);
   if (size_ == 0) return;
