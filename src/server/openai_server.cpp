@@ -23,7 +23,7 @@ void reply_json(httplib::Response& res, int status, const nlohmann::json& body) 
 nlohmann::json parse_body(const httplib::Request& req) {
   try {
     return nlohmann::json::parse(req.body);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, and out_of_range for a number like 1e309
     throw HttpError(400, std::string("the request body is not valid JSON: ") + e.what());
   }
 }
