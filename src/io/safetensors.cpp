@@ -98,6 +98,9 @@ ParsedHeader parse_safetensors_header(std::string_view text, std::uint64_t data_
   // The byte ranges, in order, must tile the data section: no gap, no overlap, nothing after the last.
   std::uint64_t cursor = 0;
   for (const auto& t : parsed.tensors) {
+    if (t.end > data_size)
+      fail(ErrorKind::Format, "{}: tensor '{}' has data_offsets [{}, {}] past the end of the {}-byte data section "
+           "(offsets out of range, or the file is truncated)", file_label, t.name, t.begin, t.end, data_size);
     if (t.begin != cursor)
       fail(ErrorKind::Format, "{}: tensor '{}' starts at data offset {} but the previous tensor ends at {} ({})", file_label,
            t.name, t.begin, cursor, t.begin < cursor ? "overlap" : "gap");

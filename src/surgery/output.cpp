@@ -172,6 +172,10 @@ OutputSummary write_output(const Checkpoint& base, const Checkpoint& sft, const 
       const auto& where = placement.at(pairs[k].plan->name);
       files[where.file]->write_at(where.offset, outputs[k]);
       summary.restored.push_back({pairs[k].plan->name, sha256_hex(outputs[k])});
+      // Drop the pages of the inputs we read: on a large model, every layer's Q/K bytes would
+      // otherwise stay resident and RSS would grow with the number of layers.
+      for (const TensorRef& ref : {pairs[k].base, pairs[k].sft})
+        ref.file->file().release(ref.file->data_start() + ref.info->begin, ref.info->byte_size());
     }
     throw_if_interrupted();
   }

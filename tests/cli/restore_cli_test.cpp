@@ -158,7 +158,13 @@ TEST_F(RestoreCli, LyingHeadersAreNamed) {
     const char* expected;
   };
   const std::vector<Case> cases = {
-      {"offset out of range", [](nlohmann::json& h) { for (auto& [k, v] : h.items()) if (k != "__metadata__") { v["data_offsets"][1] = v["data_offsets"][1].get<int>() + 1000000; break; } }, "offsets out of range"},
+      {"offset out of range", [](nlohmann::json& h) {
+         nlohmann::json* last = nullptr;
+         for (auto& [k, v] : h.items())
+           if (k != "__metadata__" && (!last || v["data_offsets"][1] > (*last)["data_offsets"][1])) last = &v;
+         (*last)["data_offsets"][0] = (*last)["data_offsets"][0].get<int>() + 1000000;
+         (*last)["data_offsets"][1] = (*last)["data_offsets"][1].get<int>() + 1000000;
+       }, "offsets out of range"},
       {"overlap", [](nlohmann::json& h) { for (auto& [k, v] : h.items()) if (k != "__metadata__" && v["data_offsets"][0].get<int>() > 0) { v["data_offsets"][0] = v["data_offsets"][0].get<int>() - 2; v["data_offsets"][1] = v["data_offsets"][1].get<int>() - 2; break; } }, "starts at data offset"},
       {"unknown dtype", [](nlohmann::json& h) { for (auto& [k, v] : h.items()) if (k != "__metadata__") { v["dtype"] = "F7"; break; } }, "unknown dtype 'F7'"},
       {"shape and size disagree", [](nlohmann::json& h) { for (auto& [k, v] : h.items()) if (k != "__metadata__") { v["shape"][0] = v["shape"][0].get<int>() + 1; break; } }, "needs"},

@@ -81,7 +81,7 @@ TEST_F(SafetensorsTest, RejectsMalformedFilesWithANamedReason) {
       {"not an object", make_file("[1,2]", ""), "JSON object"},
       {"unknown dtype", make_file(R"({"t":{"dtype":"F12","shape":[1],"data_offsets":[0,2]}})", "xx"), "unknown dtype 'F12'"},
       {"shape and size disagree", make_file(R"({"t":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", "12345678"), "needs 12 bytes"},
-      {"offset out of range", make_file("{" + ok_entry + "}", "1234"), "truncated or offsets out of range"},
+      {"offset out of range", make_file("{" + ok_entry + "}", "1234"), "offsets out of range"},
       {"trailing bytes", make_file("{" + ok_entry + "}", "1234567890"), "trailing bytes"},
       {"overlap", make_file(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", "12345678"), "overlap"},
       {"gap", make_file(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}})", "123456789012"), "gap"},
