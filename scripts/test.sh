@@ -7,3 +7,7 @@ build=${QK_BUILD_DIR:-build}
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" -j"$(nproc)"
 ctest --test-dir "$build" --output-on-failure -j"$(nproc)" "$@"
+# Hardening (docs/hardening.md): the parser and restore tests again under ASan + UBSan, then a short
+# fuzz of every parser (45 s each).
+scripts/sanitize.sh
+scripts/fuzz.sh
