@@ -8,6 +8,9 @@ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" -j"$(nproc)"
 ctest --test-dir "$build" --output-on-failure -j"$(nproc)" "$@"
 # Hardening (docs/hardening.md): the parser and restore tests again under ASan + UBSan, then a short
-# fuzz of every parser (45 s each).
-scripts/sanitize.sh
-scripts/fuzz.sh
+# fuzz of every parser. Opt-in (QK_HARDENING=1) until its time on a 2-core CI machine is measured:
+# the sanitized build roughly doubles the suite's build time.
+if [[ ${QK_HARDENING:-0} == 1 ]]; then
+  scripts/sanitize.sh
+  scripts/fuzz.sh
+fi
