@@ -29,10 +29,8 @@ Action setup_blend(CLI::App& sub) {
   });
   return [args]() {
     install_interrupt_handlers();
-    const FamilyTable table = args->pair.family_table();
-    const Checkpoint base(args->pair.base), sft(args->pair.sft);
-    const SurgeryOptions surgery = args->pair.surgery_options();
-    const SurgeryPlan plan = make_plan(base, sft, surgery, table);
+    const OpenedPair opened(args->pair);
+    const auto& [table, base, sft, surgery, plan] = opened;
     const BlendMethod method = args->alpha_file.empty() ? BlendMethod(args->alpha) : read_blend_file(args->alpha_file, args->alpha);
     for (const auto& [key, value] : method.options()["layers"].items()) {
       const int layer = std::stoi(key);

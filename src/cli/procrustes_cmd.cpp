@@ -64,10 +64,8 @@ Action setup_procrustes(CLI::App& sub) {
   sub.add_option("--granularity", args->granularity, "group: one rotation per KV group (default); layer: one per layer");
   return [args]() {
     install_interrupt_handlers();
-    const FamilyTable table = args->pair.family_table();
-    const Checkpoint base(args->pair.base), sft(args->pair.sft);
-    const SurgeryOptions surgery = args->pair.surgery_options();
-    const SurgeryPlan plan = make_plan(base, sft, surgery, table);
+    const OpenedPair opened(args->pair);
+    const auto& [table, base, sft, surgery, plan] = opened;
     ProcrustesMethod method(args->alpha, parse_granularity(args->granularity));
     check_plan(base, sft, plan, table, "procrustes", true);
     auto summary = write_output(base, sft, plan, method, args->output.output_options(surgery, command_line()));
@@ -99,10 +97,8 @@ Action setup_ridge(CLI::App& sub) {
   sub.add_option("--lambda", args->lambda, "ridge strength, in the units of W_K W_K^T (0: nearest restore, large: SFT; default 1)");
   return [args]() {
     install_interrupt_handlers();
-    const FamilyTable table = args->pair.family_table();
-    const Checkpoint base(args->pair.base), sft(args->pair.sft);
-    const SurgeryOptions surgery = args->pair.surgery_options();
-    const SurgeryPlan plan = make_plan(base, sft, surgery, table);
+    const OpenedPair opened(args->pair);
+    const auto& [table, base, sft, surgery, plan] = opened;
     RidgeMethod method(args->lambda);
     check_plan(base, sft, plan, table, "ridge", false);
     auto summary = write_output(base, sft, plan, method, args->output.output_options(surgery, command_line()));

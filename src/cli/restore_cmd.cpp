@@ -20,10 +20,8 @@ Action setup_restore(CLI::App& sub) {
   args->output.bind(sub);
   return [args]() {
     install_interrupt_handlers();
-    const FamilyTable table = args->pair.family_table();
-    const Checkpoint base(args->pair.base), sft(args->pair.sft);
-    const SurgeryOptions surgery = args->pair.surgery_options();
-    const SurgeryPlan plan = make_plan(base, sft, surgery, table);
+    const OpenedPair opened(args->pair);
+    const auto& [table, base, sft, surgery, plan] = opened;
     RestoreMethod method;
     auto summary = write_output(base, sft, plan, method, args->output.output_options(surgery, command_line()));
     for (const auto& note : plan.notes) fmt::print(stderr, "note: {}\n", note);

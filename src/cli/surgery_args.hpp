@@ -32,6 +32,17 @@ struct OutputArgs {
   OutputOptions output_options(const SurgeryOptions& surgery, const std::string& command_line) const;
 };
 
+// BASE and SFT opened, validated against each other and planned: how every surgery command starts.
+struct OpenedPair {
+  explicit OpenedPair(const PairArgs& args)
+      : table(args.family_table()), base(args.base), sft(args.sft), options(args.surgery_options()),
+        plan(make_plan(base, sft, options, table)) {}
+  FamilyTable table;
+  Checkpoint base, sft;
+  SurgeryOptions options;
+  SurgeryPlan plan;
+};
+
 std::string command_line();  // argv as the user typed it, for provenance
 void remember_command_line(int argc, char** argv);
 
