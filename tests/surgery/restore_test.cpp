@@ -71,14 +71,21 @@ TEST_P(RestoreTest, EveryOutputByteComesFromTheRightSource) {
 std::string name_of(const ::testing::TestParamInfo<test::Manifest>& info) { return info.param.name; }
 INSTANTIATE_TEST_SUITE_P(ReferenceCheckpoints, RestoreTest, ::testing::ValuesIn(test::all_manifests()), name_of);
 
+// Restores base -> sft into `out` with the default plan, as `qkrestore restore -q` does.
+void restore_into(const Checkpoint& base, const Checkpoint& sft, const std::filesystem::path& out,
+                  std::optional<std::uint64_t> max_shard_size = std::nullopt) {
+  OutputOptions options;
+  options.out = out;
+  options.quiet = true;
+  options.max_shard_size = max_shard_size;
+  write_output(base, sft, make_plan(base, sft, {}, FamilyTable::builtin()), RestoreMethod(), options);
+}
+
 TEST(Restore, GatedQueryRowsKeepTheSftGate) {
   auto dir = test::checkpoints_dir() / "qwen3_next";
   Checkpoint base(dir / "base"), sft(dir / "sft");
   test::TempDir tmp;
-  OutputOptions options;
-  options.out = tmp / "out";
-  options.quiet = true;
-  write_output(base, sft, make_plan(base, sft, {}, FamilyTable::builtin()), RestoreMethod(), options);
+  restore_into(base, sft, tmp / "out");
   Checkpoint out(tmp / "out");
   const std::string name = "model.layers.1.self_attn.q_proj.weight";
   auto row = [&](const Checkpoint& c, int r) {
@@ -95,11 +102,7 @@ TEST(Restore, ReshardingKeepsEveryTensorAndWritesTheIndex) {
   auto dir = test::checkpoints_dir() / "llama";
   Checkpoint base(dir / "base"), sft(dir / "sft");
   test::TempDir tmp;
-  OutputOptions options;
-  options.out = tmp / "out";
-  options.quiet = true;
-  options.max_shard_size = 20000;
-  write_output(base, sft, make_plan(base, sft, {}, FamilyTable::builtin()), RestoreMethod(), options);
+  restore_into(base, sft, tmp / "out", 20000);
   Checkpoint out(tmp / "out");
   EXPECT_TRUE(out.sharded());
   EXPECT_GT(out.shards().size(), 1u);
@@ -118,10 +121,7 @@ TEST(Restore, VerifyNamesATamperedTensor) {
   auto dir = test::checkpoints_dir() / "qwen3";
   Checkpoint base(dir / "base"), sft(dir / "sft");
   test::TempDir tmp;
-  OutputOptions options;
-  options.out = tmp / "out";
-  options.quiet = true;
-  write_output(base, sft, make_plan(base, sft, {}, FamilyTable::builtin()), RestoreMethod(), options);
+  restore_into(base, sft, tmp / "out");
   // Flip one byte of one restored and one untouched tensor.
   std::string bytes = test::read_bytes(tmp / "out" / "model.safetensors");
   std::uint64_t q_offset, mlp_offset;
