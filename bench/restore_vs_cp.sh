@@ -17,17 +17,20 @@ measure() {  # prints "seconds max_rss_kb"
   /usr/bin/time -f "%e %M" -o "$dir/time.txt" "$@" >/dev/null 2>&1
   cat "$dir/time.txt"
 }
-# restore fsyncs what it writes before renaming OUT into place (durable and atomic); plain `cp -r`
-# leaves dirty pages behind, so `cp -r && sync` is measured too as the like-for-like baseline.
+# Like `cp`, restore returns with the output possibly still in the page cache; with --fsync it puts
+# every file on disk before renaming OUT into place, so `restore --fsync` is compared with
+# `cp -r && sync`, the like-for-like durable copy.
 rounds=${QK_BENCH_ROUNDS:-3}
-declare -a cp_s cps_s restore_s restore_rss
+declare -a cp_s cps_s restore_s fsync_s restore_rss
 for round in $(seq "$rounds"); do
   rm -rf "$dir/cp_out" "$dir/restore_out"; sync
   read -r s _ < <(measure cp -r "$dir/sft" "$dir/cp_out"); cp_s+=("$s")
   rm -rf "$dir/cp_out"; sync
+  read -r s rss < <(measure "$bin" restore -q --base "$dir/base" --sft "$dir/sft" --out "$dir/restore_out"); restore_s+=("$s"); restore_rss+=("$rss")
+  rm -rf "$dir/restore_out"; sync
   read -r s _ < <(measure sh -c "cp -r '$dir/sft' '$dir/cp_out' && sync"); cps_s+=("$s")
   rm -rf "$dir/cp_out"; sync
-  read -r s rss < <(measure "$bin" restore -q --base "$dir/base" --sft "$dir/sft" --out "$dir/restore_out"); restore_s+=("$s"); restore_rss+=("$rss")
+  read -r s rss < <(measure "$bin" restore -q --fsync --base "$dir/base" --sft "$dir/sft" --out "$dir/restore_out"); fsync_s+=("$s"); restore_rss+=("$rss")
   sync
 done
 "$bin" verify -q --base "$dir/base" --sft "$dir/sft" --out "$dir/restore_out"
@@ -48,15 +51,17 @@ print(largest)
 PY
 )
 median() { printf '%s\n' "$@" | sort -n | sed -n "$(( ($# + 1) / 2 ))p"; }
-cp_med=$(median "${cp_s[@]}"); cps_med=$(median "${cps_s[@]}"); re_med=$(median "${restore_s[@]}"); rss_max=$(printf '%s\n' "${restore_rss[@]}" | sort -n | tail -1)
+cp_med=$(median "${cp_s[@]}"); cps_med=$(median "${cps_s[@]}"); re_med=$(median "${restore_s[@]}"); fs_med=$(median "${fsync_s[@]}"); rss_max=$(printf '%s\n' "${restore_rss[@]}" | sort -n | tail -1)
 size=$(du -sb "$dir/sft" | cut -f1)
-python3 - "$cp_med" "$re_med" "$rss_max" "$largest" "$size" "$cps_med" "$rounds" <<'PY'
+python3 - "$cp_med" "$re_med" "$rss_max" "$largest" "$size" "$cps_med" "$rounds" "$fs_med" "${cp_s[*]}" "${restore_s[*]}" "${cps_s[*]}" "${fsync_s[*]}" <<'PY'
 import sys
 cp, re, rss_kb, largest, size = float(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
-cps, rounds = float(sys.argv[6]), sys.argv[7]
+cps, rounds, fs = float(sys.argv[6]), sys.argv[7], float(sys.argv[8])
 bound = 256e6 + largest
-print(f"checkpoint {size/1e9:.2f} GB; medians of {rounds}: cp -r {cp:.2f} s, cp -r && sync {cps:.2f} s, restore {re:.2f} s")
-print(f"restore / cp -r = {re/cp:.3f} (target <= 1.1); restore / (cp -r && sync) = {re/cps:.3f}")
+print(f"checkpoint {size/1e9:.2f} GB; medians of {rounds} rounds (seconds):")
+print(f"  cp -r {cp:.2f}   restore {re:.2f}   cp -r && sync {cps:.2f}   restore --fsync {fs:.2f}")
+print(f"  all rounds: cp -r [{sys.argv[9]}] restore [{sys.argv[10]}] cp&&sync [{sys.argv[11]}] restore --fsync [{sys.argv[12]}]")
+print(f"restore / cp -r = {re/cp:.3f} (target <= 1.1); restore --fsync / (cp -r && sync) = {fs/cps:.3f}")
 print(f"peak RSS {rss_kb/1024:.1f} MiB; bound 256 MB + largest restored tensor {largest/1e6:.1f} MB = {bound/1e6:.1f} MB "
       f"({'within' if rss_kb*1024 <= bound else 'OVER'})")
 PY

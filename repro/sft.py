@@ -21,12 +21,12 @@ import textgen
 from common import IM_END, EOT, load_model, load_tokenizer, log, save_model, user_turn
 
 
-def packed_sequences(tok, problems, style, seq_len, rng):
+def packed_sequences(tok, problems, style, seq_len, rng, answer_format="is"):
     """Problems packed into sequences of seq_len tokens; mask marks answer tokens (the loss targets)."""
     items = []
     for p in problems:
         prompt = tok.encode(user_turn(p.question)).ids
-        answer = tok.encode(p.cot_answer() if style == "cot" else p.direct_answer()).ids + [IM_END]
+        answer = tok.encode(p.cot_answer(answer_format) if style == "cot" else p.direct_answer(answer_format)).ids + [IM_END]
         items.append((prompt, answer))
     rng.shuffle(items)
     seqs, masks, cur, cur_m = [], [], [], []
@@ -47,6 +47,8 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--style", choices=["cot", "direct"], default="cot")
     ap.add_argument("--lr", type=float, default=1e-4)
+    ap.add_argument("--answer-format", choices=sorted(textgen.ANSWER_FORMATS), default="is",
+                    help='how answers end: "is" = "The answer is N.", "hash" = "#### N"')
     ap.add_argument("--problems", type=int, default=20000)
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--steps", type=int, default=0, help="fixed step count (overrides epochs): the control's budget")
@@ -67,7 +69,8 @@ def main():
     step, answer_tokens, total_tokens, hist = 0, 0, 0, []
     epoch = 0
     while True:
-        ids, mask = packed_sequences(tok, problems, args.style, args.seq_len, random.Random(args.seed * 100 + epoch))
+        ids, mask = packed_sequences(tok, problems, args.style, args.seq_len, random.Random(args.seed * 100 + epoch),
+                                     args.answer_format)
         perm = torch.randperm(len(ids))
         done = False
         for i in range(0, len(ids) - args.batch + 1, args.batch):
@@ -94,7 +97,7 @@ def main():
         epoch += 1
         if done or (not args.steps and epoch >= args.epochs):
             break
-    log(f"{args.style} lr {args.lr}: {step} steps, {epoch} epochs, {total_tokens / 1e6:.1f}M tokens, "
+    log(f"{args.style} ({args.answer_format}) lr {args.lr}: {step} steps, {epoch} epochs, {total_tokens / 1e6:.1f}M tokens, "
         f"{answer_tokens / 1e6:.2f}M answer tokens, {time.time() - t0:.0f}s")
     save_model(model, os.path.join(args.base, "tokenizer.json"), args.out)
     with open(os.path.join(args.out, "train_log.json"), "w") as f:

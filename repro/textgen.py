@@ -124,13 +124,19 @@ class Problem:
     steps: list = field(default_factory=list)   # (a, op, b, c) with c = a op b
     answer: int = 0
 
-    def cot_answer(self):
+    def cot_answer(self, answer_format="is"):
         sym = {"+": "+", "-": "-", "*": "*", "/": "/"}
         lines = [f"{a} {sym[op]} {b} = {c}." for a, op, b, c in self.steps]
-        return "Let's think step by step. " + " ".join(lines) + f" The answer is {self.answer}."
+        return "Let's think step by step. " + " ".join(lines) + " " + ANSWER_FORMATS[answer_format].format(self.answer)
 
-    def direct_answer(self):
-        return f"The answer is {self.answer}."
+    def direct_answer(self, answer_format="is"):
+        return ANSWER_FORMATS[answer_format].format(self.answer)
+
+
+# How an SFT answer states its result. "is" shares the shape of NIAH's answer prefix ("... mentioned in
+# the provided text is N"), so an SFT model may answer a needle question with a word-problem number
+# (format capture); "hash" (GSM8K's "#### N") does not, which separates format capture from lost routing.
+ANSWER_FORMATS = {"is": "The answer is {}.", "hash": "#### {}"}
 
 
 def math_problem(rng):
@@ -180,8 +186,8 @@ def math_eval_set(n, seed=12345):
 
 
 def parse_answer(text):
-    """The final answer: the last "answer is N", else the last integer in the text."""
-    m = re.findall(r"answer is (-?\d+)", text)
+    """The final answer: the last "answer is N" or "#### N", else the last integer in the text."""
+    m = re.findall(r"(?:answer is|####) (-?\d+)", text)
     if m:
         return int(m[-1])
     nums = re.findall(r"-?\d+", text)

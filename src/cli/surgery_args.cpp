@@ -79,6 +79,9 @@ void OutputArgs::bind(CLI::App& app) {
   app.add_flag("--force", force, "replace an existing output directory");
   app.add_option("--max-shard-size", max_shard_size, "reshard the output, e.g. 5GB (default: keep SFT's shards)");
   app.add_flag("--quiet,-q", quiet, "no progress on stderr");
+  app.add_flag("--fsync", fsync,
+               "put every output file on disk (fsync) before OUT is installed, for power-loss safety; "
+               "by default the output may still be in the page cache when the command returns, as after cp");
 }
 
 OutputOptions OutputArgs::output_options(const SurgeryOptions& surgery, const std::string& line) const {
@@ -87,6 +90,7 @@ OutputOptions OutputArgs::output_options(const SurgeryOptions& surgery, const st
   o.overwrite = force;
   if (!max_shard_size.empty()) o.max_shard_size = parse_byte_size(max_shard_size);
   o.quiet = quiet;
+  o.fsync = fsync;
   o.command_line = line;
   o.surgery_options = surgery;
   return o;

@@ -26,7 +26,7 @@ struct PairArgs {
 
 struct OutputArgs {
   std::string out, max_shard_size;
-  bool force = false, quiet = false;
+  bool force = false, quiet = false, fsync = false;
 
   void bind(CLI::App& app);
   OutputOptions output_options(const SurgeryOptions& surgery, const std::string& command_line) const;

@@ -8,9 +8,15 @@
 
 namespace qk {
 
+// Whether a finished file is on disk (fsync) or may still sit in the page cache as `cp` leaves it.
+// Either way a killed run leaves no partial output: files are installed by renaming their directory.
+enum class Durability { PageCache, Disk };
+
 class OutputFile {
  public:
-  explicit OutputFile(const std::filesystem::path& path);  // creates (fails if it exists)
+  // Creates the file (fails if it exists). With Durability::Disk the disk writes of each copied
+  // chunk start at once, so that the fsync in close() finds little left.
+  OutputFile(const std::filesystem::path& path, Durability durability);
   ~OutputFile();
   OutputFile(const OutputFile&) = delete;
   OutputFile& operator=(const OutputFile&) = delete;
@@ -21,18 +27,19 @@ class OutputFile {
   void append(std::span<const std::byte> bytes);
   void write_at(std::uint64_t offset, std::span<const std::byte> bytes);  // overwrite in place
   std::uint64_t size() const { return size_; }
-  void sync_and_close();
+  void close();  // fsyncs first under Durability::Disk
   const std::filesystem::path& path() const { return path_; }
 
  private:
   std::filesystem::path path_;
+  Durability durability_;
   int fd_ = -1;
   std::uint64_t size_ = 0;
 };
 
 // Copies a whole file (used for shards kept as they are and for tokenizer/config files).
-void copy_file_contents(const std::filesystem::path& from, const std::filesystem::path& to);
-void write_text_file(const std::filesystem::path& path, std::string_view text);
+void copy_file_contents(const std::filesystem::path& from, const std::filesystem::path& to, Durability durability);
+void write_text_file(const std::filesystem::path& path, std::string_view text, Durability durability = Durability::Disk);
 void fsync_directory(const std::filesystem::path& dir);
 
 // Hook for progress reporting and cancellation: called with the bytes just written.

@@ -108,6 +108,7 @@ OutputSummary write_output(const Checkpoint& base, const Checkpoint& sft, const 
   check_output_location(options.out, base.dir(), sft.dir());
   StagingDir staging(options.out, options.overwrite);
   OutputSummary summary;
+  const Durability durability = qk::durability(options);
 
   std::vector<ShardLayout> layout;
   if (options.max_shard_size) {
@@ -131,7 +132,7 @@ OutputSummary write_output(const Checkpoint& base, const Checkpoint& sft, const 
   nlohmann::json weight_map = nlohmann::json::object();
   for (std::size_t i = 0; i < layout.size(); ++i) {
     const auto& shard = layout[i];
-    auto file = std::make_unique<OutputFile>(staging.path() / shard.name);
+    auto file = std::make_unique<OutputFile>(staging.path() / shard.name, durability);
     if (!options.max_shard_size) {
       const SafetensorsFile& source = *shard.tensors.front().file;
       file->append_copy(source.file().fd(), 0, source.file_size(), source.path().string());
@@ -181,7 +182,7 @@ OutputSummary write_output(const Checkpoint& base, const Checkpoint& sft, const 
   }
   for (auto& file : files) {
     summary.bytes_written += file->size();
-    file->sync_and_close();
+    file->close();
   }
 
   // 3. The index, when sharded: SFT's metadata with the total size of the tensors.
@@ -190,7 +191,7 @@ OutputSummary write_output(const Checkpoint& base, const Checkpoint& sft, const 
     index["metadata"] = sft.sharded() && sft.index().contains("metadata") ? sft.index()["metadata"] : nlohmann::json::object();
     index["metadata"]["total_size"] = sft.total_tensor_bytes();
     index["weight_map"] = weight_map;
-    write_text_file(staging.path() / "model.safetensors.index.json", index.dump(2) + "\n");
+    write_text_file(staging.path() / "model.safetensors.index.json", index.dump(2) + "\n", durability);
   }
 
   // 4. Every other file of SFT (config, tokenizer, templates, code), and the provenance.
@@ -207,7 +208,7 @@ OutputSummary write_output(const Checkpoint& base, const Checkpoint& sft, const 
     }
     if (it.depth() == 0 && skip.count(relative)) continue;
     if (it->is_directory()) fs::create_directories(staging.path() / relative);
-    else if (it->is_regular_file()) copy_file_contents(it->path(), staging.path() / relative);
+    else if (it->is_regular_file()) copy_file_contents(it->path(), staging.path() / relative, durability);
   }
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   write_provenance(staging.path(), base, sft, plan, method, options, summary);

@@ -1,6 +1,7 @@
 // Writes a surgery's output checkpoint: SFT's files and shards, with the planned tensors replaced
 // by the method's bytes, built in a staging directory and renamed into place at the end.
 #pragma once
+#include "io/file_ops.hpp"
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -16,9 +17,12 @@ struct OutputOptions {
   bool overwrite = false;                        // --force
   std::optional<std::uint64_t> max_shard_size;   // --max-shard-size; default keeps SFT's sharding
   bool quiet = false;
+  bool fsync = false;                            // --fsync: every file on disk before OUT is installed
   std::string command_line;                      // recorded in qkrestore.json and the model card
   SurgeryOptions surgery_options;                // recorded for `verify`
 };
+
+inline Durability durability(const OutputOptions& options) { return options.fsync ? Durability::Disk : Durability::PageCache; }
 
 struct RestoredTensor {
   std::string name;

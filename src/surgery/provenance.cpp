@@ -86,7 +86,7 @@ void write_provenance(const fs::path& dir, const Checkpoint& base, const Checkpo
   doc["plan"] = plan.to_json();
   doc["shards"] = summary.shards;
   doc["tensors"] = tensors;
-  write_text_file(dir / kProvenanceFile, doc.dump(2) + "\n");
+  write_text_file(dir / kProvenanceFile, doc.dump(2) + "\n", durability(options));
 
   std::string card;
   if (fs::exists(sft.dir() / "README.md")) {
@@ -95,7 +95,7 @@ void write_provenance(const fs::path& dir, const Checkpoint& base, const Checkpo
     buffer << in.rdbuf();
     card = buffer.str();
   }
-  write_text_file(dir / "README.md", card + model_card_section(plan, method, options));
+  write_text_file(dir / "README.md", card + model_card_section(plan, method, options), durability(options));
 }
 
 }  // namespace qk
