@@ -23,6 +23,9 @@ import textgen
 from common import IM_END, EOT, load_model, load_tokenizer, log, user_turn
 
 
+BATCH_TOKENS = 1 << 20
+
+
 def load_spec(spec, device="cuda"):
     name, path = spec.split("=", 1)
     patch = None
@@ -46,8 +49,9 @@ def load_spec(spec, device="cuda"):
 
 
 @torch.no_grad()
-def greedy(model, prompts_ids, max_new, batch_tokens=1 << 20):
+def greedy(model, prompts_ids, max_new, batch_tokens=None):
     """Greedy continuations of token-id prompts; batches of similar length, left-padded."""
+    batch_tokens = batch_tokens or BATCH_TOKENS
     order = sorted(range(len(prompts_ids)), key=lambda i: len(prompts_ids[i]))
     outs = [None] * len(prompts_ids)
     i = 0
@@ -145,8 +149,12 @@ def main():
     ap.add_argument("--samples", type=int, default=100)
     ap.add_argument("--math", type=int, default=300)
     ap.add_argument("--tokenizer", default=None)
+    ap.add_argument("--batch-tokens", type=int, default=1 << 20,
+                    help="prompt tokens per generation batch (lower it when several evaluations share the GPU)")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
+    global BATCH_TOKENS
+    BATCH_TOKENS = args.batch_tokens
     results = {}
     if os.path.exists(args.out):
         results = json.load(open(args.out))
