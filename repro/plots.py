@@ -1,11 +1,12 @@
-"""Draws the result plots as SVG from repro/results/eval/eval.json, with no plotting library
+"""Draws the result plots as SVG from the evaluations in repro/results/, with no plotting library
 (the CPU machine has none; SVG is text, diffs well and renders on GitHub).
 
-    python3 repro/plots.py   # writes repro/results/recall_vs_length.svg and repro/results/tradeoff.svg
+    python3 repro/plots.py   # writes repro/results/recall_vs_length*.svg, tradeoff.svg, tradeoff_sweep.svg
 """
 import json
 import math
 import os
+import re
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RES = os.path.join(HERE, "results")
@@ -94,13 +95,49 @@ def tradeoff_plot(results, extra, path, L=1024):
     svg.save(path)
 
 
+def merged_results():
+    """Every evaluation of stages D-G by model name: stage D's eval.json, then stage F/G's files
+    (S1/S3/MK1, ablations, blends) and stage E's sweep (50 samples per cell), cells merged per model."""
+    merged = {}
+    def add(path, rename=lambda n: n):
+        for name, r in json.load(open(path)).items():
+            if name == "train_logs":
+                continue
+            m = merged.setdefault(rename(name), {"niah": {}})
+            m["niah"].update(r.get("niah", {}))
+            if "math" in r:
+                m["math"] = r["math"]
+    add(os.path.join(RES, "eval", "eval.json"))
+    for sub in ("eval2", "eval3"):
+        for f in sorted(os.listdir(os.path.join(RES, sub))):
+            if f.endswith(".json") and f != "mech.json":
+                add(os.path.join(RES, sub, f))
+    add(os.path.join(RES, "sweep", "sweep_eval.json"), lambda n: "sweep " + n)
+    # A run cut by the time limit or an out-of-memory error logged its finished cells but never wrote its
+    # JSON (evaluate.py writes after each whole model): take those cells from the log lines.
+    for sub in ("eval2", "eval3"):
+        for f in sorted(os.listdir(os.path.join(RES, sub))):
+            if not f.endswith(".log"):
+                continue
+            for line in open(os.path.join(RES, sub, f)):
+                m = re.match(r"^(\S+) (niah_\w+) (\d+) ([\d.]+) ", line)
+                if m:
+                    cell = merged.setdefault(m[1], {"niah": {}})["niah"]
+                    cell.setdefault(f"{m[2]}@{m[3]}", {"score": float(m[4]), "source": f"{sub}/{f}"})
+    return merged
+
+
 def main():
-    results = json.load(open(os.path.join(RES, "eval", "eval.json")))
-    quick = json.load(open(os.path.join(RES, "sft_quick_eval.json")))
-    extra = {f"{n} (50 samples)": r for n, r in quick.items() if n == "cot_lr1e-4"}
-    recall_plot(results, "niah_single_2", os.path.join(RES, "recall_vs_length.svg"))
-    tradeoff_plot(results, extra, os.path.join(RES, "tradeoff.svg"))
-    print("wrote", os.path.join(RES, "recall_vs_length.svg"), os.path.join(RES, "tradeoff.svg"))
+    results = merged_results()
+    main_models = {n: results[n] for n in ("base", "cot", "cot+restore", "cot+qkpro", "noncot", "noncot+restore")}
+    for task in ("niah_single_1", "niah_single_2", "niah_multikey_1"):
+        recall_plot({n: r for n, r in main_models.items() if any(k.startswith(task) for k in r["niah"])}, task,
+                    os.path.join(RES, f"recall_vs_length_{task}.svg" if task != "niah_single_2" else "recall_vs_length.svg"))
+    repairs = {n: r for n, r in results.items() if n.startswith("cot") or n == "base"}
+    tradeoff_plot(repairs, {}, os.path.join(RES, "tradeoff.svg"))
+    sweep = {n.replace("sweep ", ""): r for n, r in results.items() if n.startswith("sweep ")}
+    tradeoff_plot(sweep, {}, os.path.join(RES, "tradeoff_sweep.svg"))
+    print("wrote the SVGs in", RES)
 
 
 if __name__ == "__main__":
