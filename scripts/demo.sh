@@ -27,23 +27,25 @@ echo "== 2. restore and verify"
 $qk restore --base models/base --sft models/cot --out "$out/restored"
 $qk verify --base models/base --sft models/cot --out "$out/restored"
 
-echo "== 3. NIAH-S2 tasks ($samples per length at $lengths tokens, seed 1, the model's own tokenizer)"
+echo "== 3. NIAH-S2 tasks ($samples per length at $lengths tokens, seed 1, ChatML as the models were trained, the model's own tokenizer)"
 $qk niah generate --tokenizer models/base --tasks niah_single_2 --lengths "$lengths" --samples "$samples" \
-  --seed 1 --out "$out/tasks.jsonl"
+  --seed 1 --template chatml --out "$out/tasks.jsonl"
 
 echo "== 4. recall of base, CoT-SFT and restored (embedded CPU engine, greedy, RULER scoring)"
+# 48 new tokens hold the 7-digit answer many times over (RULER's 128 only adds decode time here).
 for model in base cot restored; do
   dir=models/$model
   [ "$model" = restored ] && dir=$out/restored
-  $qk niah run --engine embedded --model "$dir" --tasks "$out/tasks.jsonl" --out "$out/$model/predictions.jsonl"
-  $qk niah score "$out/$model/predictions.jsonl" --title "$model" --out "$out/$model"
+  $qk niah run --engine embedded --model "$dir" --tasks "$out/tasks.jsonl" --max-tokens 48 \
+    --out "$out/results/$model/predictions.jsonl"
+  $qk niah score "$out/results/$model/predictions.jsonl" --title "$model" --out "$out/results/$model" >/dev/null
 done
-$qk niah report --run base="$out/base" --run cot-sft="$out/cot" --run restored="$out/restored" \
+$qk niah report --run base="$out/results/base" --run cot-sft="$out/results/cot" --run restored="$out/results/restored" \
   --title "QK-Restore on the shipped hybrid model" --out "$out/report.html"
 
 echo "== results (NIAH-S2 score, RULER string_match_all x 100)"
 for model in base cot restored; do
   echo "-- $model"
-  cat "$out/$model/summary.md" 2>/dev/null || ls "$out/$model"
+  cat "$out/results/$model/summary.md"
 done
 echo "report: $out/report.html"
