@@ -195,13 +195,3 @@ std::int64_t ModelLayout::rotary_dim() const {
 }
 
 }  // namespace qk
-
-namespace qk {
-std::int64_t ModelLayout::rotary_dim_or_zero() const {
-  try {
-    return rotary_dim();
-  } catch (const Error&) {
-    return 0;
-  }
-}
-}  // namespace qk

@@ -37,7 +37,6 @@ class ModelLayout {
 
   // The global layers' rotary dimension (0 for NoPE), as QK-Pro needs it.
   std::int64_t rotary_dim() const;
-  std::int64_t rotary_dim_or_zero() const;  // 0 when config.json lacks what rotary_dim needs
 
  private:
   const FamilyProfile* family_;

@@ -58,7 +58,11 @@ class Planner {
     plan.kinds_source = sft_layout_.kinds_source();
     plan.layers = sft_layout_.layers();
     plan.layer_prefix = find_layer_prefix();
-    plan.rotary_dim = sft_layout_.rotary_dim_or_zero();
+    try {
+      plan.rotary_dim = sft_layout_.rotary_dim();
+    } catch (const Error& e) {  // only the methods that rotate need it: recorded, raised by require_rotary_dim
+      plan.rotary_dim_unknown = e.what();
+    }
     plan.heads = sft_layout_.evaluate("heads").value_or(0);
     plan.kv_heads = sft_layout_.evaluate("kv_heads").value_or(0);
     plan.head_dim = sft_layout_.evaluate("head_dim").value_or(0);
@@ -271,13 +275,20 @@ const PlannedTensor* SurgeryPlan::find(std::string_view name) const {
   return nullptr;
 }
 
+std::int64_t SurgeryPlan::require_rotary_dim(std::string_view method) const {
+  if (!rotary_dim_unknown.empty())
+    fail(ErrorKind::Format, "{} needs the rotary dimension of the global layers, which config.json does not give: {}", method,
+         rotary_dim_unknown);
+  return rotary_dim;
+}
+
 nlohmann::json SurgeryPlan::to_json() const {
   nlohmann::json j;
   j["model_type"] = model_type;
   j["family"] = family_description;
   j["layer_prefix"] = layer_prefix;
   j["layer_types_from"] = kinds_source;
-  j["rotary_dim"] = rotary_dim;
+  j["rotary_dim"] = rotary_dim_unknown.empty() ? nlohmann::json(rotary_dim) : nlohmann::json(nullptr);
   j["heads"] = heads;
   j["kv_heads"] = kv_heads;
   j["head_dim"] = head_dim;

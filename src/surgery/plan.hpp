@@ -47,10 +47,15 @@ struct SurgeryPlan {
   std::vector<int> selected_layers;
   std::vector<PlannedTensor> tensors;  // in SFT file order
   std::vector<std::string> notes;      // dtype conversions, skipped optional tensors ...
-  std::int64_t rotary_dim = 0;         // of the global layers (0 = NoPE)
+  std::int64_t rotary_dim = 0;         // of the global layers (0 = NoPE); see rotary_dim_unknown
+  std::string rotary_dim_unknown;      // why config.json does not give rotary_dim (empty: it does)
   std::int64_t heads = 0, kv_heads = 0, head_dim = 0;
 
   const PlannedTensor* find(std::string_view name) const;
+  // rotary_dim for a method whose math depends on it (procrustes, diagnose): throws Error(Format)
+  // naming the missing config field rather than treating the layers as NoPE. Copying methods
+  // (restore, blend) never need it.
+  std::int64_t require_rotary_dim(std::string_view method) const;
   nlohmann::json to_json() const;
   std::string to_text() const;  // the human table `qkrestore plan` prints
 };
