@@ -4,13 +4,16 @@
 #include <cmath>
 #include <numbers>
 
+#include <Eigen/Cholesky>
 #include <Eigen/Eigenvalues>
 #include <Eigen/SVD>
+#include <cblas.h>
 #include <fmt/format.h>
 
 #include "surgery/procrustes_solver.hpp"
 #include "surgery/tensor_rows.hpp"
 #include "util/error.hpp"
+#include "util/parallel_for.hpp"
 
 namespace qk::diagnose {
 namespace {
@@ -18,26 +21,50 @@ namespace {
 using Matrix = Eigen::MatrixXd;
 using Rows = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
-Rows load(const TensorRef& t, const HeadBlock& b, std::int64_t hd) { return decode_rows(t, b.first_row, hd).cast<double>(); }
-
-// The [head_dim x head_dim] products every metric of one head is built from (double precision, so
-// that a drift of zero comes out as zero and not as sqrt(float epsilon)).
+// What every metric of one head is built from: per row (query/key dimension) the squared change
+// and squared base norm, and three [head_dim x head_dim] products, all in double precision (so
+// that a drift of zero comes out as zero and a pure rotation's angles as ~1e-8 degrees, not as
+// sqrt(float epsilon)). The head's rows themselves are dropped once these are formed.
 struct HeadProducts {
-  Rows base, sft;
-  Matrix gram_base, gram_sft, cross;  // B_b B_b^T, B_s B_s^T, B_s B_b^T
+  Eigen::VectorXd row_diff2, row_base2;  // [head_dim]
+  Matrix gram_base, gram_sft, cross;     // B_b B_b^T, B_s B_s^T, B_s B_b^T
+  double angle_mean = 0, angle_max = 0;  // principal angles (degrees) between the base and SFT row spaces
 };
 
+Rows decode_double(const TensorRef& t, const HeadBlock& b, std::int64_t hd) { return decode_rows(t, b.first_row, hd).cast<double>(); }
+
+// gram = rows rows^T ([hd x n] times [n x hd]); to column-major dsyrk the rows are an [n x hd]
+// matrix A, so this is A^T A. It fills the upper triangle; mirrored here.
+Matrix gram(const Rows& rows) {
+  const int hd = static_cast<int>(rows.rows()), n = static_cast<int>(rows.cols());
+  Matrix g = Matrix::Zero(hd, hd);
+  cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, hd, n, 1.0, rows.data(), n, 0.0, g.data(), hd);
+  g.triangularView<Eigen::StrictlyLower>() = g.transpose();
+  return g;
+}
+
+// OpenBLAS dsyrk/dgemm (AVX2 kernels and both cores whatever this binary was compiled for). A
+// row-major [hd x n] matrix is, to column-major BLAS, its [n x hd] transpose with leading dim n.
 HeadProducts products(const TensorPair& pair, const HeadBlock& b, std::int64_t hd) {
-  HeadProducts p{load(pair.base, b, hd), load(pair.sft, b, hd), {}, {}, {}};
-  p.gram_base = p.base * p.base.transpose();
-  p.gram_sft = p.sft * p.sft.transpose();
-  p.cross = p.sft * p.base.transpose();
+  const Rows base = decode_double(pair.base, b, hd), sft = decode_double(pair.sft, b, hd);
+  HeadProducts p;
+  p.row_diff2 = (sft - base).rowwise().squaredNorm();
+  p.row_base2 = base.rowwise().squaredNorm();
+  p.gram_base = gram(base);
+  p.gram_sft = gram(sft);
+  // cross = sft base^T: column-major C = (sft^T)^T (base^T) with sft^T, base^T the [n x hd] views.
+  const int h = static_cast<int>(hd), n = static_cast<int>(base.cols());
+  p.cross.resize(hd, hd);
+  cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, h, h, n, 1.0, sft.data(), n, base.data(), n, 0.0, p.cross.data(), h);
   return p;
 }
 
 double relative(double diff2, double base2) { return base2 > 0 ? std::sqrt(std::max(0.0, diff2) / base2) : 0.0; }
 
-double drift(const HeadProducts& p) { return relative(p.gram_sft.trace() + p.gram_base.trace() - 2 * p.cross.trace(), p.gram_base.trace()); }
+double drift(const HeadProducts& p) { return relative(p.row_diff2.sum(), p.row_base2.sum()); }
+
+// tr(A^T B) = sum_ij A_ij B_ij: an O(n^2) trace instead of an O(n^3) product.
+double inner(const Matrix& a, const Matrix& b) { return a.cwiseProduct(b).sum(); }
 
 // G^-1/2 on the range of G (pseudo-inverse square root: a rank-deficient head still has angles).
 Matrix inverse_sqrt(const Matrix& g) {
@@ -47,20 +74,35 @@ Matrix inverse_sqrt(const Matrix& g) {
   return eig.eigenvectors() * d.asDiagonal() * eig.eigenvectors().transpose();
 }
 
-// Principal angles between row spaces: cosines are the singular values of
-// Q_b^T Q_s = G_b^-1/2 (B_b B_s^T) G_s^-1/2 (Björck & Golub 1973, through the Gram matrices).
-std::pair<double, double> principal_angles(const HeadProducts& p) {
+// Cosines of the principal angles between the row spaces of B_b and B_s ([hd x n] each): the
+// singular values of Q_b^T Q_s for orthonormal bases (Björck & Golub 1973), here through the Gram
+// matrices: X = L_b^-1 (B_b B_s^T) L_s^-T with Cholesky factors G = L L^T (L^-1 B is orthonormal),
+// and the singular values of X as square roots of the eigenvalues of X^T X (Eigen, double). A
+// head whose Gram matrix is singular (head_dim > input dim) takes the pseudo-inverse square root
+// G^-1/2 instead, with the SVD of G_b^-1/2 (B_b B_s^T) G_s^-1/2.
+Eigen::VectorXd angle_cosines(const HeadProducts& p, Eigen::Index rank) {
+  const Eigen::LLT<Matrix> lb(p.gram_base), ls(p.gram_sft);
+  if (rank == p.gram_base.rows() && lb.info() == Eigen::Success && ls.info() == Eigen::Success) {
+    Matrix x = lb.matrixL().solve(p.cross.transpose());      // L_b^-1 (B_b B_s^T)
+    x = ls.matrixL().solve(x.transpose()).transpose();       // ... L_s^-T
+    const Matrix xtx = x.transpose() * x;
+    return Eigen::SelfAdjointEigenSolver<Matrix>(xtx, Eigen::EigenvaluesOnly).eigenvalues().cwiseMax(0.0).cwiseSqrt().reverse();
+  }
   const Matrix m = inverse_sqrt(p.gram_base) * p.cross.transpose() * inverse_sqrt(p.gram_sft);
-  Eigen::JacobiSVD<Matrix> svd(m);
-  const auto& s = svd.singularValues();
+  return Eigen::JacobiSVD<Matrix>(m).singularValues();
+}
+
+void principal_angles(HeadProducts& p, Eigen::Index input_dim) {
+  const Eigen::Index rank = std::min<Eigen::Index>(p.gram_base.rows(), input_dim);
+  const Eigen::VectorXd s = angle_cosines(p, rank);  // descending
   double mean = 0, worst = 0;
-  const Eigen::Index rank = std::min<Eigen::Index>(s.size(), std::min(p.base.cols(), p.base.rows()));
   for (Eigen::Index i = 0; i < rank; ++i) {
     const double angle = std::acos(std::clamp(s[i], -1.0, 1.0)) * 180.0 / std::numbers::pi;
     mean += angle / rank;
     worst = std::max(worst, angle);
   }
-  return {mean, worst};
+  p.angle_mean = mean;
+  p.angle_max = worst;
 }
 
 }  // namespace
@@ -72,10 +114,15 @@ LayerDrift global_layer_drift(std::span<const TensorPair> tensors, const Surgery
   result.layer = layout.layer;
   const std::int64_t hd = layout.head_dim, r = plan.rotary_dim, half = r / 2;
 
-  std::vector<HeadProducts> keys;
+  // One head at a time (memory: one head's rows in double): the products run multi-threaded in BLAS.
+  std::vector<HeadProducts> keys, queries;
   for (const auto& b : layout.k_weight) keys.push_back(products(tensors[b.tensor], b, hd));
-  std::vector<HeadProducts> queries;
   for (const auto& b : layout.q_weight) queries.push_back(products(tensors[b.tensor], b, hd));
+  const Eigen::Index input_dim = tensors[layout.q_weight.front().tensor].sft.info->shape.back();
+  // The angles of every head (keys once per KV group), on all cores: pure Eigen, no BLAS inside.
+  parallel_for(static_cast<std::int64_t>(keys.size() + queries.size()), [&](std::int64_t i) {
+    principal_angles(i < static_cast<std::int64_t>(keys.size()) ? keys[i] : queries[i - keys.size()], input_dim);
+  });
 
   // The group's RoPE-commuting rotation, from the same cross products QK-Pro uses.
   auto cross_of = [&](const Matrix& c) {
@@ -106,18 +153,19 @@ LayerDrift global_layer_drift(std::span<const TensorPair> tensors, const Surgery
     d.q_drift = drift(q);
     d.k_drift = drift(k);
     // ||F||^2 = tr(G_q G_k), <F_s, F_b> = tr(C_q C_k^T) for F = Q^T K (all [hd x hd] products).
-    const double fb = (q.gram_base * k.gram_base).trace(), fs = (q.gram_sft * k.gram_sft).trace();
-    const double fsb = (q.cross * k.cross.transpose()).trace();
+    const double fb = inner(q.gram_base, k.gram_base), fs = inner(q.gram_sft, k.gram_sft);
+    const double fsb = inner(q.cross, k.cross);
     d.form_drift = relative(fs + fb - 2 * fsb, fb);
     // ||O A - B||^2 = ||A||^2 + ||B||^2 - 2 tr(O^T B A^T), over the head's query rows and its key rows.
-    const double moved = q.gram_sft.trace() + q.gram_base.trace() - 2 * q.cross.trace() + k.gram_sft.trace() + k.gram_base.trace() -
-                         2 * k.cross.trace();
+    const double moved = q.row_diff2.sum() + k.row_diff2.sum();
     const Matrix& o = rotations[g];
-    const double residual = q.gram_sft.trace() + q.gram_base.trace() - 2 * (o.transpose() * q.cross).trace() + k.gram_sft.trace() +
-                            k.gram_base.trace() - 2 * (o.transpose() * k.cross).trace();
+    const double residual = q.gram_sft.trace() + q.gram_base.trace() - 2 * inner(o, q.cross) + k.gram_sft.trace() + k.gram_base.trace() -
+                            2 * inner(o, k.cross);
     d.rotation_share = moved > 0 ? 1.0 - std::max(0.0, residual) / moved : 1.0;
-    std::tie(d.q_angle_mean, d.q_angle_max) = principal_angles(q);
-    std::tie(d.k_angle_mean, d.k_angle_max) = principal_angles(k);
+    d.q_angle_mean = q.angle_mean;
+    d.q_angle_max = q.angle_max;
+    d.k_angle_mean = k.angle_mean;
+    d.k_angle_max = k.angle_max;
     result.heads.push_back(d);
   }
 
@@ -128,8 +176,8 @@ LayerDrift global_layer_drift(std::span<const TensorPair> tensors, const Surgery
     for (const auto* heads : {&queries, &keys})
       for (const auto& p : *heads)
         for (std::int64_t i : dims) {
-          diff += (p.sft.row(i) - p.base.row(i)).squaredNorm();
-          base += p.base.row(i).squaredNorm();
+          diff += p.row_diff2[i];
+          base += p.row_base2[i];
         }
     return relative(diff, base);
   };

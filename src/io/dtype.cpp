@@ -135,7 +135,15 @@ std::size_t dtype_size(DType dtype) { return entry(dtype).size; }
 bool dtype_is_float(DType dtype) { return entry(dtype).is_float; }
 
 float bf16_to_f32(std::uint16_t bits) { return std::bit_cast<float>(static_cast<std::uint32_t>(bits) << 16); }
-std::uint16_t f32_to_bf16(float value) { return static_cast<std::uint16_t>(round_to_format(value, kBF16)); }
+// bf16 is f32 without its low 16 mantissa bits, so round-to-nearest-even is one integer add on the
+// bits (a carry moves into the exponent, FLT_MAX rounds to inf, subnormals stay subnormal): the
+// same result as round_to_format(value, kBF16) for every float (checked exhaustively when written),
+// without its frexp/ldexp (the QK-Pro and blend writers encode hundreds of millions of values).
+std::uint16_t f32_to_bf16(float value) {
+  const std::uint32_t bits = std::bit_cast<std::uint32_t>(value);
+  if ((bits & 0x7FFFFFFFu) > 0x7F800000u) return static_cast<std::uint16_t>(((bits >> 16) & 0x8000u) | 0x7FC0u);  // quiet NaN, sign kept
+  return static_cast<std::uint16_t>((bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16);
+}
 float f16_to_f32(std::uint16_t bits) { return decode_small_float(bits, kF16, false); }
 std::uint16_t f32_to_f16(float value) { return static_cast<std::uint16_t>(round_to_format(value, kF16)); }
 float f8e4m3_to_f32(std::uint8_t bits) { return decode_small_float(bits, {4, 3}, true); }
@@ -160,6 +168,10 @@ void encode_from_f32(DType dtype, std::span<const float> src, std::span<std::byt
     fail(ErrorKind::Format, "encode_from_f32: {} bytes of {} do not hold {} elements", dst.size(), dtype_name(dtype), src.size());
   if (dtype == DType::F32) {
     std::memcpy(dst.data(), src.data(), dst.size());
+    return;
+  }
+  if (dtype == DType::BF16) {
+    for (std::size_t i = 0; i < src.size(); ++i) store<std::uint16_t>(dst.data() + 2 * i, f32_to_bf16(src[i]));
     return;
   }
   for (std::size_t i = 0; i < src.size(); ++i) store_from_double(dtype, dst.data() + size * i, src[i]);

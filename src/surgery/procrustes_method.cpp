@@ -1,8 +1,12 @@
 #include "surgery/procrustes_method.hpp"
 
 #include <fmt/format.h>
+#include <cblas.h>
 
+#include "surgery/procrustes_blas_threads.hpp"
+#include "surgery/procrustes_group.hpp"
 #include "util/error.hpp"
+#include "util/parallel_for.hpp"
 
 namespace qk {
 
@@ -32,15 +36,63 @@ nlohmann::json ProcrustesMethod::options() const { return {{"alpha", alpha_}, {"
 
 namespace {
 
-// The rows of one head in base and SFT, and where the result goes.
-struct HeadRows {
-  HeadBlock where;
-  RowMatrix base, sft;
+// Writes the output rows of one member and returns its distances to SFT (group.base/sft: A/B).
+// The rotary rows of O A come from the pair rotations, the non-rotary ones from one sgemm:
+// aligned_free = O_free A[r:, member's columns]  ([rest x rest] times [rest x width]).
+struct MemberDistances {
+  double restore_to_sft = 0, aligned_to_sft = 0, sft = 0;
 };
 
-HeadRows load(std::span<const TensorPair> tensors, const HeadBlock& block, std::int64_t head_dim) {
-  const TensorPair& pair = tensors[block.tensor];
-  return {block, decode_rows(pair.base, block.first_row, head_dim), decode_rows(pair.sft, block.first_row, head_dim)};
+MemberDistances write_member(const GroupRows& group, const GroupMember& m, const RopeCommutingRotation& o, float alpha, const TensorInfo& like,
+                             std::span<std::byte> out) {
+  const std::int64_t hd = o.head_dim, r = o.rotary_dim, half = r / 2, n = m.width, rest = hd - r;
+  const std::size_t width = dtype_size(like.dtype);
+  std::vector<float> aligned(n), mixed(n), aligned_free(rest * n);
+  if (rest > 0)
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(rest), static_cast<int>(n), static_cast<int>(rest), 1.0f,
+                o.free.data(), static_cast<int>(rest), group.base.data() + r * group.columns + m.first_column, static_cast<int>(group.columns),
+                0.0f, aligned_free.data(), static_cast<int>(n));
+  MemberDistances d;
+  for (std::int64_t k = 0; k < hd; ++k) {
+    const float* a = group.base.data() + k * group.columns + m.first_column;
+    const float* b = group.sft.data() + k * group.columns + m.first_column;
+    if (k < r) {
+      // Pair (j, j + half) turned by [[cos, -sin], [sin, cos]] (RopeCommutingRotation::apply).
+      const std::int64_t j = k % half;
+      const float* lo = group.base.data() + j * group.columns + m.first_column;
+      const float* hi = group.base.data() + (j + half) * group.columns + m.first_column;
+      if (k < half)
+        for (std::int64_t c = 0; c < n; ++c) aligned[c] = o.cos[j] * lo[c] - o.sin[j] * hi[c];
+      else
+        for (std::int64_t c = 0; c < n; ++c) aligned[c] = o.sin[j] * lo[c] + o.cos[j] * hi[c];
+    } else {
+      const float* f = aligned_free.data() + (k - r) * n;
+      std::copy(f, f + n, aligned.begin());
+    }
+    for (std::int64_t c = 0; c < n; ++c) mixed[c] = alpha * aligned[c] + (1.0f - alpha) * b[c];  // W = alpha O W_base + (1 - alpha) W_sft
+    // The distances are only reported: float sums over 8 lanes (c % 8, so they vectorize) within
+    // the row, double across rows.
+    float restore[8] = {}, moved[8] = {}, norm[8] = {};
+    std::int64_t c = 0;
+    for (; c + 8 <= n; c += 8)
+      for (int l = 0; l < 8; ++l) {
+        restore[l] += (a[c + l] - b[c + l]) * (a[c + l] - b[c + l]);
+        moved[l] += (aligned[c + l] - b[c + l]) * (aligned[c + l] - b[c + l]);
+        norm[l] += b[c + l] * b[c + l];
+      }
+    for (; c < n; ++c) {
+      restore[0] += (a[c] - b[c]) * (a[c] - b[c]);
+      moved[0] += (aligned[c] - b[c]) * (aligned[c] - b[c]);
+      norm[0] += b[c] * b[c];
+    }
+    for (int l = 0; l < 8; ++l) {
+      d.restore_to_sft += restore[l];
+      d.aligned_to_sft += moved[l];
+      d.sft += norm[l];
+    }
+    encode_from_f32(like.dtype, mixed, out.subspan((m.where.first_row + k) * n * width, n * width));
+  }
+  return d;
 }
 
 }  // namespace
@@ -48,52 +100,51 @@ HeadRows load(std::span<const TensorPair> tensors, const HeadBlock& block, std::
 std::vector<std::vector<std::byte>> ProcrustesMethod::compute_layer(std::span<const TensorPair> tensors, const SurgeryPlan& plan) const {
   const QkLayerLayout layout = locate_qk_heads(tensors, plan, "procrustes");
   check_rope_geometry(plan, layout.layer, "procrustes");
-  const std::int64_t hd = layout.head_dim;
+  const std::int64_t hd = layout.head_dim, r = plan.rotary_dim;
+  const SingleThreadedBlas one_blas_thread;  // the parallelism is over heads (parallel_for)
   auto outputs = copy_sft_bytes(tensors);
+  load_groups(tensors, layout, groups_);
+  const std::vector<GroupRows>& groups = groups_;
+  std::vector<std::pair<std::size_t, std::size_t>> items;  // (group, member), in order
+  for (std::size_t g = 0; g < groups.size(); ++g)
+    for (std::size_t m = 0; m < groups[g].members.size(); ++m) items.emplace_back(g, m);
+  const auto count = static_cast<std::int64_t>(items.size());
 
-  // Group k holds key head k and the query heads that read it (and their biases).
-  const std::int64_t groups = layout.kv_heads;
-  std::vector<std::vector<HeadRows>> members(groups);
-  for (std::int64_t h = 0; h < layout.heads; ++h) {
-    members[layout.kv_head_of(h)].push_back(load(tensors, layout.q_weight[h], hd));
-    if (!layout.q_bias.empty()) members[layout.kv_head_of(h)].push_back(load(tensors, layout.q_bias[h], hd));
-  }
-  for (std::int64_t g = 0; g < groups; ++g) {
-    members[g].push_back(load(tensors, layout.k_weight[g], hd));
-    if (!layout.k_bias.empty()) members[g].push_back(load(tensors, layout.k_bias[g], hd));
-  }
-
-  std::vector<AlignmentCross> cross(groups, AlignmentCross(hd, plan.rotary_dim));
-  for (std::int64_t g = 0; g < groups; ++g)
-    for (const auto& m : members[g]) cross[g].add(m.sft, m.base);
-  if (granularity_ == Granularity::Layer) {
-    for (std::int64_t g = 1; g < groups; ++g) cross[0].add(cross[g]);
-    cross.erase(cross.begin() + 1, cross.end());
-  }
-  std::vector<RopeCommutingRotation> rotations;
-  for (const auto& m : cross) rotations.push_back(solve_rope_procrustes(m));
+  // M = sum over the group's members of B A^T: one partial per member (float products, double
+  // sums), added in member order, so the sum does not depend on the threads.
+  std::vector<AlignmentCross> partial(items.size(), AlignmentCross(hd, r));
+  parallel_for(count, [&](std::int64_t i) {
+    const GroupRows& group = groups[items[i].first];
+    const GroupMember& m = group.members[items[i].second];
+    partial[i].add(group.sft.data() + m.first_column, group.base.data() + m.first_column, m.width, group.columns);
+  });
+  std::vector<AlignmentCross> cross(granularity_ == Granularity::Layer ? 1 : groups.size(), AlignmentCross(hd, r));
+  for (std::size_t i = 0; i < items.size(); ++i) cross[granularity_ == Granularity::Layer ? 0 : items[i].first].add(partial[i]);
+  partial.clear();
+  std::vector<RopeCommutingRotation> rotations(cross.size());
+  parallel_for(static_cast<std::int64_t>(cross.size()), [&](std::int64_t g) { rotations[g] = solve_rope_procrustes(cross[g]); });
 
   const float alpha = static_cast<float>(alpha_);
+  std::vector<MemberDistances> distances(items.size());
+  parallel_for(count, [&](std::int64_t i) {
+    const auto [g, member] = items[i];
+    const GroupMember& m = groups[g].members[member];
+    const RopeCommutingRotation& rotation = rotations[granularity_ == Granularity::Layer ? 0 : g];
+    distances[i] = write_member(groups[g], m, rotation, alpha, *tensors[m.where.tensor].sft.info, outputs[m.where.tensor]);
+  });
   std::vector<GroupAlignment> stats(rotations.size());
-  for (std::int64_t g = 0; g < groups; ++g) {
-    const std::size_t r = granularity_ == Granularity::Layer ? 0 : g;
-    GroupAlignment& s = stats[r];
-    for (const auto& m : members[g]) {
-      RowMatrix aligned = rotations[r].apply(m.base);
-      s.restore_to_sft += (m.base - m.sft).cast<double>().squaredNorm();
-      s.aligned_to_sft += (aligned - m.sft).cast<double>().squaredNorm();
-      s.sft += m.sft.cast<double>().squaredNorm();
-      // W = alpha * O W_base + (1 - alpha) * W_sft (alpha = 1: the aligned rows exactly).
-      RowMatrix out = alpha * aligned + (1.0f - alpha) * m.sft;
-      encode_rows(out, *tensors[m.where.tensor].sft.info, outputs[m.where.tensor], m.where.first_row);
-    }
+  for (std::size_t i = 0; i < items.size(); ++i) {  // in member order: the sums do not depend on the threads
+    GroupAlignment& s = stats[granularity_ == Granularity::Layer ? 0 : items[i].first];
+    s.restore_to_sft += distances[i].restore_to_sft;
+    s.aligned_to_sft += distances[i].aligned_to_sft;
+    s.sft += distances[i].sft;
   }
   for (std::size_t i : layout.copied) copy_base_rows(tensors[i], outputs[i]);
-  for (std::size_t r = 0; r < stats.size(); ++r) {
-    stats[r].layer = layout.layer;
-    stats[r].group = granularity_ == Granularity::Layer ? -1 : static_cast<int>(r);
-    stats[r].rotation = std::move(rotations[r]);
-    alignments_.push_back(std::move(stats[r]));
+  for (std::size_t o = 0; o < stats.size(); ++o) {
+    stats[o].layer = layout.layer;
+    stats[o].group = granularity_ == Granularity::Layer ? -1 : static_cast<int>(o);
+    stats[o].rotation = std::move(rotations[o]);
+    alignments_.push_back(std::move(stats[o]));
   }
   return outputs;
 }

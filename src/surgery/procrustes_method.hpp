@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "surgery/method.hpp"
+#include "surgery/procrustes_group.hpp"
 #include "surgery/procrustes_solver.hpp"
 
 namespace qk {
@@ -39,6 +40,8 @@ class ProcrustesMethod final : public SurgeryMethod {
   double alpha_;
   Granularity granularity_;
   mutable std::vector<GroupAlignment> alignments_;
+  // Work buffers kept from one layer to the next (every global layer has the same shapes).
+  mutable std::vector<GroupRows> groups_;
 };
 
 // The global layers' rotary dimension as QK-Pro uses it: refuses sliding layers (their RoPE may

@@ -64,11 +64,15 @@ std::vector<NormDeviation> qk_norm_deviation(const Checkpoint& base, const Check
     const std::int64_t hd = a.rotation.head_dim, r = a.rotation.rotary_dim, half = r / 2;
     const std::int64_t group_size = plan.heads / plan.kv_heads, rest = hd - r;
     NormDeviation d{a.layer, a.group, 0.0};
+    Eigen::VectorXd done_q, done_k;  // the last head's weights: heads sharing one [head_dim] norm give the same value
     for (std::int64_t h = 0; h < plan.heads; ++h) {
       const std::int64_t g = h / group_size;
       if (a.group >= 0 && g != a.group) continue;
       const Eigen::VectorXd dq = it->second.q.size() ? head_slice(it->second.q, h, hd) : Eigen::VectorXd::Ones(hd);
       const Eigen::VectorXd dk = it->second.k.size() ? head_slice(it->second.k, g, hd) : Eigen::VectorXd::Ones(hd);
+      if (dq.size() == done_q.size() && dq == done_q && dk.size() == done_k.size() && dk == done_k) continue;
+      done_q = dq;
+      done_k = dk;
       // F = D_q R(t) D_k and O are both block diagonal (2x2 per rotary pair, then the non-rotary
       // block where R = I), so ||O^T F O - F||^2 is a sum over the blocks; the non-rotary block's
       // term P^T D P - D (D = D_q D_k there) does not depend on t.

@@ -11,24 +11,33 @@ AlignmentCross::AlignmentCross(std::int64_t head_dim, std::int64_t rotary_dim)
     : m11(rotary_dim / 2), m12(rotary_dim / 2), m21(rotary_dim / 2), m22(rotary_dim / 2),
       free(Eigen::MatrixXd::Zero(head_dim - rotary_dim, head_dim - rotary_dim)), head_dim_(head_dim), rotary_dim_(rotary_dim) {}
 
-void AlignmentCross::add(const RowMatrix& sft, const RowMatrix& base) {
+void AlignmentCross::add(const RowMatrix& sft, const RowMatrix& base) { add(sft.data(), base.data(), sft.cols(), sft.cols()); }
+
+void AlignmentCross::add(const float* sft, const float* base, std::int64_t n, std::int64_t stride) {
   const std::int64_t half = rotary_dim_ / 2, rest = head_dim_ - rotary_dim_;
+  auto dot = [&](std::int64_t sft_row, std::int64_t base_row) {  // in double: n products of floats, no cancellation worries
+    const float *x = sft + sft_row * stride, *y = base + base_row * stride;
+    double sum = 0;
+    for (std::int64_t c = 0; c < n; ++c) sum += double(x[c]) * double(y[c]);
+    return sum;
+  };
   for (std::int64_t j = 0; j < half; ++j) {
     // 2x2 block of B A^T on dims (j, j + half): row dot products.
-    m11[j] += sft.row(j).cast<double>().dot(base.row(j).cast<double>());
-    m12[j] += sft.row(j).cast<double>().dot(base.row(j + half).cast<double>());
-    m21[j] += sft.row(j + half).cast<double>().dot(base.row(j).cast<double>());
-    m22[j] += sft.row(j + half).cast<double>().dot(base.row(j + half).cast<double>());
+    m11[j] += dot(j, j);
+    m12[j] += dot(j, j + half);
+    m21[j] += dot(j + half, j);
+    m22[j] += dot(j + half, j + half);
   }
   if (rest > 0) {
     // The big product stays in float: one sgemm (OpenBLAS: AVX2 kernels and threads whatever this
     // binary was compiled for; it splits rows/columns, not the sum, so the result does not depend on
-    // the thread count). Its [rest x rest] result is accumulated in double.
+    // the thread count). Its [rest x rest] result is accumulated in double, one head at a time, so
+    // the float sums run over n terms only.
     // product = B[r:, :] A[r:, :]^T   ([rest x n] times [n x rest])
-    const int n = static_cast<int>(sft.cols()), k = static_cast<int>(rest);
+    const int k = static_cast<int>(rest), ld = static_cast<int>(stride);
     RowMatrix product(rest, rest);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, k, k, n, 1.0f, sft.data() + rotary_dim_ * n, n, base.data() + rotary_dim_ * n, n,
-                0.0f, product.data(), k);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, k, k, static_cast<int>(n), 1.0f, sft + rotary_dim_ * stride, ld,
+                base + rotary_dim_ * stride, ld, 0.0f, product.data(), k);
     free += product.cast<double>();
   }
 }

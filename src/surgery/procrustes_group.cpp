@@ -1,0 +1,48 @@
+#include "surgery/procrustes_group.hpp"
+
+#include "util/parallel_for.hpp"
+
+namespace qk {
+
+void load_groups(std::span<const TensorPair> tensors, const QkLayerLayout& layout, std::vector<GroupRows>& groups) {
+  const std::int64_t hd = layout.head_dim;
+  groups.resize(layout.kv_heads);
+  for (auto& g : groups) {
+    g.members.clear();
+    g.columns = 0;
+  }
+  auto add = [&](std::int64_t g, const HeadBlock& where) {
+    const TensorInfo& info = *tensors[where.tensor].sft.info;
+    const auto width = static_cast<std::int64_t>(info.element_count() / std::max<std::int64_t>(info.rows(), 1));
+    groups[g].members.push_back({where, groups[g].columns, width});
+    groups[g].columns += width;
+  };
+  for (std::int64_t h = 0; h < layout.heads; ++h) {
+    add(layout.kv_head_of(h), layout.q_weight[h]);
+    if (!layout.q_bias.empty()) add(layout.kv_head_of(h), layout.q_bias[h]);
+  }
+  for (std::int64_t g = 0; g < layout.kv_heads; ++g) {
+    add(g, layout.k_weight[g]);
+    if (!layout.k_bias.empty()) add(g, layout.k_bias[g]);
+  }
+  std::vector<std::pair<std::int64_t, std::size_t>> items;  // (group, member)
+  for (std::int64_t g = 0; g < layout.kv_heads; ++g) {
+    groups[g].base.resize(hd, groups[g].columns);
+    groups[g].sft.resize(hd, groups[g].columns);
+    for (std::size_t m = 0; m < groups[g].members.size(); ++m) items.emplace_back(g, m);
+  }
+  parallel_for(static_cast<std::int64_t>(items.size()), [&](std::int64_t i) {
+    GroupRows& group = groups[items[i].first];
+    const GroupMember& m = group.members[items[i].second];
+    const TensorPair& pair = tensors[m.where.tensor];
+    for (const auto& [ref, rows] : {std::pair{&pair.base, &group.base}, std::pair{&pair.sft, &group.sft}}) {
+      const DType dtype = ref->info->dtype;
+      const std::size_t row_bytes = m.width * dtype_size(dtype);
+      const auto bytes = ref->data().subspan(m.where.first_row * row_bytes, hd * row_bytes);
+      for (std::int64_t k = 0; k < hd; ++k)
+        decode_to_f32(dtype, bytes.subspan(k * row_bytes, row_bytes), std::span<float>(rows->data() + k * group.columns + m.first_column, m.width));
+    }
+  });
+}
+
+}  // namespace qk
