@@ -10,6 +10,7 @@
 #include <cblas.h>
 #include <fmt/format.h>
 
+#include "surgery/procrustes_blas_threads.hpp"
 #include "surgery/procrustes_solver.hpp"
 #include "surgery/tensor_rows.hpp"
 #include "util/error.hpp"
@@ -43,8 +44,8 @@ Matrix gram(const Rows& rows) {
   return g;
 }
 
-// OpenBLAS dsyrk/dgemm (AVX2 kernels and both cores whatever this binary was compiled for). A
-// row-major [hd x n] matrix is, to column-major BLAS, its [n x hd] transpose with leading dim n.
+// OpenBLAS dsyrk/dgemm (AVX2 kernels whatever this binary was compiled for). A row-major
+// [hd x n] matrix is, to column-major BLAS, its [n x hd] transpose with leading dim n.
 HeadProducts products(const TensorPair& pair, const HeadBlock& b, std::int64_t hd) {
   const Rows base = decode_double(pair.base, b, hd), sft = decode_double(pair.sft, b, hd);
   HeadProducts p;
@@ -83,10 +84,16 @@ Matrix inverse_sqrt(const Matrix& g) {
 Eigen::VectorXd angle_cosines(const HeadProducts& p, Eigen::Index rank) {
   const Eigen::LLT<Matrix> lb(p.gram_base), ls(p.gram_sft);
   if (rank == p.gram_base.rows() && lb.info() == Eigen::Success && ls.info() == Eigen::Success) {
-    Matrix x = lb.matrixL().solve(p.cross.transpose());      // L_b^-1 (B_b B_s^T)
-    x = ls.matrixL().solve(x.transpose()).transpose();       // ... L_s^-T
-    const Matrix xtx = x.transpose() * x;
-    return Eigen::SelfAdjointEigenSolver<Matrix>(xtx, Eigen::EigenvaluesOnly).eigenvalues().cwiseMax(0.0).cwiseSqrt().reverse();
+    // X = L_b^-1 (B_b B_s^T) L_s^-T: two triangular solves (dtrsm reads the lower triangles of
+    // the LLT storage), then X^T X by dsyrk (upper triangle, which the eigensolver mirrors).
+    const int n = static_cast<int>(p.gram_base.rows());
+    Matrix x = p.cross.transpose();
+    cblas_dtrsm(CblasColMajor, CblasLeft, CblasLower, CblasNoTrans, CblasNonUnit, n, n, 1.0, lb.matrixLLT().data(), n, x.data(), n);
+    cblas_dtrsm(CblasColMajor, CblasRight, CblasLower, CblasTrans, CblasNonUnit, n, n, 1.0, ls.matrixLLT().data(), n, x.data(), n);
+    Matrix xtx = Matrix::Zero(n, n);
+    cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, n, n, 1.0, x.data(), n, 0.0, xtx.data(), n);
+    const Eigen::SelfAdjointEigenSolver<Matrix> eig(xtx.selfadjointView<Eigen::Upper>(), Eigen::EigenvaluesOnly);
+    return eig.eigenvalues().cwiseMax(0.0).cwiseSqrt().reverse();
   }
   const Matrix m = inverse_sqrt(p.gram_base) * p.cross.transpose() * inverse_sqrt(p.gram_sft);
   return Eigen::JacobiSVD<Matrix>(m).singularValues();
@@ -114,14 +121,17 @@ LayerDrift global_layer_drift(std::span<const TensorPair> tensors, const Surgery
   result.layer = layout.layer;
   const std::int64_t hd = layout.head_dim, r = plan.rotary_dim, half = r / 2;
 
-  // One head at a time (memory: one head's rows in double): the products run multi-threaded in BLAS.
-  std::vector<HeadProducts> keys, queries;
-  for (const auto& b : layout.k_weight) keys.push_back(products(tensors[b.tensor], b, hd));
-  for (const auto& b : layout.q_weight) queries.push_back(products(tensors[b.tensor], b, hd));
+  // Every head (keys once per KV group) on its own, heads in parallel with single-threaded BLAS
+  // (memory: one head's rows in double per core).
+  const SingleThreadedBlas one_blas_thread;
   const Eigen::Index input_dim = tensors[layout.q_weight.front().tensor].sft.info->shape.back();
-  // The angles of every head (keys once per KV group), on all cores: pure Eigen, no BLAS inside.
+  std::vector<HeadProducts> keys(layout.k_weight.size()), queries(layout.q_weight.size());
   parallel_for(static_cast<std::int64_t>(keys.size() + queries.size()), [&](std::int64_t i) {
-    principal_angles(i < static_cast<std::int64_t>(keys.size()) ? keys[i] : queries[i - keys.size()], input_dim);
+    const bool key = i < static_cast<std::int64_t>(keys.size());
+    const HeadBlock& b = key ? layout.k_weight[i] : layout.q_weight[i - keys.size()];
+    HeadProducts& p = key ? keys[i] : queries[i - keys.size()];
+    p = products(tensors[b.tensor], b, hd);
+    principal_angles(p, input_dim);
   });
 
   // The group's RoPE-commuting rotation, from the same cross products QK-Pro uses.
@@ -205,13 +215,28 @@ std::vector<TensorDrift> tensor_drifts(const Checkpoint& base, const Checkpoint&
   for (const auto& name : names) {
     TensorRef b = base.at(name), s = sft.at(name);
     if (!dtype_is_float(b.info->dtype) || !dtype_is_float(s.info->dtype) || b.info->shape != s.info->shape) continue;
-    std::vector<float> bv(b.info->element_count()), sv(s.info->element_count());
-    decode_to_f32(b.info->dtype, b.data(), bv);
-    decode_to_f32(s.info->dtype, s.data(), sv);
+    // Fixed chunks of 1M elements, decoded and summed on all cores; the chunk sums are added in
+    // order, so the result does not depend on the threads (memory: two chunks per core).
+    constexpr std::int64_t kChunk = 1 << 20;
+    const auto count = static_cast<std::int64_t>(b.info->element_count());
+    const std::size_t bw = dtype_size(b.info->dtype), sw = dtype_size(s.info->dtype);
+    std::vector<std::pair<double, double>> sums((count + kChunk - 1) / kChunk);  // (||dW||^2, ||W_base||^2)
+    parallel_for(static_cast<std::int64_t>(sums.size()), [&](std::int64_t chunk) {
+      const std::int64_t first = chunk * kChunk, n = std::min(kChunk, count - first);
+      std::vector<float> bv(n), sv(n);
+      decode_to_f32(b.info->dtype, b.data().subspan(first * bw, n * bw), bv);
+      decode_to_f32(s.info->dtype, s.data().subspan(first * sw, n * sw), sv);
+      double diff[4] = {}, norm[4] = {};  // four independent chains
+      for (std::int64_t i = 0; i < n; ++i) {
+        diff[i & 3] += (double(sv[i]) - bv[i]) * (double(sv[i]) - bv[i]);
+        norm[i & 3] += double(bv[i]) * bv[i];
+      }
+      sums[chunk] = {diff[0] + diff[1] + diff[2] + diff[3], norm[0] + norm[1] + norm[2] + norm[3]};
+    });
     double diff = 0, norm = 0;
-    for (std::size_t i = 0; i < bv.size(); ++i) {
-      diff += (double(sv[i]) - bv[i]) * (double(sv[i]) - bv[i]);
-      norm += double(bv[i]) * bv[i];
+    for (const auto& [d, n] : sums) {
+      diff += d;
+      norm += n;
     }
     b.file->file().release(b.file->data_start() + b.info->begin, b.info->byte_size());
     s.file->file().release(s.file->data_start() + s.info->begin, s.info->byte_size());
