@@ -36,61 +36,66 @@ nlohmann::json ProcrustesMethod::options() const { return {{"alpha", alpha_}, {"
 
 namespace {
 
-// Writes the output rows of one member and returns its distances to SFT (group.base/sft: A/B).
-// The rotary rows of O A come from the pair rotations, the non-rotary ones from one sgemm:
-// aligned_free = O_free A[r:, member's columns]  ([rest x rest] times [rest x width]).
 struct MemberDistances {
-  double restore_to_sft = 0, aligned_to_sft = 0, sft = 0;
+  double restore_to_sft = 0, aligned_to_sft = 0, sft = 0;  // ||A - B||^2, ||O A - B||^2, ||B||^2
 };
 
+// Writes the output rows of one member (group.base/sft: A/B) and returns its distances to SFT,
+// in tiles of kTile columns (a tile of every row stays in the core's cache). The rotary rows of
+// O A come from the pair rotations, the non-rotary ones from one sgemm per tile:
+// tile = O_free A[r:, tile's columns]  ([rest x rest] times [rest x kTile]).
 MemberDistances write_member(const GroupRows& group, const GroupMember& m, const RopeCommutingRotation& o, float alpha, const TensorInfo& like,
                              std::span<std::byte> out) {
+  constexpr std::int64_t kTile = 256;
   const std::int64_t hd = o.head_dim, r = o.rotary_dim, half = r / 2, n = m.width, rest = hd - r;
   const std::size_t width = dtype_size(like.dtype);
-  std::vector<float> aligned(n), mixed(n), aligned_free(rest * n);
-  if (rest > 0)
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(rest), static_cast<int>(n), static_cast<int>(rest), 1.0f,
-                o.free.data(), static_cast<int>(rest), group.base.data() + r * group.columns + m.first_column, static_cast<int>(group.columns),
-                0.0f, aligned_free.data(), static_cast<int>(n));
+  std::vector<float> aligned(kTile), mixed(kTile), tile(rest * kTile);
   MemberDistances d;
-  for (std::int64_t k = 0; k < hd; ++k) {
-    const float* a = group.base.data() + k * group.columns + m.first_column;
-    const float* b = group.sft.data() + k * group.columns + m.first_column;
-    if (k < r) {
-      // Pair (j, j + half) turned by [[cos, -sin], [sin, cos]] (RopeCommutingRotation::apply).
-      const std::int64_t j = k % half;
-      const float* lo = group.base.data() + j * group.columns + m.first_column;
-      const float* hi = group.base.data() + (j + half) * group.columns + m.first_column;
-      if (k < half)
-        for (std::int64_t c = 0; c < n; ++c) aligned[c] = o.cos[j] * lo[c] - o.sin[j] * hi[c];
-      else
-        for (std::int64_t c = 0; c < n; ++c) aligned[c] = o.sin[j] * lo[c] + o.cos[j] * hi[c];
-    } else {
-      const float* f = aligned_free.data() + (k - r) * n;
-      std::copy(f, f + n, aligned.begin());
-    }
-    for (std::int64_t c = 0; c < n; ++c) mixed[c] = alpha * aligned[c] + (1.0f - alpha) * b[c];  // W = alpha O W_base + (1 - alpha) W_sft
-    // The distances are only reported: float sums over 8 lanes (c % 8, so they vectorize) within
-    // the row, double across rows.
-    float restore[8] = {}, moved[8] = {}, norm[8] = {};
-    std::int64_t c = 0;
-    for (; c + 8 <= n; c += 8)
-      for (int l = 0; l < 8; ++l) {
-        restore[l] += (a[c + l] - b[c + l]) * (a[c + l] - b[c + l]);
-        moved[l] += (aligned[c + l] - b[c + l]) * (aligned[c + l] - b[c + l]);
-        norm[l] += b[c + l] * b[c + l];
+  for (std::int64_t c0 = 0; c0 < n; c0 += kTile) {
+    const std::int64_t nt = std::min(kTile, n - c0);
+    const std::int64_t first = m.first_column + c0;  // the tile's first column in the group matrices
+    if (rest > 0)
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(rest), static_cast<int>(nt), static_cast<int>(rest), 1.0f,
+                  o.free.data(), static_cast<int>(rest), group.base.data() + r * group.columns + first, static_cast<int>(group.columns), 0.0f,
+                  tile.data(), static_cast<int>(nt));
+    for (std::int64_t k = 0; k < hd; ++k) {
+      const float* a = group.base.data() + k * group.columns + first;
+      const float* b = group.sft.data() + k * group.columns + first;
+      if (k < r) {
+        // Pair (j, j + half) turned by [[cos, -sin], [sin, cos]] (RopeCommutingRotation::apply).
+        const std::int64_t j = k % half;
+        const float* lo = group.base.data() + j * group.columns + first;
+        const float* hi = group.base.data() + (j + half) * group.columns + first;
+        if (k < half)
+          for (std::int64_t c = 0; c < nt; ++c) aligned[c] = o.cos[j] * lo[c] - o.sin[j] * hi[c];
+        else
+          for (std::int64_t c = 0; c < nt; ++c) aligned[c] = o.sin[j] * lo[c] + o.cos[j] * hi[c];
+      } else {
+        std::copy_n(tile.data() + (k - r) * nt, nt, aligned.begin());
       }
-    for (; c < n; ++c) {
-      restore[0] += (a[c] - b[c]) * (a[c] - b[c]);
-      moved[0] += (aligned[c] - b[c]) * (aligned[c] - b[c]);
-      norm[0] += b[c] * b[c];
+      for (std::int64_t c = 0; c < nt; ++c) mixed[c] = alpha * aligned[c] + (1.0f - alpha) * b[c];  // W = alpha O W_base + (1 - alpha) W_sft
+      // The distances are only reported: float sums over 8 lanes (c % 8, so they vectorize)
+      // within the tile's row, double across rows and tiles.
+      float restore[8] = {}, moved[8] = {}, norm[8] = {};
+      std::int64_t c = 0;
+      for (; c + 8 <= nt; c += 8)
+        for (int l = 0; l < 8; ++l) {
+          restore[l] += (a[c + l] - b[c + l]) * (a[c + l] - b[c + l]);
+          moved[l] += (aligned[c + l] - b[c + l]) * (aligned[c + l] - b[c + l]);
+          norm[l] += b[c + l] * b[c + l];
+        }
+      for (; c < nt; ++c) {
+        restore[0] += (a[c] - b[c]) * (a[c] - b[c]);
+        moved[0] += (aligned[c] - b[c]) * (aligned[c] - b[c]);
+        norm[0] += b[c] * b[c];
+      }
+      for (int l = 0; l < 8; ++l) {
+        d.restore_to_sft += restore[l];
+        d.aligned_to_sft += moved[l];
+        d.sft += norm[l];
+      }
+      encode_from_f32(like.dtype, std::span<const float>(mixed.data(), nt), out.subspan(((m.where.first_row + k) * n + c0) * width, nt * width));
     }
-    for (int l = 0; l < 8; ++l) {
-      d.restore_to_sft += restore[l];
-      d.aligned_to_sft += moved[l];
-      d.sft += norm[l];
-    }
-    encode_from_f32(like.dtype, mixed, out.subspan((m.where.first_row + k) * n * width, n * width));
   }
   return d;
 }
