@@ -119,7 +119,7 @@ LayerDrift global_layer_drift(std::span<const TensorPair> tensors, const Surgery
   result.kind = "global";
   const QkLayerLayout layout = locate_qk_heads(tensors, plan, "diagnose");
   result.layer = layout.layer;
-  const std::int64_t hd = layout.head_dim, r = plan.rotary_dim, half = r / 2;
+  const std::int64_t hd = layout.head_dim, r = plan.require_rotary_dim("diagnose"), half = r / 2;
 
   // Every head (keys once per KV group) on its own, heads in parallel with single-threaded BLAS
   // (memory: one head's rows in double per core).

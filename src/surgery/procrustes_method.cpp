@@ -23,6 +23,7 @@ void check_rope_geometry(const SurgeryPlan& plan, int layer, const char* method)
   if (info.kind != LayerKind::Global)
     fail(ErrorKind::Unsupported, "{}: layer {} is a {} layer; {} aligns global attention layers only (a sliding layer's RoPE may "
          "differ from the global layers')", method, layer, layer_kind_name(info.kind), method);
+  plan.require_rotary_dim(method);  // a config that does not say is refused, not read as NoPE
   if (plan.rotary_dim < 0 || plan.rotary_dim > plan.head_dim || plan.rotary_dim % 2 != 0)
     fail(ErrorKind::Unsupported, "{}: rotary_dim {} is not an even number of dims within head_dim {}", method, plan.rotary_dim,
          plan.head_dim);
