@@ -2,7 +2,8 @@
 # Times restore, procrustes and diagnose on the synthetic Qwen3-Next-80B-shaped pair in one run and
 # prints the medians, the ratios to restore (target: procrustes <= 2x restore) and each command's
 # peak RSS. Inputs are read once first so every command sees a warm page cache; the commands run
-# ROUNDS times, interleaved, so background load hits them alike. With BASELINE_BINARY (another
+# ROUNDS times, interleaved, so background load hits them alike. CPU seconds (user + sys) are
+# printed too: on a loaded machine they are the steadier measure. With BASELINE_BINARY (another
 # build, e.g. main's), its procrustes is timed in the same rounds for an old-vs-new ratio.
 #   bench/procrustes_bench.sh QKRESTORE_BINARY [WORK_DIR] [ROUNDS] [BASELINE_BINARY]
 set -euo pipefail
@@ -16,15 +17,16 @@ if [[ ! -f $work/sft/model.safetensors ]]; then
 fi
 cat "$work"/base/model.safetensors "$work"/sft/model.safetensors > /dev/null
 
-declare -A times rss
-measure() {  # measure NAME COMMAND...: appends seconds and peak RSS (KB) of one run
+declare -A times rss cpu
+measure() {  # measure NAME COMMAND...: appends seconds, CPU seconds and peak RSS (KB) of one run
   local name=$1 start end
   shift
   start=$(date +%s.%N)
-  /usr/bin/time -f %M -o "$work/rss" "$@" > /dev/null 2>&1
+  /usr/bin/time -f '%M %U %S' -o "$work/rss" "$@" > /dev/null 2>&1
   end=$(date +%s.%N)
   times[$name]+="$(echo "$end - $start" | bc -l) "
-  rss[$name]+="$(cat "$work/rss") "
+  rss[$name]+="$(cut -d' ' -f1 "$work/rss") "
+  cpu[$name]+="$(awk '{print $2 + $3}' "$work/rss") "
 }
 median() { tr ' ' '\n' | grep . | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 
@@ -41,9 +43,12 @@ for ((i = 0; i < rounds; i++)); do
 done
 rm -rf "$work/out-restore" "$work/out-procrustes" "$work/rss"
 restore=$(echo "${times[restore]}" | median)
+restore_cpu=$(echo "${cpu[restore]}" | median)
 for n in "${names[@]}"; do
   t=$(echo "${times[$n]}" | median)
-  printf '%-20s median %7.3f s  ratio to restore %5.2f  peak RSS %4d MB  (runs: %s)\n' "$n" "$t" "$(echo "$t / $restore" | bc -l)" \
+  c=$(echo "${cpu[$n]}" | median)
+  printf '%-20s median %7.3f s  ratio to restore %5.2f  CPU %6.2f s (ratio %5.2f)  peak RSS %4d MB  (runs: %s)\n' "$n" "$t" \
+    "$(echo "$t / $restore" | bc -l)" "$c" "$(echo "$c / $restore_cpu" | bc -l)" \
     "$(( $(echo "${rss[$n]}" | tr ' ' '\n' | sort -g | tail -1) / 1024 ))" "${times[$n]}"
 done
 echo "target: procrustes <= 2x restore; $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
