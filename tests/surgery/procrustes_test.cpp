@@ -271,6 +271,33 @@ TEST(Procrustes, RefusesSlidingLayers) {
   EXPECT_THROW(write_output(base, sft, plan, ProcrustesMethod(1.0, Granularity::Group), quiet_output(tmp / "out")), Error);
 }
 
+TEST(Procrustes, RefusesAConfigWithoutTheRotaryDimensionNamingTheField) {
+  // A user's family table whose rotary dimension names a field this config lacks: restore still
+  // plans (it copies rows), procrustes must refuse instead of treating the layers as NoPE.
+  nlohmann::json table = nlohmann::json::parse(R"({"families": {"qwen3_next": {
+      "layer_kinds": [{"list": "layer_types", "values": {"full_attention": "global", "linear_attention": "linear"}}],
+      "position": {"kind": "rope", "rotary_dim": "rotary_dims_of_this_model"},
+      "global_tensors": [
+        {"side": "q", "part": "weight", "name": "self_attn.q_proj.weight", "gated": true,
+         "rows": {"count": "heads", "block": "head_dim", "stride": "2 * head_dim"}},
+        {"side": "k", "part": "weight", "name": "self_attn.k_proj.weight"}]}}})");
+  FamilyTable families = FamilyTable::builtin();
+  families.merge(FamilyTable::from_json(table, "test table"));
+  auto dir = test::checkpoints_dir() / "qwen3_next";
+  Checkpoint base(dir / "base"), sft(dir / "sft");
+  const SurgeryPlan plan = make_plan(base, sft, {}, families);
+  EXPECT_FALSE(plan.rotary_dim_unknown.empty());
+  EXPECT_TRUE(plan.to_json()["rotary_dim"].is_null());
+  test::TempDir tmp;
+  try {
+    write_output(base, sft, plan, ProcrustesMethod(1.0, Granularity::Group), quiet_output(tmp / "out"));
+    FAIL() << "procrustes should refuse an unknown rotary dimension";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("rotary_dims_of_this_model"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(std::filesystem::exists(tmp / "out"));
+}
+
 // ---- synthetic: SFT = O * base exactly ----------------------------------------------------
 
 // Writes a float32 checkpoint: SFT's config and every tensor of `source`, with `edit` applied.
