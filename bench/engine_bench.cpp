@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/causal_lm.hpp"
+#include "engine/op_timer.hpp"
 #include "engine/parallel.hpp"
 
 using namespace qk::engine;
@@ -150,6 +151,24 @@ double forward_flops(const nlohmann::json& c, double tokens, double past) {
   return per_token * tokens + attention + delta + 2 * H * V;
 }
 
+// Where the time of the last phase went, per kind of operation (wall clock), and the rest.
+nlohmann::json print_breakdown(double total_seconds) {
+  nlohmann::json j;
+  double timed = 0;
+  const auto seconds = op_seconds();
+  for (std::size_t i = 0; i < seconds.size(); ++i) {
+    if (seconds[i] == 0) continue;
+    std::printf("    %-26s %8.3f s  %5.1f%%\n", std::string(op_name(static_cast<Op>(i))).c_str(), seconds[i],
+                100 * seconds[i] / total_seconds);
+    j[std::string(op_name(static_cast<Op>(i)))] = seconds[i];
+    timed += seconds[i];
+  }
+  std::printf("    %-26s %8.3f s  %5.1f%%\n", "other", total_seconds - timed, 100 * (total_seconds - timed) / total_seconds);
+  j["other"] = total_seconds - timed;
+  reset_op_times();
+  return j;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -179,6 +198,8 @@ int main(int argc, char** argv) {
 
   // Prefill in one forward (the 1K-token prefill chunk of generate() is reported alongside).
   SequenceState state = model->new_sequence();
+  enable_op_timing(true);
+  reset_op_times();
   t = Clock::now();
   const double c0 = cpu_seconds();
   Segment seg{&state, prompt};
@@ -189,6 +210,7 @@ int main(int argc, char** argv) {
   std::printf("prefill %zu tokens: %.2f s, %.0f tok/s, %.1f GFLOP/s = %.0f%% of sgemm; per CPU-second %.1f = %.0f%%\n",
               tokens, prefill_s, tokens / prefill_s, prefill_gflops, 100 * prefill_gflops / peak, prefill_cpu_gflops,
               100 * prefill_cpu_gflops / sgemm_cpu_gflops);
+  const auto prefill_breakdown = print_breakdown(prefill_s);
 
   SequenceState chunked = model->new_sequence();
   t = Clock::now();
@@ -197,6 +219,7 @@ int main(int argc, char** argv) {
     model->forward({&piece, 1}, LogitsFor::LastToken);
   }
   const double chunked_s = seconds_since(t);
+  reset_op_times();
   std::printf("prefill in 1K chunks: %.2f s, %.1f GFLOP/s = %.0f%% of sgemm\n", chunked_s,
               forward_flops(config, tokens, 0) / chunked_s / 1e9,
               100 * forward_flops(config, tokens, 0) / chunked_s / 1e9 / peak);
@@ -216,6 +239,8 @@ int main(int argc, char** argv) {
   const double decode_gbs = (model->info().active_weight_bytes_per_token + cache_bytes) / per_token / 1e9;
   std::printf("decode at %zu context: %.1f ms/token, %.1f tok/s, %.1f GB/s = %.0f%% of bandwidth\n", tokens,
               per_token * 1e3, 1 / per_token, decode_gbs, 100 * decode_gbs / bandwidth);
+  const auto decode_breakdown = print_breakdown(per_token * decode_steps);
+  enable_op_timing(false);
 
   // Batched decode: 4 sequences per step read the weights once.
   std::vector<SequenceState> states;
@@ -263,7 +288,9 @@ int main(int argc, char** argv) {
                      {"decode_fraction_of_bandwidth", decode_gbs / bandwidth},
                      {"batched4_tokens_per_s", 4 / batch_step},
                      {"linear_state_bytes_1k", linear_bytes(short_state)},
-                     {"linear_state_bytes_full", linear_bytes(state)}};
+                     {"linear_state_bytes_full", linear_bytes(state)},
+                     {"prefill_seconds_by_op", prefill_breakdown},
+                     {"decode_seconds_by_op", decode_breakdown}};
     std::ofstream(json_out) << j.dump(2) << "\n";
   }
   return 0;
