@@ -7,8 +7,8 @@
 
 // Array kernels marked QK_SIMD_CLONES are compiled twice, for x86-64-v3 (AVX2) and the baseline, and the
 // loader picks the one the CPU runs (GCC/clang function multi-versioning); the build itself targets the
-// baseline so the binary runs anywhere. No FMA contraction happens (ISO C++ mode: -ffp-contract=off), so
-// both versions give the same bits.
+// baseline so the binary runs anywhere. The AVX2 version may fuse multiply-adds, so the two can differ in
+// the last bits (well inside the engine's parity bounds).
 #if defined(__x86_64__) && defined(__GNUC__)
 #define QK_SIMD_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
 #else
@@ -17,7 +17,8 @@
 
 namespace qk::engine {
 
-// y[rows, out] = x[rows, in] * w[out, in]^T  (a PyTorch nn.Linear without bias), via OpenBLAS.
+// y[rows, out] = x[rows, in] * w[out, in]^T  (a PyTorch nn.Linear without bias): OpenBLAS sgemm, or for
+// up to 8 rows (decode, batched decode) a kernel that streams each weight once on the engine's threads.
 // accumulate: y += instead of y =.
 void matmul_wt(const float* x, const float* w, float* y, std::size_t rows, std::size_t in, std::size_t out,
                bool accumulate = false);
