@@ -7,6 +7,7 @@
 #include "engine/kernels.hpp"
 #include "engine/op_timer.hpp"
 #include "engine/parallel.hpp"
+#include "engine/scratch.hpp"
 
 namespace qk::engine {
 namespace {
@@ -26,17 +27,18 @@ SwiGluMlp::SwiGluMlp(std::size_t hidden, std::size_t intermediate, std::vector<f
 
 void SwiGluMlp::forward(const float* x, std::size_t rows, float* y) const {
   const std::size_t I2 = 2 * intermediate_;
-  std::vector<float> gu(rows * I2), act(rows * intermediate_);
-  matmul_wt(x, gate_up_.data(), gu.data(), rows, hidden_, I2);
+  float* gu = scratch(Scratch::MlpGateUp, rows * I2);
+  float* act = scratch(Scratch::MlpAct, rows * intermediate_);
+  matmul_wt(x, gate_up_.data(), gu, rows, hidden_, I2);
   {
     OpTimer timer(Op::Elementwise);
     // act = silu(gate) * up, rows in parallel
     parallel_ranges(rows, 16, [&](std::size_t begin, std::size_t end) {
       for (std::size_t r = begin; r < end; ++r)
-        swiglu(gu.data() + r * I2, gu.data() + r * I2 + intermediate_, act.data() + r * intermediate_, intermediate_);
+        swiglu(gu + r * I2, gu + r * I2 + intermediate_, act + r * intermediate_, intermediate_);
     });
   }
-  matmul_wt(act.data(), down_.data(), y, rows, intermediate_, hidden_);
+  matmul_wt(act, down_.data(), y, rows, intermediate_, hidden_);
 }
 
 SparseMoe::SparseMoe(const SparseMoeShape& s, const WeightSource& w, const std::string& p) : s_(s) {

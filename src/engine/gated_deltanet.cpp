@@ -8,6 +8,7 @@
 #include "engine/kernels.hpp"
 #include "engine/op_timer.hpp"
 #include "engine/parallel.hpp"
+#include "engine/scratch.hpp"
 
 namespace qk::engine {
 namespace {
@@ -44,29 +45,32 @@ void GatedDeltaNet::forward(const float* x, std::size_t rows, const BatchRows& b
   const std::size_t qkvz_width = 2 * s_.key_total() + 2 * s_.value_total();
   const std::size_t channels = s_.conv_channels(), value_total = s_.value_total();
 
-  std::vector<float> qkvz(rows * qkvz_width), ba(rows * 2 * nv);
-  matmul_wt(x, in_proj_qkvz_.data(), qkvz.data(), rows, s_.hidden, qkvz_width);
-  matmul_wt(x, in_proj_ba_.data(), ba.data(), rows, s_.hidden, 2 * nv);
+  float* qkvz = scratch(Scratch::DeltaNetProjection, rows * qkvz_width);
+  float* ba = scratch(Scratch::DeltaNetGates, rows * 2 * nv);
+  matmul_wt(x, in_proj_qkvz_.data(), qkvz, rows, s_.hidden, qkvz_width);
+  matmul_wt(x, in_proj_ba_.data(), ba, rows, s_.hidden, 2 * nv);
 
   // Un-group the projection. Per key head kh the fused row holds [q (dk) | k (dk) | v (group*dv) | z (group*dv)]
   // (transformers' fix_query_key_value_ordering); the conv runs over [all q | all k | all v]. Rows in parallel.
-  std::vector<float> mixed(rows * channels), z(rows * value_total);
-  std::vector<float> beta(rows * nv), g(rows * nv);
+  float* mixed = scratch(Scratch::DeltaNetMixed, rows * channels);
+  float* z = scratch(Scratch::DeltaNetZ, rows * value_total);
+  float* beta = scratch(Scratch::DeltaNetBeta, rows * nv);
+  float* g = scratch(Scratch::DeltaNetG, rows * nv);
   const std::size_t per_head = 2 * dk + 2 * group * dv;
   std::optional<OpTimer> timer(Op::Elementwise);
   parallel_ranges(rows, 16, [&](std::size_t begin, std::size_t end) {
     for (std::size_t r = begin; r < end; ++r) {
-      const float* src = qkvz.data() + r * qkvz_width;
-      float* m = mixed.data() + r * channels;
+      const float* src = qkvz + r * qkvz_width;
+      float* m = mixed + r * channels;
       for (std::size_t kh = 0; kh < nk; ++kh) {
         const float* h = src + kh * per_head;
         std::copy_n(h, dk, m + kh * dk);
         std::copy_n(h + dk, dk, m + s_.key_total() + kh * dk);
         std::copy_n(h + 2 * dk, group * dv, m + 2 * s_.key_total() + kh * group * dv);
-        std::copy_n(h + 2 * dk + group * dv, group * dv, z.data() + r * value_total + kh * group * dv);
+        std::copy_n(h + 2 * dk + group * dv, group * dv, z + r * value_total + kh * group * dv);
       }
       // Per key head the b/a row holds [b (group) | a (group)].
-      const float* bar = ba.data() + r * 2 * nv;
+      const float* bar = ba + r * 2 * nv;
       for (std::size_t kh = 0; kh < nk; ++kh)
         for (std::size_t j = 0; j < group; ++j) {
           const std::size_t vh = kh * group + j;
@@ -79,17 +83,17 @@ void GatedDeltaNet::forward(const float* x, std::size_t rows, const BatchRows& b
 
   // Short convolution per sequence (channels in parallel), then l2-normalised q (scaled by dk^-0.5) and k
   // per head, rows in parallel.
-  std::vector<float> conv(rows * channels);
+  float* conv = scratch(Scratch::DeltaNetConv, rows * channels);
   timer.emplace(Op::Conv);
   for (const auto& seg : batch)
-    causal_conv1d_silu(mixed.data() + seg.first_row * channels, channels, seg.rows, channels, conv_weight_.data(),
-                       s_.conv_kernel, seg.cache->conv.data(), conv.data() + seg.first_row * channels, channels);
+    causal_conv1d_silu(mixed + seg.first_row * channels, channels, seg.rows, channels, conv_weight_.data(),
+                       s_.conv_kernel, seg.cache->conv.data(), conv + seg.first_row * channels, channels);
   timer.emplace(Op::Elementwise);
   const float q_scale = 1.0f / std::sqrt(static_cast<float>(dk));
   parallel_ranges(rows, 16, [&](std::size_t begin, std::size_t end) {
     for (std::size_t r = begin; r < end; ++r)
       for (std::size_t kh = 0; kh < nk; ++kh) {
-        float* q = conv.data() + r * channels + kh * dk;
+        float* q = conv + r * channels + kh * dk;
         float* k = q + s_.key_total();
         l2norm_inplace(q, dk, 1e-6f);
         l2norm_inplace(k, dk, 1e-6f);
@@ -99,18 +103,18 @@ void GatedDeltaNet::forward(const float* x, std::size_t rows, const BatchRows& b
 
   // The recurrence per (sequence, value head), all in parallel; value head vh reads key head vh / group.
   // Short segments (decode) run the token-by-token form, long ones the chunked form.
-  std::vector<float> core(rows * value_total);
+  float* core = scratch(Scratch::DeltaNetCore, rows * value_total);
   timer.emplace(Op::DeltaRule);
   parallel_for(batch.size() * nv, [&](std::size_t task) {
     const SegmentRows& seg = batch[task / nv];
     const std::size_t vh = task % nv, kh = vh / group;
-    const float* base = conv.data() + seg.first_row * channels;
+    const float* base = conv + seg.first_row * channels;
     HeadRows q{base + kh * dk, channels}, k{base + s_.key_total() + kh * dk, channels};
     HeadRows v{base + 2 * s_.key_total() + vh * dv, channels};
     float* state = seg.cache->recurrent.data() + vh * dk * dv;
-    float* out = core.data() + seg.first_row * value_total + vh * dv;
-    const float* gs = g.data() + seg.first_row * nv + vh;
-    const float* bs = beta.data() + seg.first_row * nv + vh;
+    float* out = core + seg.first_row * value_total + vh * dv;
+    const float* gs = g + seg.first_row * nv + vh;
+    const float* bs = beta + seg.first_row * nv + vh;
     if (seg.rows < kChunkedFrom)
       gated_delta_rule_recurrent({dk, dv}, seg.rows, q, k, v, gs, bs, nv, state, out, value_total);
     else
@@ -120,12 +124,12 @@ void GatedDeltaNet::forward(const float* x, std::size_t rows, const BatchRows& b
   // Gated RMSNorm per value head: rmsnorm(o) * weight * silu(z)  (Qwen3NextRMSNormGated)
   timer.emplace(Op::Elementwise);
   parallel_ranges(rows, 16, [&](std::size_t begin, std::size_t end) {
-    rmsnorm(core.data() + begin * value_total, norm_weight_.data(), core.data() + begin * value_total,
+    rmsnorm(core + begin * value_total, norm_weight_.data(), core + begin * value_total,
             (end - begin) * nv, dv, s_.eps, /*zero_centred=*/false);
-    mul_silu(core.data() + begin * value_total, z.data() + begin * value_total, (end - begin) * value_total);
+    mul_silu(core + begin * value_total, z + begin * value_total, (end - begin) * value_total);
   });
   timer.reset();
-  matmul_wt(core.data(), out_proj_.data(), y, rows, value_total, s_.hidden);
+  matmul_wt(core, out_proj_.data(), y, rows, value_total, s_.hidden);
 }
 
 }  // namespace qk::engine
