@@ -16,7 +16,7 @@ constexpr std::size_t kQueryBlock = 128;  // rows of one score block: 128 x 4K f
 // softmax(scale q K^T) V for `rows` consecutive queries of one head, the first of which sees `visible`
 // keys and each next one one more (causal). q: [rows, q_stride]; out: [rows, q_stride]; keys/values of
 // this head's kv head: [past + n, kv_stride]; scores: scratch of rows * (visible + rows - 1) floats.
-// Two sgemm (gemv for one row) around a row softmax; called inside the pool, so OpenBLAS is single-threaded.
+// Two sgemm (gemv for one row) around a row softmax; runs on its pool thread (OpenBLAS is single-threaded).
 void attend_block(const AttentionShape& s, const float* q, std::size_t q_stride, std::size_t rows,
                   const float* keys, const float* values, std::size_t kv_stride, std::size_t visible, float* scores,
                   float* out) {

@@ -118,9 +118,13 @@ void matmul_wt(const float* x, const float* w, float* y, std::size_t rows, std::
     });
     return;
   }
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(rows), static_cast<int>(out),
-              static_cast<int>(in), 1.0f, x, static_cast<int>(in), w, static_cast<int>(in), beta, y,
-              static_cast<int>(out));
+  // Prefill: single-threaded sgemm per block of output features, blocks spread over the pool's threads (a
+  // few per thread, so a thread slowed by other processes takes fewer). Each block packs its own slice of w.
+  parallel_ranges(out, 128, [&](std::size_t begin, std::size_t end) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(rows), static_cast<int>(end - begin),
+                static_cast<int>(in), 1.0f, x, static_cast<int>(in), w + begin * in, static_cast<int>(in), beta,
+                y + begin, static_cast<int>(out));
+  });
 }
 
 void rmsnorm(const float* x, const float* weight, float* y, std::size_t rows, std::size_t dim, float eps,

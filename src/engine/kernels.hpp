@@ -17,8 +17,9 @@
 
 namespace qk::engine {
 
-// y[rows, out] = x[rows, in] * w[out, in]^T  (a PyTorch nn.Linear without bias): OpenBLAS sgemm, or for
-// up to 8 rows (decode, batched decode) a kernel that streams each weight once on the engine's threads.
+// y[rows, out] = x[rows, in] * w[out, in]^T  (a PyTorch nn.Linear without bias), on the engine's threads:
+// OpenBLAS sgemm per block of outputs, or for up to 8 rows (decode, batched decode) a kernel that streams
+// each weight once.
 // accumulate: y += instead of y =.
 void matmul_wt(const float* x, const float* w, float* y, std::size_t rows, std::size_t in, std::size_t out,
                bool accumulate = false);

@@ -106,6 +106,7 @@ std::size_t configured_threads() {
 }
 
 Pool& pool() {
+  [[maybe_unused]] static const bool blas_single_threaded = (openblas_set_num_threads(1), true);  // parallel.hpp
   static Pool instance(configured_threads());
   return instance;
 }
@@ -120,16 +121,7 @@ void parallel_for(std::size_t count, const std::function<void(std::size_t)>& bod
     for (std::size_t i = 0; i < count; ++i) body(i);
     return;
   }
-  // OpenBLAS single-threaded inside tasks; restored afterwards for the big products outside.
-  const int blas_threads = openblas_get_num_threads();
-  openblas_set_num_threads(1);
-  try {
-    pool().run(count, body);
-  } catch (...) {
-    openblas_set_num_threads(blas_threads);
-    throw;
-  }
-  openblas_set_num_threads(blas_threads);
+  pool().run(count, body);
 }
 
 void parallel_ranges(std::size_t count, std::size_t grain,

@@ -1,8 +1,8 @@
-// A small persistent thread pool for the engine's loops over heads, query blocks and row blocks.
-// Large matrix products go through OpenBLAS, which has its own threads (Debian ships the pthread build,
-// libopenblas0-pthread); the two never run at the same time: while the pool runs a job, OpenBLAS is set
-// to one thread, so a product inside a task runs on the task's own thread and the cores are not
-// oversubscribed.
+// A small persistent thread pool: the engine's only threads. Loops over heads, query blocks, row blocks and
+// the column blocks of large matrix products all run on it. OpenBLAS (Debian ships the pthread build,
+// libopenblas0-pthread) is set to one thread when the pool starts, so every product runs on the thread that
+// calls it: its own threads would otherwise spin-wait beside the pool's between products and compete for
+// the cores, and switching its thread count per loop made its threaded sgemm slower (measured).
 #pragma once
 #include <cstddef>
 #include <functional>
