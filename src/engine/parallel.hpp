@@ -2,7 +2,9 @@
 // the column blocks of large matrix products all run on it. OpenBLAS (Debian ships the pthread build,
 // libopenblas0-pthread) is set to one thread when the pool starts, so every product runs on the thread that
 // calls it: its own threads would otherwise spin-wait beside the pool's between products and compete for
-// the cores, and switching its thread count per loop made its threaded sgemm slower (measured).
+// the cores (a version that switched OpenBLAS to one thread around each pool loop ran its products well
+// below the sgemm yardstick). The setting is process-wide: other OpenBLAS users in a process that has
+// started the engine run single-threaded too.
 #pragma once
 #include <cstddef>
 #include <functional>
