@@ -1,8 +1,10 @@
 // engine_bench: the embedded engine's speed against this machine's own limits, measured in one run.
-//   1. OpenBLAS sgemm FLOP rate (the prefill yardstick) and read memory bandwidth (the decode yardstick)
+//   1. OpenBLAS sgemm FLOP rate (the prefill yardstick) and memory bandwidth, STREAM-style copy and plain
+//      read (the decode yardsticks), each measured before and after the model runs and averaged, since on
+//      a shared machine the load changes during the run
 //   2. a random qwen3_next model of realistic proportions (built in memory, fp32)
 //   3. prefill of a 4K-token prompt: model FLOPs / time, as a fraction of the sgemm rate
-//   4. decode: bytes of weights read per token / time per token, as a fraction of the bandwidth
+//   4. decode: bytes of weights read per token / time per token, as a fraction of the bandwidths
 //   5. per-sequence memory of the linear-attention layers at 1K and 4K context (must not grow)
 // Usage: engine_bench [--tokens 4096] [--decode 32] [--json out.json]
 #include <cblas.h>
@@ -21,6 +23,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/causal_lm.hpp"
+#include "engine/op_timer.hpp"
 #include "engine/parallel.hpp"
 
 using namespace qk::engine;
@@ -49,11 +52,12 @@ double sgemm_gflops(int m, int n, int k) {
   return best;
 }
 
-// Best-of-3 read bandwidth: every thread sums its part of a 1 GiB array (larger than any cache).
+// Best-of-3 read bandwidth: the pool's threads sum 16 parts of a 1 GiB array (larger than any cache);
+// parts are handed out as threads free up, so a thread slowed by other processes does not hold up the rest.
 double read_bandwidth_gbs() {
   const std::size_t n = (std::size_t{1} << 30) / sizeof(float);
   std::vector<float> data(n, 1.0f);
-  const std::size_t parts = engine_threads();
+  const std::size_t parts = 16;
   std::vector<double> sums(parts);
   double best = 0;
   for (int rep = 0; rep < 3; ++rep) {
@@ -69,6 +73,50 @@ double read_bandwidth_gbs() {
   }
   std::printf("  (checksum %.0f)\n", sums[0]);
   return best;
+}
+
+// Best-of-3 STREAM-style copy (b = a over 512 MiB arrays, 16 parts on the pool's threads), counting bytes
+// read plus bytes written as STREAM does.
+double copy_bandwidth_gbs() {
+  const std::size_t n = (std::size_t{1} << 29) / sizeof(float);
+  std::vector<float> a(n, 1.0f), b(n, 0.0f);
+  const std::size_t parts = 16;
+  double best = 0;
+  for (int rep = 0; rep < 3; ++rep) {
+    const auto t = Clock::now();
+    parallel_for(parts, [&](std::size_t p) {
+      const std::size_t begin = p * (n / parts), end = p + 1 == parts ? n : begin + n / parts;
+      std::memcpy(b.data() + begin, a.data() + begin, (end - begin) * sizeof(float));
+    });
+    best = std::max(best, 2.0 * n * sizeof(float) / seconds_since(t) / 1e9);
+  }
+  return best;
+}
+
+struct Yardsticks {
+  double sgemm_gflops, copy_gbs, read_gbs;
+};
+
+// The sgemm yardstick is OpenBLAS's own, threaded over all cores; the engine keeps OpenBLAS at one thread
+// (its pool splits the products), so the setting is switched for the measurement only.
+Yardsticks measure_yardsticks(std::size_t tokens, int hidden, const char* when) {
+  const int engine_setting = openblas_get_num_threads();
+  openblas_set_num_threads(static_cast<int>(std::thread::hardware_concurrency()));
+  const double sgemm = sgemm_gflops(static_cast<int>(tokens), 4096, hidden);
+  openblas_set_num_threads(engine_setting);
+  Yardsticks y{sgemm, copy_bandwidth_gbs(), read_bandwidth_gbs()};
+  std::printf("%s: sgemm %zux4096x%d %.1f GFLOP/s (%.1f per CPU-second), copy %.1f GB/s, read %.1f GB/s\n", when,
+              tokens, hidden, y.sgemm_gflops, sgemm_cpu_gflops, y.copy_gbs, y.read_gbs);
+  return y;
+}
+
+double load_average() {
+  double load = -1;
+  if (std::FILE* f = std::fopen("/proc/loadavg", "r")) {
+    if (std::fscanf(f, "%lf", &load) != 1) load = -1;
+    std::fclose(f);
+  }
+  return load;
 }
 
 // A Qwen3-Next-shaped model: 3 Gated DeltaNet layers per full-attention layer, head dims 128, GQA.
@@ -150,6 +198,24 @@ double forward_flops(const nlohmann::json& c, double tokens, double past) {
   return per_token * tokens + attention + delta + 2 * H * V;
 }
 
+// Where the time of the last phase went, per kind of operation (wall clock), and the rest.
+nlohmann::json print_breakdown(double total_seconds) {
+  nlohmann::json j;
+  double timed = 0;
+  const auto seconds = op_seconds();
+  for (std::size_t i = 0; i < seconds.size(); ++i) {
+    if (seconds[i] == 0) continue;
+    std::printf("    %-26s %8.3f s  %5.1f%%\n", std::string(op_name(static_cast<Op>(i))).c_str(), seconds[i],
+                100 * seconds[i] / total_seconds);
+    j[std::string(op_name(static_cast<Op>(i)))] = seconds[i];
+    timed += seconds[i];
+  }
+  std::printf("    %-26s %8.3f s  %5.1f%%\n", "other", total_seconds - timed, 100 * (total_seconds - timed) / total_seconds);
+  j["other"] = total_seconds - timed;
+  reset_op_times();
+  return j;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -162,11 +228,8 @@ int main(int argc, char** argv) {
   }
   std::printf("threads: %zu (engine pool), hardware %u\n", engine_threads(), std::thread::hardware_concurrency());
   const auto config = bench_config();
-  const double peak = sgemm_gflops(static_cast<int>(tokens), 4096, config["hidden_size"].get<int>());
-  std::printf("sgemm %zux4096x%d: %.1f GFLOP/s (%.1f per CPU-second)\n", tokens, config["hidden_size"].get<int>(), peak,
-              sgemm_cpu_gflops);
-  const double bandwidth = read_bandwidth_gbs();
-  std::printf("read bandwidth: %.1f GB/s\n", bandwidth);
+  const double load_before = load_average();
+  const Yardsticks before = measure_yardsticks(tokens, config["hidden_size"].get<int>(), "yardsticks before");
 
   auto t = Clock::now();
   auto model = make_causal_lm(config, random_weights(config));
@@ -179,16 +242,19 @@ int main(int argc, char** argv) {
 
   // Prefill in one forward (the 1K-token prefill chunk of generate() is reported alongside).
   SequenceState state = model->new_sequence();
+  enable_op_timing(true);
+  reset_op_times();
   t = Clock::now();
   const double c0 = cpu_seconds();
   Segment seg{&state, prompt};
   auto logits = model->forward({&seg, 1}, LogitsFor::LastToken);
   const double prefill_s = seconds_since(t);
   const double prefill_gflops = forward_flops(config, tokens, 0) / prefill_s / 1e9;
-  const double prefill_cpu_gflops = forward_flops(config, tokens, 0) / (cpu_seconds() - c0) / 1e9;
-  std::printf("prefill %zu tokens: %.2f s, %.0f tok/s, %.1f GFLOP/s = %.0f%% of sgemm; per CPU-second %.1f = %.0f%%\n",
-              tokens, prefill_s, tokens / prefill_s, prefill_gflops, 100 * prefill_gflops / peak, prefill_cpu_gflops,
-              100 * prefill_cpu_gflops / sgemm_cpu_gflops);
+  const double prefill_cpu_s = cpu_seconds() - c0;
+  const double prefill_cpu_gflops = forward_flops(config, tokens, 0) / prefill_cpu_s / 1e9;
+  std::printf("prefill %zu tokens: %.2f s, %.0f tok/s, %.1f GFLOP/s (per CPU-second %.1f)\n", tokens, prefill_s,
+              tokens / prefill_s, prefill_gflops, prefill_cpu_gflops);
+  const auto prefill_breakdown = print_breakdown(prefill_s);
 
   SequenceState chunked = model->new_sequence();
   t = Clock::now();
@@ -197,9 +263,9 @@ int main(int argc, char** argv) {
     model->forward({&piece, 1}, LogitsFor::LastToken);
   }
   const double chunked_s = seconds_since(t);
-  std::printf("prefill in 1K chunks: %.2f s, %.1f GFLOP/s = %.0f%% of sgemm\n", chunked_s,
-              forward_flops(config, tokens, 0) / chunked_s / 1e9,
-              100 * forward_flops(config, tokens, 0) / chunked_s / 1e9 / peak);
+  reset_op_times();
+  const double chunked_gflops = forward_flops(config, tokens, 0) / chunked_s / 1e9;
+  std::printf("prefill in 1K chunks: %.2f s, %.1f GFLOP/s\n", chunked_s, chunked_gflops);
 
   // Decode: one token at a time after the prompt.
   std::int32_t token = static_cast<std::int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
@@ -214,17 +280,19 @@ int main(int argc, char** argv) {
   double cache_bytes = 0;
   for (const auto& l : state.layers) cache_bytes += (l.keys.size() + l.values.size() + 2 * l.recurrent.size()) * sizeof(float);
   const double decode_gbs = (model->info().active_weight_bytes_per_token + cache_bytes) / per_token / 1e9;
-  std::printf("decode at %zu context: %.1f ms/token, %.1f tok/s, %.1f GB/s = %.0f%% of bandwidth\n", tokens,
-              per_token * 1e3, 1 / per_token, decode_gbs, 100 * decode_gbs / bandwidth);
+  std::printf("decode at %zu context: %.1f ms/token, %.1f tok/s, %.1f GB/s\n", tokens, per_token * 1e3, 1 / per_token,
+              decode_gbs);
+  const auto decode_breakdown = print_breakdown(per_token * decode_steps);
 
   // Batched decode: 4 sequences per step read the weights once.
   std::vector<SequenceState> states;
   for (int s = 0; s < 4; ++s) {
     states.push_back(model->new_sequence());
-    Segment p{&states.back(), std::span(prompt).subspan(0, 256)};
+    Segment p{&states.back(), std::span(prompt).subspan(0, std::min<std::size_t>(256, tokens))};
     model->forward({&p, 1}, LogitsFor::LastToken);
   }
   std::vector<std::int32_t> batch_tokens(4, 1);
+  reset_op_times();
   t = Clock::now();
   for (std::size_t i = 0; i < decode_steps; ++i) {
     std::vector<Segment> segs;
@@ -232,7 +300,25 @@ int main(int argc, char** argv) {
     model->forward(segs, LogitsFor::LastToken);
   }
   const double batch_step = seconds_since(t) / decode_steps;
-  std::printf("batched decode (4 sequences): %.1f ms/step, %.1f tok/s\n", batch_step * 1e3, 4 / batch_step);
+  std::printf("batched decode (4 sequences): %.1f ms/step, %.1f tok/s (%.1f GB/s of weights)\n", batch_step * 1e3,
+              4 / batch_step, model->info().active_weight_bytes_per_token / batch_step / 1e9);
+  print_breakdown(batch_step * decode_steps);
+  enable_op_timing(false);
+
+  // The ratios, against the mean of the yardsticks measured before and after.
+  const Yardsticks after = measure_yardsticks(tokens, config["hidden_size"].get<int>(), "yardsticks after");
+  const double load_after = load_average();
+  const double peak = (before.sgemm_gflops + after.sgemm_gflops) / 2;
+  const double copy = (before.copy_gbs + after.copy_gbs) / 2, read = (before.read_gbs + after.read_gbs) / 2;
+  std::printf("RATIOS (load average %.1f before, %.1f after, on %u cores):\n", load_before, load_after,
+              std::thread::hardware_concurrency());
+  std::printf("  prefill %zu tokens: %.1f GFLOP/s = %.0f%% of sgemm %.1f (wall clock); per CPU-second %.0f%%\n", tokens,
+              prefill_gflops, 100 * prefill_gflops / peak, peak, 100 * prefill_cpu_gflops / sgemm_cpu_gflops);
+  std::printf("  prefill in 1K chunks: %.0f%% of sgemm\n", 100 * chunked_gflops / peak);
+  std::printf("  prefill cores used: %.2f (CPU-seconds / wall seconds; other processes take the rest)\n",
+              prefill_cpu_s / prefill_s);
+  std::printf("  decode: %.1f GB/s = %.0f%% of copy bandwidth %.1f GB/s, %.0f%% of read bandwidth %.1f GB/s\n",
+              decode_gbs, 100 * decode_gbs / copy, copy, 100 * decode_gbs / read, read);
 
   // Memory of one sequence: linear-attention layers constant, attention KV linear in context.
   auto linear_bytes = [](const SequenceState& s) {
@@ -241,7 +327,7 @@ int main(int argc, char** argv) {
     return b;
   };
   SequenceState short_state = model->new_sequence();
-  Segment p1k{&short_state, std::span(prompt).subspan(0, 1024)};
+  Segment p1k{&short_state, std::span(prompt).subspan(0, std::min<std::size_t>(1024, tokens))};
   model->forward({&p1k, 1}, LogitsFor::LastToken);
   std::printf("linear-layer state: %.2f MB at 1K context, %.2f MB at %zu; KV cache %.2f MB at %zu\n",
               linear_bytes(short_state) / 1e6, linear_bytes(state) / 1e6, state.position,
@@ -249,21 +335,30 @@ int main(int argc, char** argv) {
 
   if (!json_out.empty()) {
     nlohmann::json j{{"threads", engine_threads()},
+                     {"load_average_before", load_before},
+                     {"load_average_after", load_after},
                      {"sgemm_gflops", peak},
-                     {"read_bandwidth_gbs", bandwidth},
+                     {"sgemm_gflops_before_after", {before.sgemm_gflops, after.sgemm_gflops}},
+                     {"copy_bandwidth_gbs", copy},
+                     {"read_bandwidth_gbs", read},
                      {"prefill_tokens", tokens},
                      {"prefill_seconds", prefill_s},
                      {"prefill_gflops", prefill_gflops},
                      {"prefill_fraction_of_sgemm", prefill_gflops / peak},
                      {"sgemm_gflops_per_cpu_second", sgemm_cpu_gflops},
                      {"prefill_gflops_per_cpu_second", prefill_cpu_gflops},
+                     {"prefill_cores_used", prefill_cpu_s / prefill_s},
                      {"prefill_cpu_fraction_of_sgemm", prefill_cpu_gflops / sgemm_cpu_gflops},
                      {"decode_ms_per_token", per_token * 1e3},
                      {"decode_gbs", decode_gbs},
-                     {"decode_fraction_of_bandwidth", decode_gbs / bandwidth},
+                     {"decode_fraction_of_copy_bandwidth", decode_gbs / copy},
+                     {"decode_fraction_of_read_bandwidth", decode_gbs / read},
+                     {"prefill_1k_chunks_fraction_of_sgemm", chunked_gflops / peak},
                      {"batched4_tokens_per_s", 4 / batch_step},
                      {"linear_state_bytes_1k", linear_bytes(short_state)},
-                     {"linear_state_bytes_full", linear_bytes(state)}};
+                     {"linear_state_bytes_full", linear_bytes(state)},
+                     {"prefill_seconds_by_op", prefill_breakdown},
+                     {"decode_seconds_by_op", decode_breakdown}};
     std::ofstream(json_out) << j.dump(2) << "\n";
   }
   return 0;

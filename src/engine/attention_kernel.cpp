@@ -3,7 +3,6 @@
 #include <cblas.h>
 
 #include <algorithm>
-#include <cmath>
 #include <vector>
 
 #include "engine/kernels.hpp"
@@ -12,26 +11,36 @@
 namespace qk::engine {
 namespace {
 
-// softmax(scale * q K^T) V for one query row and one head, with plain loops.
-void attend_row(const AttentionShape& s, const float* q, const float* keys, const float* values,
-                std::size_t visible, std::size_t kv_head, float* scores, float* out) {
-  const std::size_t hd = s.head_dim, kv_stride = s.kv_heads * hd;
-  for (std::size_t p = 0; p < visible; ++p) {
-    const float* kp = keys + p * kv_stride + kv_head * hd;
-    float dot = 0.0f;
-    for (std::size_t d = 0; d < hd; ++d) dot += q[d] * kp[d];
-    scores[p] = dot * s.scale;
-  }
-  softmax_inplace(scores, visible);
-  for (std::size_t d = 0; d < hd; ++d) out[d] = 0.0f;
-  for (std::size_t p = 0; p < visible; ++p) {
-    const float* vp = values + p * kv_stride + kv_head * hd;
-    const float w = scores[p];
-    for (std::size_t d = 0; d < hd; ++d) out[d] += w * vp[d];
-  }
-}
+constexpr std::size_t kQueryBlock = 128;  // rows of one score block: 128 x 4K floats = 2 MB at 4K context
 
-constexpr std::size_t kQueryBlock = 256;  // rows of the score block: 256 x 4K floats = 4 MB at 4K context
+// softmax(scale q K^T) V for `rows` consecutive queries of one head, the first of which sees `visible`
+// keys and each next one one more (causal). q: [rows, q_stride]; out: [rows, q_stride]; keys/values of
+// this head's kv head: [past + n, kv_stride]; scores: scratch of rows * (visible + rows - 1) floats.
+// Two sgemm (gemv for one row) around a row softmax; runs on its pool thread (OpenBLAS is single-threaded).
+void attend_block(const AttentionShape& s, const float* q, std::size_t q_stride, std::size_t rows,
+                  const float* keys, const float* values, std::size_t kv_stride, std::size_t visible, float* scores,
+                  float* out) {
+  const int hd = static_cast<int>(s.head_dim), ldk = static_cast<int>(kv_stride);
+  const std::size_t width = visible + rows - 1;  // keys the last row sees
+  const int iw = static_cast<int>(width);
+  if (rows == 1) {
+    // scores = scale K q;  out = V^T p
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, iw, hd, s.scale, keys, ldk, q, 1, 0.0f, scores, 1);
+    softmax_inplace(scores, width);
+    cblas_sgemv(CblasRowMajor, CblasTrans, iw, hd, 1.0f, values, ldk, scores, 1, 0.0f, out, 1);
+    return;
+  }
+  // S = scale Q K^T;  row r keeps its first visible + r scores (causal mask);  O = P V
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(rows), iw, hd, s.scale, q,
+              static_cast<int>(q_stride), keys, ldk, 0.0f, scores, iw);
+  for (std::size_t r = 0; r < rows; ++r) {
+    float* row = scores + r * width;
+    softmax_inplace(row, visible + r);
+    std::fill(row + visible + r, row + width, 0.0f);
+  }
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(rows), hd, iw, 1.0f, scores, iw, values,
+              ldk, 0.0f, out, static_cast<int>(q_stride));
+}
 
 }  // namespace
 
@@ -39,38 +48,16 @@ void causal_attention(const AttentionShape& s, const float* q, std::size_t n, co
                       const float* values, std::size_t past, float* out) {
   const std::size_t hd = s.head_dim, group = s.heads / s.kv_heads;
   const std::size_t q_stride = s.heads * hd, kv_stride = s.kv_heads * hd;
-  if (n * (past + n) < 64 * 1024) {
-    // Few tokens (decode, short prompts): one task per (token, head).
-    parallel_for(n * s.heads, [&](std::size_t task) {
-      const std::size_t i = task / s.heads, h = task % s.heads;
-      std::vector<float> scores(past + i + 1);
-      attend_row(s, q + i * q_stride + h * hd, keys, values, past + i + 1, h / group, scores.data(),
-                 out + i * q_stride + h * hd);
-    });
-    return;
-  }
-  // Long blocks: per head and block of queries, S = scale Q K^T (sgemm), causal mask, row softmax,
-  // O = P V (sgemm). OpenBLAS threads each product.
-  std::vector<float> scores(kQueryBlock * (past + n));
-  for (std::size_t h = 0; h < s.heads; ++h) {
-    const std::size_t kv = h / group;
-    for (std::size_t b0 = 0; b0 < n; b0 += kQueryBlock) {
-      const std::size_t rows = std::min(kQueryBlock, n - b0);
-      const std::size_t visible = past + b0 + rows;  // keys the last row of the block sees
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(rows), static_cast<int>(visible),
-                  static_cast<int>(hd), s.scale, q + b0 * q_stride + h * hd, static_cast<int>(q_stride),
-                  keys + kv * hd, static_cast<int>(kv_stride), 0.0f, scores.data(), static_cast<int>(visible));
-      for (std::size_t r = 0; r < rows; ++r) {
-        float* row = scores.data() + r * visible;
-        const std::size_t sees = past + b0 + r + 1;
-        softmax_inplace(row, sees);
-        std::fill(row + sees, row + visible, 0.0f);
-      }
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, static_cast<int>(rows), static_cast<int>(hd),
-                  static_cast<int>(visible), 1.0f, scores.data(), static_cast<int>(visible), values + kv * hd,
-                  static_cast<int>(kv_stride), 0.0f, out + b0 * q_stride + h * hd, static_cast<int>(q_stride));
-    }
-  }
+  // Tasks: (head, block of queries), in parallel; each task keeps its score block in a per-thread buffer.
+  const std::size_t blocks = (n + kQueryBlock - 1) / kQueryBlock;
+  parallel_for(s.heads * blocks, [&](std::size_t task) {
+    const std::size_t h = task % s.heads, b0 = task / s.heads * kQueryBlock;
+    const std::size_t rows = std::min(kQueryBlock, n - b0), kv = h / group;
+    thread_local std::vector<float> scores;
+    scores.resize(rows * (past + b0 + rows));
+    attend_block(s, q + b0 * q_stride + h * hd, q_stride, rows, keys + kv * hd, values + kv * hd, kv_stride,
+                 past + b0 + 1, scores.data(), out + b0 * q_stride + h * hd);
+  });
 }
 
 }  // namespace qk::engine

@@ -2,8 +2,12 @@
 
 #include <algorithm>
 #include <numeric>
+#include <optional>
 
 #include "engine/kernels.hpp"
+#include "engine/op_timer.hpp"
+#include "engine/parallel.hpp"
+#include "engine/scratch.hpp"
 
 namespace qk::engine {
 namespace {
@@ -23,13 +27,18 @@ SwiGluMlp::SwiGluMlp(std::size_t hidden, std::size_t intermediate, std::vector<f
 
 void SwiGluMlp::forward(const float* x, std::size_t rows, float* y) const {
   const std::size_t I2 = 2 * intermediate_;
-  std::vector<float> gu(rows * I2), act(rows * intermediate_);
-  matmul_wt(x, gate_up_.data(), gu.data(), rows, hidden_, I2);
-  // act = silu(gate) * up
-  for (std::size_t r = 0; r < rows; ++r)
-    for (std::size_t j = 0; j < intermediate_; ++j)
-      act[r * intermediate_ + j] = silu(gu[r * I2 + j]) * gu[r * I2 + intermediate_ + j];
-  matmul_wt(act.data(), down_.data(), y, rows, intermediate_, hidden_);
+  float* gu = scratch(Scratch::MlpGateUp, rows * I2);
+  float* act = scratch(Scratch::MlpAct, rows * intermediate_);
+  matmul_wt(x, gate_up_.data(), gu, rows, hidden_, I2);
+  {
+    OpTimer timer(Op::Elementwise);
+    // act = silu(gate) * up, rows in parallel
+    parallel_ranges(rows, 16, [&](std::size_t begin, std::size_t end) {
+      for (std::size_t r = begin; r < end; ++r)
+        swiglu(gu + r * I2, gu + r * I2 + intermediate_, act + r * intermediate_, intermediate_);
+    });
+  }
+  matmul_wt(act, down_.data(), y, rows, intermediate_, hidden_);
 }
 
 SparseMoe::SparseMoe(const SparseMoeShape& s, const WeightSource& w, const std::string& p) : s_(s) {
@@ -71,6 +80,7 @@ void SparseMoe::forward(const float* x, std::size_t rows, float* y) const {
   // on CPU returns them in practice), renormalise when norm_topk_prob.
   std::vector<float> probs(rows * E);
   matmul_wt(x, router_.data(), probs.data(), rows, H, E);
+  std::optional<OpTimer> timer(Op::MoeRouting);
   std::vector<std::vector<std::size_t>> rows_of(E);
   std::vector<std::vector<float>> weight_of(E);
   std::vector<std::size_t> order(E);
@@ -96,13 +106,16 @@ void SparseMoe::forward(const float* x, std::size_t rows, float* y) const {
     in.resize(picked.size() * H);
     out.resize(picked.size() * H);
     for (std::size_t i = 0; i < picked.size(); ++i) std::copy_n(x + picked[i] * H, H, in.data() + i * H);
+    timer.reset();
     experts_[e]->forward(in.data(), picked.size(), out.data());
+    timer.emplace(Op::MoeRouting);
     for (std::size_t i = 0; i < picked.size(); ++i) {
       float* yr = y + picked[i] * H;
       const float w = weight_of[e][i];
       for (std::size_t d = 0; d < H; ++d) yr[d] += w * out[i * H + d];
     }
   }
+  timer.reset();
   if (shared_) {
     // y += sigmoid(x . w_gate) * shared_expert(x)
     std::vector<float> shared(rows * H), gate(rows);

@@ -1,5 +1,7 @@
 #include "engine/gated_delta_rule.hpp"
 
+#include "engine/kernels.hpp"
+
 #include <cblas.h>
 
 #include <algorithm>
@@ -7,8 +9,22 @@
 #include <vector>
 
 namespace qk::engine {
+namespace {
 
-void gated_delta_rule_recurrent(DeltaRuleShape shape, std::size_t tokens, HeadRows q, HeadRows k, HeadRows v,
+// row[j] *= sign * exp(G[i] - G[j]) for j < count, i = the row's own token: the decay between tokens j and i.
+QK_SIMD_CLONES void decay_row(float* row, const float* G, std::size_t i, std::size_t count, float sign) {
+  const float gi = G[i];
+  for (std::size_t j = 0; j < count; ++j) row[j] *= sign * exp_approx(gi - G[j]);
+}
+// y[:n] += a x[:n]
+QK_SIMD_CLONES void axpy(float a, const float* x, float* y, std::size_t n) {
+  for (std::size_t j = 0; j < n; ++j) y[j] += a * x[j];
+}
+
+}  // namespace
+
+// Built for AVX2 as well: the loops over the dv columns of the state vectorise.
+QK_SIMD_CLONES void gated_delta_rule_recurrent(DeltaRuleShape shape, std::size_t tokens, HeadRows q, HeadRows k, HeadRows v,
                                 const float* g, const float* beta, std::size_t gb_stride, float* state,
                                 float* out, std::size_t out_stride) {
   const std::size_t dk = shape.dk, dv = shape.dv;
@@ -50,7 +66,7 @@ void gated_delta_rule_chunked(DeltaRuleShape shape, std::size_t tokens, HeadRows
   const int idk = static_cast<int>(dk), idv = static_cast<int>(dv);
   const int qs = static_cast<int>(q.stride), ks = static_cast<int>(k.stride), os = static_cast<int>(out_stride);
   std::vector<float> G(C), T(C * C), U(C * dv), W(C * dk), vb(C * dv), kb(C * dk), qg(C * dk), kw(C * dk),
-      intra(C * C);
+      intra(C * C), a(C);
   for (std::size_t start = 0; start < tokens; start += C) {
     const std::size_t n = std::min(C, tokens - start);
     const int in = static_cast<int>(n), ic = static_cast<int>(C);
@@ -78,16 +94,13 @@ void gated_delta_rule_chunked(DeltaRuleShape shape, std::size_t tokens, HeadRows
 
     // T = (I + L)^-1 with L[i][j] = beta_i (k_i . k_j) exp(G_i - G_j) for j < i, by forward substitution:
     // T[i][j] = A[i][j] + sum_{j<m<i} A[i][m] T[m][j] with A = -L, then the identity on the diagonal.
+    // Row by row: T[i][:i] = A[i][:i] + sum_{m<i} A[i][m] T[m][:m] (rows m < i are final), as axpys.
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, in, in, idk, 1.0f, kb.data(), idk, k0, ks, 0.0f, T.data(), ic);
     for (std::size_t i = 0; i < n; ++i) {
       float* Ti = T.data() + i * C;
-      for (std::size_t j = 0; j < i; ++j) Ti[j] = -Ti[j] * std::exp(G[i] - G[j]);
-      for (std::size_t j = 0; j < i; ++j) {
-        // Row i left of j is final already; right of j it still holds the raw A values the sum needs.
-        float sum = Ti[j];
-        for (std::size_t m = j + 1; m < i; ++m) sum += Ti[m] * T[m * C + j];
-        Ti[j] = sum;
-      }
+      decay_row(Ti, G.data(), i, i, -1.0f);  // A[i][j] = -L[i][j]
+      std::copy_n(Ti, i, a.data());
+      for (std::size_t m = 1; m < i; ++m) axpy(a[m], T.data() + m * C, Ti, m);
       Ti[i] = 1.0f;
       for (std::size_t j = i + 1; j < n; ++j) Ti[j] = 0.0f;
     }
@@ -108,7 +121,7 @@ void gated_delta_rule_chunked(DeltaRuleShape shape, std::size_t tokens, HeadRows
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, in, in, idk, 1.0f, q0, qs, k0, ks, 0.0f, intra.data(), ic);
     for (std::size_t i = 0; i < n; ++i) {
       float* row = intra.data() + i * C;
-      for (std::size_t j = 0; j <= i; ++j) row[j] *= std::exp(G[i] - G[j]);
+      decay_row(row, G.data(), i, i + 1, 1.0f);
       for (std::size_t j = i + 1; j < n; ++j) row[j] = 0.0f;
     }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, in, idv, in, 1.0f, intra.data(), ic, U.data(), idv, 1.0f,

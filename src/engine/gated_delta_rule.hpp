@@ -31,8 +31,8 @@ void gated_delta_rule_recurrent(DeltaRuleShape shape, std::size_t tokens, HeadRo
 // The same recurrence evaluated chunk by chunk (the WY form of transformers' torch_chunk_gated_delta_rule):
 // within a chunk of C tokens the token-to-token updates become small dense products, so prefill costs
 // O(C (dk + dv)) per token per head instead of a long sequential chain. Results equal the recurrent form
-// up to rounding. chunk: tokens per chunk (64 in transformers and FLA). The products go through OpenBLAS
-// (threaded by it), so callers run heads one after another rather than in parallel.
+// up to rounding. chunk: tokens per chunk (64 in transformers and FLA). The products go through OpenBLAS on
+// the calling thread; callers run heads in parallel on the engine's pool.
 void gated_delta_rule_chunked(DeltaRuleShape shape, std::size_t tokens, HeadRows q, HeadRows k, HeadRows v,
                               const float* g, const float* beta, std::size_t gb_stride, float* state, float* out,
                               std::size_t out_stride, std::size_t chunk = 64);

@@ -1,11 +1,14 @@
 #include "engine/gated_deltanet.hpp"
 
 #include <cmath>
+#include <optional>
 
 #include "engine/causal_conv1d.hpp"
 #include "engine/gated_delta_rule.hpp"
 #include "engine/kernels.hpp"
+#include "engine/op_timer.hpp"
 #include "engine/parallel.hpp"
+#include "engine/scratch.hpp"
 
 namespace qk::engine {
 namespace {
@@ -40,88 +43,93 @@ void GatedDeltaNet::forward(const float* x, std::size_t rows, const BatchRows& b
   const std::size_t dk = s_.key_dim, dv = s_.value_dim, nk = s_.key_heads, nv = s_.value_heads;
   const std::size_t group = nv / nk;  // value heads per key head
   const std::size_t qkvz_width = 2 * s_.key_total() + 2 * s_.value_total();
-  const std::size_t channels = s_.conv_channels();
+  const std::size_t channels = s_.conv_channels(), value_total = s_.value_total();
 
-  std::vector<float> qkvz(rows * qkvz_width), ba(rows * 2 * nv);
-  matmul_wt(x, in_proj_qkvz_.data(), qkvz.data(), rows, s_.hidden, qkvz_width);
-  matmul_wt(x, in_proj_ba_.data(), ba.data(), rows, s_.hidden, 2 * nv);
+  float* qkvz = scratch(Scratch::DeltaNetProjection, rows * qkvz_width);
+  float* ba = scratch(Scratch::DeltaNetGates, rows * 2 * nv);
+  matmul_wt(x, in_proj_qkvz_.data(), qkvz, rows, s_.hidden, qkvz_width);
+  matmul_wt(x, in_proj_ba_.data(), ba, rows, s_.hidden, 2 * nv);
 
   // Un-group the projection. Per key head kh the fused row holds [q (dk) | k (dk) | v (group*dv) | z (group*dv)]
-  // (transformers' fix_query_key_value_ordering); the conv runs over [all q | all k | all v].
-  std::vector<float> mixed(rows * channels), z(rows * s_.value_total());
-  std::vector<float> beta(rows * nv), g(rows * nv);
+  // (transformers' fix_query_key_value_ordering); the conv runs over [all q | all k | all v]. Rows in parallel.
+  float* mixed = scratch(Scratch::DeltaNetMixed, rows * channels);
+  float* z = scratch(Scratch::DeltaNetZ, rows * value_total);
+  float* beta = scratch(Scratch::DeltaNetBeta, rows * nv);
+  float* g = scratch(Scratch::DeltaNetG, rows * nv);
   const std::size_t per_head = 2 * dk + 2 * group * dv;
-  for (std::size_t r = 0; r < rows; ++r) {
-    const float* src = qkvz.data() + r * qkvz_width;
-    float* m = mixed.data() + r * channels;
-    for (std::size_t kh = 0; kh < nk; ++kh) {
-      const float* h = src + kh * per_head;
-      std::copy_n(h, dk, m + kh * dk);
-      std::copy_n(h + dk, dk, m + s_.key_total() + kh * dk);
-      std::copy_n(h + 2 * dk, group * dv, m + 2 * s_.key_total() + kh * group * dv);
-      std::copy_n(h + 2 * dk + group * dv, group * dv, z.data() + r * s_.value_total() + kh * group * dv);
-    }
-    // Per key head the b/a row holds [b (group) | a (group)].
-    const float* bar = ba.data() + r * 2 * nv;
-    for (std::size_t kh = 0; kh < nk; ++kh)
-      for (std::size_t j = 0; j < group; ++j) {
-        const std::size_t vh = kh * group + j;
-        const float b = bar[kh * 2 * group + j], a = bar[kh * 2 * group + group + j];
-        beta[r * nv + vh] = sigmoid(b);                              // beta = sigmoid(b)
-        g[r * nv + vh] = neg_A_[vh] * softplus(a + dt_bias_[vh]);    // g = -exp(A_log) softplus(a + dt_bias)
+  std::optional<OpTimer> timer(Op::Elementwise);
+  parallel_ranges(rows, 16, [&](std::size_t begin, std::size_t end) {
+    for (std::size_t r = begin; r < end; ++r) {
+      const float* src = qkvz + r * qkvz_width;
+      float* m = mixed + r * channels;
+      for (std::size_t kh = 0; kh < nk; ++kh) {
+        const float* h = src + kh * per_head;
+        std::copy_n(h, dk, m + kh * dk);
+        std::copy_n(h + dk, dk, m + s_.key_total() + kh * dk);
+        std::copy_n(h + 2 * dk, group * dv, m + 2 * s_.key_total() + kh * group * dv);
+        std::copy_n(h + 2 * dk + group * dv, group * dv, z + r * value_total + kh * group * dv);
       }
-  }
-
-  // Short convolution per sequence, then l2-normalised q (scaled by dk^-0.5) and k per head.
-  std::vector<float> conv(rows * channels);
-  for (const auto& seg : batch)
-    causal_conv1d_silu(mixed.data() + seg.first_row * channels, channels, seg.rows, channels, conv_weight_.data(),
-                       s_.conv_kernel, seg.cache->conv.data(), conv.data() + seg.first_row * channels, channels);
-  const float q_scale = 1.0f / std::sqrt(static_cast<float>(dk));
-  for (std::size_t r = 0; r < rows; ++r)
-    for (std::size_t kh = 0; kh < nk; ++kh) {
-      float* q = conv.data() + r * channels + kh * dk;
-      float* k = q + s_.key_total();
-      l2norm_inplace(q, dk, 1e-6f);
-      l2norm_inplace(k, dk, 1e-6f);
-      for (std::size_t i = 0; i < dk; ++i) q[i] *= q_scale;
+      // Per key head the b/a row holds [b (group) | a (group)].
+      const float* bar = ba + r * 2 * nv;
+      for (std::size_t kh = 0; kh < nk; ++kh)
+        for (std::size_t j = 0; j < group; ++j) {
+          const std::size_t vh = kh * group + j;
+          const float b = bar[kh * 2 * group + j], a = bar[kh * 2 * group + group + j];
+          beta[r * nv + vh] = sigmoid(b);                              // beta = sigmoid(b)
+          g[r * nv + vh] = neg_A_[vh] * softplus(a + dt_bias_[vh]);    // g = -exp(A_log) softplus(a + dt_bias)
+        }
     }
+  });
 
-  // The recurrence per (sequence, value head); value head vh reads key head vh / group. Short segments
-  // (decode) run the token-by-token form, heads in parallel; long ones the chunked form, whose matrix
-  // products OpenBLAS threads, heads in turn.
-  std::vector<float> core(rows * s_.value_total());
-  auto run_head = [&](const SegmentRows& seg, std::size_t vh) {
-    const std::size_t kh = vh / group;
-    const float* base = conv.data() + seg.first_row * channels;
+  // Short convolution per sequence (channels in parallel), then l2-normalised q (scaled by dk^-0.5) and k
+  // per head, rows in parallel.
+  float* conv = scratch(Scratch::DeltaNetConv, rows * channels);
+  timer.emplace(Op::Conv);
+  for (const auto& seg : batch)
+    causal_conv1d_silu(mixed + seg.first_row * channels, channels, seg.rows, channels, conv_weight_.data(),
+                       s_.conv_kernel, seg.cache->conv.data(), conv + seg.first_row * channels, channels);
+  timer.emplace(Op::Elementwise);
+  const float q_scale = 1.0f / std::sqrt(static_cast<float>(dk));
+  parallel_ranges(rows, 16, [&](std::size_t begin, std::size_t end) {
+    for (std::size_t r = begin; r < end; ++r)
+      for (std::size_t kh = 0; kh < nk; ++kh) {
+        float* q = conv + r * channels + kh * dk;
+        float* k = q + s_.key_total();
+        l2norm_inplace(q, dk, 1e-6f);
+        l2norm_inplace(k, dk, 1e-6f);
+        for (std::size_t i = 0; i < dk; ++i) q[i] *= q_scale;
+      }
+  });
+
+  // The recurrence per (sequence, value head), all in parallel; value head vh reads key head vh / group.
+  // Short segments (decode) run the token-by-token form, long ones the chunked form.
+  float* core = scratch(Scratch::DeltaNetCore, rows * value_total);
+  timer.emplace(Op::DeltaRule);
+  parallel_for(batch.size() * nv, [&](std::size_t task) {
+    const SegmentRows& seg = batch[task / nv];
+    const std::size_t vh = task % nv, kh = vh / group;
+    const float* base = conv + seg.first_row * channels;
     HeadRows q{base + kh * dk, channels}, k{base + s_.key_total() + kh * dk, channels};
     HeadRows v{base + 2 * s_.key_total() + vh * dv, channels};
     float* state = seg.cache->recurrent.data() + vh * dk * dv;
-    float* out = core.data() + seg.first_row * s_.value_total() + vh * dv;
-    const float* gs = g.data() + seg.first_row * nv + vh;
-    const float* bs = beta.data() + seg.first_row * nv + vh;
+    float* out = core + seg.first_row * value_total + vh * dv;
+    const float* gs = g + seg.first_row * nv + vh;
+    const float* bs = beta + seg.first_row * nv + vh;
     if (seg.rows < kChunkedFrom)
-      gated_delta_rule_recurrent({dk, dv}, seg.rows, q, k, v, gs, bs, nv, state, out, s_.value_total());
+      gated_delta_rule_recurrent({dk, dv}, seg.rows, q, k, v, gs, bs, nv, state, out, value_total);
     else
-      gated_delta_rule_chunked({dk, dv}, seg.rows, q, k, v, gs, bs, nv, state, out, s_.value_total());
-  };
-  std::vector<const SegmentRows*> short_segments;
-  for (const auto& seg : batch) {
-    if (seg.rows < kChunkedFrom) short_segments.push_back(&seg);
-    else for (std::size_t vh = 0; vh < nv; ++vh) run_head(seg, vh);
-  }
-  parallel_for(short_segments.size() * nv,
-               [&](std::size_t task) { run_head(*short_segments[task / nv], task % nv); });
+      gated_delta_rule_chunked({dk, dv}, seg.rows, q, k, v, gs, bs, nv, state, out, value_total);
+  });
 
   // Gated RMSNorm per value head: rmsnorm(o) * weight * silu(z)  (Qwen3NextRMSNormGated)
-  for (std::size_t r = 0; r < rows; ++r)
-    for (std::size_t vh = 0; vh < nv; ++vh) {
-      float* o = core.data() + r * s_.value_total() + vh * dv;
-      const float* zz = z.data() + r * s_.value_total() + vh * dv;
-      rmsnorm(o, norm_weight_.data(), o, 1, dv, s_.eps, /*zero_centred=*/false);
-      for (std::size_t j = 0; j < dv; ++j) o[j] *= silu(zz[j]);
-    }
-  matmul_wt(core.data(), out_proj_.data(), y, rows, s_.value_total(), s_.hidden);
+  timer.emplace(Op::Elementwise);
+  parallel_ranges(rows, 16, [&](std::size_t begin, std::size_t end) {
+    rmsnorm(core + begin * value_total, norm_weight_.data(), core + begin * value_total,
+            (end - begin) * nv, dv, s_.eps, /*zero_centred=*/false);
+    mul_silu(core + begin * value_total, z + begin * value_total, (end - begin) * value_total);
+  });
+  timer.reset();
+  matmul_wt(core, out_proj_.data(), y, rows, value_total, s_.hidden);
 }
 
 }  // namespace qk::engine

@@ -1,5 +1,8 @@
 #include "engine/parallel.hpp"
 
+#include <cblas.h>
+
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdlib>
@@ -10,6 +13,10 @@
 
 namespace qk::engine {
 namespace {
+
+// Set while a thread runs a task of the pool: a parallel_for inside a task runs inline (the pool runs one
+// job at a time, so waiting for it from inside its own job would never end).
+thread_local bool inside_task = false;
 
 // Workers sleep on a condition variable; a job is a body and an atomic counter of the next index.
 // One job runs at a time (a mutex serialises callers), which is all the engine needs: concurrent
@@ -50,6 +57,7 @@ class Pool {
 
  private:
   void drain() {
+    inside_task = true;
     for (std::size_t i; (i = next_.fetch_add(1)) < count_;) {
       try {
         (*body_)(i);
@@ -58,6 +66,7 @@ class Pool {
         if (!error_) error_ = std::current_exception();
       }
     }
+    inside_task = false;
   }
   void work() {
     std::uint64_t seen = 0;
@@ -97,6 +106,7 @@ std::size_t configured_threads() {
 }
 
 Pool& pool() {
+  [[maybe_unused]] static const bool blas_single_threaded = (openblas_set_num_threads(1), true);  // parallel.hpp
   static Pool instance(configured_threads());
   return instance;
 }
@@ -107,11 +117,20 @@ std::size_t engine_threads() { return pool().size(); }
 
 void parallel_for(std::size_t count, const std::function<void(std::size_t)>& body) {
   if (count == 0) return;
-  if (count == 1 || pool().size() == 1) {
+  if (count == 1 || inside_task || pool().size() == 1) {
     for (std::size_t i = 0; i < count; ++i) body(i);
     return;
   }
   pool().run(count, body);
+}
+
+void parallel_ranges(std::size_t count, std::size_t grain,
+                     const std::function<void(std::size_t begin, std::size_t end)>& body) {
+  if (count == 0) return;
+  const std::size_t pieces = std::clamp<std::size_t>(count / std::max<std::size_t>(grain, 1), 1, 4 * pool().size());
+  const std::size_t step = (count + pieces - 1) / pieces;
+  parallel_for((count + step - 1) / step,
+               [&](std::size_t piece) { body(piece * step, std::min(count, (piece + 1) * step)); });
 }
 
 }  // namespace qk::engine

@@ -6,6 +6,8 @@
 #include "engine/gated_attention.hpp"
 #include "engine/gated_deltanet.hpp"
 #include "engine/kernels.hpp"
+#include "engine/op_timer.hpp"
+#include "engine/parallel.hpp"
 #include "engine/qwen3_next_config.hpp"
 #include "util/error.hpp"
 
@@ -109,13 +111,29 @@ class Qwen3Next final : public CausalLM {
         first += seg.tokens.size();
       }
       // x = x + mixer(norm(x));  x = x + ffn(norm(x))
-      rmsnorm(x.data(), layer.input_norm.data(), normed.data(), rows, H, c_.rms_norm_eps, true);
+      {
+        OpTimer timer(Op::Elementwise);
+        parallel_ranges(rows, 64, [&](std::size_t b, std::size_t e) {
+          rmsnorm(x.data() + b * H, layer.input_norm.data(), normed.data() + b * H, e - b, H, c_.rms_norm_eps, true);
+        });
+      }
       if (layer.linear) layer.linear->forward(normed.data(), rows, rows_of, mixed.data());
       else layer.attention->forward(normed.data(), rows, rows_of, mixed.data());
-      for (std::size_t i = 0; i < rows * H; ++i) x[i] += mixed[i];
-      rmsnorm(x.data(), layer.post_attention_norm.data(), normed.data(), rows, H, c_.rms_norm_eps, true);
+      {
+        OpTimer timer(Op::Elementwise);
+        parallel_ranges(rows, 64, [&](std::size_t b, std::size_t e) {
+          for (std::size_t i = b * H; i < e * H; ++i) x[i] += mixed[i];
+          rmsnorm(x.data() + b * H, layer.post_attention_norm.data(), normed.data() + b * H, e - b, H, c_.rms_norm_eps,
+                  true);
+        });
+      }
       layer.ffn->forward(normed.data(), rows, mixed.data());
-      for (std::size_t i = 0; i < rows * H; ++i) x[i] += mixed[i];
+      {
+        OpTimer timer(Op::Elementwise);
+        parallel_ranges(rows, 64, [&](std::size_t b, std::size_t e) {
+          for (std::size_t i = b * H; i < e * H; ++i) x[i] += mixed[i];
+        });
+      }
     }
     for (const auto& seg : batch) seg.state->position += seg.tokens.size();
 

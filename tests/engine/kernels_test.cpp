@@ -31,7 +31,8 @@ float max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
 }
 
 TEST(Kernels, MatmulMatchesTripleLoopForOneAndManyRows) {
-  for (std::size_t rows : {1u, 7u}) {
+  // 1-8 rows: the streaming kernel (groups of four, a lone last row); 9: sgemm. in = 33 leaves a tail.
+  for (std::size_t rows : {1u, 2u, 5u, 7u, 8u, 9u}) {
     const std::size_t in = 33, out = 17;
     auto x = random_vector(rows * in, 1), w = random_vector(out * in, 2);
     std::vector<float> y(rows * out), expect(rows * out, 0.0f);
@@ -71,29 +72,64 @@ TEST(Kernels, RopeRotatesPairsHalfApartAndLeavesTheRestAlone) {
   EXPECT_EQ(h[7], 8.0f);
 }
 
-TEST(Kernels, CausalConvCarriesHistoryAcrossCalls) {
-  const std::size_t channels = 3, kernel = 4, tokens = 9;
-  auto x = random_vector(tokens * channels, 3), w = random_vector(channels * kernel, 4);
-  // Direct formula with zero history.
-  std::vector<float> expect(tokens * channels);
-  for (std::size_t t = 0; t < tokens; ++t)
-    for (std::size_t c = 0; c < channels; ++c) {
-      float acc = 0.0f;
-      for (std::size_t k = 0; k < kernel; ++k) {
-        const long src = static_cast<long>(t) - static_cast<long>(kernel - 1) + static_cast<long>(k);
-        if (src >= 0) acc += w[c * kernel + k] * x[src * channels + c];
-      }
-      expect[t * channels + c] = silu(acc);
-    }
-  // In pieces of 2, 1 and 6 tokens.
-  std::vector<float> state((kernel - 1) * channels, 0.0f), out(tokens * channels);
-  std::size_t t0 = 0;
-  for (std::size_t n : {2u, 1u, 6u}) {
-    causal_conv1d_silu(x.data() + t0 * channels, channels, n, channels, w.data(), kernel, state.data(),
-                       out.data() + t0 * channels, channels);
-    t0 += n;
+TEST(Kernels, ExpApproxIsWithinAFewUlpOfExp) {
+  double worst = 0;
+  for (float x = -87.0f; x < 88.0f; x += 0.001f) {
+    const double e = std::exp(static_cast<double>(x));
+    worst = std::max(worst, std::fabs(exp_approx(x) - e) / e);
   }
-  EXPECT_LT(max_abs_diff(out, expect), 1e-6f);
+  EXPECT_LT(worst, 2.5e-7);
+  // Far outside the float range it saturates instead of producing inf * 0 or NaN in silu and sigmoid.
+  EXPECT_NEAR(silu(-1000.0f), 0.0f, 1e-30f);
+  EXPECT_EQ(sigmoid(1000.0f), 1.0f);
+  EXPECT_FLOAT_EQ(silu(1000.0f), 1000.0f);
+}
+
+TEST(Kernels, ArrayActivationsMatchScalarFormulas) {
+  const std::size_t n = 1003;  // not a multiple of any vector width
+  auto a = random_vector(n, 21, 3.0f), z = random_vector(n, 22, 3.0f);
+  std::vector<float> s = a, ms = a, mg = a, sw(n);
+  silu_inplace(s.data(), n);
+  mul_silu(ms.data(), z.data(), n);
+  mul_sigmoid(mg.data(), z.data(), n);
+  swiglu(z.data(), a.data(), sw.data(), n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const double sig_a = 1 / (1 + std::exp(-double(a[i]))), sig_z = 1 / (1 + std::exp(-double(z[i])));
+    EXPECT_NEAR(s[i], a[i] * sig_a, 1e-5) << i;
+    EXPECT_NEAR(ms[i], a[i] * z[i] * sig_z, 1e-5) << i;
+    EXPECT_NEAR(mg[i], a[i] * sig_z, 1e-5) << i;
+    EXPECT_NEAR(sw[i], z[i] * sig_z * a[i], 1e-5) << i;
+  }
+}
+
+TEST(Kernels, CausalConvCarriesHistoryAcrossCalls) {
+  // 3 channels in one range; 1000 channels split into ranges run in parallel. Pieces shorter than the
+  // history (1 and 2 tokens) shift the state in place.
+  for (std::size_t channels : {3u, 1000u}) {
+    SCOPED_TRACE(channels);
+    const std::size_t kernel = 4, tokens = 300;
+    auto x = random_vector(tokens * channels, 3), w = random_vector(channels * kernel, 4);
+    // Direct formula with zero history.
+    std::vector<float> expect(tokens * channels);
+    for (std::size_t t = 0; t < tokens; ++t)
+      for (std::size_t c = 0; c < channels; ++c) {
+        float acc = 0.0f;
+        for (std::size_t k = 0; k < kernel; ++k) {
+          const long src = static_cast<long>(t) - static_cast<long>(kernel - 1) + static_cast<long>(k);
+          if (src >= 0) acc += w[c * kernel + k] * x[src * channels + c];
+        }
+        expect[t * channels + c] = silu(acc);
+      }
+    // In pieces of 2, 1, 6 and 291 tokens. (Outputs reach ~10; the AVX2 build fuses multiply-adds.)
+    std::vector<float> state((kernel - 1) * channels, 0.0f), out(tokens * channels);
+    std::size_t t0 = 0;
+    for (std::size_t n : {2u, 1u, 6u, 291u}) {
+      causal_conv1d_silu(x.data() + t0 * channels, channels, n, channels, w.data(), kernel, state.data(),
+                         out.data() + t0 * channels, channels);
+      t0 += n;
+    }
+    EXPECT_LT(max_abs_diff(out, expect), 1e-5f);
+  }
 }
 
 // The chunked form (prefill) and the recurrence (decode) compute the same outputs and final state,
@@ -165,6 +201,20 @@ TEST(Parallel, VisitsEveryIndexOnceAndRethrows) {
   parallel_for(hits.size(), [&](std::size_t i) { hits[i] += 1; });
   EXPECT_EQ(std::count(hits.begin(), hits.end(), 1), 1000);
   EXPECT_THROW(parallel_for(10, [](std::size_t i) { if (i == 7) throw std::runtime_error("x"); }), std::runtime_error);
+}
+
+TEST(Parallel, RangesCoverEachIndexOnceAndNestedLoopsRunInline) {
+  for (std::size_t count : {1u, 5u, 999u}) {
+    std::vector<int> hits(count, 0);
+    parallel_ranges(count, 7, [&](std::size_t begin, std::size_t end) {
+      for (std::size_t i = begin; i < end; ++i) hits[i] += 1;
+    });
+    EXPECT_EQ(std::count(hits.begin(), hits.end(), 1), static_cast<long>(count));
+  }
+  // A parallel loop inside a task (e.g. a product inside a per-head task) must not wait on the busy pool.
+  std::vector<int> inner(64 * 32, 0);
+  parallel_for(64, [&](std::size_t i) { parallel_for(32, [&](std::size_t j) { inner[i * 32 + j] += 1; }); });
+  EXPECT_EQ(std::count(inner.begin(), inner.end(), 1), 64 * 32);
 }
 
 }  // namespace
