@@ -28,6 +28,10 @@ std::string temp_prefix(const fs::path& out) { return "." + out.filename().strin
 // window; it is removed once that process is gone.
 std::string new_prefix(const fs::path& out) { return "." + out.filename().string() + ".qkrestore-new-"; }
 
+// The old OUT moved aside by the fallback install of --force (filesystems without RENAME_EXCHANGE),
+// named with the pid of the run that moved it.
+std::string old_prefix(const fs::path& out) { return "." + out.filename().string() + ".qkrestore-old-"; }
+
 bool creator_is_gone(const std::string& name, const std::string& prefix) {
   const long pid = std::strtol(name.c_str() + prefix.size(), nullptr, 10);
   return pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH;
@@ -41,6 +45,12 @@ bool lock_is_held(const fs::path& dir) {
   return held;
 }
 
+// A run killed between installing OUT and removing its lock file from it leaves that file in OUT.
+void remove_dead_lock_file(const fs::path& out) {
+  std::error_code ec;
+  if (fs::exists(out / StagingDir::kLockFile, ec) && !lock_is_held(out)) fs::remove(out / StagingDir::kLockFile, ec);
+}
+
 }  // namespace
 
 int remove_stale_staging_dirs(const fs::path& out) {
@@ -48,16 +58,26 @@ int remove_stale_staging_dirs(const fs::path& out) {
   const std::string prefix = temp_prefix(out);
   int removed = 0;
   std::error_code ec;
+  remove_dead_lock_file(out);
   for (const auto& entry : fs::directory_iterator(parent, ec)) {
     const std::string name = entry.path().filename().string();
-    if (!entry.is_directory()) continue;
-    if (name.rfind(new_prefix(out), 0) == 0) {
+    if (name.rfind(old_prefix(out), 0) == 0) {
+      if (!creator_is_gone(name, old_prefix(out))) continue;
+      // The previous OUT, moved aside by a --force run killed before it installed its own: put it back.
+      if (::renameat2(AT_FDCWD, entry.path().c_str(), AT_FDCWD, out.c_str(), RENAME_NOREPLACE) == 0) {
+        remove_dead_lock_file(out);
+        continue;
+      }
+    } else if (!entry.is_directory()) {
+      continue;
+    } else if (name.rfind(new_prefix(out), 0) == 0) {
       if (!creator_is_gone(name, new_prefix(out))) continue;
     } else if (name.rfind(prefix, 0) != 0 || lock_is_held(entry.path())) {
       continue;  // not ours, or a live run is writing there
     }
-    fs::remove_all(entry.path(), ec);
-    if (!ec) ++removed;
+    std::error_code remove_ec;
+    fs::remove_all(entry.path(), remove_ec);
+    if (!remove_ec) ++removed;
   }
   return removed;
 }
@@ -66,9 +86,9 @@ StagingDir::StagingDir(const fs::path& out, bool overwrite) : out_(fs::absolute(
   if (out_.filename().empty()) out_ = out_.parent_path();
   const fs::path parent = out_.parent_path();
   if (!fs::is_directory(parent)) fail(ErrorKind::Io, "the parent directory of {} does not exist", out_.string());
+  remove_stale_staging_dirs(out_);  // first: it may put back an OUT that a killed --force run had moved aside
   if (fs::exists(out_) && !overwrite)
     fail(ErrorKind::Usage, "{} already exists; pass --force to replace it", out_.string());
-  remove_stale_staging_dirs(out_);
   std::string pattern = (parent / (new_prefix(out_) + std::to_string(::getpid()) + "-XXXXXX")).string();
   if (!::mkdtemp(pattern.data()))
     fail(ErrorKind::Io, "cannot create a temporary directory in {}: {}", parent.string(), std::strerror(errno));
@@ -96,32 +116,67 @@ StagingDir::~StagingDir() {
   if (lock_fd_ >= 0) ::close(lock_fd_);
 }
 
-void StagingDir::commit() {
-  // The lock file stays until the rename is done, so no other run takes this directory for a dead
-  // run's leftovers while it is being installed; it is removed from OUT afterwards.
-  fsync_directory(temp_);
+// Fallback for filesystems without RENAME_EXCHANGE: move the old OUT aside under a name carrying our
+// pid, install, then delete it. A kill between the two renames leaves no OUT but the old one aside;
+// the next run for this OUT puts it back (remove_stale_staging_dirs).
+void StagingDir::install_by_moving_aside() {
   const fs::path parent = out_.parent_path();
   fs::path old;
-  if (fs::exists(out_)) {
-    if (!overwrite_) fail(ErrorKind::Io, "{} appeared while we were writing it (another run?); our output was not installed", out_.string());
-    old = parent / ("." + out_.filename().string() + ".qkrestore-old-" + std::to_string(::getpid()));
+  if (fs::exists(fs::symlink_status(out_))) {
+    old = parent / (old_prefix(out_) + std::to_string(::getpid()));
     if (::rename(out_.c_str(), old.c_str()) != 0)
       fail(ErrorKind::Io, "cannot move the old {} aside: {}", out_.string(), std::strerror(errno));
   }
   // RENAME_NOREPLACE: if another run installed OUT between our check and now, we fail instead of clobbering it.
   if (::renameat2(AT_FDCWD, temp_.c_str(), AT_FDCWD, out_.c_str(), RENAME_NOREPLACE) != 0) {
     int err = errno;
-    if (!old.empty()) ::rename(old.c_str(), out_.c_str());
+    if (!old.empty() && ::renameat2(AT_FDCWD, old.c_str(), AT_FDCWD, out_.c_str(), RENAME_NOREPLACE) != 0) {
+      std::error_code ec;
+      fs::remove_all(old, ec);  // another run's complete OUT is in place; ours and the old one go
+    }
     fail(ErrorKind::Io, "cannot install {}: {}", out_.string(),
          err == EEXIST || err == ENOTEMPTY ? "another run created it meanwhile" : std::strerror(err));
   }
   committed_ = true;
+  finish_install(old);
+}
+
+void StagingDir::finish_install(const fs::path& old_tree) {
   ::unlink((out_ / kLockFile).c_str());
-  fsync_directory(parent);
-  if (!old.empty()) {
+  fsync_directory(out_.parent_path());
+  if (!old_tree.empty()) {
     std::error_code ec;
-    fs::remove_all(old, ec);
+    fs::remove_all(old_tree, ec);
   }
+}
+
+void StagingDir::commit() {
+  // The lock file stays until the rename is done, so no other run takes this directory for a dead
+  // run's leftovers while it is being installed; it is removed from OUT afterwards.
+  fsync_directory(temp_);
+  if (fs::exists(fs::symlink_status(out_))) {
+    if (!overwrite_) fail(ErrorKind::Io, "{} appeared while we were writing it (another run?); our output was not installed", out_.string());
+    // --force: swap the new tree and the old OUT in one step, so OUT is at every moment the old
+    // output or the new one (a kill -9 anywhere leaves one of them). The old tree, now under our
+    // temporary name and without a lock file, is deleted next, or by the next run if we are killed.
+    if (::renameat2(AT_FDCWD, temp_.c_str(), AT_FDCWD, out_.c_str(), RENAME_EXCHANGE) == 0) {
+      committed_ = true;
+      finish_install(temp_);
+      return;
+    }
+    if (errno == EINVAL || errno == ENOSYS) return install_by_moving_aside();  // no RENAME_EXCHANGE on this filesystem
+    if (errno != ENOENT)
+      fail(ErrorKind::Io, "cannot replace {} with the new output: {}", out_.string(), std::strerror(errno));
+    // ENOENT: OUT went away meanwhile (another run's fallback path, or the user); install as new.
+  }
+  // RENAME_NOREPLACE: if another run installed OUT between our check and now, we fail instead of clobbering it.
+  if (::renameat2(AT_FDCWD, temp_.c_str(), AT_FDCWD, out_.c_str(), RENAME_NOREPLACE) != 0) {
+    int err = errno;
+    fail(ErrorKind::Io, "cannot install {}: {}", out_.string(),
+         err == EEXIST || err == ENOTEMPTY ? "another run created it meanwhile" : std::strerror(err));
+  }
+  committed_ = true;
+  finish_install({});
 }
 
 }  // namespace qk

@@ -2,6 +2,8 @@
 // beside OUT and renamed into place at the end, so a failure or a kill never leaves a partial OUT.
 // A lock held on a file inside the temporary directory marks it live; temporaries of dead runs
 // (killed with -9) are found by their unheld lock and removed by the next run for the same OUT.
+// Replacing an existing OUT (--force) swaps the old and the new tree in one renameat2(RENAME_EXCHANGE),
+// so OUT never goes missing, not even under kill -9.
 #pragma once
 #include <filesystem>
 
@@ -16,7 +18,8 @@ class StagingDir {
   StagingDir& operator=(const StagingDir&) = delete;
 
   const std::filesystem::path& path() const { return temp_; }
-  // fsyncs and renames the temporary directory to OUT (replacing OUT when overwriting).
+  // fsyncs and renames the temporary directory to OUT; when overwriting, exchanges it with the old OUT
+  // atomically and then deletes the old tree.
   void commit();
 
   static constexpr const char* kLockFile = ".qkrestore.lock";
@@ -27,6 +30,9 @@ class StagingDir {
   bool overwrite_;
   int lock_fd_ = -1;
   bool committed_ = false;
+
+  void install_by_moving_aside();
+  void finish_install(const std::filesystem::path& old_tree);  // old_tree: empty when nothing was replaced
 };
 
 // Removes temporaries left beside OUT by runs that died; returns how many were removed.
