@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "server/openai_request.hpp"
@@ -40,6 +41,14 @@ OpenAiServer::OpenAiServer(EngineService& service, ServerOptions options)
     : service_(service), options_(std::move(options)), http_(std::make_unique<httplib::Server>()) {
   auto& http = *http_;
   http.set_payload_max_length(options_.max_body_bytes);
+  // Bounded against idle and slow clients (ServerOptions): without these, httplib's pool of
+  // max(8, cores - 1) threads is held by 8 half-open connections, 5 s each, and everyone queues behind them.
+  const std::size_t workers = std::max<std::size_t>(1, options_.worker_threads);
+  http.new_task_queue = [workers] { return new httplib::ThreadPool(workers); };
+  http.set_read_timeout(options_.read_timeout_s, 0);
+  http.set_write_timeout(options_.write_timeout_s, 0);
+  http.set_keep_alive_timeout(options_.keep_alive_timeout_s);
+  http.set_keep_alive_max_count(options_.keep_alive_max_requests);
 
   // Every handler runs inside `guard`: HttpError -> its status, qk::Error(Usage) -> 400, anything else -> 500.
   auto guard = [this](auto handler) {

@@ -26,6 +26,17 @@ struct ServerOptions {
   ChatFormat chat_format = ChatFormat::ChatML;
   std::size_t default_max_tokens = 16;  // OpenAI's default for /v1/completions
   std::size_t max_body_bytes = 64 << 20;
+
+  // Connections are served by a fixed pool of worker threads, one connection per thread at a time.
+  // A connection that stalls (half a request, then nothing; a client that never reads) holds its
+  // thread for at most one timeout; while fewer than `worker_threads` connections stall, a good
+  // client is answered at once, and beyond that within ceil(stalled / worker_threads) timeouts
+  // (docs/hardening.md). The timeouts bound each socket read or write, not a whole request.
+  std::size_t worker_threads = 128;   // idle workers only wait on a condition variable
+  int read_timeout_s = 5;             // the client sends nothing for this long: connection closed
+  int write_timeout_s = 5;            // the client reads nothing for this long: connection closed
+  int keep_alive_timeout_s = 2;       // an idle kept-alive connection gives its thread back after this
+  std::size_t keep_alive_max_requests = 32;  // then the connection is closed, so no client keeps a thread forever
 };
 
 class OpenAiServer {
