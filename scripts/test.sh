@@ -9,9 +9,9 @@ cmake --build "$build" -j"$(nproc)"
 ctest --test-dir "$build" --output-on-failure -j"$(nproc)" "$@"
 # Hardening (docs/hardening.md), on by default: the parser and surgery tests again under ASan + UBSan
 # (scripts/sanitize.sh), then a short fuzz of every parser (scripts/fuzz.sh, QK_FUZZ_SECONDS each,
-# 30 here). Both together are sized to stay within ~15 minutes on CI's 2 cores (the measured numbers
+# 20 here). Both together take ~17 minutes on 2 free cores, estimated from measured CPU time (the numbers
 # are in docs/hardening.md). QK_HARDENING=0 skips them.
 if [[ ${QK_HARDENING:-1} == 1 ]]; then
   scripts/sanitize.sh
-  QK_FUZZ_SECONDS=${QK_FUZZ_SECONDS:-30} scripts/fuzz.sh
+  QK_FUZZ_SECONDS=${QK_FUZZ_SECONDS:-20} scripts/fuzz.sh
 fi
