@@ -48,8 +48,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::string model_type;
   qk::fuzz::expect_only_qk_errors([&] {
     qk::ModelLayout layout(config, table, "fuzz config.json");
-    layout.rotary_dim_or_zero();
     if (config["model_type"].is_string()) model_type = config["model_type"].get<std::string>();
+    layout.rotary_dim();  // a config lacking what the expression needs throws a qk::Error
   });
   // A user-supplied families file goes through the same parser as the built-in table.
   qk::fuzz::expect_only_qk_errors([&] { qk::FamilyTable::from_json(config, "fuzz families.json"); });
