@@ -22,8 +22,7 @@ import torch
 import textgen
 from common import IM_END, EOT, load_model, load_tokenizer, log, user_turn
 
-
-BATCH_TOKENS = 1 << 20
+DEFAULT_BATCH_TOKENS = 1 << 20  # prompt tokens per generation batch; --batch-tokens sets it per run
 
 
 def load_spec(spec, device="cuda"):
@@ -49,9 +48,8 @@ def load_spec(spec, device="cuda"):
 
 
 @torch.no_grad()
-def greedy(model, prompts_ids, max_new, batch_tokens=None):
+def greedy(model, prompts_ids, max_new, batch_tokens=DEFAULT_BATCH_TOKENS):
     """Greedy continuations of token-id prompts; batches of similar length, left-padded."""
-    batch_tokens = batch_tokens or BATCH_TOKENS
     order = sorted(range(len(prompts_ids)), key=lambda i: len(prompts_ids[i]))
     outs = [None] * len(prompts_ids)
     i = 0
@@ -111,14 +109,14 @@ def load_cells(tasks):
     return cells
 
 
-def eval_niah_file(model, tok, rows, samples, max_new=None):
+def eval_niah_file(model, tok, rows, samples, max_new=None, batch_tokens=DEFAULT_BATCH_TOKENS):
     if isinstance(rows, str):
         rows = [json.loads(l) for l in open(rows)]
     rows = rows[:samples]
     prompts = [tok.encode(niah_prompt(r)).ids for r in rows]
     if max_new is None:   # enough for the expected strings, far below RULER's 128 (same greedy prefix; generation stops at <|im_end|>)
         max_new = 6 + max(len(tok.encode(" " + " ".join(r["outputs"])).ids) for r in rows)
-    outs = greedy(model, prompts, max_new)
+    outs = greedy(model, prompts, max_new, batch_tokens)
     preds = [decode(tok, o) for o in outs]
     scores = [string_match_all(p, r["outputs"]) for p, r in zip(preds, rows)]
     by_depth = {}
@@ -130,10 +128,10 @@ def eval_niah_file(model, tok, rows, samples, max_new=None):
                 examples=[dict(pred=p[:80], ref=r["outputs"]) for p, r in zip(preds[:3], rows[:3])])
 
 
-def eval_math(model, tok, n=300, max_new=160):
+def eval_math(model, tok, n=300, max_new=160, batch_tokens=DEFAULT_BATCH_TOKENS):
     probs = textgen.math_eval_set(n)
     prompts = [tok.encode(user_turn(p.question)).ids for p in probs]
-    outs = greedy(model, prompts, max_new)
+    outs = greedy(model, prompts, max_new, batch_tokens)
     preds = [decode(tok, o) for o in outs]
     correct = [textgen.parse_answer(t) == p.answer for t, p in zip(preds, probs)]
     return dict(accuracy=100 * sum(correct) / n, n=n, examples=[dict(q=p.question, pred=t[:200], ref=p.answer)
@@ -149,12 +147,10 @@ def main():
     ap.add_argument("--samples", type=int, default=100)
     ap.add_argument("--math", type=int, default=300)
     ap.add_argument("--tokenizer", default=None)
-    ap.add_argument("--batch-tokens", type=int, default=1 << 20,
+    ap.add_argument("--batch-tokens", type=int, default=DEFAULT_BATCH_TOKENS,
                     help="prompt tokens per generation batch (lower it when several evaluations share the GPU)")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
-    global BATCH_TOKENS
-    BATCH_TOKENS = args.batch_tokens
     results = {}
     if os.path.exists(args.out):
         results = json.load(open(args.out))
@@ -165,13 +161,13 @@ def main():
         tok = load_tokenizer(args.tokenizer or os.path.join(spec.split("=", 1)[1].split("+")[0], "tokenizer.json"))
         res = results.setdefault(name, {"spec": spec, "niah": {}})
         if args.math:
-            res["math"] = eval_math(model, tok, args.math)
+            res["math"] = eval_math(model, tok, args.math, batch_tokens=args.batch_tokens)
             log(name, "math", res["math"]["accuracy"])
         for task in args.task_names:
             for L in args.lengths:
                 if (task, L) not in cells:
                     continue
-                r = eval_niah_file(model, tok, cells[(task, L)], args.samples)
+                r = eval_niah_file(model, tok, cells[(task, L)], args.samples, batch_tokens=args.batch_tokens)
                 res["niah"][f"{task}@{L}"] = r
                 log(name, task, L, f"{r['score']:.1f}", r["examples"][0]["pred"][:40])
         res["seconds"] = round(time.time() - t0, 1)

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer harnesses of fuzz/ (clang, ASan + UBSan) and fuzzes every parser for
+# Builds the libFuzzer harnesses of fuzz/ (in the sanitized build scripts/sanitized-build.sh makes, which
+# scripts/sanitize.sh's tests share) and fuzzes every parser for
 # QK_FUZZ_SECONDS each (default 45; CI). Replays fuzz/regressions/ first. Exits non-zero on any
 # crash, leak, sanitizer report or timeout; the input that caused it is kept under
 # $build/fuzz-artifacts/. Prints and writes ($build/fuzz-summary.txt) the exec count per harness.
@@ -8,11 +9,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${QK_FUZZ_SECONDS:-45}
-build=${QK_FUZZ_BUILD_DIR:-build-fuzz}
+build=${QK_SANITIZE_BUILD_DIR:-build-sanitize}
 harnesses=(safetensors index_json config_profile tokenizer_json http_reply)
 
-CC=clang CXX=clang++ cmake -S . -B "$build" -DQK_FUZZ=ON -DQK_BUILD_BENCH=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$build" --target fuzzers -j"$(nproc)"
+scripts/sanitized-build.sh fuzzers
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=0}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}

@@ -4,6 +4,7 @@
 set -euo pipefail
 packages=(
   build-essential cmake pkg-config ccache
+  ninja-build          # the build tool scripts/test.sh asks CMake for: compiles of a target start before its dependencies link
   nlohmann-json3-dev   # JSON: safetensors headers, config.json, tokenizer.json, reports
   libcli11-dev         # command-line parsing
   libfmt-dev           # formatting of messages and tables

@@ -40,7 +40,7 @@ int run_generate(const GenerateArgs& args) {
   return kExitOk;
 }
 
-RegisterCommand generate_command({
+const RegisterCommand kGenerate({
     "generate",
     "Generate a continuation of a prompt with the embedded CPU engine",
     71,

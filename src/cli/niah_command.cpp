@@ -10,7 +10,7 @@ std::vector<Command>& niah_registry() {
   return registry;
 }
 
-static RegisterCommand niah_command({
+const RegisterCommand kNiah({
     "niah",
     "RULER-compatible needle-in-a-haystack evaluation: generate, run, score, report",
     60,

@@ -9,7 +9,7 @@
 namespace qk::cli {
 namespace {
 
-struct GenerateArgs {
+struct NiahGenerateArgs {
   std::string tokenizer, tasks = "all", lengths = "4096", out, template_name = "base", template_file, haystack,
               data_dir;
   int samples = 500, grid_depths = 0, tokens_to_generate = 128, reserve_tokens = 0, jobs = 0;
@@ -41,7 +41,7 @@ std::vector<int> parse_lengths(const std::string& text) {
   return lengths;
 }
 
-int run_generate(const GenerateArgs& args) {
+int run_niah_generate(const NiahGenerateArgs& args) {
   using namespace qk::niah;
   TaskSetPlan plan;
   plan.tasks = parse_task_list(args.tasks);
@@ -74,12 +74,12 @@ int run_generate(const GenerateArgs& args) {
   return kExitOk;
 }
 
-RegisterNiahCommand generate_command({
+const RegisterNiahCommand kNiahGenerate({
     "generate",
     "Write a RULER-format NIAH task JSONL (random samples, or a length x depth grid with --grid-depths)",
     10,
     [](CLI::App& app) -> Action {
-      auto args = std::make_shared<GenerateArgs>();
+      auto args = std::make_shared<NiahGenerateArgs>();
       app.add_option("--tokenizer", args->tokenizer, "tokenizer.json, or a model folder holding one")->required();
       app.add_option("--tasks", args->tasks, "comma-separated tasks (niah_single_1 ... niah_multiquery) or all")
           ->capture_default_str();
@@ -103,7 +103,7 @@ RegisterNiahCommand generate_command({
       app.add_flag("--full-token-count", args->full_token_count,
                    "size with one full tokenization per prompt instead of per-unit counts and seams (slower)");
       app.add_flag("-q,--quiet", args->quiet, "no progress bar or summary");
-      return [args] { return run_generate(*args); };
+      return [args] { return run_niah_generate(*args); };
     },
 });
 

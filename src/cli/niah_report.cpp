@@ -32,7 +32,7 @@ int run_report(const ReportArgs& args) {
   return kExitOk;
 }
 
-RegisterNiahCommand report_command({
+const RegisterNiahCommand kNiahReport({
     "report",
     "HTML report comparing scored runs: a table per task and length, and heatmaps",
     40,

@@ -50,7 +50,7 @@ int run_run(const RunArgs& args) {
   return kExitOk;
 }
 
-RegisterNiahCommand run_command({
+const RegisterNiahCommand kNiahRun({
     "run",
     "Run a task JSONL against an OpenAI-compatible server; predictions append to a JSONL (resumable)",
     20,

@@ -22,7 +22,7 @@ int run_score(const ScoreArgs& args) {
   return kExitOk;
 }
 
-RegisterNiahCommand score_command({
+const RegisterNiahCommand kNiahScore({
     "score",
     "Score a predictions JSONL (RULER string_match_all): summary CSV/JSON/markdown and heatmaps",
     30,

@@ -42,7 +42,7 @@ int run_serve(const ServeArgs& args) {
   return kExitOk;
 }
 
-RegisterCommand serve_command({
+const RegisterCommand kServe({
     "serve",
     "Serve a model with the embedded CPU engine over an OpenAI-compatible HTTP API",
     70,

@@ -14,7 +14,7 @@
 #include "surgery/procrustes_solver.hpp"
 #include "surgery/tensor_rows.hpp"
 #include "util/error.hpp"
-#include "util/parallel_for.hpp"
+#include "util/thread_pool.hpp"
 
 namespace qk::diagnose {
 namespace {
@@ -126,8 +126,8 @@ LayerDrift global_layer_drift(std::span<const TensorPair> tensors, const Surgery
   const SingleThreadedBlas one_blas_thread;
   const Eigen::Index input_dim = tensors[layout.q_weight.front().tensor].sft.info->shape.back();
   std::vector<HeadProducts> keys(layout.k_weight.size()), queries(layout.q_weight.size());
-  parallel_for(static_cast<std::int64_t>(keys.size() + queries.size()), [&](std::int64_t i) {
-    const bool key = i < static_cast<std::int64_t>(keys.size());
+  parallel_for(keys.size() + queries.size(), [&](std::size_t i) {
+    const bool key = i < keys.size();
     const HeadBlock& b = key ? layout.k_weight[i] : layout.q_weight[i - keys.size()];
     HeadProducts& p = key ? keys[i] : queries[i - keys.size()];
     p = products(tensors[b.tensor], b, hd);
@@ -221,7 +221,7 @@ std::vector<TensorDrift> tensor_drifts(const Checkpoint& base, const Checkpoint&
     const auto count = static_cast<std::int64_t>(b.info->element_count());
     const std::size_t bw = dtype_size(b.info->dtype), sw = dtype_size(s.info->dtype);
     std::vector<std::pair<double, double>> sums((count + kChunk - 1) / kChunk);  // (||dW||^2, ||W_base||^2)
-    parallel_for(static_cast<std::int64_t>(sums.size()), [&](std::int64_t chunk) {
+    parallel_for(sums.size(), [&](std::int64_t chunk) {
       const std::int64_t first = chunk * kChunk, n = std::min(kChunk, count - first);
       std::vector<float> bv(n), sv(n);
       decode_to_f32(b.info->dtype, b.data().subspan(first * bw, n * bw), bv);

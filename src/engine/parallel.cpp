@@ -2,135 +2,28 @@
 
 #include <cblas.h>
 
-#include <algorithm>
-#include <atomic>
-#include <condition_variable>
-#include <cstdlib>
-#include <exception>
-#include <mutex>
-#include <thread>
-#include <vector>
+#include "util/thread_pool.hpp"
 
 namespace qk::engine {
 namespace {
 
-// Set while a thread runs a task of the pool: a parallel_for inside a task runs inline (the pool runs one
-// job at a time, so waiting for it from inside its own job would never end).
-thread_local bool inside_task = false;
-
-// Workers sleep on a condition variable; a job is a body and an atomic counter of the next index.
-// One job runs at a time (a mutex serialises callers), which is all the engine needs: concurrent
-// requests are already queued into one engine thread by the server.
-class Pool {
- public:
-  explicit Pool(std::size_t threads) {
-    for (std::size_t t = 1; t < threads; ++t) workers_.emplace_back([this] { work(); });
-  }
-  ~Pool() {
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
-    }
-    wake_.notify_all();
-    for (auto& worker : workers_) worker.join();
-  }
-  std::size_t size() const { return workers_.size() + 1; }
-
-  void run(std::size_t count, const std::function<void(std::size_t)>& body) {
-    std::lock_guard caller(run_mutex_);
-    {
-      std::lock_guard lock(mutex_);
-      body_ = &body;
-      count_ = count;
-      next_ = 0;
-      active_ = workers_.size();
-      error_ = nullptr;
-      ++generation_;
-    }
-    wake_.notify_all();
-    drain();
-    std::unique_lock lock(mutex_);
-    done_.wait(lock, [this] { return active_ == 0; });
-    body_ = nullptr;
-    if (error_) std::rethrow_exception(error_);
-  }
-
- private:
-  void drain() {
-    inside_task = true;
-    for (std::size_t i; (i = next_.fetch_add(1)) < count_;) {
-      try {
-        (*body_)(i);
-      } catch (...) {
-        std::lock_guard lock(mutex_);
-        if (!error_) error_ = std::current_exception();
-      }
-    }
-    inside_task = false;
-  }
-  void work() {
-    std::uint64_t seen = 0;
-    for (;;) {
-      {
-        std::unique_lock lock(mutex_);
-        wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
-        if (stopping_) return;
-        seen = generation_;
-      }
-      drain();
-      std::lock_guard lock(mutex_);
-      if (--active_ == 0) done_.notify_all();
-    }
-  }
-
-  std::vector<std::thread> workers_;
-  std::mutex run_mutex_;
-  std::mutex mutex_;
-  std::condition_variable wake_, done_;
-  const std::function<void(std::size_t)>* body_ = nullptr;
-  std::size_t count_ = 0;
-  std::atomic<std::size_t> next_{0};
-  std::size_t active_ = 0;
-  std::uint64_t generation_ = 0;
-  bool stopping_ = false;
-  std::exception_ptr error_;
-};
-
-std::size_t configured_threads() {
-  if (const char* env = std::getenv("QK_ENGINE_THREADS")) {
-    long n = std::strtol(env, nullptr, 10);
-    if (n >= 1) return static_cast<std::size_t>(n);
-  }
-  unsigned hw = std::thread::hardware_concurrency();
-  return hw == 0 ? 1 : hw;
-}
-
-Pool& pool() {
-  [[maybe_unused]] static const bool blas_single_threaded = (openblas_set_num_threads(1), true);  // parallel.hpp
-  static Pool instance(configured_threads());
-  return instance;
+void keep_blas_single_threaded() {
+  [[maybe_unused]] static const bool once = (openblas_set_num_threads(1), true);
 }
 
 }  // namespace
 
-std::size_t engine_threads() { return pool().size(); }
-
 void parallel_for(std::size_t count, const std::function<void(std::size_t)>& body) {
-  if (count == 0) return;
-  if (count == 1 || inside_task || pool().size() == 1) {
-    for (std::size_t i = 0; i < count; ++i) body(i);
-    return;
-  }
-  pool().run(count, body);
+  keep_blas_single_threaded();
+  qk::parallel_for(count, body);
 }
 
 void parallel_ranges(std::size_t count, std::size_t grain,
                      const std::function<void(std::size_t begin, std::size_t end)>& body) {
-  if (count == 0) return;
-  const std::size_t pieces = std::clamp<std::size_t>(count / std::max<std::size_t>(grain, 1), 1, 4 * pool().size());
-  const std::size_t step = (count + pieces - 1) / pieces;
-  parallel_for((count + step - 1) / step,
-               [&](std::size_t piece) { body(piece * step, std::min(count, (piece + 1) * step)); });
+  keep_blas_single_threaded();
+  qk::parallel_ranges(count, grain, body);
 }
+
+std::size_t engine_threads() { return qk::worker_threads(); }
 
 }  // namespace qk::engine

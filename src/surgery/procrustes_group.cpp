@@ -1,6 +1,6 @@
 #include "surgery/procrustes_group.hpp"
 
-#include "util/parallel_for.hpp"
+#include "util/thread_pool.hpp"
 
 namespace qk {
 
@@ -31,7 +31,7 @@ void load_groups(std::span<const TensorPair> tensors, const QkLayerLayout& layou
     groups[g].sft.resize(hd, groups[g].columns);
     for (std::size_t m = 0; m < groups[g].members.size(); ++m) items.emplace_back(g, m);
   }
-  parallel_for(static_cast<std::int64_t>(items.size()), [&](std::int64_t i) {
+  parallel_for(items.size(), [&](std::size_t i) {
     GroupRows& group = groups[items[i].first];
     const GroupMember& m = group.members[items[i].second];
     const TensorPair& pair = tensors[m.where.tensor];

@@ -6,7 +6,7 @@
 #include "surgery/procrustes_blas_threads.hpp"
 #include "surgery/procrustes_group.hpp"
 #include "util/error.hpp"
-#include "util/parallel_for.hpp"
+#include "util/thread_pool.hpp"
 
 namespace qk {
 
@@ -114,12 +114,11 @@ std::vector<std::vector<std::byte>> ProcrustesMethod::compute_layer(std::span<co
   std::vector<std::pair<std::size_t, std::size_t>> items;  // (group, member), in order
   for (std::size_t g = 0; g < groups.size(); ++g)
     for (std::size_t m = 0; m < groups[g].members.size(); ++m) items.emplace_back(g, m);
-  const auto count = static_cast<std::int64_t>(items.size());
 
   // M = sum over the group's members of B A^T: one partial per member (float products, double
   // sums), added in member order, so the sum does not depend on the threads.
   std::vector<AlignmentCross> partial(items.size(), AlignmentCross(hd, r));
-  parallel_for(count, [&](std::int64_t i) {
+  parallel_for(items.size(), [&](std::size_t i) {
     const GroupRows& group = groups[items[i].first];
     const GroupMember& m = group.members[items[i].second];
     partial[i].add(group.sft.data() + m.first_column, group.base.data() + m.first_column, m.width, group.columns);
@@ -128,11 +127,11 @@ std::vector<std::vector<std::byte>> ProcrustesMethod::compute_layer(std::span<co
   for (std::size_t i = 0; i < items.size(); ++i) cross[granularity_ == Granularity::Layer ? 0 : items[i].first].add(partial[i]);
   partial.clear();
   std::vector<RopeCommutingRotation> rotations(cross.size());
-  parallel_for(static_cast<std::int64_t>(cross.size()), [&](std::int64_t g) { rotations[g] = solve_rope_procrustes(cross[g]); });
+  parallel_for(cross.size(), [&](std::size_t g) { rotations[g] = solve_rope_procrustes(cross[g]); });
 
   const float alpha = static_cast<float>(alpha_);
   std::vector<MemberDistances> distances(items.size());
-  parallel_for(count, [&](std::int64_t i) {
+  parallel_for(items.size(), [&](std::size_t i) {
     const auto [g, member] = items[i];
     const GroupMember& m = groups[g].members[member];
     const RopeCommutingRotation& rotation = rotations[granularity_ == Granularity::Layer ? 0 : g];

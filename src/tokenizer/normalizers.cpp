@@ -136,9 +136,9 @@ class Strip : public Normalizer {
   bool left_, right_;
 };
 
-class Sequence : public Normalizer {
+class SequenceNormalizer : public Normalizer {
  public:
-  explicit Sequence(std::vector<std::unique_ptr<Normalizer>> steps) : steps_(std::move(steps)) {}
+  explicit SequenceNormalizer(std::vector<std::unique_ptr<Normalizer>> steps) : steps_(std::move(steps)) {}
   void normalize(std::string& text) const override {
     for (const auto& step : steps_) step->normalize(text);
   }
@@ -168,7 +168,7 @@ std::unique_ptr<Normalizer> make_normalizer(const nlohmann::json& config, const 
     for (const auto& step : array_field(config, "normalizers", here)) {
       if (auto n = make_normalizer(step, where)) steps.push_back(std::move(n));
     }
-    return std::make_unique<Sequence>(std::move(steps));
+    return std::make_unique<SequenceNormalizer>(std::move(steps));
   }
   fail(ErrorKind::Unsupported, "{}: normalizer type '{}' is not supported (supported: NFC, NFD, NFKC, NFKD, "
        "Lowercase, Replace, Prepend, Strip, Sequence)", where, type);

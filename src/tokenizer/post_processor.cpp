@@ -35,9 +35,9 @@ class Identity : public PostProcessor {
   void process(std::vector<std::int32_t>&) const override {}
 };
 
-class Sequence : public PostProcessor {
+class SequenceProcessor : public PostProcessor {
  public:
-  explicit Sequence(std::vector<std::unique_ptr<PostProcessor>> steps) : steps_(std::move(steps)) {}
+  explicit SequenceProcessor(std::vector<std::unique_ptr<PostProcessor>> steps) : steps_(std::move(steps)) {}
   void process(std::vector<std::int32_t>& ids) const override {
     for (const auto& step : steps_) step->process(ids);
   }
@@ -94,7 +94,7 @@ std::unique_ptr<PostProcessor> make_post_processor(const nlohmann::json& config,
     for (const auto& step : array_field(config, "processors", here)) {
       if (auto p = make_post_processor(step, where)) steps.push_back(std::move(p));
     }
-    return std::make_unique<Sequence>(std::move(steps));
+    return std::make_unique<SequenceProcessor>(std::move(steps));
   }
   fail(ErrorKind::Unsupported, "{}: post_processor type '{}' is not supported (supported: TemplateProcessing, "
        "BertProcessing, RobertaProcessing, ByteLevel, Sequence)", where, type);

@@ -162,9 +162,9 @@ class WhitespaceSplit : public PreTokenizer {
   }
 };
 
-class Sequence : public PreTokenizer {
+class SequencePreTokenizer : public PreTokenizer {
  public:
-  explicit Sequence(std::vector<std::unique_ptr<PreTokenizer>> steps) : steps_(std::move(steps)) {}
+  explicit SequencePreTokenizer(std::vector<std::unique_ptr<PreTokenizer>> steps) : steps_(std::move(steps)) {}
   void pre_tokenize(PieceView piece, PieceSink sink) const override { run(0, piece, sink); }
 
  private:
@@ -213,7 +213,7 @@ std::unique_ptr<PreTokenizer> make_pre_tokenizer(const nlohmann::json& config, c
     for (const auto& step : array_field(config, "pretokenizers", here)) {
       if (auto p = make_pre_tokenizer(step, where)) steps.push_back(std::move(p));
     }
-    return std::make_unique<Sequence>(std::move(steps));
+    return std::make_unique<SequencePreTokenizer>(std::move(steps));
   }
   fail(ErrorKind::Unsupported, "{}: pre_tokenizer type '{}' is not supported (supported: ByteLevel, Split, "
        "Metaspace, Digits, WhitespaceSplit, Sequence)", where, type);

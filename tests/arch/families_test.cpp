@@ -70,8 +70,7 @@ TEST_P(FamilyTest, RowRangesMatchTheAttentionModuleLayout) {
   }
 }
 
-std::string name_of(const ::testing::TestParamInfo<test::Manifest>& info) { return info.param.name; }
-INSTANTIATE_TEST_SUITE_P(ReferenceCheckpoints, FamilyTest, ::testing::ValuesIn(test::all_manifests()), name_of);
+INSTANTIATE_TEST_SUITE_P(ReferenceCheckpoints, FamilyTest, ::testing::ValuesIn(test::all_manifests()), test::manifest_name);
 
 TEST(FamilyTable, GatedQueryRowsCanIncludeTheGate) {
   auto dir = test::checkpoints_dir() / "qwen3_next";

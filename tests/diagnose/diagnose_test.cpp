@@ -157,11 +157,6 @@ TEST(Diagnose, MlaLayersGetTensorDriftsAndANote) {
   }
 }
 
-std::string slurp(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 TEST(Diagnose, HtmlReportRendersInHeadlessChromium) {
   ASSERT_EQ(std::system("command -v chromium >/dev/null 2>&1"), 0) << "chromium not installed: run scripts/install-deps.sh";
   Checkpoint base(pair_dir("qwen3_next") / "base"), sft(pair_dir("qwen3_next") / "sft");
@@ -177,8 +172,8 @@ TEST(Diagnose, HtmlReportRendersInHeadlessChromium) {
   const std::string env = "HOME=" + dir.path().string() + " timeout 120 ";
   int status = std::system((env + "chromium" + flags + "--dump-dom " + url + " >" + (dir / "dom.html").string() + " 2>" +
                             (dir / "dom.err").string()).c_str());
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << slurp(dir / "dom.err");
-  const std::string dom = slurp(dir / "dom.html");
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << test::read_bytes(dir / "dom.err");
+  const std::string dom = test::read_bytes(dir / "dom.html");
   std::size_t svgs = 0, cells = 0;
   for (auto at = dom.find("<svg"); at != std::string::npos; at = dom.find("<svg", at + 1)) ++svgs;
   for (auto at = dom.find("<rect"); at != std::string::npos; at = dom.find("<rect", at + 1)) ++cells;
@@ -187,8 +182,8 @@ TEST(Diagnose, HtmlReportRendersInHeadlessChromium) {
   EXPECT_NE(dom.find("layer 3 head 2"), std::string::npos);
   status = std::system((env + "chromium" + flags + "--screenshot=" + (dir / "shot.png").string() + " " + url + " >" +
                         (dir / "shot.err").string() + " 2>&1").c_str());
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << slurp(dir / "shot.err");
-  const std::string png = slurp(dir / "shot.png");
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << test::read_bytes(dir / "shot.err");
+  const std::string png = test::read_bytes(dir / "shot.png");
   ASSERT_GT(png.size(), 24u);
   EXPECT_EQ(png.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
   EXPECT_GT(png.size(), 20000u) << "a blank page compresses to a few KB; the heatmaps do not";

@@ -9,7 +9,6 @@
 #include "engine/causal_conv1d.hpp"
 #include "engine/gated_delta_rule.hpp"
 #include "engine/kernels.hpp"
-#include "engine/parallel.hpp"
 
 using namespace qk::engine;
 
@@ -194,27 +193,6 @@ TEST(Kernels, CausalAttentionMatchesDirectSoftmaxOnBothPaths) {
       }
     EXPECT_LT(max_abs_diff(out, expect), 1e-5f) << n;
   }
-}
-
-TEST(Parallel, VisitsEveryIndexOnceAndRethrows) {
-  std::vector<int> hits(1000, 0);
-  parallel_for(hits.size(), [&](std::size_t i) { hits[i] += 1; });
-  EXPECT_EQ(std::count(hits.begin(), hits.end(), 1), 1000);
-  EXPECT_THROW(parallel_for(10, [](std::size_t i) { if (i == 7) throw std::runtime_error("x"); }), std::runtime_error);
-}
-
-TEST(Parallel, RangesCoverEachIndexOnceAndNestedLoopsRunInline) {
-  for (std::size_t count : {1u, 5u, 999u}) {
-    std::vector<int> hits(count, 0);
-    parallel_ranges(count, 7, [&](std::size_t begin, std::size_t end) {
-      for (std::size_t i = begin; i < end; ++i) hits[i] += 1;
-    });
-    EXPECT_EQ(std::count(hits.begin(), hits.end(), 1), static_cast<long>(count));
-  }
-  // A parallel loop inside a task (e.g. a product inside a per-head task) must not wait on the busy pool.
-  std::vector<int> inner(64 * 32, 0);
-  parallel_for(64, [&](std::size_t i) { parallel_for(32, [&](std::size_t j) { inner[i * 32 + j] += 1; }); });
-  EXPECT_EQ(std::count(inner.begin(), inner.end(), 1), 64 * 32);
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 
 #include "fault_support.hpp"
 #include "server/openai_server.hpp"
+#include "support/test_models.hpp"
 
 namespace qk {
 namespace {
@@ -22,7 +23,7 @@ namespace {
 using namespace std::chrono;
 using nlohmann::json;
 
-const fs::path kModel = test::source_dir() / "testdata" / "engine" / "dense_tied";
+const fs::path kModel = qk::test::tiny_engine_model();
 
 class ServeProcess {
  public:

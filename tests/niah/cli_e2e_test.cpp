@@ -13,6 +13,7 @@
 
 #include "answer_server.hpp"
 #include "niah_test_support.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace qk::niah::testing;
 
@@ -23,16 +24,11 @@ struct CliResult {
   std::string err;
 };
 
-std::string slurp(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 CliResult run_cli(const std::filesystem::path& dir, const std::string& args) {
   const auto err = dir / "stderr.txt";
   const std::string command = std::string(QK_BINARY) + " " + args + " 2>" + err.string() + " >/dev/null";
   const int raw = std::system(command.c_str());
-  return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, slurp(err)};
+  return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, qk::test::read_bytes(err)};
 }
 
 std::vector<nlohmann::json> read_lines(const std::filesystem::path& path) {
@@ -71,7 +67,7 @@ TEST_F(NiahCli, OracleServerScoresFullMarksAndTheReportIsWritten) {
 
   r = run_cli(dir_, "niah score " + (dir_ / "preds.jsonl").string() + " --out " + (dir_ / "summary").string());
   ASSERT_EQ(r.status, 0) << r.err;
-  const std::string csv = slurp(dir_ / "summary" / "summary.csv");
+  const std::string csv = qk::test::read_bytes(dir_ / "summary" / "summary.csv");
   EXPECT_NE(csv.find("niah_single_1,1024,4,100.00"), std::string::npos) << csv;
   EXPECT_NE(csv.find("niah_multivalue,1024,4,100.00"), std::string::npos) << csv;
   EXPECT_TRUE(std::filesystem::exists(dir_ / "summary" / "heatmap.svg"));
@@ -79,7 +75,7 @@ TEST_F(NiahCli, OracleServerScoresFullMarksAndTheReportIsWritten) {
 
   r = run_cli(dir_, "niah report --run oracle=" + (dir_ / "summary").string() + " --out " + (dir_ / "report.html").string());
   ASSERT_EQ(r.status, 0) << r.err;
-  EXPECT_NE(slurp(dir_ / "report.html").find("<svg"), std::string::npos);
+  EXPECT_NE(qk::test::read_bytes(dir_ / "report.html").find("<svg"), std::string::npos);
 }
 
 TEST_F(NiahCli, PartialAnswersScoreTheFractionOfValuesFound) {
@@ -87,7 +83,7 @@ TEST_F(NiahCli, PartialAnswersScoreTheFractionOfValuesFound) {
   ASSERT_EQ(run("--server " + server.url() + " --model half").status, 0);
   auto r = run_cli(dir_, "niah score " + (dir_ / "preds.jsonl").string() + " --out " + (dir_ / "summary").string());
   ASSERT_EQ(r.status, 0) << r.err;
-  const std::string csv = slurp(dir_ / "summary" / "summary.csv");
+  const std::string csv = qk::test::read_bytes(dir_ / "summary" / "summary.csv");
   EXPECT_NE(csv.find("niah_single_1,1024,4,100.00"), std::string::npos) << csv;
   EXPECT_NE(csv.find("niah_multivalue,1024,4,25.00"), std::string::npos) << csv;  // 1 of 4 values
 }
@@ -134,7 +130,7 @@ TEST_F(NiahCli, DeadServerIsAClearErrorAfterRetries) {
   auto r = run("--server http://127.0.0.1:" + std::to_string(port) + " --model oracle --retries 2 --backoff 0.01");
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("failed after 3 attempts"), std::string::npos) << r.err;
-  EXPECT_TRUE(!std::filesystem::exists(dir_ / "preds.jsonl") || slurp(dir_ / "preds.jsonl").empty());
+  EXPECT_TRUE(!std::filesystem::exists(dir_ / "preds.jsonl") || qk::test::read_bytes(dir_ / "preds.jsonl").empty());
 }
 
 TEST_F(NiahCli, ReadTimeoutCountsAsAFailedAttempt) {
@@ -176,7 +172,7 @@ TEST_F(NiahCli, ChatCompletionsWithTheAnswerPrefixAsAssistantTurn) {
   ASSERT_EQ(r.status, 0) << r.err;
   r = run_cli(dir_, "niah score " + (dir_ / "preds.jsonl").string() + " --out " + (dir_ / "summary").string());
   ASSERT_EQ(r.status, 0) << r.err;
-  EXPECT_NE(slurp(dir_ / "summary" / "summary.csv").find("average,1024,,100.00"), std::string::npos);
+  EXPECT_NE(qk::test::read_bytes(dir_ / "summary" / "summary.csv").find("average,1024,,100.00"), std::string::npos);
 }
 
 TEST_F(NiahCli, GenerateIsByteIdenticalForTheSameSeed) {
@@ -186,7 +182,7 @@ TEST_F(NiahCli, GenerateIsByteIdenticalForTheSameSeed) {
                              " --tasks niah_single_1,niah_multivalue --lengths 1024 --samples 4 --seed 5 --out " +
                              again.string());
   ASSERT_EQ(r.status, 0) << r.err;
-  EXPECT_EQ(slurp(again), slurp(tasks_));
+  EXPECT_EQ(qk::test::read_bytes(again), qk::test::read_bytes(tasks_));
 }
 
 TEST_F(NiahCli, BadOptionsAreUsageErrors) {

@@ -8,16 +8,12 @@
 
 #include "niah/task_set.hpp"
 #include "niah_test_support.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace qk::niah;
 using namespace qk::niah::testing;
 
 namespace {
-
-std::string slurp(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 void check_golden(const std::string& name, const TaskSetPlan& plan, const GeneratorOptions& options) {
   const SampleGenerator generator(test_counter(), shipped_words(), &shipped_essay(), options);
@@ -26,7 +22,7 @@ void check_golden(const std::string& name, const TaskSetPlan& plan, const Genera
   const auto golden = source_dir() / "tests" / "niah" / "golden" / name;
   if (std::getenv("QK_UPDATE_GOLDEN")) std::filesystem::copy_file(out, golden, std::filesystem::copy_options::overwrite_existing);
   ASSERT_TRUE(std::filesystem::exists(golden)) << golden << " missing: run with QK_UPDATE_GOLDEN=1";
-  const std::string expected = slurp(golden), actual = slurp(out);
+  const std::string expected = qk::test::read_bytes(golden), actual = qk::test::read_bytes(out);
   if (expected != actual) {
     std::size_t at = 0;
     while (at < expected.size() && at < actual.size() && expected[at] == actual[at]) ++at;

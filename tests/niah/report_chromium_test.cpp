@@ -9,6 +9,7 @@
 
 #include "niah/report_html.hpp"
 #include "niah_test_support.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace qk::niah;
 using namespace qk::niah::testing;
@@ -34,11 +35,6 @@ Summary fake_run(double penalty) {  // scores fall with length and depth, by `pe
   return summarize(predictions);
 }
 
-std::string slurp(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 }  // namespace
 
 TEST(NiahReport, RendersInHeadlessChromium) {
@@ -56,8 +52,8 @@ TEST(NiahReport, RendersInHeadlessChromium) {
   const std::string env = "HOME=" + dir.string() + " timeout 120 ";
   int status = std::system((env + chromium + flags + "--dump-dom " + url + " >" + (dir / "dom.html").string() + " 2>" +
                             (dir / "dom.err").string()).c_str());
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << slurp(dir / "dom.err");
-  const std::string dom = slurp(dir / "dom.html");
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << qk::test::read_bytes(dir / "dom.err");
+  const std::string dom = qk::test::read_bytes(dir / "dom.html");
   // The DOM Chromium built: three heatmaps, the table with a column per run.
   std::size_t svgs = 0;
   for (auto at = dom.find("<svg"); at != std::string::npos; at = dom.find("<svg", at + 1)) ++svgs;
@@ -67,8 +63,8 @@ TEST(NiahReport, RendersInHeadlessChromium) {
 
   status = std::system((env + chromium + flags + "--screenshot=" + (dir / "shot.png").string() + " " + url + " >" +
                         (dir / "shot.err").string() + " 2>&1").c_str());
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << slurp(dir / "shot.err");
-  const std::string png = slurp(dir / "shot.png");
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << qk::test::read_bytes(dir / "shot.err");
+  const std::string png = qk::test::read_bytes(dir / "shot.png");
   ASSERT_GT(png.size(), 24u);
   EXPECT_EQ(png.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
   auto be32 = [&](std::size_t at) {

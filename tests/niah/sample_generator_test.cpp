@@ -8,6 +8,7 @@
 #include "niah/sample_jsonl.hpp"
 #include "niah/task_set.hpp"
 #include "niah_test_support.hpp"
+#include "support/temp_dir.hpp"
 #include "util/error.hpp"
 
 using namespace qk::niah;
@@ -203,12 +204,8 @@ TEST(NiahTaskSet, OutputIsByteIdenticalWhateverTheThreadCount) {
   const auto dir = scratch_dir("threads");
   write_task_set(generator, plan_requests(plan), dir / "one.jsonl", 1, false);
   write_task_set(generator, plan_requests(plan), dir / "four.jsonl", 4, false);
-  auto slurp = [](const std::filesystem::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  };
-  const std::string one = slurp(dir / "one.jsonl");
-  EXPECT_EQ(one, slurp(dir / "four.jsonl"));
+  const std::string one = qk::test::read_bytes(dir / "one.jsonl");
+  EXPECT_EQ(one, qk::test::read_bytes(dir / "four.jsonl"));
   EXPECT_EQ(std::count(one.begin(), one.end(), '\n'), 3 * 2 * 3);
   EXPECT_FALSE(std::filesystem::exists(dir / "one.jsonl.tmp"));
 }

@@ -8,13 +8,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include "niah/sample_jsonl.hpp"
+#include "support/magic_number_tasks.hpp"
+#include "support/test_models.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-const fs::path kModel = fs::path(QK_SOURCE_DIR) / "testdata" / "engine" / "dense_tied";
 
 struct Output {
   int status;
@@ -34,7 +34,7 @@ Output run(const std::string& args) {
 }
 
 TEST(EngineCli, GenerateReportsTokensAndFinish) {
-  const Output out = run("generate --model " + kModel.string() + " --prompt 'Hello there' --max-tokens 5");
+  const Output out = run("generate --model " + qk::test::tiny_engine_model().string() + " --prompt 'Hello there' --max-tokens 5");
   EXPECT_EQ(out.status, 0) << out.text;
   EXPECT_NE(out.text.find("5 generated, finish: length"), std::string::npos) << out.text;
 }
@@ -42,7 +42,7 @@ TEST(EngineCli, GenerateReportsTokensAndFinish) {
 TEST(EngineCli, UnsupportedModelFailsWithAClearMessage) {
   const fs::path dir = fs::temp_directory_path() / ("qk_cli_llama_" + std::to_string(::getpid()));
   fs::create_directories(dir);
-  fs::copy_file(kModel / "model.safetensors", dir / "model.safetensors");
+  fs::copy_file(qk::test::tiny_engine_model() / "model.safetensors", dir / "model.safetensors");
   std::ofstream(dir / "config.json") << R"({"model_type": "llama"})";
   const Output out = run("generate --model " + dir.string() + " --prompt x");
   EXPECT_EQ(out.status, 1) << out.text;
@@ -53,22 +53,9 @@ TEST(EngineCli, UnsupportedModelFailsWithAClearMessage) {
 TEST(EngineCli, NiahRunWithTheEmbeddedEngineWritesPredictions) {
   const fs::path dir = fs::temp_directory_path() / ("qk_cli_niah_" + std::to_string(::getpid()));
   fs::create_directories(dir);
-  {
-    std::ofstream tasks(dir / "tasks.jsonl");
-    for (int i = 0; i < 2; ++i) {
-      qk::niah::Sample s;
-      s.index = i;
-      s.input = "The special magic number is 4" + std::to_string(i) + ". What is it?";
-      s.answer_prefix = " Answer:";
-      s.outputs = {"4" + std::to_string(i)};
-      s.id = "niah_single_1/32/" + std::to_string(i);
-      s.task = "niah_single_1";
-      s.max_seq_length = 32;
-      tasks << qk::niah::sample_to_json(s).dump() << "\n";
-    }
-  }
+  qk::test::write_magic_number_tasks(dir / "tasks.jsonl", 2, "4", qk::test::PromptStyle::Plain, " Answer:", 32);
   const Output out = run("niah run --tasks " + (dir / "tasks.jsonl").string() + " --engine embedded --model " +
-                         kModel.string() + " --max-tokens 6 -q --out " + (dir / "preds.jsonl").string());
+                         qk::test::tiny_engine_model().string() + " --max-tokens 6 -q --out " + (dir / "preds.jsonl").string());
   EXPECT_EQ(out.status, 0) << out.text;
   std::ifstream preds(dir / "preds.jsonl");
   int lines = 0;

@@ -17,7 +17,9 @@
 #include "niah/sample_jsonl.hpp"
 #include "server/embedded_backend.hpp"
 #include "server/openai_server.hpp"
+#include "support/magic_number_tasks.hpp"
 #include "tokenizer/tokenizer.hpp"
+#include "support/test_models.hpp"
 
 namespace fs = std::filesystem;
 using namespace qk;
@@ -25,12 +27,11 @@ using nlohmann::json;
 
 namespace {
 
-const fs::path kModel = fs::path(QK_SOURCE_DIR) / "testdata" / "engine" / "dense_tied";
 
 class ServerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    service_ = server::EngineService::open(kModel).release();
+    service_ = server::EngineService::open(qk::test::tiny_engine_model()).release();
     server::ServerOptions options;
     options.port = 0;
     options.model_name = "tiny";
@@ -60,7 +61,7 @@ class ServerTest : public ::testing::Test {
   }
   // The greedy continuation computed directly on the engine, for comparison with what the server says.
   static std::vector<std::int32_t> direct_greedy(const std::vector<std::int32_t>& prompt, std::size_t n) {
-    auto model = engine::load_causal_lm(kModel);
+    auto model = engine::load_causal_lm(qk::test::tiny_engine_model());
     engine::GenerationRequest r{prompt, {}};
     r.options.max_tokens = n;
     r.options.stop_tokens = service_->end_tokens();
@@ -195,20 +196,7 @@ TEST_F(ServerTest, ConcurrentRequestsAllAnswerAsIfAlone) {
 TEST_F(ServerTest, NiahClientRunsEndToEndAgainstServe) {
   const fs::path dir = fs::temp_directory_path() / ("qk_server_niah_" + std::to_string(::getpid()));
   fs::create_directories(dir);
-  {
-    std::ofstream tasks(dir / "tasks.jsonl");
-    for (int i = 0; i < 3; ++i) {
-      niah::Sample s;
-      s.index = i;
-      s.input = "<|im_start|>user\nThe special magic number is 12" + std::to_string(i) + ". What is it?<|im_end|>\n<|im_start|>assistant\n";
-      s.answer_prefix = "The number is";
-      s.outputs = {"12" + std::to_string(i)};
-      s.id = "niah_single_1/64/" + std::to_string(i);
-      s.task = "niah_single_1";
-      s.max_seq_length = 64;
-      tasks << niah::sample_to_json(s).dump() << "\n";
-    }
-  }
+  test::write_magic_number_tasks(dir / "tasks.jsonl", 3, "12", test::PromptStyle::ChatML, "The number is", 64);
   niah::OpenAiOptions options;
   options.base_url = "http://127.0.0.1:" + std::to_string(port_);
   options.model = "tiny";
@@ -222,7 +210,7 @@ TEST_F(ServerTest, NiahClientRunsEndToEndAgainstServe) {
   const auto stats = niah::run_predictions(*http_backend, run);
   EXPECT_EQ(stats.done, 3u);
 
-  auto embedded = server::make_embedded_backend(kModel);
+  auto embedded = server::make_embedded_backend(qk::test::tiny_engine_model());
   run.predictions_jsonl = dir / "embedded.jsonl";
   EXPECT_EQ(niah::run_predictions(*embedded, run).done, 3u);
 

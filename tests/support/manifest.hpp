@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "io/checkpoint.hpp"
@@ -30,6 +31,8 @@ struct Manifest {
 };
 
 inline void PrintTo(const Manifest& m, std::ostream* os) { *os << m.name; }
+// Names the parameterised tests after the checkpoint (INSTANTIATE_TEST_SUITE_P's name generator).
+inline std::string manifest_name(const ::testing::TestParamInfo<Manifest>& info) { return info.param.name; }
 
 inline std::vector<Manifest> all_manifests() {
   std::vector<Manifest> result;

@@ -8,6 +8,7 @@
 
 #include "io/dtype.hpp"
 #include "support/manifest.hpp"
+#include "support/surgery_output.hpp"
 #include "surgery/blend_method.hpp"
 #include "surgery/output.hpp"
 #include "surgery/verify.hpp"
@@ -16,18 +17,8 @@
 namespace qk {
 namespace {
 
-OutputOptions quiet_output(const std::filesystem::path& out) {
-  OutputOptions o;
-  o.out = out;
-  o.quiet = true;
-  return o;
-}
-
-std::vector<float> decoded(const TensorRef& t) {
-  std::vector<float> v(t.info->element_count());
-  decode_to_f32(t.info->dtype, t.data(), v);
-  return v;
-}
+using test::decoded;
+using test::quiet_output;
 
 bool same_bytes(const TensorRef& a, const TensorRef& b) {
   return a.data().size() == b.data().size() && std::equal(a.data().begin(), a.data().end(), b.data().begin());
@@ -62,8 +53,7 @@ TEST_P(BlendPairs, EndpointsAreRestoreAndSftAndMidpointIsTheMean) {
     EXPECT_TRUE(verify_output(base, sft, tmp / out, FamilyTable::builtin(), true).problems.empty()) << out;
 }
 
-std::string name_of(const ::testing::TestParamInfo<test::Manifest>& info) { return info.param.name; }
-INSTANTIATE_TEST_SUITE_P(ReferenceCheckpoints, BlendPairs, ::testing::ValuesIn(test::all_manifests()), name_of);
+INSTANTIATE_TEST_SUITE_P(ReferenceCheckpoints, BlendPairs, ::testing::ValuesIn(test::all_manifests()), test::manifest_name);
 
 TEST(Blend, PerLayerAlphasFromAFile) {
   auto dir = test::checkpoints_dir() / "qwen3_next";  // global layers 1 and 3

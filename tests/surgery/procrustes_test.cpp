@@ -12,6 +12,7 @@
 
 #include "io/dtype.hpp"
 #include "support/manifest.hpp"
+#include "support/surgery_output.hpp"
 #include "surgery/output.hpp"
 #include "surgery/procrustes_method.hpp"
 #include "surgery/procrustes_norms.hpp"
@@ -22,6 +23,9 @@
 
 namespace qk {
 namespace {
+
+using test::decoded;
+using test::quiet_output;
 
 using Matrix = Eigen::MatrixXd;
 
@@ -110,13 +114,6 @@ std::vector<test::Manifest> procrustes_pairs() {
   for (const auto& m : test::all_manifests())
     if (procrustes_applies(m)) result.push_back(m);
   return result;
-}
-
-OutputOptions quiet_output(const std::filesystem::path& out) {
-  OutputOptions o;
-  o.out = out;
-  o.quiet = true;
-  return o;
 }
 
 // ---- the solver alone --------------------------------------------------------------------
@@ -241,8 +238,7 @@ TEST_P(ProcrustesPairs, AlphaOneIsProcrustesAndAlphaZeroIsSft) {
   }
 }
 
-std::string name_of(const ::testing::TestParamInfo<test::Manifest>& info) { return info.param.name; }
-INSTANTIATE_TEST_SUITE_P(ReferenceCheckpoints, ProcrustesPairs, ::testing::ValuesIn(procrustes_pairs()), name_of);
+INSTANTIATE_TEST_SUITE_P(ReferenceCheckpoints, ProcrustesPairs, ::testing::ValuesIn(procrustes_pairs()), test::manifest_name);
 
 TEST(Procrustes, RefusesMlaAndAdapterLayersNamingThem) {
   for (const char* name : {"kimi_linear", "zamba2"}) {
@@ -323,12 +319,6 @@ void write_f32_checkpoint(const Checkpoint& source, const std::filesystem::path&
   out << header << data;
 }
 
-std::vector<float> decoded(const TensorRef& t) {
-  std::vector<float> v(t.info->element_count());
-  decode_to_f32(t.info->dtype, t.data(), v);
-  return v;
-}
-
 class SyntheticRotation : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(SyntheticRotation, ProcrustesRecoversSftExactly) {
@@ -341,7 +331,8 @@ TEST_P(SyntheticRotation, ProcrustesRecoversSftExactly) {
     const SurgeryPlan plan = make_plan(base, base, {}, FamilyTable::builtin());
     std::mt19937 rng(3);
     std::map<std::string, std::vector<float>> edited;
-    for (const auto& [layer, lh] : manifest_heads(m)) {
+    for (const auto& layer_heads : manifest_heads(m)) {
+      const auto& lh = layer_heads.second;  // a plain reference: clang 14 cannot capture structured bindings
       std::vector<RopeCommutingRotation> rotations;
       for (std::int64_t g = 0; g < lh.kv_heads; ++g)
         rotations.push_back(g > 0 && granularity == Granularity::Layer ? rotations[0] : random_rotation(lh.head_dim, plan.rotary_dim, rng));

@@ -68,8 +68,7 @@ TEST_P(RestoreTest, EveryOutputByteComesFromTheRightSource) {
   EXPECT_TRUE(report.problems.empty()) << report.problems.front();
 }
 
-std::string name_of(const ::testing::TestParamInfo<test::Manifest>& info) { return info.param.name; }
-INSTANTIATE_TEST_SUITE_P(ReferenceCheckpoints, RestoreTest, ::testing::ValuesIn(test::all_manifests()), name_of);
+INSTANTIATE_TEST_SUITE_P(ReferenceCheckpoints, RestoreTest, ::testing::ValuesIn(test::all_manifests()), test::manifest_name);
 
 // Restores base -> sft into `out` with the default plan, as `qkrestore restore -q` does.
 void restore_into(const Checkpoint& base, const Checkpoint& sft, const std::filesystem::path& out,

@@ -1,0 +1,70 @@
+// The worker pool every parallel loop runs on: each index exactly once, errors rethrown, nested loops
+// inline, callers on several threads served one loop at a time.
+#include "util/thread_pool.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+namespace {
+
+TEST(ThreadPool, VisitsEveryIndexOnce) {
+  for (std::size_t count : {0u, 1u, 2u, 1000u}) {
+    std::vector<int> hits(count, 0);
+    qk::parallel_for(count, [&](std::size_t i) { hits[i] += 1; });
+    EXPECT_EQ(std::count(hits.begin(), hits.end(), 1), static_cast<long>(count)) << count;
+  }
+}
+
+TEST(ThreadPool, RethrowsTheErrorAndStartsNoFurtherItems) {
+  std::atomic<std::size_t> started{0};
+  const std::size_t count = 100000;
+  EXPECT_THROW(qk::parallel_for(count,
+                                [&](std::size_t i) {
+                                  ++started;
+                                  if (i == 7) throw std::runtime_error("item 7");
+                                }),
+               std::runtime_error);
+  EXPECT_LT(started.load(), count);  // the loop stopped early
+  // The pool is usable afterwards.
+  std::atomic<std::size_t> after{0};
+  qk::parallel_for(50, [&](std::size_t) { ++after; });
+  EXPECT_EQ(after.load(), 50u);
+}
+
+TEST(ThreadPool, RangesCoverEachIndexOnce) {
+  for (std::size_t count : {1u, 5u, 999u}) {
+    std::vector<int> hits(count, 0);
+    qk::parallel_ranges(count, 7, [&](std::size_t begin, std::size_t end) {
+      EXPECT_LT(begin, end);
+      for (std::size_t i = begin; i < end; ++i) hits[i] += 1;
+    });
+    EXPECT_EQ(std::count(hits.begin(), hits.end(), 1), static_cast<long>(count)) << count;
+  }
+}
+
+TEST(ThreadPool, NestedLoopsRunInline) {
+  // A loop inside an item (a product inside a per-head task) must not wait on the busy pool.
+  std::vector<int> inner(64 * 32, 0);
+  qk::parallel_for(64, [&](std::size_t i) { qk::parallel_for(32, [&](std::size_t j) { inner[i * 32 + j] += 1; }); });
+  EXPECT_EQ(std::count(inner.begin(), inner.end(), 1), 64 * 32);
+}
+
+TEST(ThreadPool, CallersOnSeveralThreadsTakeTurns) {
+  constexpr std::size_t kCallers = 4, kLoops = 50, kCount = 257;
+  std::vector<std::vector<int>> hits(kCallers, std::vector<int>(kCount, 0));
+  std::vector<std::thread> callers;
+  for (std::size_t c = 0; c < kCallers; ++c)
+    callers.emplace_back([&, c] {
+      for (std::size_t loop = 0; loop < kLoops; ++loop) qk::parallel_for(kCount, [&](std::size_t i) { hits[c][i] += 1; });
+    });
+  for (auto& t : callers) t.join();
+  for (std::size_t c = 0; c < kCallers; ++c)
+    EXPECT_EQ(std::count(hits[c].begin(), hits[c].end(), static_cast<int>(kLoops)), static_cast<long>(kCount)) << c;
+}
+
+}  // namespace
