@@ -12,7 +12,9 @@ scripts/install-deps.sh
 export CMAKE_GENERATOR=${CMAKE_GENERATOR:-Ninja}
 build=${QK_BUILD_DIR:-build}
 start=$SECONDS
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+# -O2 as shipped, with line tables only (-g1): enough for the file:line of a failure's backtrace, and
+# about a fifth less compile time than full -g (measured on a sample of our files, gcc 12).
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" >/dev/null
 cmake --build "$build" -j"$(nproc)"
 built=$SECONDS
 ctest --test-dir "$build" --output-on-failure -j"$(nproc)" "$@"

@@ -21,7 +21,7 @@ TEST_P(FamilyTest, LayerKindsMatchTheModelsOwnModules) {
     if (layer.kind == LayerKind::Sliding) sliding.insert(layer.index);
     if (layer.kind == LayerKind::Linear) linear.insert(layer.index);
   }
-  EXPECT_EQ(layout.num_layers(), m.json["num_layers"].get<int>());
+  EXPECT_EQ(layout.num_layers(), m.json()["num_layers"].get<int>());
   EXPECT_EQ(global, m.layers("global_layers"));
   EXPECT_EQ(sliding, m.layers("sliding_layers"));
   EXPECT_EQ(linear, m.layers("linear_layers"));
@@ -50,7 +50,7 @@ TEST_P(FamilyTest, RowRangesMatchTheAttentionModuleLayout) {
   const auto& m = GetParam();
   Checkpoint base(m.dir / "base"), sft(m.dir / "sft");
   SurgeryPlan plan = make_plan(base, sft, {}, FamilyTable::builtin());
-  for (const auto& [layer, attention] : m.json["global_attention"].items()) {
+  for (const auto& [layer, attention] : m.json()["global_attention"].items()) {
     const std::string layout = attention.value("layout", "plain");
     for (const auto& t : plan.tensors) {
       if (t.layer != std::stoi(layer)) continue;

@@ -42,7 +42,7 @@ struct LayerHeads {
 
 std::map<int, LayerHeads> manifest_heads(const test::Manifest& m) {
   std::map<int, LayerHeads> result;
-  for (const auto& [key, ga] : m.json["global_attention"].items()) {
+  for (const auto& [key, ga] : m.json()["global_attention"].items()) {
     const int layer = std::stoi(key);
     LayerHeads heads;
     heads.heads = ga["num_heads"];
@@ -50,7 +50,7 @@ std::map<int, LayerHeads> manifest_heads(const test::Manifest& m) {
     heads.head_dim = ga["head_dim"];
     const std::string layout = ga["layout"];
     std::map<std::string, std::string> by_role;
-    for (const auto& t : m.json["global_qk_tensors"][key]) by_role[t["role"]] = t["saved_name"];
+    for (const auto& t : m.json()["global_qk_tensors"][key]) by_role[t["role"]] = t["saved_name"];
     for (std::int64_t h = 0; h < heads.heads; ++h) {
       if (layout == "plain") heads.q.push_back({by_role.at("q_weight"), h * heads.head_dim});
       if (layout == "gated") heads.q.push_back({by_role.at("q_weight"), ga["query_rows"][h][0].get<std::int64_t>()});
@@ -104,8 +104,8 @@ Matrix rope(std::int64_t hd, std::int64_t rotary, double t, double theta = 10000
 const std::vector<double> kOffsets = {0, 1, 2, 5, 17, 100, 1000, 4096, 32768, 131072};
 
 bool procrustes_applies(const test::Manifest& m) {
-  for (const auto& [key, ga] : m.json["global_attention"].items())
-    if (ga["layout"] == "mla" || m.json["family"] == "zamba2") return false;
+  for (const auto& [key, ga] : m.json()["global_attention"].items())
+    if (ga["layout"] == "mla" || m.json()["family"] == "zamba2") return false;
   return true;
 }
 
@@ -323,7 +323,7 @@ class SyntheticRotation : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(SyntheticRotation, ProcrustesRecoversSftExactly) {
   for (Granularity granularity : {Granularity::Group, Granularity::Layer}) {
-    const test::Manifest m{GetParam(), test::checkpoints_dir() / GetParam(), read_json_file(test::checkpoints_dir() / GetParam() / "manifest.json")};
+    const test::Manifest m = test::load_manifest(GetParam(), test::checkpoints_dir() / GetParam());
     test::TempDir tmp;
     Checkpoint reference(m.dir / "base");
     write_f32_checkpoint(reference, tmp / "base", {});
@@ -405,7 +405,7 @@ TEST(Ridge, LambdaZeroMatchesBaseQueryKeyProductsAndLargeLambdaIsSft) {
   write_f32_checkpoint(reference_sft, tmp / "sft", {});
   Checkpoint base(tmp / "base"), sft(tmp / "sft");
   const SurgeryPlan plan = make_plan(base, sft, {}, FamilyTable::builtin());
-  const test::Manifest m{"llama", dir, read_json_file(dir / "manifest.json")};
+  const test::Manifest m = test::load_manifest("llama", dir);
   write_output(base, sft, plan, RidgeMethod(0.0), quiet_output(tmp / "zero"));
   write_output(base, sft, plan, RidgeMethod(1e12), quiet_output(tmp / "huge"));
   Checkpoint zero(tmp / "zero"), huge(tmp / "huge");
