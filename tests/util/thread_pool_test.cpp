@@ -21,15 +21,17 @@ TEST(ThreadPool, VisitsEveryIndexOnce) {
 }
 
 TEST(ThreadPool, RethrowsTheErrorAndStartsNoFurtherItems) {
+  // Every item fails: each thread starts one item at most, since a thread that fetched an index
+  // before another's failure stopped the loop still runs that one (and fails too).
   std::atomic<std::size_t> started{0};
-  const std::size_t count = 100000;
-  EXPECT_THROW(qk::parallel_for(count,
-                                [&](std::size_t i) {
+  EXPECT_THROW(qk::parallel_for(100000,
+                                [&](std::size_t) {
                                   ++started;
-                                  if (i == 7) throw std::runtime_error("item 7");
+                                  throw std::runtime_error("every item fails");
                                 }),
                std::runtime_error);
-  EXPECT_LT(started.load(), count);  // the loop stopped early
+  EXPECT_GE(started.load(), 1u);
+  EXPECT_LE(started.load(), qk::worker_threads());
   // The pool is usable afterwards.
   std::atomic<std::size_t> after{0};
   qk::parallel_for(50, [&](std::size_t) { ++after; });
