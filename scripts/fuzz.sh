@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer harnesses of fuzz/ (in the sanitized build scripts/sanitized-build.sh makes, which
-# scripts/sanitize.sh's tests share) and fuzzes every parser for
-# QK_FUZZ_SECONDS each (default 45; CI). Replays fuzz/regressions/ first. Exits non-zero on any
-# crash, leak, sanitizer report or timeout; the input that caused it is kept under
-# $build/fuzz-artifacts/. Prints and writes ($build/fuzz-summary.txt) the exec count per harness.
-#   scripts/fuzz.sh                       # CI: 45 s each
+# Builds the libFuzzer harnesses of fuzz/ in the instrumented build that scripts/sanitize.sh's tests
+# share (scripts/sanitized-build.sh) and fuzzes every parser for QK_FUZZ_SECONDS each (default 45;
+# scripts/test.sh, i.e. CI, passes 20). Replays fuzz/regressions/ first. Exits non-zero on any crash,
+# leak, sanitizer report or timeout; the input that caused it is kept under $build/fuzz-artifacts/.
+# Prints and writes ($build/fuzz-summary.txt) the exec count per harness.
+#   scripts/fuzz.sh                       # 45 s each
 #   QK_FUZZ_SECONDS=1800 scripts/fuzz.sh  # long run (docs/hardening.md records one)
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -2,7 +2,7 @@
 # Configures and builds the one instrumented build that scripts/sanitize.sh (the whole test suite under
 # ASan + UBSan) and scripts/fuzz.sh (the libFuzzer harnesses) share: clang, -DQK_FUZZ=ON (AddressSanitizer,
 # UndefinedBehaviorSanitizer and fuzzer coverage on every library), -O1 with line tables (what the
-# sanitizer documentation recommends: usable stacks at a fraction of -O2 -g's build time), assertions on,
+# sanitizer documentation recommends for reasonable speed and usable stacks), assertions on,
 # and a unity build (CMake merges each target's sources into a few translation units, so the heavy
 # headers are parsed and their templates instantiated a few times instead of once per file; the plain
 # build in scripts/test.sh stays one unit per file, so a file that misses an include still fails there).
