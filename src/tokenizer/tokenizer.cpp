@@ -57,7 +57,7 @@ Tokenizer Tokenizer::from_json_text(std::string_view json_text, const std::strin
   nlohmann::json root;
   try {
     root = nlohmann::json::parse(json_text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, and out_of_range for a number like 1e400
     fail(ErrorKind::Format, "{}: not valid JSON: {}", label, e.what());
   }
   if (!root.is_object()) fail(ErrorKind::Format, "{}: top level must be a JSON object", label);

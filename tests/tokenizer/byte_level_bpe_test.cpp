@@ -86,6 +86,20 @@ TEST(ByteLevelBpe, IgnoreMergesTakesWholeWordFromVocab) {
   EXPECT_EQ(with.encode("bca"), (Ids{10}));
 }
 
+// Found by fuzz_tokenizer_json (fuzz/regressions/tokenizer_json/): a number too large for a double is
+// nlohmann's out_of_range, not a parse_error, and escaped as an internal error.
+TEST(TokenizerErrors, NumberOverflowIsAFormatErrorNamingTheFile) {
+  for (const char* text : {R"({"model": 1e400})", "88888888888888E88888888888888888888888888888888"}) {
+    try {
+      qk::Tokenizer::from_json_text(text, "models/x/tokenizer.json");
+      ADD_FAILURE() << text << " was accepted";
+    } catch (const qk::Error& e) {
+      EXPECT_EQ(e.kind(), qk::ErrorKind::Format) << e.what();
+      EXPECT_NE(std::string(e.what()).find("models/x/tokenizer.json: not valid JSON"), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST(TokenizerErrors, UnsupportedComponentNamesTypeAndFile) {
   auto json = qk::test::tiny_byte_level(true);
   json["normalizer"] = {{"type", "BertNormalizer"}};
