@@ -17,6 +17,8 @@ struct BlendArgs {
   std::string alpha_file;
 };
 
+}  // namespace
+
 Action setup_blend(CLI::App& sub) {
   auto args = std::make_shared<BlendArgs>();
   args->pair.bind(sub);
@@ -48,7 +50,4 @@ Action setup_blend(CLI::App& sub) {
   };
 }
 
-const RegisterCommand kBlend{{"blend", "W_Q/W_K = alpha * BASE + (1 - alpha) * SFT on the restored rows", 13, setup_blend}};
-
-}  // namespace
 }  // namespace qk::cli

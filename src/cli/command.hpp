@@ -1,10 +1,8 @@
-// Each subcommand lives in its own file and registers itself here at static-initialisation time,
-// so adding a command never edits main.cpp. A command binds its options to `sub` and returns the
-// action to run when the user picked it.
+// Every subcommand lives in its own file as a setup_<name> that binds its options to `sub` and
+// returns the action to run when the user picked it; main.cpp lists them in one table, in --help order.
 #pragma once
 #include <functional>
-#include <string>
-#include <vector>
+#include <span>
 
 #include <CLI/CLI.hpp>
 
@@ -13,17 +11,28 @@ namespace qk::cli {
 using Action = std::function<int()>;  // returns the process exit status
 
 struct Command {
-  std::string name;
-  std::string description;
-  int order;  // position in --help
-  std::function<Action(CLI::App& sub)> setup;
+  const char* name;
+  const char* description;
+  Action (*setup)(CLI::App& sub);
 };
 
-std::vector<Command>& command_registry();
+// Adds each command as a subcommand of `app`; the returned action runs the one the user picked.
+Action add_commands(CLI::App& app, std::span<const Command> commands);
 
-struct RegisterCommand {
-  explicit RegisterCommand(Command command) { command_registry().push_back(std::move(command)); }
-};
+Action setup_plan(CLI::App& sub);
+Action setup_restore(CLI::App& sub);
+Action setup_procrustes(CLI::App& sub);
+Action setup_ridge(CLI::App& sub);
+Action setup_blend(CLI::App& sub);
+Action setup_diagnose(CLI::App& sub);
+Action setup_verify(CLI::App& sub);
+Action setup_niah(CLI::App& sub);
+Action setup_serve(CLI::App& sub);
+Action setup_generate(CLI::App& sub);
+Action setup_niah_generate(CLI::App& sub);
+Action setup_niah_run(CLI::App& sub);
+Action setup_niah_score(CLI::App& sub);
+Action setup_niah_report(CLI::App& sub);
 
 // Exit statuses, documented in the README.
 inline constexpr int kExitOk = 0;

@@ -19,6 +19,8 @@ struct DiagnoseArgs {
   bool json = false, quiet = false;
 };
 
+}  // namespace
+
 Action setup_diagnose(CLI::App& sub) {
   auto args = std::make_shared<DiagnoseArgs>();
   args->pair.bind(sub, false);
@@ -42,8 +44,4 @@ Action setup_diagnose(CLI::App& sub) {
   };
 }
 
-const RegisterCommand kDiagnose{{"diagnose", "where SFT moved the attention routing: per layer and head drift, rotation share, bands", 14,
-                                 setup_diagnose}};
-
-}  // namespace
 }  // namespace qk::cli

@@ -40,23 +40,19 @@ int run_generate(const GenerateArgs& args) {
   return kExitOk;
 }
 
-const RegisterCommand kGenerate({
-    "generate",
-    "Generate a continuation of a prompt with the embedded CPU engine",
-    71,
-    [](CLI::App& app) -> Action {
-      auto args = std::make_shared<GenerateArgs>();
-      app.add_option("--model", args->model, "Hugging Face model directory")->required();
-      app.add_option("--prompt", args->prompt, "prompt text")->required();
-      app.add_flag("--chat", args->chat, "wrap the prompt as one user turn in the model's chat format");
-      app.add_option("--max-tokens", args->max_tokens, "tokens to generate at most")->capture_default_str();
-      app.add_option("--temperature", args->temperature, "0 = greedy")->capture_default_str();
-      app.add_option("--top-p", args->top_p, "nucleus sampling mass")->capture_default_str();
-      app.add_option("--top-k", args->top_k, "sample among the k most likely tokens (0: all)")->capture_default_str();
-      app.add_option("--seed", args->seed, "sampling seed")->capture_default_str();
-      return [args] { return run_generate(*args); };
-    },
-});
-
 }  // namespace
+
+Action setup_generate(CLI::App& app) {
+  auto args = std::make_shared<GenerateArgs>();
+  app.add_option("--model", args->model, "Hugging Face model directory")->required();
+  app.add_option("--prompt", args->prompt, "prompt text")->required();
+  app.add_flag("--chat", args->chat, "wrap the prompt as one user turn in the model's chat format");
+  app.add_option("--max-tokens", args->max_tokens, "tokens to generate at most")->capture_default_str();
+  app.add_option("--temperature", args->temperature, "0 = greedy")->capture_default_str();
+  app.add_option("--top-p", args->top_p, "nucleus sampling mass")->capture_default_str();
+  app.add_option("--top-k", args->top_k, "sample among the k most likely tokens (0: all)")->capture_default_str();
+  app.add_option("--seed", args->seed, "sampling seed")->capture_default_str();
+  return [args] { return run_generate(*args); };
+}
+
 }  // namespace qk::cli

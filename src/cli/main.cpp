@@ -1,5 +1,4 @@
 // qkrestore: the command-line front. Parsing only; every command's work lives in a library.
-#include <algorithm>
 #include <cstdio>
 #include <fmt/format.h>
 
@@ -8,10 +7,48 @@
 #include "util/error.hpp"
 
 namespace qk::cli {
-std::vector<Command>& command_registry() {
-  static std::vector<Command> registry;
-  return registry;
+
+// The commands, in --help order. A new command is one line here and its setup_<name> in command.hpp.
+const Command kCommands[] = {
+    {"plan", "show which tensors and rows restore would take from BASE", setup_plan},
+    {"restore", "take W_Q/W_K of the global attention layers from BASE, all else from SFT", setup_restore},
+    {"procrustes", "QK-Pro: base W_Q/W_K turned by the RoPE-commuting rotation closest to SFT", setup_procrustes},
+    {"ridge", "QK-Pro, ridge reading: base W_K, SFT W_Q pulled toward base's by ridge least squares", setup_ridge},
+    {"blend", "W_Q/W_K = alpha * BASE + (1 - alpha) * SFT on the restored rows", setup_blend},
+    {"diagnose", "where SFT moved the attention routing: per layer and head drift, rotation share, bands", setup_diagnose},
+    {"verify", "check an output against BASE and SFT byte for byte", setup_verify},
+    {"niah", "RULER-compatible needle-in-a-haystack evaluation: generate, run, score, report", setup_niah},
+    {"serve", "Serve a model with the embedded CPU engine over an OpenAI-compatible HTTP API", setup_serve},
+    {"generate", "Generate a continuation of a prompt with the embedded CPU engine", setup_generate},
+};
+
+// `qkrestore niah <verb>`.
+const Command kNiahVerbs[] = {
+    {"generate", "Write a RULER-format NIAH task JSONL (random samples, or a length x depth grid with --grid-depths)",
+     setup_niah_generate},
+    {"run", "Run a task JSONL against an OpenAI-compatible server; predictions append to a JSONL (resumable)", setup_niah_run},
+    {"score", "Score a predictions JSONL (RULER string_match_all): summary CSV/JSON/markdown and heatmaps", setup_niah_score},
+    {"report", "HTML report comparing scored runs: a table per task and length, and heatmaps", setup_niah_report},
+};
+
+Action setup_niah(CLI::App& sub) {
+  sub.require_subcommand(1);
+  return add_commands(sub, kNiahVerbs);
 }
+
+Action add_commands(CLI::App& app, std::span<const Command> commands) {
+  auto actions = std::make_shared<std::vector<std::pair<CLI::App*, Action>>>();
+  for (const auto& command : commands) {
+    CLI::App* sub = app.add_subcommand(command.name, command.description);
+    actions->emplace_back(sub, command.setup(*sub));
+  }
+  return [actions]() {
+    for (auto& [sub, action] : *actions)
+      if (sub->parsed()) return action();
+    return kExitUsage;
+  };
+}
+
 }  // namespace qk::cli
 
 int main(int argc, char** argv) {
@@ -20,14 +57,7 @@ int main(int argc, char** argv) {
   CLI::App app{"qkrestore: repair the long-context recall of hybrid LLMs after CoT fine-tuning"};
   app.set_version_flag("--version", std::string("qkrestore ") + QK_VERSION);
   app.require_subcommand(1);
-
-  auto& registry = command_registry();
-  std::sort(registry.begin(), registry.end(), [](const Command& a, const Command& b) { return a.order < b.order; });
-  std::vector<std::pair<CLI::App*, Action>> actions;
-  for (auto& command : registry) {
-    CLI::App* sub = app.add_subcommand(command.name, command.description);
-    actions.emplace_back(sub, command.setup(*sub));
-  }
+  const Action run = add_commands(app, kCommands);
 
   try {
     app.parse(argc, argv);
@@ -35,8 +65,7 @@ int main(int argc, char** argv) {
     return app.exit(e) == 0 ? kExitOk : kExitUsage;
   }
   try {
-    for (auto& [sub, action] : actions)
-      if (sub->parsed()) return action();
+    return run();
   } catch (const qk::Error& e) {
     fmt::print(stderr, "qkrestore: error: {}\n", e.what());
     if (e.kind() == qk::ErrorKind::Usage) return kExitUsage;
@@ -46,5 +75,4 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "qkrestore: internal error: {}\n", e.what());
     return kExitError;
   }
-  return kExitOk;
 }

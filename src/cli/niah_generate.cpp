@@ -1,7 +1,7 @@
 // `qkrestore niah generate`: write a RULER-format task JSONL. Parsing only; see src/niah/.
 #include <fmt/format.h>
 
-#include "cli/niah_subcommands.hpp"
+#include "cli/command.hpp"
 #include "niah/data_files.hpp"
 #include "niah/task_set.hpp"
 #include "util/error.hpp"
@@ -74,38 +74,34 @@ int run_niah_generate(const NiahGenerateArgs& args) {
   return kExitOk;
 }
 
-const RegisterNiahCommand kNiahGenerate({
-    "generate",
-    "Write a RULER-format NIAH task JSONL (random samples, or a length x depth grid with --grid-depths)",
-    10,
-    [](CLI::App& app) -> Action {
-      auto args = std::make_shared<NiahGenerateArgs>();
-      app.add_option("--tokenizer", args->tokenizer, "tokenizer.json, or a model folder holding one")->required();
-      app.add_option("--tasks", args->tasks, "comma-separated tasks (niah_single_1 ... niah_multiquery) or all")
-          ->capture_default_str();
-      app.add_option("--lengths", args->lengths, "comma-separated target lengths in tokens (4096, 4K, 1M)")
-          ->capture_default_str();
-      app.add_option("--samples", args->samples, "samples per task and length (per grid cell with --grid-depths)")
-          ->capture_default_str();
-      app.add_option("--grid-depths", args->grid_depths, "length x depth grid with this many depths from 0 to 100%");
-      app.add_option("--seed", args->seed, "random seed; the same seed gives byte-identical output")->capture_default_str();
-      app.add_option("--template", args->template_name, "prompt template: base, chatml or llama-3")->capture_default_str();
-      app.add_option("--template-file", args->template_file, "prompt template file holding {task_template}");
-      app.add_option("--haystack", args->haystack,
-                     "essay haystack: any text file or RULER's PaulGrahamEssays.json (default: shipped KJV prose)");
-      app.add_option("--tokens-to-generate", args->tokens_to_generate, "tokens reserved for the answer")
-          ->capture_default_str();
-      app.add_option("--reserve-tokens", args->reserve_tokens,
-                     "tokens also reserved for a chat template the server applies (RULER model_template_token)");
-      app.add_option("--data-dir", args->data_dir, "folder with adjectives.txt, nouns.txt and the shipped haystack");
-      app.add_option("-j,--jobs", args->jobs, "threads (default: all cores)");
-      app.add_option("-o,--out", args->out, "output JSONL")->required();
-      app.add_flag("--full-token-count", args->full_token_count,
-                   "size with one full tokenization per prompt instead of per-unit counts and seams (slower)");
-      app.add_flag("-q,--quiet", args->quiet, "no progress bar or summary");
-      return [args] { return run_niah_generate(*args); };
-    },
-});
-
 }  // namespace
+
+Action setup_niah_generate(CLI::App& app) {
+  auto args = std::make_shared<NiahGenerateArgs>();
+  app.add_option("--tokenizer", args->tokenizer, "tokenizer.json, or a model folder holding one")->required();
+  app.add_option("--tasks", args->tasks, "comma-separated tasks (niah_single_1 ... niah_multiquery) or all")
+      ->capture_default_str();
+  app.add_option("--lengths", args->lengths, "comma-separated target lengths in tokens (4096, 4K, 1M)")
+      ->capture_default_str();
+  app.add_option("--samples", args->samples, "samples per task and length (per grid cell with --grid-depths)")
+      ->capture_default_str();
+  app.add_option("--grid-depths", args->grid_depths, "length x depth grid with this many depths from 0 to 100%");
+  app.add_option("--seed", args->seed, "random seed; the same seed gives byte-identical output")->capture_default_str();
+  app.add_option("--template", args->template_name, "prompt template: base, chatml or llama-3")->capture_default_str();
+  app.add_option("--template-file", args->template_file, "prompt template file holding {task_template}");
+  app.add_option("--haystack", args->haystack,
+                 "essay haystack: any text file or RULER's PaulGrahamEssays.json (default: shipped KJV prose)");
+  app.add_option("--tokens-to-generate", args->tokens_to_generate, "tokens reserved for the answer")
+      ->capture_default_str();
+  app.add_option("--reserve-tokens", args->reserve_tokens,
+                 "tokens also reserved for a chat template the server applies (RULER model_template_token)");
+  app.add_option("--data-dir", args->data_dir, "folder with adjectives.txt, nouns.txt and the shipped haystack");
+  app.add_option("-j,--jobs", args->jobs, "threads (default: all cores)");
+  app.add_option("-o,--out", args->out, "output JSONL")->required();
+  app.add_flag("--full-token-count", args->full_token_count,
+               "size with one full tokenization per prompt instead of per-unit counts and seams (slower)");
+  app.add_flag("-q,--quiet", args->quiet, "no progress bar or summary");
+  return [args] { return run_niah_generate(*args); };
+}
+
 }  // namespace qk::cli

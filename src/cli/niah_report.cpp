@@ -3,7 +3,7 @@
 
 #include <fmt/format.h>
 
-#include "cli/niah_subcommands.hpp"
+#include "cli/command.hpp"
 #include "niah/report_html.hpp"
 #include "util/error.hpp"
 
@@ -32,18 +32,14 @@ int run_report(const ReportArgs& args) {
   return kExitOk;
 }
 
-const RegisterNiahCommand kNiahReport({
-    "report",
-    "HTML report comparing scored runs: a table per task and length, and heatmaps",
-    40,
-    [](CLI::App& app) -> Action {
-      auto args = std::make_shared<ReportArgs>();
-      app.add_option("--run", args->runs, "NAME=DIR of a `niah score` output; repeat for each run")->required();
-      app.add_option("--title", args->title, "page title")->capture_default_str();
-      app.add_option("-o,--out", args->out, "output HTML file")->required();
-      return [args] { return run_report(*args); };
-    },
-});
-
 }  // namespace
+
+Action setup_niah_report(CLI::App& app) {
+  auto args = std::make_shared<ReportArgs>();
+  app.add_option("--run", args->runs, "NAME=DIR of a `niah score` output; repeat for each run")->required();
+  app.add_option("--title", args->title, "page title")->capture_default_str();
+  app.add_option("-o,--out", args->out, "output HTML file")->required();
+  return [args] { return run_report(*args); };
+}
+
 }  // namespace qk::cli

@@ -3,7 +3,7 @@
 
 #include <fmt/format.h>
 
-#include "cli/niah_subcommands.hpp"
+#include "cli/command.hpp"
 #include "niah/openai_backend.hpp"
 #include "niah/runner.hpp"
 #include "server/embedded_backend.hpp"
@@ -50,38 +50,34 @@ int run_run(const RunArgs& args) {
   return kExitOk;
 }
 
-const RegisterNiahCommand kNiahRun({
-    "run",
-    "Run a task JSONL against an OpenAI-compatible server; predictions append to a JSONL (resumable)",
-    20,
-    [](CLI::App& app) -> Action {
-      auto args = std::make_shared<RunArgs>();
-      app.add_option("--tasks", args->tasks, "task JSONL from `niah generate` (or RULER's)")->required();
-      app.add_option("--server", args->server, "server base URL, e.g. http://127.0.0.1:8000")->capture_default_str();
-      app.add_option("--model", args->model, "model name sent to the server (--engine embedded: the model directory)")
-          ->required();
-      app.add_option("--engine", args->engine, "openai (an OpenAI-compatible server) or embedded (the CPU engine in-process)")
-          ->check(CLI::IsMember({"openai", "embedded"}))
-          ->capture_default_str();
-      app.add_option("--api", args->api, "completions (raw prompt, built-in template) or chat (server template)")
-          ->capture_default_str();
-      app.add_option("--chat-prefix", args->chat_prefix,
-                     "chat mode: answer prefix as a continued assistant message, appended to the user turn, or none")
-          ->capture_default_str();
-      app.add_option("--api-key-env", args->api_key_env, "environment variable holding the API key")->capture_default_str();
-      app.add_option("-j,--jobs", args->jobs, "requests in flight")->capture_default_str();
-      app.add_option("--timeout", args->timeout, "seconds to wait for one reply")->capture_default_str();
-      app.add_option("--connect-timeout", args->connect_timeout, "seconds to wait for a connection")->capture_default_str();
-      app.add_option("--retries", args->retries, "retries on connection errors, 429 and 5xx")->capture_default_str();
-      app.add_option("--backoff", args->backoff, "first retry wait in seconds (doubles each retry)")->capture_default_str();
-      app.add_option("--max-tokens", args->max_tokens, "tokens to generate (RULER: 128)")->capture_default_str();
-      app.add_option("--task", args->only_task, "run only this task of the file");
-      app.add_option("--limit", args->limit, "at most this many new predictions");
-      app.add_option("-o,--out", args->out, "predictions JSONL (appended; done samples are skipped)")->required();
-      app.add_flag("-q,--quiet", args->quiet, "no progress bar or summary");
-      return [args] { return run_run(*args); };
-    },
-});
-
 }  // namespace
+
+Action setup_niah_run(CLI::App& app) {
+  auto args = std::make_shared<RunArgs>();
+  app.add_option("--tasks", args->tasks, "task JSONL from `niah generate` (or RULER's)")->required();
+  app.add_option("--server", args->server, "server base URL, e.g. http://127.0.0.1:8000")->capture_default_str();
+  app.add_option("--model", args->model, "model name sent to the server (--engine embedded: the model directory)")
+      ->required();
+  app.add_option("--engine", args->engine, "openai (an OpenAI-compatible server) or embedded (the CPU engine in-process)")
+      ->check(CLI::IsMember({"openai", "embedded"}))
+      ->capture_default_str();
+  app.add_option("--api", args->api, "completions (raw prompt, built-in template) or chat (server template)")
+      ->capture_default_str();
+  app.add_option("--chat-prefix", args->chat_prefix,
+                 "chat mode: answer prefix as a continued assistant message, appended to the user turn, or none")
+      ->capture_default_str();
+  app.add_option("--api-key-env", args->api_key_env, "environment variable holding the API key")->capture_default_str();
+  app.add_option("-j,--jobs", args->jobs, "requests in flight")->capture_default_str();
+  app.add_option("--timeout", args->timeout, "seconds to wait for one reply")->capture_default_str();
+  app.add_option("--connect-timeout", args->connect_timeout, "seconds to wait for a connection")->capture_default_str();
+  app.add_option("--retries", args->retries, "retries on connection errors, 429 and 5xx")->capture_default_str();
+  app.add_option("--backoff", args->backoff, "first retry wait in seconds (doubles each retry)")->capture_default_str();
+  app.add_option("--max-tokens", args->max_tokens, "tokens to generate (RULER: 128)")->capture_default_str();
+  app.add_option("--task", args->only_task, "run only this task of the file");
+  app.add_option("--limit", args->limit, "at most this many new predictions");
+  app.add_option("-o,--out", args->out, "predictions JSONL (appended; done samples are skipped)")->required();
+  app.add_flag("-q,--quiet", args->quiet, "no progress bar or summary");
+  return [args] { return run_run(*args); };
+}
+
 }  // namespace qk::cli

@@ -1,7 +1,7 @@
 // `qkrestore niah score`: RULER string_match_all per task and length; CSV, JSON, markdown, SVG heatmaps.
 #include <fmt/format.h>
 
-#include "cli/niah_subcommands.hpp"
+#include "cli/command.hpp"
 #include "niah/scoring.hpp"
 
 namespace qk::cli {
@@ -22,18 +22,14 @@ int run_score(const ScoreArgs& args) {
   return kExitOk;
 }
 
-const RegisterNiahCommand kNiahScore({
-    "score",
-    "Score a predictions JSONL (RULER string_match_all): summary CSV/JSON/markdown and heatmaps",
-    30,
-    [](CLI::App& app) -> Action {
-      auto args = std::make_shared<ScoreArgs>();
-      app.add_option("predictions", args->predictions, "predictions JSONL from `niah run`")->required();
-      app.add_option("-o,--out", args->out, "output folder")->required();
-      app.add_option("--title", args->title, "title in the summary and heatmaps (default: file name)");
-      return [args] { return run_score(*args); };
-    },
-});
-
 }  // namespace
+
+Action setup_niah_score(CLI::App& app) {
+  auto args = std::make_shared<ScoreArgs>();
+  app.add_option("predictions", args->predictions, "predictions JSONL from `niah run`")->required();
+  app.add_option("-o,--out", args->out, "output folder")->required();
+  app.add_option("--title", args->title, "title in the summary and heatmaps (default: file name)");
+  return [args] { return run_score(*args); };
+}
+
 }  // namespace qk::cli

@@ -12,6 +12,8 @@ struct PlanArgs {
   bool json = false;
 };
 
+}  // namespace
+
 Action setup_plan(CLI::App& sub) {
   auto args = std::make_shared<PlanArgs>();
   args->pair.bind(sub);
@@ -25,7 +27,4 @@ Action setup_plan(CLI::App& sub) {
   };
 }
 
-const RegisterCommand kPlan{{"plan", "show which tensors and rows restore would take from BASE", 5, setup_plan}};
-
-}  // namespace
 }  // namespace qk::cli

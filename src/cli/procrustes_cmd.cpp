@@ -56,6 +56,14 @@ void print_alignments(const ProcrustesMethod& method, const std::vector<NormDevi
   fmt::print(stderr, "(relative Frobenius distances to SFT over each group's Q/K rows; mean |angle| of the rotary pairs in radians)\n");
 }
 
+struct RidgeArgs {
+  PairArgs pair;
+  OutputArgs output;
+  double lambda = 1.0;
+};
+
+}  // namespace
+
 Action setup_procrustes(CLI::App& sub) {
   auto args = std::make_shared<ProcrustesArgs>();
   args->pair.bind(sub);
@@ -84,12 +92,6 @@ Action setup_procrustes(CLI::App& sub) {
   };
 }
 
-struct RidgeArgs {
-  PairArgs pair;
-  OutputArgs output;
-  double lambda = 1.0;
-};
-
 Action setup_ridge(CLI::App& sub) {
   auto args = std::make_shared<RidgeArgs>();
   args->pair.bind(sub);
@@ -111,8 +113,4 @@ Action setup_ridge(CLI::App& sub) {
   };
 }
 
-const RegisterCommand kProcrustes{{"procrustes", "QK-Pro: base W_Q/W_K turned by the RoPE-commuting rotation closest to SFT", 11, setup_procrustes}};
-const RegisterCommand kRidge{{"ridge", "QK-Pro, ridge reading: base W_K, SFT W_Q pulled toward base's by ridge least squares", 12, setup_ridge}};
-
-}  // namespace
 }  // namespace qk::cli

@@ -14,6 +14,8 @@ struct RestoreArgs {
   OutputArgs output;
 };
 
+}  // namespace
+
 Action setup_restore(CLI::App& sub) {
   auto args = std::make_shared<RestoreArgs>();
   args->pair.bind(sub);
@@ -32,7 +34,4 @@ Action setup_restore(CLI::App& sub) {
   };
 }
 
-const RegisterCommand kRestore{{"restore", "take W_Q/W_K of the global attention layers from BASE, all else from SFT", 10, setup_restore}};
-
-}  // namespace
 }  // namespace qk::cli

@@ -42,27 +42,23 @@ int run_serve(const ServeArgs& args) {
   return kExitOk;
 }
 
-const RegisterCommand kServe({
-    "serve",
-    "Serve a model with the embedded CPU engine over an OpenAI-compatible HTTP API",
-    70,
-    [](CLI::App& app) -> Action {
-      auto args = std::make_shared<ServeArgs>();
-      app.add_option("--model", args->model, "Hugging Face model directory (config.json, safetensors, tokenizer.json)")
-          ->required();
-      app.add_option("--port", args->port, "TCP port (0: any free port, printed on start)")->capture_default_str();
-      app.add_option("--host", args->host, "address to listen on")->capture_default_str();
-      app.add_option("--served-model-name", args->name, "model id clients send (default: the directory name)");
-      app.add_option("--chat-format", args->chat_format, "auto (from the model's chat template) or chatml")
-          ->check(CLI::IsMember({"auto", "chatml"}))
-          ->capture_default_str();
-      app.add_option("--max-batch", args->max_batch, "requests decoded together")->capture_default_str();
-      app.add_option("--prefill-chunk", args->prefill_chunk, "prompt tokens per forward pass")->capture_default_str();
-      app.add_option("--default-max-tokens", args->default_max_tokens, "max_tokens when a completion request omits it")
-          ->capture_default_str();
-      return [args] { return run_serve(*args); };
-    },
-});
-
 }  // namespace
+
+Action setup_serve(CLI::App& app) {
+  auto args = std::make_shared<ServeArgs>();
+  app.add_option("--model", args->model, "Hugging Face model directory (config.json, safetensors, tokenizer.json)")
+      ->required();
+  app.add_option("--port", args->port, "TCP port (0: any free port, printed on start)")->capture_default_str();
+  app.add_option("--host", args->host, "address to listen on")->capture_default_str();
+  app.add_option("--served-model-name", args->name, "model id clients send (default: the directory name)");
+  app.add_option("--chat-format", args->chat_format, "auto (from the model's chat template) or chatml")
+      ->check(CLI::IsMember({"auto", "chatml"}))
+      ->capture_default_str();
+  app.add_option("--max-batch", args->max_batch, "requests decoded together")->capture_default_str();
+  app.add_option("--prefill-chunk", args->prefill_chunk, "prompt tokens per forward pass")->capture_default_str();
+  app.add_option("--default-max-tokens", args->default_max_tokens, "max_tokens when a completion request omits it")
+      ->capture_default_str();
+  return [args] { return run_serve(*args); };
+}
+
 }  // namespace qk::cli

@@ -16,6 +16,8 @@ struct VerifyArgs {
   bool quiet = false;
 };
 
+}  // namespace
+
 Action setup_verify(CLI::App& sub) {
   auto args = std::make_shared<VerifyArgs>();
   args->pair.bind(sub, false);
@@ -34,7 +36,4 @@ Action setup_verify(CLI::App& sub) {
   };
 }
 
-const RegisterCommand kVerify{{"verify", "check an output against BASE and SFT byte for byte", 40, setup_verify}};
-
-}  // namespace
 }  // namespace qk::cli
