@@ -53,6 +53,7 @@ void PairArgs::bind(CLI::App& app, bool selection_options) {
   if (!selection_options) return;
   app.add_option("--layers", layers, "restore these layers instead of the global ones, e.g. 3,7 or 0-3");
   app.add_option("--tensors", tensors, "only tensors whose name matches REGEX (others of the selected layers are added whole)");
+  app.add_option("--heads", heads, "only these KV groups / query heads: 3:0, 3:0-1, 7:*, 3:q5, joined by commas (docs/heads.md)");
   app.add_flag("--include-sliding", include_sliding, "also restore sliding-window attention layers");
   app.add_flag("--include-gate", include_gate, "restore the output-gate rows of gated query projections too");
   app.add_flag("--with-qk-norm", with_qk_norm, "restore q/k norm weights too (they stay SFT by default)");
@@ -62,6 +63,7 @@ SurgeryOptions PairArgs::surgery_options() const {
   SurgeryOptions o;
   if (!layers.empty()) o.layers = parse_layer_list(layers);
   if (!tensors.empty()) o.tensors_regex = tensors;
+  if (!heads.empty()) o.heads = HeadSpec::parse(heads).to_string();  // parse errors before any file is read
   o.include_sliding = include_sliding;
   o.include_gate = include_gate;
   o.with_qk_norm = with_qk_norm;

@@ -16,7 +16,7 @@ namespace qk::cli {
 
 struct PairArgs {
   std::string base, sft, arch_file;
-  std::string layers, tensors;
+  std::string layers, tensors, heads;
   bool include_sliding = false, include_gate = false, with_qk_norm = false;
 
   void bind(CLI::App& app, bool selection_options = true);

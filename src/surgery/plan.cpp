@@ -68,6 +68,7 @@ class Planner {
     plan.head_dim = sft_layout_.evaluate("head_dim").value_or(0);
     prefix_ = plan.layer_prefix;
     plan.selected_layers = select_layers();
+    if (options_.heads) select_heads(plan);
     for (int layer : plan.selected_layers) plan_layer(layer, plan.notes);
     if (options_.tensors_regex) apply_tensor_regex(plan.selected_layers);
     order_as_in_sft(plan);
@@ -123,6 +124,68 @@ class Planner {
     return selected;
   }
 
+  // --heads: refuses what cannot be cut per head, then narrows the selected layers to the spec's.
+  void select_heads(SurgeryPlan& plan) {
+    const HeadSpec spec = HeadSpec::parse(*options_.heads);
+    const FamilyProfile& family = sft_layout_.family();
+    std::map<char, std::set<std::string>> weights;
+    for (const auto& tmpl : family.global_tensors) {
+      if (!tmpl.match.empty())
+        fail(ErrorKind::Unsupported, "--heads: {} cannot be cut per head: its global attention is one block shared by several layers, "
+             "with per-layer low-rank adapters ({}) that mix every head's rows, so a KV group has no query/key rows of its own; "
+             "restore whole layers instead", plan.model_type, tmpl.match);
+      if (tmpl.part == TensorPart::Weight) weights[tmpl.side].insert(tmpl.name);
+    }
+    for (const auto& [side, names] : weights)
+      if (names.size() > 1)
+        fail(ErrorKind::Unsupported, "--heads: {} cannot be cut per head: its attention is MLA, where {} are produced from a shared "
+             "compressed latent ({}), so a KV group has no rows of its own in those projections; restore whole layers instead",
+             plan.model_type, side == 'k' ? "the keys of every head" : "the queries of every head", fmt::join(names, ", "));
+    if (options_.with_qk_norm)
+      fail(ErrorKind::Usage, "--heads cannot be combined with --with-qk-norm: a q/k norm weight is shared by every head of its layer "
+           "(or normalises the whole projection), so restoring it would change the heads that were not selected");
+    const std::set<int> selectable(plan.selected_layers.begin(), plan.selected_layers.end());
+    for (const auto& [layer, request] : spec.layers) {
+      if (layer >= sft_layout_.num_layers())
+        fail(ErrorKind::Usage, "--heads names layer {}, but the model has layers 0-{}", layer, sft_layout_.num_layers() - 1);
+      if (!selectable.count(layer)) {
+        const auto& info = sft_layout_.layers()[layer];
+        fail(ErrorKind::Usage, "--heads names layer {}, a {} layer{}: heads are chosen in {} (selectable here: {}){}", layer,
+             layer_kind_name(info.kind), info.config_value.empty() ? "" : " (" + info.config_value + ")",
+             options_.layers ? "the layers given by --layers" : "global attention layers", fmt::join(selectable, ","),
+             options_.layers ? "" : "; --include-sliding adds sliding-window layers, --layers any layer");
+      }
+      plan.head_selection[layer] = resolve_layer_heads(layer, request, plan.heads, plan.kv_heads);
+    }
+    plan.selected_layers.assign(spec.layers.size(), 0);
+    std::transform(spec.layers.begin(), spec.layers.end(), plan.selected_layers.begin(), [](const auto& e) { return e.first; });
+    head_selection_ = &plan.head_selection;
+    head_dim_ = plan.head_dim;
+  }
+
+  // The rows of the selected heads among a template's rows: the template's rows (all rows when it
+  // gives none) hold one equal block per head, in head order (query heads for 'q', KV heads for 'k').
+  std::vector<RowRange> rows_of_heads(const std::string& name, const TensorTemplate& tmpl, const std::vector<RowRange>& rows,
+                                      const LayerHeads& selected) {
+    const std::int64_t total = sft_.at(name).info->rows();
+    std::vector<std::int64_t> list;
+    if (rows.empty())
+      for (std::int64_t r = 0; r < total; ++r) list.push_back(r);
+    for (const auto& range : normalize(rows))
+      for (auto r = range.begin; r < range.end; ++r) list.push_back(r);
+    const bool query = tmpl.side == 'q';
+    const std::int64_t count = query ? sft_layout_.evaluate("heads").value_or(0) : sft_layout_.evaluate("kv_heads").value_or(0);
+    const std::int64_t n = static_cast<std::int64_t>(list.size());
+    if (count <= 0 || n % count != 0 || head_dim_ <= 0 || (n / count) % head_dim_ != 0)
+      fail(ErrorKind::Unsupported, "--heads: tensor '{}' has {} {} rows, which do not split into {} heads of head_dim {} (a multiple of it)",
+           name, n, query ? "query" : "key", count, head_dim_);
+    const std::int64_t per_head = n / count;
+    std::vector<RowRange> result;
+    for (int h : query ? selected.query_heads : selected.key_heads)
+      for (std::int64_t i = h * per_head; i < (h + 1) * per_head; ++i) result.push_back({list[i], list[i] + 1});
+    return normalize(result);
+  }
+
   // Checks that `name` exists in both checkpoints with one shape; returns false for a missing optional tensor.
   bool check_pair(const std::string& name, bool optional, int layer, std::vector<std::string>& notes) {
     TensorRef s = sft_.find(name);
@@ -139,7 +202,9 @@ class Planner {
     return true;
   }
 
-  void add(const std::string& name, int layer, std::string role, std::vector<RowRange> rows) {
+  // `rows` empty: the whole tensor, unless `exact` (a head selection that took no row of it: nothing).
+  void add(const std::string& name, int layer, std::string role, std::vector<RowRange> rows, bool exact = false) {
+    if (exact && rows.empty()) return;
     const TensorInfo& info = *sft_.at(name).info;
     const std::int64_t total = info.rows();
     for (const auto& r : rows)
@@ -154,7 +219,7 @@ class Planner {
     }
     // A second template on the same tensor (fused QKV: query rows and key rows).
     t.role = fmt::format("{}+{}", t.role, role);
-    if (t.whole() || rows.empty()) t.rows.clear();
+    if (t.whole() || (rows.empty() && !exact)) t.rows.clear();
     else {
       rows.insert(rows.end(), t.rows.begin(), t.rows.end());
       t.rows = normalize(rows);
@@ -176,6 +241,10 @@ class Planner {
       }
       const std::string name = layer_prefix + tmpl.name;
       if (!check_pair(name, tmpl.optional, layer, notes)) continue;
+      if (head_selection_ && head_selection_->count(layer)) {
+        add(name, layer, role, rows_of_heads(name, tmpl, rows_of(tmpl), head_selection_->at(layer)), true);
+        continue;
+      }
       add(name, layer, role, rows_of(tmpl));
     }
   }
@@ -248,6 +317,8 @@ class Planner {
   ModelLayout base_layout_, sft_layout_;
   std::string prefix_;
   std::map<std::string, PlannedTensor> planned_;
+  const std::map<int, LayerHeads>* head_selection_ = nullptr;
+  std::int64_t head_dim_ = 0;
 };
 
 }  // namespace
@@ -266,7 +337,13 @@ nlohmann::json SurgeryOptions::to_json() const {
   j["include_sliding"] = include_sliding;
   j["include_gate"] = include_gate;
   j["with_qk_norm"] = with_qk_norm;
+  j["heads"] = heads ? nlohmann::json(*heads) : nlohmann::json(nullptr);
   return j;
+}
+
+const LayerHeads* SurgeryPlan::heads_of(int layer) const {
+  auto it = head_selection.find(layer);
+  return it == head_selection.end() ? nullptr : &it->second;
 }
 
 const PlannedTensor* SurgeryPlan::find(std::string_view name) const {
@@ -303,8 +380,11 @@ nlohmann::json SurgeryPlan::to_json() const {
       tensors_json.push_back({{"name", t.name}, {"role", t.role}, {"rows", t.whole() ? nlohmann::json("all") : rows},
                               {"selected_rows", t.selected_rows()}, {"total_rows", t.total_rows}});
     }
-    layers_json.push_back({{"index", layer.index}, {"kind", layer_kind_name(layer.kind)}, {"config_value", layer.config_value},
-                           {"from_base", tensors_json}});
+    nlohmann::json entry = {{"index", layer.index}, {"kind", layer_kind_name(layer.kind)}, {"config_value", layer.config_value},
+                            {"from_base", tensors_json}};
+    if (const LayerHeads* selected = heads_of(layer.index))
+      entry["heads"] = {{"kv_groups", selected->kv_groups}, {"query_heads", selected->query_heads}, {"key_heads", selected->key_heads}};
+    layers_json.push_back(entry);
   }
   j["layers"] = layers_json;
   nlohmann::json other = nlohmann::json::array();
@@ -327,6 +407,8 @@ std::string SurgeryPlan::to_text() const {
       out += "  all from SFT\n";
       continue;
     }
+    if (const LayerHeads* selected = heads_of(layer.index))
+      out += fmt::format("  heads: KV groups [{}], query heads [{}]", fmt::join(selected->kv_groups, ","), fmt::join(selected->query_heads, ","));
     out += "\n";
     for (const auto* t : mine) out += fmt::format("    from base: {:<55} {:<10} {}\n", t->name, t->role, describe_rows(*t));
   }

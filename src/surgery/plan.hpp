@@ -3,6 +3,7 @@
 // config.json alone, before any tensor byte is read, so every mismatch is reported up front.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -11,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "arch/layout.hpp"
+#include "surgery/head_selection.hpp"
 #include "io/checkpoint.hpp"
 
 namespace qk {
@@ -35,6 +37,7 @@ struct SurgeryOptions {
   bool include_sliding = false;               // --include-sliding
   bool include_gate = false;                  // --include-gate
   bool with_qk_norm = false;                  // --with-qk-norm
+  std::optional<std::string> heads;           // --heads SPEC (head_selection.hpp): only these KV groups / query heads
   nlohmann::json to_json() const;
 };
 
@@ -50,6 +53,10 @@ struct SurgeryPlan {
   std::int64_t rotary_dim = 0;         // of the global layers (0 = NoPE); see rotary_dim_unknown
   std::string rotary_dim_unknown;      // why config.json does not give rotary_dim (empty: it does)
   std::int64_t heads = 0, kv_heads = 0, head_dim = 0;
+  // --heads: per selected layer, the KV groups and query heads whose rows come from base. Empty
+  // without --heads (every head of every selected layer).
+  std::map<int, LayerHeads> head_selection;
+  const LayerHeads* heads_of(int layer) const;
 
   const PlannedTensor* find(std::string_view name) const;
   // rotary_dim for a method whose math depends on it (procrustes, diagnose): throws Error(Format)

@@ -6,7 +6,8 @@ namespace qk {
 
 void load_groups(std::span<const TensorPair> tensors, const QkLayerLayout& layout, std::vector<GroupRows>& groups) {
   const std::int64_t hd = layout.head_dim;
-  groups.resize(layout.kv_heads);
+  const std::int64_t n_groups = static_cast<std::int64_t>(layout.kv_groups.size());
+  groups.resize(n_groups);
   for (auto& g : groups) {
     g.members.clear();
     g.columns = 0;
@@ -17,16 +18,17 @@ void load_groups(std::span<const TensorPair> tensors, const QkLayerLayout& layou
     groups[g].members.push_back({where, groups[g].columns, width});
     groups[g].columns += width;
   };
-  for (std::int64_t h = 0; h < layout.heads; ++h) {
-    add(layout.kv_head_of(h), layout.q_weight[h]);
-    if (!layout.q_bias.empty()) add(layout.kv_head_of(h), layout.q_bias[h]);
+  for (std::size_t i = 0; i < layout.query_heads.size(); ++i) {
+    const std::int64_t slot = layout.group_slot_of(i);
+    add(slot, layout.q_weight[i]);
+    if (!layout.q_bias.empty()) add(slot, layout.q_bias[i]);
   }
-  for (std::int64_t g = 0; g < layout.kv_heads; ++g) {
+  for (std::int64_t g = 0; g < n_groups; ++g) {
     add(g, layout.k_weight[g]);
     if (!layout.k_bias.empty()) add(g, layout.k_bias[g]);
   }
   std::vector<std::pair<std::int64_t, std::size_t>> items;  // (group, member)
-  for (std::int64_t g = 0; g < layout.kv_heads; ++g) {
+  for (std::int64_t g = 0; g < n_groups; ++g) {
     groups[g].base.resize(hd, groups[g].columns);
     groups[g].sft.resize(hd, groups[g].columns);
     for (std::size_t m = 0; m < groups[g].members.size(); ++m) items.emplace_back(g, m);

@@ -24,7 +24,7 @@ struct GroupRows {
   RowMatrix base, sft;       // [head_dim x columns]
 };
 
-// Every KV group of a layer: query heads in order (each followed by its bias), then the key head
+// Every planned KV group of a layer (layout.kv_groups, in that order): query heads in order (each followed by its bias), then the key head
 // and its bias. Decoded in parallel (one item per member); nothing else is read. `groups` keeps
 // its matrices from the previous layer: same shapes are reused, not allocated and faulted in again.
 void load_groups(std::span<const TensorPair> tensors, const QkLayerLayout& layout, std::vector<GroupRows>& groups);

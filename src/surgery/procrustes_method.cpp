@@ -147,7 +147,7 @@ std::vector<std::vector<std::byte>> ProcrustesMethod::compute_layer(std::span<co
   for (std::size_t i : layout.copied) copy_base_rows(tensors[i], outputs[i]);
   for (std::size_t o = 0; o < stats.size(); ++o) {
     stats[o].layer = layout.layer;
-    stats[o].group = granularity_ == Granularity::Layer ? -1 : static_cast<int>(o);
+    stats[o].group = granularity_ == Granularity::Layer ? -1 : static_cast<int>(layout.kv_groups[o]);
     stats[o].rotation = std::move(rotations[o]);
     alignments_.push_back(std::move(stats[o]));
   }

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "io/file_ops.hpp"
 
@@ -39,7 +40,11 @@ nlohmann::json describe_input(const Checkpoint& ckpt) {
 
 std::string model_card_section(const SurgeryPlan& plan, const SurgeryMethod& method, const OutputOptions& options) {
   std::string layers;
-  for (int l : plan.selected_layers) layers += (layers.empty() ? "" : ", ") + std::to_string(l);
+  for (int l : plan.selected_layers) {
+    layers += (layers.empty() ? "" : ", ") + std::to_string(l);
+    if (const LayerHeads* selected = plan.heads_of(l))
+      layers += fmt::format(" (KV groups [{}], query heads [{}])", fmt::join(selected->kv_groups, ","), fmt::join(selected->query_heads, ","));
+  }
   std::string text = fmt::format(
       "\n\n## Attention routing restored with qkrestore\n\n"
       "This checkpoint is the fine-tuned (SFT) model with the query/key projections of its global attention layers "

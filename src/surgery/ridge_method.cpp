@@ -26,7 +26,7 @@ std::vector<std::vector<std::byte>> RidgeMethod::compute_layer(std::span<const T
     encode_rows(decode_rows(tensors[b.tensor].base, b.first_row, hd), *tensors[b.tensor].sft.info, outputs[b.tensor], b.first_row);
   }
 
-  for (std::int64_t g = 0; g < layout.kv_heads; ++g) {
+  for (std::size_t g = 0; g < layout.kv_groups.size(); ++g) {
     const RowMatrix key = decode_rows(tensors[layout.k_weight[g].tensor].base, layout.k_weight[g].first_row, hd);  // K [hd x d]
     // Push-through identity: (K^T K + lambda I)^-1 K^T K = K^T (K K^T + lambda I)^-1 K, so only an
     // [hd x hd] system is solved instead of a [d x d] one. Complete orthogonal decomposition: a
@@ -34,8 +34,8 @@ std::vector<std::vector<std::byte>> RidgeMethod::compute_layer(std::span<const T
     Eigen::MatrixXd gram = (key * key.transpose()).cast<double>();
     gram.diagonal().array() += lambda_;
     const Eigen::CompleteOrthogonalDecomposition<Eigen::MatrixXd> solver(gram);
-    for (std::int64_t h = 0; h < layout.heads; ++h) {
-      if (layout.kv_head_of(h) != g) continue;
+    for (std::size_t h = 0; h < layout.query_heads.size(); ++h) {
+      if (layout.group_slot_of(h) != static_cast<std::int64_t>(g)) continue;
       const HeadBlock& where = layout.q_weight[h];
       const RowMatrix base = decode_rows(tensors[where.tensor].base, where.first_row, hd);
       const RowMatrix sft = decode_rows(tensors[where.tensor].sft, where.first_row, hd);

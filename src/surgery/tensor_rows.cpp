@@ -34,6 +34,10 @@ std::vector<HeadBlock> head_blocks(const PlannedTensor& t, std::size_t index, co
   return blocks;
 }
 
+std::string plan_heads_text(const LayerHeads& selected) {
+  return fmt::format("KV groups [{}], query heads [{}]", fmt::join(selected.kv_groups, ","), fmt::join(selected.query_heads, ","));
+}
+
 }  // namespace
 
 QkLayerLayout locate_qk_heads(std::span<const TensorPair> tensors, const SurgeryPlan& plan, std::string_view method) {
@@ -44,7 +48,20 @@ QkLayerLayout locate_qk_heads(std::span<const TensorPair> tensors, const Surgery
   if (plan.heads <= 0 || plan.kv_heads <= 0 || plan.head_dim <= 0 || plan.heads % plan.kv_heads != 0)
     fail(ErrorKind::Unsupported, "{} needs heads, kv_heads and head_dim from config.json (heads a multiple of kv_heads); got {}, {}, {}",
          method, plan.heads, plan.kv_heads, plan.head_dim);
-  const std::int64_t hd = plan.head_dim, q_rows = plan.heads * hd, k_rows = plan.kv_heads * hd;
+  const int layer_index = tensors.empty() ? -1 : tensors.front().plan->layer;
+  if (const LayerHeads* selected = plan.heads_of(layer_index)) {
+    layout.query_heads.assign(selected->query_heads.begin(), selected->query_heads.end());
+    layout.kv_groups.assign(selected->key_heads.begin(), selected->key_heads.end());
+  } else {
+    for (std::int64_t h = 0; h < plan.heads; ++h) layout.query_heads.push_back(h);
+    for (std::int64_t g = 0; g < plan.kv_heads; ++g) layout.kv_groups.push_back(g);
+  }
+  if (const LayerHeads* selected = plan.heads_of(layer_index); selected && !selected->whole_groups_only)
+    fail(ErrorKind::Unsupported, "{}: --heads selects single query heads of layer {} without their KV group ({}); {} works on whole KV "
+         "groups (a query head's transform must also act on its key head, which the group's other query heads share): select "
+         "groups like {}:0, or use restore or blend for single query heads", method, layer_index, plan_heads_text(*selected), method, layer_index);
+  const std::int64_t n_q = static_cast<std::int64_t>(layout.query_heads.size()), n_k = static_cast<std::int64_t>(layout.kv_groups.size());
+  const std::int64_t hd = plan.head_dim, q_rows = n_q * hd, k_rows = n_k * hd;
   // MLA (latent query/key projections) and per-layer adapters give a layer several query or key
   // weight tensors: no single W_Q,h / W_K,g per head to turn.
   std::map<char, std::vector<std::string>> weights;
@@ -71,15 +88,15 @@ QkLayerLayout locate_qk_heads(std::span<const TensorPair> tensors, const Surgery
       const bool q = t.role[0] == 'q';
       expect_rows(q ? q_rows : k_rows, q ? "heads x head_dim query" : "kv_heads x head_dim key");
       if (columns != 2) fail(ErrorKind::Unsupported, "{}: tensor '{}' is not a matrix", method, t.name);
-      (q ? layout.q_weight : layout.k_weight) = head_blocks(t, i, rows, 0, q ? plan.heads : plan.kv_heads, hd);
+      (q ? layout.q_weight : layout.k_weight) = head_blocks(t, i, rows, 0, q ? n_q : n_k, hd);
     } else if (t.role == "q weight+k weight" || t.role == "k weight+q weight") {
       expect_rows(q_rows + k_rows, "fused query+key");
-      layout.q_weight = head_blocks(t, i, rows, 0, plan.heads, hd);
-      layout.k_weight = head_blocks(t, i, rows, q_rows, plan.kv_heads, hd);
+      layout.q_weight = head_blocks(t, i, rows, 0, n_q, hd);
+      layout.k_weight = head_blocks(t, i, rows, q_rows, n_k, hd);
     } else if (t.role == "q bias" || t.role == "k bias") {
       const bool q = t.role[0] == 'q';
       expect_rows(q ? q_rows : k_rows, q ? "heads x head_dim query bias" : "kv_heads x head_dim key bias");
-      (q ? layout.q_bias : layout.k_bias) = head_blocks(t, i, rows, 0, q ? plan.heads : plan.kv_heads, hd);
+      (q ? layout.q_bias : layout.k_bias) = head_blocks(t, i, rows, 0, q ? n_q : n_k, hd);
     } else if (t.role == "q norm" || t.role == "k norm") {
       layout.copied.push_back(i);
     } else {
@@ -92,6 +109,13 @@ QkLayerLayout locate_qk_heads(std::span<const TensorPair> tensors, const Surgery
     fail(ErrorKind::Unsupported, "{}: layer {} lacks {} weight rows in the plan (the family's Q/K layout, e.g. MLA or adapters, is not "
          "per-head W_Q/W_K; see docs/qkpro.md)", method, layout.layer, layout.q_weight.empty() ? "query" : "key");
   return layout;
+}
+
+std::int64_t QkLayerLayout::group_slot_of(std::size_t i) const {
+  const std::int64_t g = kv_head_of(query_heads.at(i));
+  for (std::size_t s = 0; s < kv_groups.size(); ++s)
+    if (kv_groups[s] == g) return static_cast<std::int64_t>(s);
+  return -1;
 }
 
 RowMatrix decode_rows(const TensorRef& tensor, std::int64_t first_row, std::int64_t count) {

@@ -26,14 +26,19 @@ struct HeadBlock {
 struct QkLayerLayout {
   int layer = -1;
   std::int64_t heads = 0, kv_heads = 0, head_dim = 0;
-  std::vector<HeadBlock> q_weight, k_weight;  // one per query head / key head
+  // The heads planned (all of them, unless --heads chose some): q_weight[i] is query head
+  // query_heads[i], k_weight[g] is KV head kv_groups[g].
+  std::vector<std::int64_t> query_heads, kv_groups;
+  std::vector<HeadBlock> q_weight, k_weight;  // one per planned query head / key head
   std::vector<HeadBlock> q_bias, k_bias;      // empty when the layer has no bias
   std::vector<std::size_t> copied;            // other planned tensors (q/k norms): taken from base as restore does
-  std::int64_t kv_head_of(std::int64_t h) const { return h / (heads / kv_heads); }
+  std::int64_t kv_head_of(std::int64_t h) const { return h / (heads / kv_heads); }  // h: a real query head index
+  // Position in kv_groups of the group that query head query_heads[i] reads, or -1 when it is not planned.
+  std::int64_t group_slot_of(std::size_t i) const;
 };
 
 // Splits the planned rows by role: "q weight" rows are heads*head_dim rows in head order, "k weight"
-// rows kv_heads*head_dim; a fused "q weight+k weight" tensor has the query rows first. Throws
+// rows kv_heads*head_dim (with --heads: those of the selected heads, in head order); a fused "q weight+k weight" tensor has the query rows first. Throws
 // Error(Unsupported) naming `method` and the tensor for what has no per-head Q/K geometry
 // (--tensors selections, MLA pieces, adapters).
 QkLayerLayout locate_qk_heads(std::span<const TensorPair> tensors, const SurgeryPlan& plan, std::string_view method);

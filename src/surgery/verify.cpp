@@ -26,6 +26,7 @@ SurgeryOptions options_from_json(const nlohmann::json& j) {
   o.include_sliding = j.value("include_sliding", false);
   o.include_gate = j.value("include_gate", false);
   o.with_qk_norm = j.value("with_qk_norm", false);
+  if (j.contains("heads") && j["heads"].is_string()) o.heads = j["heads"].get<std::string>();
   return o;
 }
 

@@ -71,6 +71,33 @@ TEST_F(RestoreCli, RestoreThenVerifySucceeds) {
   EXPECT_EQ(provenance["tensors"]["model.layers.1.self_attn.k_proj.weight"]["sha256"].get<std::string>().size(), 64u);
 }
 
+TEST_F(RestoreCli, HeadsPlanRestoreVerifyAndBadSpec) {
+  auto p = run_qkrestore("plan " + pair() + " --heads 3:1 --json");
+  ASSERT_EQ(p.status, 0) << p.output;
+  const auto plan = nlohmann::json::parse(p.output);
+  EXPECT_EQ(plan["selected_layers"], nlohmann::json::array({3}));
+  EXPECT_EQ(plan["layers"][3]["heads"]["kv_groups"], nlohmann::json::array({1}));
+  EXPECT_EQ(plan["layers"][3]["heads"]["query_heads"], nlohmann::json::array({2, 3}));
+  for (const auto& t : plan["layers"][3]["from_base"]) {
+    if (t["name"] == "model.layers.3.self_attn.k_proj.weight") {
+      EXPECT_EQ(t["rows"], nlohmann::json::parse("[[16, 32]]"));
+    }
+  }
+  EXPECT_FALSE(plan["layers"][1].contains("heads"));
+  auto r = run_qkrestore("blend " + pair() + " --alpha 0.5 --heads 3:1,1:q0 -q --out " + out());
+  ASSERT_EQ(r.status, 0) << r.output;
+  auto v = run_qkrestore("verify " + pair() + " --out " + out());
+  EXPECT_EQ(v.status, 0) << v.output;
+  auto bad = run_qkrestore("restore " + pair() + " --heads 3:1,7 --out " + out("bad"));
+  EXPECT_EQ(bad.status, 2) << bad.output;
+  EXPECT_NE(bad.output.find("token '7'"), std::string::npos) << bad.output;
+  expect_nothing_written("bad");
+  auto single = run_qkrestore("procrustes " + pair() + " --heads 3:q1 --out " + out("pro"));
+  EXPECT_NE(single.status, 0);
+  EXPECT_NE(single.output.find("without their KV group"), std::string::npos) << single.output;
+  expect_nothing_written("pro");
+}
+
 TEST_F(RestoreCli, VerifyExitsNonZeroNamingTheTensor) {
   ASSERT_EQ(run_qkrestore("restore -q " + pair() + " --out " + out()).status, 0);
   Checkpoint produced(tmp_ / "out");
