@@ -18,16 +18,50 @@ std::uint64_t next_random(std::uint64_t& state) {
 }
 double uniform01(std::uint64_t& state) { return static_cast<double>(next_random(state) >> 11) * 0x1.0p-53; }
 
-void validate(const GenerationRequest& r) {
+}  // namespace
+
+const char* finish_reason_name(FinishReason reason) { return reason == FinishReason::Stop ? "stop" : "length"; }
+
+void validate_request(const GenerationRequest& r) {
   if (r.prompt.empty()) fail(ErrorKind::Usage, "generation needs a prompt of at least one token");
   const auto& o = r.options;
   if (!(o.temperature >= 0.0f) || !std::isfinite(o.temperature)) fail(ErrorKind::Usage, "temperature must be >= 0");
   if (!(o.top_p > 0.0f && o.top_p <= 1.0f)) fail(ErrorKind::Usage, "top_p must be in (0, 1]");
+  for (float penalty : {o.frequency_penalty, o.presence_penalty})
+    if (!(penalty >= -2.0f && penalty <= 2.0f)) fail(ErrorKind::Usage, "frequency/presence penalties must be in [-2, 2]");
+  if (o.top_logprobs > kMaxTopLogprobs) fail(ErrorKind::Usage, "top_logprobs must be at most {}", kMaxTopLogprobs);
 }
 
-}  // namespace
+TokenLogprob token_logprob(std::span<const float> logits, std::int32_t token, std::size_t k) {
+  // log_softmax in double: the log-sum-exp of a 150K vocabulary loses digits in float.
+  const float top = *std::max_element(logits.begin(), logits.end());
+  double sum = 0.0;
+  for (float x : logits) sum += std::exp(static_cast<double>(x) - top);
+  const double log_z = top + std::log(sum);
+  TokenLogprob out;
+  out.logprob = static_cast<float>(logits[static_cast<std::size_t>(token)] - log_z);
+  k = std::min(k, logits.size());
+  if (k == 0) return out;
+  std::vector<std::int32_t> order(logits.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k), order.end(),
+                    [&](std::int32_t a, std::int32_t b) { return logits[a] > logits[b] || (logits[a] == logits[b] && a < b); });
+  for (std::size_t i = 0; i < k; ++i) out.top.emplace_back(order[i], static_cast<float>(logits[order[i]] - log_z));
+  return out;
+}
 
-const char* finish_reason_name(FinishReason reason) { return reason == FinishReason::Stop ? "stop" : "length"; }
+void apply_penalties(std::span<float> logits, std::span<const std::int32_t> generated, float frequency_penalty,
+                     float presence_penalty) {
+  if ((frequency_penalty == 0.0f && presence_penalty == 0.0f) || generated.empty()) return;
+  std::vector<std::int32_t> sorted(generated.begin(), generated.end());
+  std::sort(sorted.begin(), sorted.end());
+  for (std::size_t i = 0; i < sorted.size();) {
+    std::size_t j = i;
+    while (j < sorted.size() && sorted[j] == sorted[i]) ++j;
+    logits[static_cast<std::size_t>(sorted[i])] -= static_cast<float>(j - i) * frequency_penalty + presence_penalty;
+    i = j;
+  }
+}
 
 std::int32_t pick_token(std::span<const float> logits, const SamplingOptions& o, std::uint64_t& rng) {
   if (o.temperature == 0.0f || o.top_k == 1)
@@ -61,7 +95,7 @@ std::int32_t pick_token(std::span<const float> logits, const SamplingOptions& o,
 
 std::vector<GenerationResult> generate_batch(CausalLM& model, std::span<const GenerationRequest> requests,
                                              const GenerationLimits& limits) {
-  for (const auto& r : requests) validate(r);
+  for (const auto& r : requests) validate_request(r);
   const std::size_t vocab = model.info().vocab_size;
   std::vector<GenerationResult> results(requests.size());
   for (std::size_t begin = 0; begin < requests.size(); begin += limits.max_batch) {
@@ -87,27 +121,39 @@ std::vector<GenerationResult> generate_batch(CausalLM& model, std::span<const Ge
       live.push_back(std::move(l));
     }
     // Decode: pick a token per live sequence, retire finished ones, feed the rest in one forward.
+    std::vector<float> penalized;
     while (!live.empty()) {
       std::vector<Live> next;
       for (auto& l : live) {
         const auto& o = requests[l.index].options;
         auto& result = results[l.index];
+        auto retire = [&](FinishReason reason) {
+          result.finish = reason;
+          if (o.on_finish) o.on_finish(result);
+        };
         if (result.tokens.size() >= o.max_tokens) {
-          result.finish = FinishReason::Length;
+          retire(FinishReason::Length);
           continue;
         }
-        const std::int32_t token = pick_token({l.logits.data(), vocab}, o, l.rng);
+        std::span<const float> logits{l.logits.data(), vocab};
+        if (o.frequency_penalty != 0.0f || o.presence_penalty != 0.0f) {
+          penalized.assign(logits.begin(), logits.end());
+          apply_penalties(penalized, result.tokens, o.frequency_penalty, o.presence_penalty);
+          logits = penalized;
+        }
+        const std::int32_t token = pick_token(logits, o, l.rng);
         if (std::find(o.stop_tokens.begin(), o.stop_tokens.end(), token) != o.stop_tokens.end()) {
-          result.finish = FinishReason::Stop;
+          retire(FinishReason::Stop);
           continue;
         }
         result.tokens.push_back(token);
-        if (o.stop_when && o.stop_when(result.tokens)) {
-          result.finish = FinishReason::Stop;
+        if (o.logprobs) result.logprobs.push_back(token_logprob({l.logits.data(), vocab}, token, o.top_logprobs));
+        if (o.on_token && o.on_token(result)) {
+          retire(FinishReason::Stop);
           continue;
         }
         if (result.tokens.size() >= o.max_tokens) {
-          result.finish = FinishReason::Length;
+          retire(FinishReason::Length);
           continue;
         }
         l.pending = token;

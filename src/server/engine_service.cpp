@@ -2,9 +2,63 @@
 
 #include <algorithm>
 
+#include "server/text_assembler.hpp"
+#include "server/utf8_text.hpp"
 #include "util/error.hpp"
 
 namespace qk::server {
+
+struct EngineService::Job {
+  engine::GenerationRequest generation;
+  std::vector<std::string> stop_strings;
+  std::function<void(StreamPiece)> on_piece;
+  std::shared_ptr<std::atomic<bool>> cancelled;
+  std::promise<TextResult> promise;
+  std::optional<TextAssembler> text;
+  TextResult result;  // text accumulates piece by piece
+  bool done = false;
+
+  bool is_cancelled() const { return cancelled && cancelled->load(); }
+
+  // The next piece of text (everything left when final), added to the result and handed to on_piece.
+  void emit(const engine::GenerationResult& generated, bool final) {
+    TextPiece piece = text->take(final);
+    if (piece.text.empty() && piece.first_token == piece.end_token && !final) return;
+    StreamPiece out;
+    out.text = piece.text;
+    for (std::size_t i = piece.first_token; i < piece.end_token; ++i) {
+      out.tokens.push_back(generated.tokens[i]);
+      if (generation.options.logprobs) {
+        out.logprobs.push_back(generated.logprobs[i]);
+        out.token_offsets.push_back(utf8_length(std::string_view(text->raw_text()).substr(0, text->token_start(i))));
+      }
+    }
+    result.text += out.text;
+    result.tokens.insert(result.tokens.end(), out.tokens.begin(), out.tokens.end());
+    result.logprobs.insert(result.logprobs.end(), out.logprobs.begin(), out.logprobs.end());
+    result.token_offsets.insert(result.token_offsets.end(), out.token_offsets.begin(), out.token_offsets.end());
+    if (final) {
+      result.finish = text->stopped() ? engine::FinishReason::Stop : generated.finish;
+      result.prompt_tokens = generated.prompt_tokens;
+      result.cancelled = is_cancelled();
+      out.last = true;
+      out.finish = result.finish;
+    }
+    if (on_piece) on_piece(std::move(out));
+  }
+
+  void fail(std::exception_ptr error, const std::string& message) {
+    if (done) return;
+    done = true;
+    if (on_piece) {
+      StreamPiece out;
+      out.last = true;
+      out.error = message;
+      on_piece(std::move(out));
+    }
+    promise.set_exception(error);
+  }
+};
 
 EngineService::EngineService(std::unique_ptr<engine::CausalLM> model, Tokenizer tokenizer, ServiceOptions options)
     : model_(std::move(model)), tokenizer_(std::move(tokenizer)), options_(options) {
@@ -38,8 +92,29 @@ std::future<TextResult> EngineService::submit(TextRequest request) {
   for (auto id : request.prompt)
     if (id < 0 || static_cast<std::size_t>(id) >= model_->info().vocab_size)
       fail(ErrorKind::Usage, "token id {} is outside the vocabulary (size {})", id, model_->info().vocab_size);
-  Job job{std::move(request), {}};
-  auto future = job.promise.get_future();
+  auto job = std::make_shared<Job>();
+  job->generation = {std::move(request.prompt), std::move(request.options)};
+  engine::validate_request(job->generation);  // bad options fail here, alone, not in the middle of a batch
+  auto& o = job->generation.options;
+  o.stop_tokens.insert(o.stop_tokens.end(), end_tokens_.begin(), end_tokens_.end());
+  job->stop_strings = std::move(request.stop_strings);
+  job->on_piece = std::move(request.on_piece);
+  job->cancelled = std::move(request.cancelled);
+  job->text.emplace(tokenizer_, job->stop_strings);
+  // The engine thread reports each token and the end through these; the job outlives generate_batch.
+  Job* j = job.get();
+  o.on_token = [j](const engine::GenerationResult& generated) {
+    if (j->is_cancelled()) return true;
+    const bool stop = j->text->update(generated.tokens);
+    if (j->on_piece && !stop) j->emit(generated, false);
+    return stop;
+  };
+  o.on_finish = [j](const engine::GenerationResult& generated) {
+    j->emit(generated, true);
+    j->done = true;
+    j->promise.set_value(std::move(j->result));
+  };
+  auto future = job->promise.get_future();
   {
     std::lock_guard lock(mutex_);
     queue_.push_back(std::move(job));
@@ -48,70 +123,40 @@ std::future<TextResult> EngineService::submit(TextRequest request) {
   return future;
 }
 
-TextResult EngineService::finish(const TextRequest& request, const engine::GenerationResult& result) const {
-  TextResult out;
-  out.tokens = result.tokens;
-  out.finish = result.finish;
-  out.prompt_tokens = result.prompt_tokens;
-  out.text = tokenizer_.decode(out.tokens, /*skip_special_tokens=*/true);
-  // Cut at the first stop string; the tokens that produced it are dropped too.
-  std::size_t cut = std::string::npos;
-  for (const auto& stop : request.stop_strings)
-    if (!stop.empty()) cut = std::min(cut, out.text.find(stop));
-  if (cut != std::string::npos) {
-    out.text.resize(cut);
-    out.finish = engine::FinishReason::Stop;
-    while (!out.tokens.empty() && tokenizer_.decode(out.tokens, true).size() > cut) out.tokens.pop_back();
-  }
-  return out;
-}
-
 void EngineService::work() {
   for (;;) {
-    std::vector<Job> batch;
+    std::vector<std::shared_ptr<Job>> batch;
     {
       std::unique_lock lock(mutex_);
       wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping, nothing left
       while (!queue_.empty() && batch.size() < options_.max_batch) {
-        batch.push_back(std::move(queue_.front()));
+        auto job = std::move(queue_.front());
         queue_.pop_front();
+        if (job->is_cancelled()) {  // its client left while it waited: never prefilled
+          engine::GenerationResult nothing;
+          nothing.finish = engine::FinishReason::Stop;
+          nothing.prompt_tokens = job->generation.prompt.size();
+          job->generation.options.on_finish(nothing);
+          continue;
+        }
+        batch.push_back(std::move(job));
       }
     }
+    if (batch.empty()) continue;
     std::vector<engine::GenerationRequest> requests;
-    for (auto& job : batch) {
-      engine::GenerationRequest r{job.request.prompt, job.request.options};
-      r.options.stop_tokens.insert(r.options.stop_tokens.end(), end_tokens_.begin(), end_tokens_.end());
-      if (!job.request.stop_strings.empty()) {
-        // Stop early once a stop string shows up in the decoded text.
-        r.options.stop_when = [this, stops = job.request.stop_strings](const std::vector<std::int32_t>& tokens) {
-          const std::string text = tokenizer_.decode(tokens, true);
-          return std::any_of(stops.begin(), stops.end(),
-                             [&](const std::string& s) { return !s.empty() && text.find(s) != std::string::npos; });
-        };
-      }
-      requests.push_back(std::move(r));
-    }
+    for (auto& job : batch) requests.push_back(job->generation);
     try {
       engine::GenerationLimits limits;
       limits.max_batch = options_.max_batch;
       limits.prefill_chunk = options_.prefill_chunk;
-      const auto results = engine::generate_batch(*model_, requests, limits);
-      for (std::size_t i = 0; i < batch.size(); ++i) batch[i].promise.set_value(finish(batch[i].request, results[i]));
+      engine::generate_batch(*model_, requests, limits);
+    } catch (const std::exception& e) {
+      // Requests are validated on submit, so this is the engine failing (memory, a bug): every request
+      // of the batch not yet answered gets the error.
+      for (auto& job : batch) job->fail(std::current_exception(), e.what());
     } catch (...) {
-      // One bad request must not sink the others: retry them one by one, each failing alone.
-      if (batch.size() == 1) {
-        batch[0].promise.set_exception(std::current_exception());
-        continue;
-      }
-      for (std::size_t i = 0; i < batch.size(); ++i) {
-        try {
-          const auto result = engine::generate(*model_, requests[i]);
-          batch[i].promise.set_value(finish(batch[i].request, result));
-        } catch (...) {
-          batch[i].promise.set_exception(std::current_exception());
-        }
-      }
+      for (auto& job : batch) job->fail(std::current_exception(), "unknown error");
     }
   }
 }

@@ -6,6 +6,9 @@
 #include <chrono>
 
 #include "server/openai_request.hpp"
+#include "server/openai_response.hpp"
+#include "server/openai_stream.hpp"
+#include "server/utf8_text.hpp"
 #include "util/error.hpp"
 
 namespace qk::server {
@@ -17,8 +20,7 @@ std::int64_t now_seconds() {
 
 void reply_json(httplib::Response& res, int status, const nlohmann::json& body) {
   res.status = status;
-  // Generated text can end inside a UTF-8 sequence (a byte-level token): such bytes become U+FFFD.
-  res.set_content(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), "application/json");
+  res.set_content(dump_json(body), "application/json");
 }
 
 nlohmann::json parse_body(const httplib::Request& req) {
@@ -29,16 +31,10 @@ nlohmann::json parse_body(const httplib::Request& req) {
   }
 }
 
-nlohmann::json usage(const TextResult& r) {
-  return {{"prompt_tokens", r.prompt_tokens},
-          {"completion_tokens", r.tokens.size()},
-          {"total_tokens", r.prompt_tokens + r.tokens.size()}};
-}
-
 }  // namespace
 
 OpenAiServer::OpenAiServer(EngineService& service, ServerOptions options)
-    : service_(service), options_(std::move(options)), http_(std::make_unique<httplib::Server>()) {
+    : service_(service), options_(std::move(options)), http_(std::make_unique<httplib::Server>()), started_(now_seconds()) {
   auto& http = *http_;
   http.set_payload_max_length(options_.max_body_bytes);
   // Bounded against idle and slow clients (ServerOptions): without these, httplib's pool of
@@ -56,7 +52,7 @@ OpenAiServer::OpenAiServer(EngineService& service, ServerOptions options)
       try {
         handler(req, res);
       } catch (const HttpError& e) {
-        reply_json(res, e.status, error_body(e.what(), e.type));
+        reply_json(res, e.status, error_body(e.what(), e.type, e.param, e.code));
       } catch (const Error& e) {
         const bool client = e.kind() == ErrorKind::Usage;
         reply_json(res, client ? 400 : 500, error_body(e.what(), client ? "invalid_request_error" : "server_error"));
@@ -77,55 +73,40 @@ OpenAiServer::OpenAiServer(EngineService& service, ServerOptions options)
   http.Get("/health", [](const httplib::Request&, httplib::Response& res) { reply_json(res, 200, {{"status", "ok"}}); });
 
   http.Get("/v1/models", guard([this](const httplib::Request&, httplib::Response& res) {
-             nlohmann::json model{{"id", options_.model_name},
-                                  {"object", "model"},
-                                  {"created", now_seconds()},
-                                  {"owned_by", "qkrestore"},
-                                  {"max_model_len", service_.info().max_position_embeddings}};
-             reply_json(res, 200, {{"object", "list"}, {"data", nlohmann::json::array({model})}});
+             reply_json(res, 200, {{"object", "list"}, {"data", nlohmann::json::array({model_card()})}});
+           }));
+  http.Get(R"(/v1/models/(.+))", guard([this](const httplib::Request& req, httplib::Response& res) {
+             const std::string id = req.matches[1];
+             if (id != options_.model_name)
+               throw HttpError(404, "The model '" + id + "' does not exist (this server serves '" + options_.model_name + "')",
+                               "invalid_request_error", "model", "model_not_found");
+             reply_json(res, 200, model_card());
            }));
 
   http.Post("/v1/completions", guard([this, check_length](const httplib::Request& req, httplib::Response& res) {
               const auto body = parse_body(req);
-              CommonFields f = parse_common(body, options_.model_name, options_.default_max_tokens);
+              CommonFields f = parse_common(body, Endpoint::Completions, options_.model_name, options_.default_max_tokens);
               const CompletionPrompt prompt = parse_completion_prompt(body);
               f.request.prompt = prompt.as_tokens ? prompt.tokens : service_.tokenizer().encode(prompt.text, true);
-              if (f.request.prompt.empty()) throw HttpError(400, "'prompt' encodes to no tokens");
+              if (f.request.prompt.empty()) throw HttpError(400, "'prompt' encodes to no tokens", "invalid_request_error", "prompt");
               check_length(f.request.prompt.size(), f.request.options.max_tokens);
-              const TextResult r = service_.run(std::move(f.request));
-              reply_json(res, 200,
-                         {{"id", "cmpl-" + std::to_string(next_id_++)},
-                          {"object", "text_completion"},
-                          {"created", now_seconds()},
-                          {"model", f.model},
-                          {"choices", {{{"index", 0},
-                                        {"text", r.text},
-                                        {"logprobs", nullptr},
-                                        {"finish_reason", engine::finish_reason_name(r.finish)}}}},
-                          {"usage", usage(r)}});
+              std::string echo;
+              if (f.echo) echo = prompt.as_tokens ? sanitize_utf8(service_.tokenizer().decode(prompt.tokens, false)) : prompt.text;
+              reply(Endpoint::Completions, std::move(f), echo, res);
             }));
 
   http.Post("/v1/chat/completions", guard([this, check_length](const httplib::Request& req, httplib::Response& res) {
               const auto body = parse_body(req);
-              CommonFields f = parse_common(body, options_.model_name, options_.default_max_tokens);
-              if (!body.contains("max_tokens") && !body.contains("max_completion_tokens"))
+              CommonFields f = parse_common(body, Endpoint::ChatCompletions, options_.model_name, options_.default_max_tokens);
+              if (body.value("max_tokens", nlohmann::json()).is_null() && body.value("max_completion_tokens", nlohmann::json()).is_null())
                 f.request.options.max_tokens = 1024;  // chat default: a full answer, not 16 tokens
               const ChatRequest chat = parse_chat_request(body);
+              // chat_template_kwargs are for the model's Jinja template; the ChatML renderer has no variables.
               const std::string text = render_chat(options_.chat_format, chat.messages, chat.add_generation_prompt,
                                                    chat.continue_final_message);
               f.request.prompt = service_.tokenizer().encode(text, true);
               check_length(f.request.prompt.size(), f.request.options.max_tokens);
-              const TextResult r = service_.run(std::move(f.request));
-              reply_json(res, 200,
-                         {{"id", "chatcmpl-" + std::to_string(next_id_++)},
-                          {"object", "chat.completion"},
-                          {"created", now_seconds()},
-                          {"model", f.model},
-                          {"choices", {{{"index", 0},
-                                        {"message", {{"role", "assistant"}, {"content", r.text}}},
-                                        {"logprobs", nullptr},
-                                        {"finish_reason", engine::finish_reason_name(r.finish)}}}},
-                          {"usage", usage(r)}});
+              reply(Endpoint::ChatCompletions, std::move(f), "", res);
             }));
 
   // Unknown routes and methods: 404 / 405 with a JSON body instead of httplib's empty page.
@@ -139,6 +120,71 @@ OpenAiServer::OpenAiServer(EngineService& service, ServerOptions options)
   http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
     reply_json(res, 500, error_body("internal error", "server_error"));
   });
+}
+
+nlohmann::json OpenAiServer::model_card() const {
+  return {{"id", options_.model_name},
+          {"object", "model"},
+          {"created", started_},
+          {"owned_by", "qkrestore"},
+          {"max_model_len", service_.info().max_position_embeddings}};
+}
+
+void OpenAiServer::reply(Endpoint endpoint, CommonFields f, const std::string& echo, httplib::Response& res) {
+  const bool chat = endpoint == Endpoint::ChatCompletions;
+  const std::string id = (chat ? "chatcmpl-" : "cmpl-") + std::to_string(next_id_++);
+  const std::size_t prompt_tokens = f.request.prompt.size();
+  const std::uint64_t seed = f.request.options.seed;
+  auto request_for = [&](std::size_t choice) {
+    TextRequest r = f.request;
+    r.options.seed = choice_seed(seed, choice);
+    return r;
+  };
+
+  if (f.stream) {
+    auto queue = std::make_shared<PieceQueue>();
+    try {
+      for (std::size_t i = 0; i < f.n; ++i) {
+        TextRequest r = request_for(i);
+        r.on_piece = [queue, i](StreamPiece piece) { queue->push(i, std::move(piece)); };
+        r.cancelled = queue->cancelled;
+        service_.submit(std::move(r));  // the stream follows it through the queue
+      }
+    } catch (...) {
+      queue->cancelled->store(true);  // the choices already submitted are dropped
+      throw;
+    }
+    StreamShape shape{endpoint, id, f.model, now_seconds(), f.n, prompt_tokens, f.logprobs, f.include_usage, echo};
+    stream_reply(res, std::move(queue), std::move(shape), service_.tokenizer());
+    return;
+  }
+
+  std::vector<std::future<TextResult>> pending;
+  for (std::size_t i = 0; i < f.n; ++i) pending.push_back(service_.submit(request_for(i)));
+  nlohmann::json choices = nlohmann::json::array();
+  std::size_t completion_tokens = 0;
+  for (std::size_t i = 0; i < f.n; ++i) {
+    const TextResult r = pending[i].get();
+    completion_tokens += r.tokens.size();
+    nlohmann::json logprobs;  // null unless asked
+    if (f.logprobs) {
+      const TokenRun run{r.tokens, r.logprobs, r.token_offsets};
+      logprobs = chat ? chat_logprobs(service_.tokenizer(), run) : completion_logprobs(service_.tokenizer(), run, utf8_length(echo));
+    }
+    nlohmann::json choice{{"index", i}, {"logprobs", logprobs}, {"finish_reason", engine::finish_reason_name(r.finish)}};
+    if (chat)
+      choice["message"] = {{"role", "assistant"}, {"content", r.text}};
+    else
+      choice["text"] = echo + r.text;
+    choices.push_back(std::move(choice));
+  }
+  reply_json(res, 200,
+             {{"id", id},
+              {"object", chat ? "chat.completion" : "text_completion"},
+              {"created", now_seconds()},
+              {"model", f.model},
+              {"choices", std::move(choices)},
+              {"usage", usage_json(prompt_tokens, completion_tokens)}});
 }
 
 OpenAiServer::~OpenAiServer() { stop(); }

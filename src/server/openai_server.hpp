@@ -1,8 +1,11 @@
 // An OpenAI-compatible HTTP server (cpp-httplib) over an EngineService:
 //   GET  /v1/models              the one served model
+//   GET  /v1/models/{id}         it alone (404 for another id)
 //   POST /v1/completions         raw prompt (string or token ids)
 //   POST /v1/chat/completions    messages rendered with the model's chat format (ChatML)
 //   GET  /health                 200 when up
+// Both POST routes stream (server-sent events) with "stream": true, give logprobs, n choices, seeded
+// sampling and penalties; the fields and what is refused are in openai_request.hpp and docs/engine.md.
 // Requests from many connections queue into the engine thread; bad requests get 400 (unknown model 404,
 // unknown route 404) with an OpenAI-style JSON error body, and no request can take the server down.
 #pragma once
@@ -12,9 +15,13 @@
 
 #include "server/chat_template.hpp"
 #include "server/engine_service.hpp"
+#include "server/openai_request.hpp"
+
+#include <nlohmann/json.hpp>
 
 namespace httplib {
 class Server;
+struct Response;
 }
 
 namespace qk::server {
@@ -51,9 +58,14 @@ class OpenAiServer {
   int bound_port() const { return port_; }
 
  private:
+  nlohmann::json model_card() const;
+  // Runs the n choices of a parsed request and answers: one JSON reply, or a stream when asked.
+  void reply(Endpoint endpoint, CommonFields fields, const std::string& echo, httplib::Response& res);
+
   EngineService& service_;
   ServerOptions options_;
   std::unique_ptr<httplib::Server> http_;
+  std::int64_t started_;
   std::atomic<std::uint64_t> next_id_{1};
   int port_ = -1;
 };

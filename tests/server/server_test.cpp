@@ -154,8 +154,8 @@ TEST_F(ServerTest, BadRequestsGetJsonErrorsAndTheServerKeepsServing) {
       {"/v1/completions", json{{"prompt", ""}}.dump(), 400},                             // empty prompt
       {"/v1/completions", json{{"prompt", "x"}, {"temperature", -1}}.dump(), 400},
       {"/v1/completions", json{{"prompt", "x"}, {"max_tokens", "ten"}}.dump(), 400},
-      {"/v1/completions", json{{"prompt", "x"}, {"n", 3}}.dump(), 400},
-      {"/v1/completions", json{{"prompt", "x"}, {"stream", true}}.dump(), 400},
+      {"/v1/completions", json{{"prompt", "x"}, {"n", 0}}.dump(), 400},
+      {"/v1/completions", json{{"prompt", "x"}, {"stream", "yes"}}.dump(), 400},
       {"/v1/completions", json{{"prompt", "x"}, {"stop", 5}}.dump(), 400},
       {"/v1/completions", json{{"prompt", {1, 2, 999999}}}.dump(), 400},                 // token outside the vocab
       {"/v1/completions", json{{"prompt", "x"}, {"max_tokens", 100000000}}.dump(), 400},  // beyond the context
