@@ -103,13 +103,16 @@ std::future<TextResult> EngineService::submit(TextRequest request) {
   job->text.emplace(tokenizer_, job->stop_strings);
   // The engine thread reports each token and the end through these; the job outlives generate_batch.
   Job* j = job.get();
-  o.on_token = [j](const engine::GenerationResult& generated) {
+  o.on_token = [this, j](const engine::GenerationResult& generated) {
+    ++tokens_;
     if (j->is_cancelled()) return true;
     const bool stop = j->text->update(generated.tokens);
     if (j->on_piece && !stop) j->emit(generated, false);
     return stop;
   };
-  o.on_finish = [j](const engine::GenerationResult& generated) {
+  o.on_finish = [this, j](const engine::GenerationResult& generated) {
+    cancelled_ += j->is_cancelled();
+    ++finished_;
     j->emit(generated, true);
     j->done = true;
     j->promise.set_value(std::move(j->result));

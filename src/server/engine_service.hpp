@@ -81,6 +81,14 @@ class EngineService {
   const engine::ModelInfo& info() const { return model_->info(); }
   const std::vector<std::int32_t>& end_tokens() const { return end_tokens_; }
 
+  // Counters since start, for tests and logs.
+  struct Stats {
+    std::uint64_t finished = 0;   // requests answered (cancelled ones included)
+    std::uint64_t cancelled = 0;  // requests whose client went away before they finished
+    std::uint64_t tokens = 0;     // tokens generated, all requests
+  };
+  Stats stats() const { return {finished_.load(), cancelled_.load(), tokens_.load()}; }
+
  private:
   struct Job;
   void work();
@@ -93,6 +101,7 @@ class EngineService {
   std::condition_variable wake_;
   std::deque<std::shared_ptr<Job>> queue_;
   bool stopping_ = false;
+  std::atomic<std::uint64_t> finished_{0}, cancelled_{0}, tokens_{0};
   std::thread worker_;
 };
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <cmath>
 #include <set>
 
 #include "engine/causal_lm.hpp"
@@ -85,6 +86,76 @@ TEST(Generate, PickTokenHonoursTopP) {
   std::set<std::int32_t> seen;
   for (int i = 0; i < 200; ++i) seen.insert(pick_token(logits, o, rng));
   EXPECT_TRUE(seen.count(2));
+}
+
+TEST(Generate, LogprobsAreTheLogSoftmaxOfTheRawLogits) {
+  const std::vector<float> logits = {1.0f, 3.0f, 2.0f, 3.0f};
+  const TokenLogprob lp = token_logprob(logits, 2, 3);
+  double z = 0;
+  for (float x : logits) z += std::exp(x);
+  EXPECT_NEAR(lp.logprob, 2.0 - std::log(z), 1e-6);
+  ASSERT_EQ(lp.top.size(), 3u);
+  EXPECT_EQ(lp.top[0].first, 1);  // ties: lower id first
+  EXPECT_EQ(lp.top[1].first, 3);
+  EXPECT_EQ(lp.top[2].first, 2);
+  EXPECT_NEAR(lp.top[2].second, lp.logprob, 1e-7);
+  EXPECT_TRUE(token_logprob(logits, 0, 0).top.empty());
+}
+
+TEST(Generate, PenaltiesFollowOpenAisFormula) {
+  std::vector<float> logits = {0.0f, 0.0f, 0.0f};
+  const std::vector<std::int32_t> generated = {1, 1, 2};
+  apply_penalties(logits, generated, 0.5f, 0.25f);
+  EXPECT_FLOAT_EQ(logits[0], 0.0f);
+  EXPECT_FLOAT_EQ(logits[1], -(2 * 0.5f + 0.25f));
+  EXPECT_FLOAT_EQ(logits[2], -(1 * 0.5f + 0.25f));
+}
+
+TEST(Generate, PresencePenaltyStopsGreedyRepeats) {
+  auto model = load_causal_lm(kModel);
+  GenerationRequest r{prompt_of(4, 12), {}};
+  r.options.max_tokens = 24;
+  const auto plain = generate(*model, r);
+  r.options.presence_penalty = 2.0f;
+  r.options.frequency_penalty = 2.0f;
+  const auto penalized = generate(*model, r);
+  const std::set<std::int32_t> distinct_plain(plain.tokens.begin(), plain.tokens.end()),
+      distinct_penalized(penalized.tokens.begin(), penalized.tokens.end());
+  EXPECT_GE(distinct_penalized.size(), distinct_plain.size());
+  EXPECT_NE(penalized.tokens, plain.tokens);
+  r.options.presence_penalty = 3.0f;  // outside [-2, 2]
+  EXPECT_THROW(generate(*model, r), qk::Error);
+}
+
+TEST(Generate, CallbacksSeeEveryTokenAndCanEndOneSequenceOfABatch) {
+  auto model = load_causal_lm(kModel);
+  std::vector<GenerationRequest> requests(2, GenerationRequest{prompt_of(5, 16), {}});
+  std::vector<std::size_t> seen(2, 0), finished_at(2, 0);
+  std::size_t finishes = 0;
+  for (std::size_t i = 0; i < 2; ++i) {
+    requests[i].options.max_tokens = 20;
+    requests[i].options.logprobs = true;
+    requests[i].options.top_logprobs = 2;
+    requests[i].options.on_token = [&, i](const GenerationResult& r) {
+      seen[i] = r.tokens.size();
+      EXPECT_EQ(r.logprobs.size(), r.tokens.size());
+      return i == 1 && r.tokens.size() == 5;  // the second sequence is cancelled after 5 tokens
+    };
+    requests[i].options.on_finish = [&, i](const GenerationResult& r) { finished_at[i] = ++finishes; };
+  }
+  const auto results = generate_batch(*model, requests);
+  EXPECT_EQ(results[0].tokens.size(), 20u);
+  EXPECT_EQ(results[1].tokens.size(), 5u);
+  EXPECT_EQ(results[1].finish, FinishReason::Stop);
+  EXPECT_EQ(seen[0], 20u);
+  EXPECT_EQ(finished_at[1], 1u);  // reported when it ended, before the other
+  EXPECT_EQ(finished_at[0], 2u);
+  // The first five tokens are those of the sequence that went on: ending one changes nothing else.
+  EXPECT_EQ(std::vector<std::int32_t>(results[0].tokens.begin(), results[0].tokens.begin() + 5), results[1].tokens);
+  for (const auto& lp : results[0].logprobs) {
+    ASSERT_EQ(lp.top.size(), 2u);
+    EXPECT_LE(lp.logprob, lp.top[0].second + 1e-6f);  // greedy picks the most likely token
+  }
 }
 
 TEST(Loader, UnsupportedFamilyAndBadConfigsFailClearly) {

@@ -4,6 +4,12 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -189,6 +195,199 @@ TEST_F(ServerTest, ConcurrentRequestsAllAnswerAsIfAlone) {
     });
   for (auto& t : threads) t.join();
   EXPECT_EQ(together, alone);
+}
+
+// The data events of a server-sent-events body, parsed; "[DONE]" must be the last.
+std::vector<json> sse_events(const std::string& body) {
+  std::vector<json> events;
+  bool done = false;
+  for (std::size_t at = 0; at < body.size();) {
+    const std::size_t end = body.find("\n\n", at);
+    const std::string event = body.substr(at, end - at);
+    at = end == std::string::npos ? body.size() : end + 2;
+    if (event.rfind("data: ", 0) != 0) continue;
+    EXPECT_FALSE(done) << "data after [DONE]";
+    if (event == "data: [DONE]") done = true;
+    else events.push_back(json::parse(event.substr(6)));
+  }
+  EXPECT_TRUE(done) << body;
+  return events;
+}
+
+TEST_F(ServerTest, StreamedRepliesAssembleToTheWholeReply) {
+  for (const std::string path : {"/v1/completions", "/v1/chat/completions"}) {
+    const bool chat = path == "/v1/chat/completions";
+    json body{{"max_tokens", 40}, {"temperature", 0}, {"stop", {"xq"}}};
+    if (chat) body["messages"] = {{{"role", "user"}, {"content", "stream me"}}};
+    else body["prompt"] = "stream me";
+    const json whole = post(path, body.dump(), 200);
+    body["stream"] = true;
+    body["stream_options"] = {{"include_usage", true}};
+    auto res = client().Post(path.c_str(), body.dump(), "application/json");
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 200);
+    EXPECT_EQ(res->get_header_value("Content-Type"), "text/event-stream");
+    const auto events = sse_events(res->body);
+    ASSERT_GE(events.size(), 3u);
+    std::string text;
+    std::string finish;
+    for (std::size_t i = 0; i + 1 < events.size(); ++i) {
+      const json& c = events[i]["choices"][0];
+      EXPECT_EQ(events[i]["object"], chat ? "chat.completion.chunk" : "text_completion");
+      if (chat && i == 0) EXPECT_EQ(c["delta"], json({{"role", "assistant"}, {"content", ""}}));
+      if (chat) text += c["delta"].value("content", "");
+      else text += c["text"].get<std::string>();
+      if (!c["finish_reason"].is_null()) finish = c["finish_reason"];
+    }
+    EXPECT_EQ(text, chat ? whole["choices"][0]["message"]["content"] : whole["choices"][0]["text"]) << path;
+    EXPECT_EQ(finish, whole["choices"][0]["finish_reason"]);
+    EXPECT_TRUE(events.back()["choices"].empty());
+    EXPECT_EQ(events.back()["usage"], whole["usage"]);
+  }
+}
+
+TEST_F(ServerTest, LogprobsAreThoseOfTheEngineAndMatchWhenStreamed) {
+  const json reply = post("/v1/completions",
+                          json{{"prompt", "log me"}, {"max_tokens", 8}, {"temperature", 0}, {"logprobs", 3}}.dump(), 200);
+  const json& lp = reply["choices"][0]["logprobs"];
+  ASSERT_EQ(lp["tokens"].size(), reply["usage"]["completion_tokens"].get<std::size_t>());
+  // Recomputed here: the model's raw logits at each step, log-softmaxed.
+  auto model = engine::load_causal_lm(qk::test::tiny_engine_model());
+  auto prompt = service_->tokenizer().encode("log me", true);
+  const auto generated = direct_greedy(prompt, 8);
+  auto state = model->new_sequence();
+  std::vector<std::int32_t> feed = prompt;
+  std::size_t offset = 0;
+  for (std::size_t i = 0; i < generated.size(); ++i) {
+    const engine::Segment seg{&state, feed};
+    const auto logits = model->forward({&seg, 1}, engine::LogitsFor::LastToken);
+    const auto expect = engine::token_logprob(logits, generated[i], 3);
+    EXPECT_NEAR(lp["token_logprobs"][i].get<double>(), expect.logprob, 1e-5) << i;
+    EXPECT_LE(lp["top_logprobs"][i].size(), 4u);
+    double mass = 0;
+    for (const auto& [token, value] : lp["top_logprobs"][i].items()) mass += std::exp(value.get<double>());
+    EXPECT_LE(mass, 1.0 + 1e-5);
+    EXPECT_GE(lp["text_offset"][i].get<std::size_t>(), offset);
+    offset = lp["text_offset"][i];
+    feed = {generated[i]};
+  }
+  // Chat: the same numbers in the chat shape, streamed or not.
+  json chat{{"messages", {{{"role", "user"}, {"content", "hi"}}}}, {"max_tokens", 6}, {"temperature", 0},
+            {"logprobs", true}, {"top_logprobs", 2}};
+  const json whole = post("/v1/chat/completions", chat.dump(), 200);
+  const json& content = whole["choices"][0]["logprobs"]["content"];
+  ASSERT_EQ(content.size(), whole["usage"]["completion_tokens"].get<std::size_t>());
+  for (const auto& t : content) {
+    EXPECT_EQ(t["top_logprobs"].size(), 2u);
+    EXPECT_GE(t["top_logprobs"][0]["logprob"].get<double>() + 1e-6, t["logprob"].get<double>());  // greedy
+    EXPECT_TRUE(t["bytes"].is_array());
+  }
+  chat["stream"] = true;
+  auto res = client().Post("/v1/chat/completions", chat.dump(), "application/json");
+  ASSERT_TRUE(res);
+  json streamed = json::array();
+  for (const auto& e : sse_events(res->body))
+    if (!e["choices"].empty() && e["choices"][0]["logprobs"].is_object())
+      for (const auto& t : e["choices"][0]["logprobs"]["content"]) streamed.push_back(t);
+  EXPECT_EQ(streamed, content);
+}
+
+TEST_F(ServerTest, NChoicesGreedyAreEqualSampledDifferAndSeedsReproduce) {
+  const json greedy = post("/v1/completions", json{{"prompt", "n"}, {"max_tokens", 8}, {"temperature", 0}, {"n", 3}}.dump(), 200);
+  ASSERT_EQ(greedy["choices"].size(), 3u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(greedy["choices"][i]["index"], i);
+    EXPECT_EQ(greedy["choices"][i]["text"], greedy["choices"][0]["text"]);
+  }
+  EXPECT_EQ(greedy["usage"]["completion_tokens"], 24);
+  const std::string sampled = json{{"prompt", "n"}, {"max_tokens", 12}, {"temperature", 1.5}, {"n", 3}, {"seed", 7}}.dump();
+  const json a = post("/v1/completions", sampled, 200), b = post("/v1/completions", sampled, 200);
+  EXPECT_EQ(a["choices"], b["choices"]);
+  EXPECT_NE(a["choices"][0]["text"], a["choices"][1]["text"]);  // 12 draws at T=1.5 over 256 tokens
+  EXPECT_NE(a["choices"][1]["text"], a["choices"][2]["text"]);
+}
+
+// A raw client that sends a streaming request, reads a little of the answer and hangs up.
+std::string read_then_hang_up(int port, const std::string& body, std::size_t bytes) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) return {};
+  const std::string request = "POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
+                              std::to_string(body.size()) + "\r\n\r\n" + body;
+  if (::send(fd, request.data(), request.size(), 0) < 0) return {};
+  std::string got;
+  char buffer[512];
+  while (got.size() < bytes) {
+    const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+    if (n <= 0) break;
+    got.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return got;
+}
+
+TEST_F(ServerTest, AClientThatHangsUpEndsItsGeneration) {
+  const auto before = service_->stats();
+  const std::string got = read_then_hang_up(
+      port_, json{{"prompt", "a long one"}, {"max_tokens", 3000}, {"temperature", 0}, {"stream", true}}.dump(), 600);
+  EXPECT_NE(got.find("data: "), std::string::npos) << got;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (service_->stats().finished == before.finished && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  const auto after = service_->stats();
+  EXPECT_EQ(after.finished, before.finished + 1);
+  EXPECT_EQ(after.cancelled, before.cancelled + 1);
+  EXPECT_LT(after.tokens - before.tokens, 3000u);  // stopped early, not run to max_tokens
+  post("/v1/completions", json{{"prompt", "still here"}, {"max_tokens", 2}}.dump(), 200);
+}
+
+TEST_F(ServerTest, RetrievesTheModelAndHealth) {
+  auto res = client().Get("/v1/models/tiny");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(json::parse(res->body)["id"], "tiny");
+  res = client().Get("/v1/models/other");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 404);
+  EXPECT_EQ(json::parse(res->body)["error"]["code"], "model_not_found");
+  res = client().Get("/health");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+}
+
+TEST_F(ServerTest, UnsupportedFieldsAreRefusedByName) {
+  const json messages = {{{"role", "user"}, {"content", "x"}}};
+  const std::vector<std::pair<json, std::string>> chat_cases = {
+      {{{"tools", {{{"type", "function"}, {"function", {{"name", "f"}}}}}}}, "tools"},
+      {{{"response_format", {{"type", "json_object"}}}}, "response_format"},
+      {{{"logit_bias", {{"5", 10}}}}, "logit_bias"},
+      {{{"tool_choice", "auto"}}, "tool_choice"},
+      {{{"reasoning_effort", "low"}}, "reasoning_effort"},
+      {{{"top_logprobs", 2}}, "top_logprobs"},  // without logprobs: true
+      {{{"stream_options", {{"include_usage", true}}}}, "stream_options"},  // without stream
+  };
+  for (auto [fields, name] : chat_cases) {
+    fields["messages"] = messages;
+    const json reply = post("/v1/chat/completions", fields.dump(), 400);
+    EXPECT_EQ(reply["error"]["param"], name) << fields.dump();
+    EXPECT_NE(reply["error"]["message"].get<std::string>().find(name), std::string::npos) << reply.dump();
+  }
+  for (auto [fields, name] : std::vector<std::pair<json, std::string>>{
+           {{{"suffix", "end"}}, "suffix"}, {{{"best_of", 3}}, "best_of"}, {{{"echo", true}, {"logprobs", 1}}, "echo"},
+           {{{"messages", messages}}, "messages"}, {{{"logprobs", 21}}, "logprobs"}}) {
+    fields["prompt"] = "x";
+    const json reply = post("/v1/completions", fields.dump(), 400);
+    EXPECT_EQ(reply["error"]["param"], name) << fields.dump();
+  }
+  // Neutral values pass: text format, no tools, empty bias, a user id; echo repeats the prompt.
+  post("/v1/chat/completions",
+       json{{"messages", messages}, {"response_format", {{"type", "text"}}}, {"tools", json::array()},
+            {"logit_bias", json::object()}, {"user", "u1"}, {"max_tokens", 2}}.dump(), 200);
+  const json echoed = post("/v1/completions", json{{"prompt", "echo this"}, {"echo", true}, {"max_tokens", 2}}.dump(), 200);
+  EXPECT_EQ(echoed["choices"][0]["text"].get<std::string>().rfind("echo this", 0), 0u);
 }
 
 // The NIAH runner with the OpenAI client against `serve`, and the embedded backend in-process: same
