@@ -7,6 +7,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
+# The npm packages tests run against (tests/npm: the official openai client for tests/server), pinned by
+# the package-lock.json. An install made from the same lock file is kept, so a machine without network
+# can rerun the suite.
+npm_dir=tests/npm
+if ! cmp -s "$npm_dir/package-lock.json" "$npm_dir/node_modules/.qk-installed-lock" 2>/dev/null; then
+  if npm ci --prefix "$npm_dir" --no-audit --no-fund --prefer-offline; then
+    cp "$npm_dir/package-lock.json" "$npm_dir/node_modules/.qk-installed-lock"
+  else
+    echo "test: npm ci in $npm_dir failed (no network?): the openai client test will fail" >&2
+  fi
+fi
 # Ninja for new build trees (an existing one keeps its generator): it starts a target's compiles before
 # the libraries it links are done, which keeps both cores busy.
 export CMAKE_GENERATOR=${CMAKE_GENERATOR:-Ninja}

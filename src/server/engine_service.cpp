@@ -96,7 +96,7 @@ std::future<TextResult> EngineService::submit(TextRequest request) {
   job->generation = {std::move(request.prompt), std::move(request.options)};
   engine::validate_request(job->generation);  // bad options fail here, alone, not in the middle of a batch
   auto& o = job->generation.options;
-  o.stop_tokens.insert(o.stop_tokens.end(), end_tokens_.begin(), end_tokens_.end());
+  if (!request.ignore_eos) o.stop_tokens.insert(o.stop_tokens.end(), end_tokens_.begin(), end_tokens_.end());
   job->stop_strings = std::move(request.stop_strings);
   job->on_piece = std::move(request.on_piece);
   job->cancelled = std::move(request.cancelled);

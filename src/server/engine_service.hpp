@@ -41,6 +41,7 @@ struct TextRequest {
   engine::SamplingOptions options;        // stop_tokens are added to the model's own end tokens; the
                                           // service sets on_token and on_finish itself
   std::vector<std::string> stop_strings;  // generation ends before the first of these appears
+  bool ignore_eos = false;                // the model's end tokens do not end generation (vLLM's option)
   // Called on the engine thread with each piece of text as it is final, the last one with last = true.
   // It must not block (hand the piece to another thread).
   std::function<void(StreamPiece)> on_piece;

@@ -46,7 +46,7 @@ bool bool_field(const nlohmann::json& body, const char* key, bool fallback) {
 // monitoring) and "metadata" (tags for stored completions; nothing is stored).
 const std::set<std::string> kCommonFields = {
     "model", "max_tokens", "temperature", "top_p", "top_k", "seed", "n", "stop", "stream", "stream_options",
-    "frequency_penalty", "presence_penalty", "logprobs", "user", "logit_bias"};
+    "frequency_penalty", "presence_penalty", "logprobs", "user", "logit_bias", "ignore_eos"};
 const std::set<std::string> kCompletionFields = {"prompt", "echo", "best_of", "suffix"};
 const std::set<std::string> kChatFields = {"messages", "max_completion_tokens", "top_logprobs", "add_generation_prompt",
                                            "continue_final_message", "chat_template_kwargs", "response_format", "tools",
@@ -134,6 +134,7 @@ CommonFields parse_common(const nlohmann::json& body, Endpoint endpoint, const s
       integer_field(body, "best_of", 1, 1, 16) != static_cast<std::int64_t>(f.n))
     unsupported("best_of", "only best_of equal to n (no ranking of extra candidates)");
 
+  f.request.ignore_eos = bool_field(body, "ignore_eos", false);
   f.stream = bool_field(body, "stream", false);
   if (given(body, "stream_options")) {
     const auto& so = body["stream_options"];

@@ -70,7 +70,14 @@ OpenAiServer::OpenAiServer(EngineService& service, ServerOptions options)
                                std::to_string(context) + " tokens");
   };
 
-  http.Get("/health", [](const httplib::Request&, httplib::Response& res) { reply_json(res, 200, {{"status", "ok"}}); });
+  http.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
+    const auto stats = service_.stats();
+    reply_json(res, 200,
+               {{"status", "ok"},
+                {"requests_finished", stats.finished},
+                {"requests_cancelled", stats.cancelled},
+                {"tokens_generated", stats.tokens}});
+  });
 
   http.Get("/v1/models", guard([this](const httplib::Request&, httplib::Response& res) {
              reply_json(res, 200, {{"object", "list"}, {"data", nlohmann::json::array({model_card()})}});

@@ -3,7 +3,7 @@
 //   GET  /v1/models/{id}         it alone (404 for another id)
 //   POST /v1/completions         raw prompt (string or token ids)
 //   POST /v1/chat/completions    messages rendered with the model's chat format (ChatML)
-//   GET  /health                 200 when up
+//   GET  /health                 200 when up, with the engine's counters (requests finished / cancelled, tokens)
 // Both POST routes stream (server-sent events) with "stream": true, give logprobs, n choices, seeded
 // sampling and penalties; the fields and what is refused are in openai_request.hpp and docs/engine.md.
 // Requests from many connections queue into the engine thread; bad requests get 400 (unknown model 404,
