@@ -6,6 +6,7 @@ packages=(
   build-essential cmake pkg-config ccache
   ninja-build          # the build tool scripts/test.sh asks CMake for: compiles of a target start before its dependencies link
   nlohmann-json3-dev   # JSON: safetensors headers, config.json, tokenizer.json, reports
+  libsimdjson-dev      # JSON at GB/s: `eval score` re-reads millions of prediction lines
   libcli11-dev         # command-line parsing
   libfmt-dev           # formatting of messages and tables
   libeigen3-dev        # SVD / polar factors for QK-Pro and diagnostics

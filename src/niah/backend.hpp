@@ -1,15 +1,25 @@
-// A backend turns prompts into completions. The runner knows only this interface: the OpenAI-HTTP
-// client implements it now, the embedded engine (src/engine) can implement it later.
+// A backend turns prompts into completions. The runners (niah run, eval run) know only this interface:
+// the OpenAI-HTTP client and the embedded engine (src/server/embedded_backend) implement it.
 #pragma once
+#include <cstdint>
 #include <string>
 #include <vector>
 
 namespace qk::niah {
 
+struct ChatTurn {
+  std::string role;  // user | assistant
+  std::string content;
+};
+
 struct Prompt {
   std::string input;          // the task text (with the model template, for raw completion)
   std::string answer_prefix;  // RULER's answer prefix, continued by the model
-  int max_tokens = 128;       // greedy decoding, at most this many new tokens
+  int max_tokens = 128;       // at most this many new tokens
+  std::vector<ChatTurn> examples;  // chat API only: k-shot turns sent before `input` (raw prompts hold them already)
+  std::vector<std::string> stop;   // generation ends before the first of these strings
+  double temperature = 0;          // 0: greedy
+  std::int64_t seed = -1;          // sampling seed sent with the request; -1: none
 };
 
 struct Completion {

@@ -70,13 +70,16 @@ class OpenAiBackend final : public Backend {
 
  private:
   nlohmann::json request_body(const Prompt& prompt) const {
-    nlohmann::json body{{"model", options_.model}, {"max_tokens", prompt.max_tokens}, {"temperature", 0.0},
-                        {"top_p", 1.0}, {"stream", false}};
+    nlohmann::json body{{"model", options_.model}, {"max_tokens", prompt.max_tokens},
+                        {"temperature", prompt.temperature}, {"top_p", 1.0}, {"stream", false}};
+    if (!prompt.stop.empty()) body["stop"] = prompt.stop;
+    if (prompt.seed >= 0) body["seed"] = prompt.seed;
     if (options_.api == ApiKind::Completions) {
       body["prompt"] = prompt.input + prompt.answer_prefix;
       return body;
     }
     nlohmann::json messages = nlohmann::json::array();
+    for (const auto& turn : prompt.examples) messages.push_back({{"role", turn.role}, {"content", turn.content}});
     std::string user = prompt.input;
     if (options_.chat_prefix == ChatPrefix::User) user += prompt.answer_prefix;
     messages.push_back({{"role", "user"}, {"content", user}});

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "util/error.hpp"
+
 namespace qk::server {
 namespace {
 
@@ -14,10 +16,14 @@ class EmbeddedBackend final : public niah::Backend {
     // Submit all first so the engine thread can decode them as one batch, then collect in order.
     std::vector<std::future<TextResult>> pending;
     for (const auto& p : prompts) {
+      if (!p.examples.empty())
+        fail(ErrorKind::Unsupported, "the embedded engine takes raw prompts: render k-shot chat turns into the prompt first");
       TextRequest request;
       request.prompt = service_->tokenizer().encode(p.input + p.answer_prefix, true);
       request.options.max_tokens = static_cast<std::size_t>(std::max(0, p.max_tokens));
-      request.options.temperature = 0.0f;  // RULER: greedy
+      request.options.temperature = static_cast<float>(p.temperature);  // 0 (greedy) unless eval samples
+      if (p.seed >= 0) request.options.seed = static_cast<std::uint64_t>(p.seed);
+      request.stop_strings = p.stop;
       pending.push_back(service_->submit(std::move(request)));
     }
     std::vector<niah::Completion> out;

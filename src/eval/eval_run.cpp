@@ -1,0 +1,60 @@
+#include "eval/eval_run.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "eval/answer_equivalence.hpp"
+#include "eval/answer_extraction.hpp"
+
+namespace qk::eval {
+
+niah::RunStats run_eval(niah::Backend& backend, const std::vector<Problem>& problems, const EvalRunOptions& options) {
+  const std::size_t samples = std::max<std::size_t>(1, options.samples);
+  niah::WorkSource work;
+  for (const auto& p : problems) work.ids.push_back(p.id);
+  work.prompts = [&](std::size_t i) {
+    std::vector<niah::Prompt> prompts;
+    for (std::size_t k = 0; k < samples; ++k) {
+      niah::Prompt prompt = build_prompt(options.recipe, problems[i]);
+      prompt.temperature = options.temperature;
+      if (options.temperature > 0) prompt.seed = options.seed + static_cast<std::int64_t>(k);
+      prompts.push_back(std::move(prompt));
+    }
+    return prompts;
+  };
+  work.line = [&](std::size_t i, const std::vector<niah::Completion>& completions, double seconds) {
+    const Problem& problem = problems[i];
+    auto judged = [&](const niah::Completion& c) {
+      const Extraction e = extract_answer(c.text);
+      const bool correct = !e.answer.empty() && answers_equivalent(e.answer, problem.gold);
+      return nlohmann::ordered_json{{"pred", c.text},
+                                    {"extracted", e.answer},
+                                    {"rule", extraction_rule_name(e.rule)},
+                                    {"correct", correct},
+                                    {"think", e.think_dropped},
+                                    {"finish_reason", c.finish_reason},
+                                    {"truncated", c.finish_reason == "length"},
+                                    {"completion_tokens", c.completion_tokens}};
+    };
+    nlohmann::ordered_json line{{"id", problem.id},
+                                {"prompt", prompt_record(build_prompt(options.recipe, problem), options.recipe.chat)},
+                                {"gold", problem.gold}};
+    const auto first = judged(completions.at(0));
+    for (const auto& [key, value] : first.items()) line[key] = value;
+    if (completions.size() > 1) {
+      auto& all = line["samples"] = nlohmann::ordered_json::array();
+      for (const auto& c : completions) all.push_back(judged(c));
+    }
+    line["prompt_tokens"] = completions.at(0).prompt_tokens;
+    line["seconds"] = seconds;
+    return line;
+  };
+  niah::ResumableRunOptions run;
+  run.predictions_jsonl = options.predictions_jsonl;
+  run.label = "eval run";
+  run.jobs = options.jobs;
+  run.limit = options.limit;
+  run.show_progress = options.show_progress;
+  return niah::run_resumable(backend, work, run);
+}
+
+}  // namespace qk::eval

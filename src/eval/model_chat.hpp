@@ -1,0 +1,16 @@
+// For backends that take raw text (the embedded engine): the model's own chat template rendered
+// around the question, with k-shot examples as earlier turns, as `serve` renders a chat request.
+#pragma once
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "eval/problems.hpp"
+
+namespace qk::eval {
+
+// A question template ("{question}" once) cut from the chat template's rendering of
+// [shots as user/assistant turns..., user: {question}] with the generation prompt.
+std::string model_chat_question_template(const std::filesystem::path& model_dir, const std::vector<Problem>& shots);
+
+}  // namespace qk::eval
