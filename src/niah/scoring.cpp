@@ -107,9 +107,11 @@ Summary summarize(const std::vector<ScoredPrediction>& predictions) {
     names.insert(p.task);
     lengths.insert(p.max_seq_length);
     depths.insert(depth);
+    s.per_sample[p.id] = p.score;
+    s.sample_length[p.id] = p.max_seq_length;
     for (Cell* cell : {&s.by_task_length[{p.task, p.max_seq_length}],
                        &s.by_task_length_depth[{p.task, p.max_seq_length, depth}],
-                       &s.by_length_depth[{p.max_seq_length, depth}]}) {
+                       &s.by_length_depth[{p.max_seq_length, depth}], &s.by_length[p.max_seq_length], &s.overall}) {
       cell->samples += 1;
       cell->sum += p.score;
     }
@@ -122,6 +124,20 @@ Summary summarize(const std::vector<ScoredPrediction>& predictions) {
 
 static std::string round2(double value) { return fmt::format("{:.2f}", value); }
 
+std::map<std::string, double> samples_at_length(const Summary& summary, int length) {
+  if (length == 0) return summary.per_sample;
+  std::map<std::string, double> out;
+  for (const auto& [id, score] : summary.per_sample)
+    if (auto it = summary.sample_length.find(id); it != summary.sample_length.end() && it->second == length)
+      out.emplace(id, score);
+  return out;
+}
+
+static std::string interval_text(const Cell& cell) {
+  const Interval i = cell.interval();
+  return fmt::format("[{:.1f}, {:.1f}]", 100 * i.low, 100 * i.high);
+}
+
 void write_summary_files(const Summary& s, const std::filesystem::path& out_dir, const std::string& title) {
   std::filesystem::create_directories(out_dir);
   auto open = [&](const char* name) {
@@ -131,12 +147,17 @@ void write_summary_files(const Summary& s, const std::filesystem::path& out_dir,
   };
   {  // CSV: one row per task and length, plus the per-length average over tasks.
     auto csv = open("summary.csv");
-    csv << "task,length,samples,score\n";
+    csv << "task,length,samples,score,ci95_low,ci95_high\n";
+    auto row = [&](const std::string& name, int length, const Cell& cell, double score) {
+      const Interval i = cell.interval();
+      csv << name << ',' << length << ',' << cell.samples << ',' << round2(score) << ',' << round2(100 * i.low) << ','
+          << round2(100 * i.high) << '\n';
+    };
     for (const auto& task : s.tasks)
       for (int length : s.lengths)
         if (auto it = s.by_task_length.find({task, length}); it != s.by_task_length.end())
-          csv << task << ',' << length << ',' << it->second.samples << ',' << round2(it->second.score()) << '\n';
-    for (int length : s.lengths) csv << "average," << length << ",," << round2(s.average(length)) << '\n';
+          row(task, length, it->second, it->second.score());
+    for (int length : s.lengths) row("average", length, s.by_length.at(length), s.average(length));
   }
   {  // Markdown: tasks x lengths, as RULER's tables read.
     auto md = open("summary.md");
@@ -149,13 +170,17 @@ void write_summary_files(const Summary& s, const std::filesystem::path& out_dir,
       md << "| " << task << " |";
       for (int length : s.lengths) {
         auto it = s.by_task_length.find({task, length});
-        md << ' ' << (it == s.by_task_length.end() ? std::string("") : round2(it->second.score())) << " |";
+        md << ' '
+           << (it == s.by_task_length.end() ? std::string("")
+                                            : round2(it->second.score()) + " " + interval_text(it->second))
+           << " |";
       }
       md << '\n';
     }
     md << "| **average** |";
-    for (int length : s.lengths) md << " **" << round2(s.average(length)) << "** |";
-    md << "\n\nScore: RULER string_match_all (percent of expected values found), " << s.predictions << " predictions.\n";
+    for (int length : s.lengths) md << " **" << round2(s.average(length)) << "** " << interval_text(s.by_length.at(length)) << " |";
+    md << "\n\nScore: RULER string_match_all (percent of expected values found), " << s.predictions
+       << " predictions; [Wilson 95% interval] over the cell's samples.\n";
   }
   {
     nlohmann::ordered_json j;
@@ -166,15 +191,24 @@ void write_summary_files(const Summary& s, const std::filesystem::path& out_dir,
     j["tasks"] = s.tasks;
     j["lengths"] = s.lengths;
     j["depths"] = s.depths;
+    auto ci95 = [](const Cell& cell) {
+      const Interval i = cell.interval();
+      return nlohmann::ordered_json::array({std::round(10000 * i.low) / 100, std::round(10000 * i.high) / 100});
+    };
+    j["overall"] = {{"score", s.overall.score()}, {"samples", s.overall.samples}, {"ci95", ci95(s.overall)}};
     auto& rows = j["by_task_length"] = nlohmann::ordered_json::array();
     for (const auto& [key, cell] : s.by_task_length)
-      rows.push_back({{"task", key.first}, {"length", key.second}, {"samples", cell.samples}, {"sum", cell.sum}});
+      rows.push_back({{"task", key.first}, {"length", key.second}, {"samples", cell.samples}, {"sum", cell.sum},
+                      {"score", cell.score()}, {"ci95", ci95(cell)}});
     auto& cells = j["by_task_length_depth"] = nlohmann::ordered_json::array();
     for (const auto& [key, cell] : s.by_task_length_depth)
       cells.push_back({{"task", std::get<0>(key)}, {"length", std::get<1>(key)}, {"depth", std::get<2>(key)},
                        {"samples", cell.samples}, {"sum", cell.sum}});
     auto& averages = j["average"] = nlohmann::ordered_json::object();
     for (int length : s.lengths) averages[std::to_string(length)] = std::round(s.average(length) * 100) / 100;
+    auto& samples = j["per_sample"] = nlohmann::ordered_json::array();
+    for (const auto& [id, score] : s.per_sample)
+      samples.push_back({{"id", id}, {"length", s.sample_length.at(id)}, {"score", score}});
     auto out = open("summary.json");
     out << j.dump(2) << '\n';
   }
@@ -211,10 +245,17 @@ Summary read_summary_json(const std::filesystem::path& path) {
       Cell& cell = s.by_task_length_depth[{row.at("task").get<std::string>(), length, depth}];
       cell.samples = row.at("samples").get<std::size_t>();
       cell.sum = row.at("sum").get<double>();
-      Cell& pooled = s.by_length_depth[{length, depth}];
-      pooled.samples += cell.samples;
-      pooled.sum += cell.sum;
+      for (Cell* pooled : {&s.by_length_depth[{length, depth}], &s.by_length[length], &s.overall}) {
+        pooled->samples += cell.samples;
+        pooled->sum += cell.sum;
+      }
     }
+    if (j.contains("per_sample"))  // summaries written before paired tests lack it
+      for (const auto& sample : j.at("per_sample")) {
+        const std::string id = sample.at("id").get<std::string>();
+        s.per_sample[id] = sample.at("score").get<double>();
+        s.sample_length[id] = sample.at("length").get<int>();
+      }
     return s;
   } catch (const nlohmann::json::exception& e) {
     fail(ErrorKind::Format, "{} is not a qkrestore NIAH summary.json ({})", path.string(), e.what());

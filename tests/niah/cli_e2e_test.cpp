@@ -172,7 +172,7 @@ TEST_F(NiahCli, ChatCompletionsWithTheAnswerPrefixAsAssistantTurn) {
   ASSERT_EQ(r.status, 0) << r.err;
   r = run_cli(dir_, "niah score " + (dir_ / "preds.jsonl").string() + " --out " + (dir_ / "summary").string());
   ASSERT_EQ(r.status, 0) << r.err;
-  EXPECT_NE(qk::test::read_bytes(dir_ / "summary" / "summary.csv").find("average,1024,,100.00"), std::string::npos);
+  EXPECT_NE(qk::test::read_bytes(dir_ / "summary" / "summary.csv").find("average,1024,8,100.00"), std::string::npos);
 }
 
 TEST_F(NiahCli, GenerateIsByteIdenticalForTheSameSeed) {

@@ -2,27 +2,17 @@
 // built and a screenshot. Chromium is a test dependency (scripts/install-deps.sh installs it).
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
-
-#include <cstdlib>
 #include <fstream>
 
 #include "niah/report_html.hpp"
 #include "niah_test_support.hpp"
+#include "support/chromium.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace qk::niah;
 using namespace qk::niah::testing;
 
 namespace {
-
-std::string find_chromium() {
-  for (const char* name : {"chromium", "chromium-browser", "google-chrome"}) {
-    const std::string probe = std::string("command -v ") + name + " >/dev/null 2>&1";
-    if (std::system(probe.c_str()) == 0) return name;
-  }
-  return "";
-}
 
 Summary fake_run(double penalty) {  // scores fall with length and depth, by `penalty`
   std::vector<ScoredPrediction> predictions;
@@ -38,21 +28,15 @@ Summary fake_run(double penalty) {  // scores fall with length and depth, by `pe
 }  // namespace
 
 TEST(NiahReport, RendersInHeadlessChromium) {
-  const std::string chromium = find_chromium();
+  const std::string chromium = qk::test::find_chromium();
   ASSERT_FALSE(chromium.empty()) << "chromium not installed: run scripts/install-deps.sh";
   const auto dir = scratch_dir("chromium");
   const std::string html = render_report_html({{"base", fake_run(0.0)}, {"sft", fake_run(1.0)}, {"restore", fake_run(0.3)}},
                                               "NIAH recall: base vs sft vs restore");
   std::ofstream(dir / "report.html") << html;
 
-  const std::string flags = " --headless --no-sandbox --disable-gpu --no-first-run --disable-background-networking"
-                            " --disable-component-update --disable-sync --disable-dev-shm-usage --user-data-dir=" +
-                            (dir / "profile").string() + " --window-size=1280,1400 ";
-  const std::string url = "file://" + (dir / "report.html").string();
-  const std::string env = "HOME=" + dir.string() + " timeout 120 ";
-  int status = std::system((env + chromium + flags + "--dump-dom " + url + " >" + (dir / "dom.html").string() + " 2>" +
-                            (dir / "dom.err").string()).c_str());
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << qk::test::read_bytes(dir / "dom.err");
+  ASSERT_TRUE(qk::test::run_chromium(chromium, dir, dir / "report.html", "--dump-dom", dir / "dom.html"))
+      << qk::test::read_bytes(dir / "dom.html.err");
   const std::string dom = qk::test::read_bytes(dir / "dom.html");
   // The DOM Chromium built: three heatmaps, the table with a column per run.
   std::size_t svgs = 0;
@@ -61,9 +45,9 @@ TEST(NiahReport, RendersInHeadlessChromium) {
   EXPECT_NE(dom.find("<th>restore</th>"), std::string::npos);
   EXPECT_NE(dom.find("niah_multikey_1"), std::string::npos);
 
-  status = std::system((env + chromium + flags + "--screenshot=" + (dir / "shot.png").string() + " " + url + " >" +
-                        (dir / "shot.err").string() + " 2>&1").c_str());
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << qk::test::read_bytes(dir / "shot.err");
+  ASSERT_TRUE(qk::test::run_chromium(chromium, dir, dir / "report.html", "--screenshot=" + (dir / "shot.png").string(),
+                                     dir / "shot.out"))
+      << qk::test::read_bytes(dir / "shot.out.err");
   const std::string png = qk::test::read_bytes(dir / "shot.png");
   ASSERT_GT(png.size(), 24u);
   EXPECT_EQ(png.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
