@@ -18,6 +18,9 @@ const Command kCommands[] = {
     {"diagnose", "where SFT moved the attention routing: per layer and head drift, rotation share, bands", setup_diagnose},
     {"verify", "check an output against BASE and SFT byte for byte", setup_verify},
     {"niah", "RULER-compatible needle-in-a-haystack evaluation: generate, run, score, report", setup_niah},
+    {"eval", "reasoning accuracy (GSM8K, MATH, JSONL) with 95% intervals and paired tests: run, score", setup_eval},
+    {"report", "one HTML report of recall and reasoning: intervals, paired tests, the recall-vs-reasoning frontier",
+     setup_report},
     {"serve", "Serve a model with the embedded CPU engine over an OpenAI-compatible HTTP API", setup_serve},
     {"generate", "Generate a continuation of a prompt with the embedded CPU engine", setup_generate},
 };

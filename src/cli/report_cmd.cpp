@@ -28,22 +28,18 @@ int run_report(const ReportArgs& args) {
   return kExitOk;
 }
 
-const RegisterCommand kReport({
-    "report",
-    "One HTML report of recall (niah score) and reasoning (eval score) with intervals, paired tests and the frontier",
-    67,
-    [](CLI::App& app) -> Action {
-      auto args = std::make_shared<ReportArgs>();
-      app.add_option("--run", args->runs,
-                     "NAME=DIR of a `niah score` or `eval score` folder (or a folder with niah/ and eval/); repeat, a NAME "
-                     "twice merges")
-          ->required();
-      app.add_option("--reference", args->reference, "run the others are tested against (default: the first)");
-      app.add_option("--title", args->title, "page title")->capture_default_str();
-      app.add_option("-o,--out", args->out, "output HTML file")->required();
-      return [args] { return run_report(*args); };
-    },
-});
-
 }  // namespace
+
+Action setup_report(CLI::App& app) {
+  auto args = std::make_shared<ReportArgs>();
+  app.add_option("--run", args->runs,
+                 "NAME=DIR of a `niah score` or `eval score` folder (or a folder with niah/ and eval/); repeat, a NAME "
+                 "twice merges")
+      ->required();
+  app.add_option("--reference", args->reference, "run the others are tested against (default: the first)");
+  app.add_option("--title", args->title, "page title")->capture_default_str();
+  app.add_option("-o,--out", args->out, "output HTML file")->required();
+  return [args] { return run_report(*args); };
+}
+
 }  // namespace qk::cli
