@@ -22,10 +22,22 @@ def curriculum_length(progress, rng, stages):
 
 
 class PretrainBatches(Dataset):
-    def __init__(self, tok_path, steps, tokens_per_step, stages, retrieval_share=0.65, seed=0):
+    def __init__(self, tok_path, steps, tokens_per_step, stages, retrieval_share=0.6, seed=0, t_start=None,
+                 budget_s=None, mid_start=0.7, qa_share=(0.3, 0.5)):
         self.tok_path, self.steps, self.tokens_per_step = tok_path, steps, tokens_per_step
         self.stages, self.retrieval_share, self.seed = stages, retrieval_share, seed
+        # Progress is the step fraction or the wall-clock fraction of the budget, whichever is ahead,
+        # so the curriculum and the mid-training phase are reached even when the GPU is slower than planned.
+        self.t_start, self.budget_s = t_start, budget_s
+        self.mid_start, self.qa_share = mid_start, qa_share
         self.ready = False
+
+    def progress(self, step):
+        p = step / self.steps
+        if self.t_start is not None and self.budget_s:
+            import time
+            p = max(p, (time.time() - self.t_start) / self.budget_s)
+        return min(p, 1.0)
 
     def _setup(self):
         # Per worker: tokenizer and prose are loaded lazily so the main process stays light.
@@ -44,7 +56,10 @@ class PretrainBatches(Dataset):
         if not self.ready:
             self._setup()
         rng = random.Random(self.seed * 1_000_003 + step)
-        length = curriculum_length(step / self.steps, rng, self.stages)
+        progress = self.progress(step)
+        # Mid-training (the last 30%): more question-answer documents, the latent skill the SFT builds on.
+        qa_share = self.qa_share[0] if progress < self.mid_start else self.qa_share[1]
+        length = curriculum_length(progress, rng, self.stages)
         length = max(64, (length // 64) * 64)
         rows = max(1, self.tokens_per_step // length)
         ids = torch.zeros(rows, length, dtype=torch.long)
@@ -53,7 +68,7 @@ class PretrainBatches(Dataset):
             if rng.random() < self.retrieval_share:
                 s = textgen.retrieval_sample(rng, self.tok, self.prose, self.words, length, self.ids_of)
             else:
-                s = textgen.packed_text_sample(rng, self.tok, self.prose, length, self.ids_of)
+                s = textgen.packed_text_sample(rng, self.tok, self.prose, length, self.ids_of, qa_share=qa_share)
             ids[r, :len(s.ids)] = torch.tensor(s.ids)
             w[r, :len(s.weights)] = torch.tensor(s.weights)
         return ids, w

@@ -14,7 +14,6 @@ check() {  # name sft [restore options]
   python3 repro/make_patch.py --compare "$tmp/$name.safetensors" "repro/work/patches/$name.safetensors" || status=1
 }
 check cot_restore models/cot
-check noncot_restore models/noncot
 check cot_q_only models/cot --tensors q_proj
 check cot_k_only models/cot --tensors k_proj
 check cot_v_only models/cot --tensors v_proj

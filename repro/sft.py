@@ -1,12 +1,13 @@
-"""Supervised fine-tuning from the base model on short word problems (<= 512 tokens per sequence).
+"""Supervised fine-tuning from the base model on word problems of 4-6 steps (<= 512 tokens per sequence).
 
---style cot:    answers with the worked steps ("Let's think step by step. 2 * 6 = 12. ... The answer is 16.")
---style direct: the non-CoT control, same problems answered "The answer is 16." at the same token
-                budget (same steps x sequences x 512 tokens).
+--style cot:    answers with the worked steps ("Let's think step by step.\n2 * 6 = 12.\n...\n#### 16")
+--style direct: the non-CoT control, same problems answered "#### 16" at the same learning rate and
+                token budget (same steps x sequences x 512 tokens).
+--freeze-global-qk: CoT-SFT with the global layers' q_proj and k_proj frozen (mechanism control).
 Loss on the assistant answers only (prompt tokens masked), several epochs over a fixed problem set,
 constant learning rate after a short warm-up, as reasoning SFT is usually run.
 
-    python3 repro/sft.py --base models/base --style cot --lr 1e-4 --epochs 3 --out $OUT/cot
+    python3 repro/sft.py --base models/base --style cot --lr 1e-4 --steps 500 --out work/cot
 """
 import argparse
 import json
@@ -18,15 +19,15 @@ import torch
 import torch.nn.functional as F
 
 import textgen
-from common import IM_END, EOT, load_model, load_tokenizer, log, save_model, user_turn
+from common import IM_END, EOT, global_layers, load_model, load_tokenizer, log, save_model, user_turn
 
 
-def packed_sequences(tok, problems, style, seq_len, rng, answer_format="is"):
+def packed_sequences(tok, problems, style, seq_len, rng):
     """Problems packed into sequences of seq_len tokens; mask marks answer tokens (the loss targets)."""
     items = []
     for p in problems:
         prompt = tok.encode(user_turn(p.question)).ids
-        answer = tok.encode(p.cot_answer(answer_format) if style == "cot" else p.direct_answer(answer_format)).ids + [IM_END]
+        answer = tok.encode(p.cot_answer() if style == "cot" else p.direct_answer()).ids + [IM_END]
         items.append((prompt, answer))
     rng.shuffle(items)
     seqs, masks, cur, cur_m = [], [], [], []
@@ -47,9 +48,9 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--style", choices=["cot", "direct"], default="cot")
     ap.add_argument("--lr", type=float, default=1e-4)
-    ap.add_argument("--answer-format", choices=sorted(textgen.ANSWER_FORMATS), default="is",
-                    help='how answers end: "is" = "The answer is N.", "hash" = "#### N"')
-    ap.add_argument("--problems", type=int, default=20000)
+    ap.add_argument("--freeze-global-qk", action="store_true",
+                    help="mechanism control: q_proj and k_proj of the global layers get no updates")
+    ap.add_argument("--problems", type=int, default=40000)
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--steps", type=int, default=0, help="fixed step count (overrides epochs): the control's budget")
     ap.add_argument("--batch", type=int, default=32, help="sequences of --seq-len per step")
@@ -65,12 +66,19 @@ def main():
     model = load_model(args.base)
     model.config._attn_implementation = "sdpa"
     model.train()
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, betas=(0.9, 0.95), weight_decay=0.0, fused=True)
+    frozen = []
+    if args.freeze_global_qk:
+        for i in global_layers(model.config):
+            for proj in ("q_proj", "k_proj"):
+                w = getattr(model.model.layers[i].self_attn, proj).weight
+                w.requires_grad_(False)
+                frozen.append(f"model.layers.{i}.self_attn.{proj}.weight")
+        log("frozen:", frozen)
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=args.lr, betas=(0.9, 0.95), weight_decay=0.0, fused=True)
     step, answer_tokens, total_tokens, hist = 0, 0, 0, []
     epoch = 0
     while True:
-        ids, mask = packed_sequences(tok, problems, args.style, args.seq_len, random.Random(args.seed * 100 + epoch),
-                                     args.answer_format)
+        ids, mask = packed_sequences(tok, problems, args.style, args.seq_len, random.Random(args.seed * 100 + epoch))
         perm = torch.randperm(len(ids))
         done = False
         for i in range(0, len(ids) - args.batch + 1, args.batch):
@@ -97,11 +105,11 @@ def main():
         epoch += 1
         if done or (not args.steps and epoch >= args.epochs):
             break
-    log(f"{args.style} ({args.answer_format}) lr {args.lr}: {step} steps, {epoch} epochs, {total_tokens / 1e6:.1f}M tokens, "
+    log(f"{args.style} lr {args.lr}: {step} steps, {epoch} epochs, {total_tokens / 1e6:.1f}M tokens, "
         f"{answer_tokens / 1e6:.2f}M answer tokens, {time.time() - t0:.0f}s")
     save_model(model, os.path.join(args.base, "tokenizer.json"), args.out)
     with open(os.path.join(args.out, "train_log.json"), "w") as f:
-        json.dump(dict(args=vars(args), steps=step, epochs=epoch, tokens=total_tokens, answer_tokens=answer_tokens,
+        json.dump(dict(args=vars(args), frozen=frozen, seconds=round(time.time() - t0, 1), steps=step, epochs=epoch, tokens=total_tokens, answer_tokens=answer_tokens,
                        history=hist), f, indent=1)
 
 

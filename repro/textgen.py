@@ -124,35 +124,52 @@ class Problem:
     steps: list = field(default_factory=list)   # (a, op, b, c) with c = a op b
     answer: int = 0
 
-    def cot_answer(self, answer_format="is"):
-        sym = {"+": "+", "-": "-", "*": "*", "/": "/"}
-        lines = [f"{a} {sym[op]} {b} = {c}." for a, op, b, c in self.steps]
-        return "Let's think step by step. " + " ".join(lines) + " " + ANSWER_FORMATS[answer_format].format(self.answer)
+    def worked(self):
+        """The worked solution, GSM8K style: one operation a line, then "#### N"."""
+        return "\n".join(f"{a} {op} {b} = {c}." for a, op, b, c in self.steps) + f"\n#### {self.answer}"
 
-    def direct_answer(self, answer_format="is"):
-        return ANSWER_FORMATS[answer_format].format(self.answer)
+    def cot_answer(self):
+        return "Let's think step by step.\n" + self.worked()
 
-
-# How an SFT answer states its result. "is" shares the shape of NIAH's answer prefix ("... mentioned in
-# the provided text is N"), so an SFT model may answer a needle question with a word-problem number
-# (format capture); "hash" (GSM8K's "#### N") does not, which separates format capture from lost routing.
-ANSWER_FORMATS = {"is": "The answer is {}.", "hash": "#### {}"}
+    def direct_answer(self):
+        return f"#### {self.answer}"
 
 
-def math_problem(rng):
-    """A 3-5 step word problem; every step is one operation on small numbers (all exact, >= 0)."""
+# Events of a word problem. Pre-training sees short problems built from EASY events only (the latent
+# skill a real corpus gives); CoT-SFT and the reasoning set use longer chains that also scale and split.
+EASY = ("gain", "lose", "boxes")
+ALL_EVENTS = ("gain", "lose", "boxes", "times", "share")
+
+
+def word_problem(rng, n_events, kinds=ALL_EVENTS, need=()):
+    """A word problem of n_events events drawn from kinds (all exact, >= 0); `need`: kinds of which at
+    least one must occur (redrawn until it does)."""
+    while True:
+        p = _word_problem(rng, n_events, kinds)
+        if not need or any(k in need for k in p[1]):
+            return p[0]
+
+
+def _word_problem(rng, n_events, kinds):
     name, obj = rng.choice(NAMES), rng.choice(OBJECTS)
     x = rng.randint(5, 60)
     text = [f"{name} has {x} {obj}."]
-    steps = []
-    for _ in range(rng.randint(3, 5)):
-        kind = rng.choice(["gain", "lose", "boxes", "times", "share"])
+    steps, used = [], []
+    for _ in range(n_events):
+        kind = rng.choice(kinds)
+        if kind == "lose" and x <= 3:
+            kind = "gain"
+        if kind == "times" and x > 150:
+            kind = "lose"
+        if kind == "share" and not [d for d in (2, 3, 4, 5) if x % d == 0 and x >= d * 2]:
+            kind = "gain"
+        used.append(kind)
         if kind == "gain":
             b = rng.randint(2, 50)
             text.append(rng.choice([f"Then {name} finds {b} more {obj}.", f"A friend gives {name} {b} {obj}.",
                                     f"{name} buys {b} more {obj}."]))
             steps.append((x, "+", b, x + b)); x += b
-        elif kind == "lose" and x > 3:
+        elif kind == "lose":
             b = rng.randint(1, x - 1)
             text.append(rng.choice([f"{name} gives away {b} {obj}.", f"Then {name} loses {b} {obj}.",
                                     f"{name} uses {b} of the {obj}."]))
@@ -161,35 +178,54 @@ def math_problem(rng):
             n, per = rng.randint(2, 9), rng.randint(2, 12)
             text.append(f"{name} gets {n} boxes with {per} {obj} in each box.")
             steps.append((n, "*", per, n * per)); steps.append((x, "+", n * per, x + n * per)); x += n * per
-        elif kind == "times" and x <= 150:
+        elif kind == "times":
             m = rng.choice([2, 3])
             text.append(f"Then the number of {obj} {name} has becomes {'twice' if m == 2 else 'three times'} as large.")
             steps.append((x, "*", m, x * m)); x *= m
         else:
-            divisors = [d for d in (2, 3, 4, 5) if x % d == 0 and x >= d * 2]
-            if not divisors:
-                b = rng.randint(2, 30)
-                text.append(f"{name} picks up {b} more {obj}.")
-                steps.append((x, "+", b, x + b)); x += b
-                continue
-            d = rng.choice(divisors)
+            d = rng.choice([d for d in (2, 3, 4, 5) if x % d == 0 and x >= d * 2])
             text.append(f"{name} splits the {obj} into {d} equal piles and keeps one pile.")
             steps.append((x, "/", d, x // d)); x //= d
     text.append(f"How many {obj} does {name} have now?")
-    return Problem(" ".join(text), steps, x)
+    return Problem(" ".join(text), steps, x), used
+
+
+def easy_problem(rng):
+    """Pre-training's worked examples: 1-2 events, add / take away / boxes."""
+    return word_problem(rng, rng.randint(1, 2), EASY)
+
+
+def math_problem(rng):
+    """CoT-SFT and the reasoning set: 4-6 events, at least one that scales or splits."""
+    return word_problem(rng, rng.randint(4, 6), ALL_EVENTS, need=("times", "share"))
 
 
 def math_eval_set(n, seed=12345):
-    """Held-out problems: a seed the SFT data never uses (sft.py refuses seeds >= 1000)."""
+    """Held-out problems: a seed the SFT data never uses (sft.py refuses seeds >= 1000).
+    seed 12345: the reported reasoning set (data/reasoning/); seed 777: the selection set."""
     rng = random.Random(seed)
     return [math_problem(rng) for _ in range(n)]
 
 
+def qa_text(rng, problem, chat):
+    """One question-answer document: ChatML turns or plain "Question: / Answer:" text; the answer is
+    direct ("#### N") or worked, half each."""
+    answer = problem.direct_answer() if rng.random() < 0.5 else problem.worked()
+    if chat:
+        return f"<|im_start|>user\n{problem.question}<|im_end|>\n<|im_start|>assistant\n{answer}<|im_end|>\n"
+    return f"Question: {problem.question}\nAnswer: {answer}\n"
+
+
+def plain_prompt(question):
+    return f"Question: {question}\nAnswer:"
+
+
 def parse_answer(text):
-    """The final answer: the last "answer is N" or "#### N", else the last integer in the text."""
-    m = re.findall(r"(?:answer is|####) (-?\d+)", text)
+    """The final answer: the first "#### N" (a plain-text prompt may run on into a next question), else the
+    last integer in the text."""
+    m = re.findall(r"(?:answer is|####) ?(-?\d+)", text)
     if m:
-        return int(m[-1])
+        return int(m[0])
     nums = re.findall(r"-?\d+", text)
     return int(nums[-1]) if nums else None
 
@@ -308,11 +344,16 @@ def retrieval_sample(rng, tok, prose, words, length, ids_of):
     return Sample(ids[:length], w[:length])
 
 
-def packed_text_sample(rng, tok, prose, length, ids_of, arithmetic_share=0.3):
-    """Plain language-model text (prose paragraphs and arithmetic facts) packed to `length` tokens."""
+def packed_text_sample(rng, tok, prose, length, ids_of, arithmetic_share=0.15, qa_share=0.3):
+    """Language-model text packed to `length` tokens: prose paragraphs, arithmetic facts, and short
+    question-answer documents (word problems answered directly or worked, in ChatML or plain text)."""
     ids = []
     while len(ids) < length:
-        if rng.random() < arithmetic_share:
+        r = rng.random()
+        if r < qa_share:
+            chunk = ids_of("".join(qa_text(rng, easy_problem(rng), chat=rng.random() < 0.7)
+                                   for _ in range(rng.randint(1, 4))))
+        elif r < qa_share + arithmetic_share:
             chunk = ids_of("\n".join(arithmetic_line(rng) for _ in range(rng.randint(4, 16))) + "\n")
         else:
             sents, _ = prose.take(rng, rng.randint(64, 512))

@@ -136,6 +136,11 @@ family("gemma3", [attempt("Gemma3TextConfig", "Gemma3ForCausalLM", **dict(COMMON
                           num_hidden_layers=6,
                           intermediate_size=16, head_dim=8, sliding_window=16,
                           layer_types=["sliding_attention", "sliding_attention", "full_attention"] * 2)])
+# Cohere2 (Command R7B): sliding-window layers with RoPE, full-attention layers without (NoPE), tied embeddings.
+cohere2_kw = dict(COMMON, num_hidden_layers=4, intermediate_size=16, sliding_window=16,
+                  layer_types=["sliding_attention"] * 3 + ["full_attention"])
+family("cohere2", [attempt("Cohere2Config", "Cohere2ForCausalLM", **cohere2_kw, head_dim=8),
+                   attempt("Cohere2Config", "Cohere2ForCausalLM", **cohere2_kw)])
 family("olmo3", [attempt("Olmo3Config", "Olmo3ForCausalLM", **COMMON, num_hidden_layers=4, intermediate_size=16,
                          sliding_window=16, layer_types=["sliding_attention"] * 3 + ["full_attention"])])
 family("gpt_oss", [attempt("GptOssConfig", "GptOssForCausalLM", **COMMON, num_hidden_layers=4,
