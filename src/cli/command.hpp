@@ -25,6 +25,7 @@ Action setup_procrustes(CLI::App& sub);
 Action setup_ridge(CLI::App& sub);
 Action setup_blend(CLI::App& sub);
 Action setup_diagnose(CLI::App& sub);
+Action setup_heads(CLI::App& sub);
 Action setup_verify(CLI::App& sub);
 Action setup_niah(CLI::App& sub);
 Action setup_eval(CLI::App& sub);

@@ -60,4 +60,12 @@ void causal_attention(const AttentionShape& s, const float* q, std::size_t n, co
   });
 }
 
+void attention_probabilities(const AttentionShape& s, const float* q, std::size_t head, const float* keys,
+                             std::size_t visible, float* probabilities) {
+  const std::size_t kv = head / (s.heads / s.kv_heads);
+  cblas_sgemv(CblasRowMajor, CblasNoTrans, static_cast<int>(visible), static_cast<int>(s.head_dim), s.scale,
+              keys + kv * s.head_dim, static_cast<int>(s.kv_heads * s.head_dim), q, 1, 0.0f, probabilities, 1);
+  softmax_inplace(probabilities, visible);
+}
+
 }  // namespace qk::engine

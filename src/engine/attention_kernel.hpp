@@ -19,4 +19,9 @@ struct AttentionShape {
 void causal_attention(const AttentionShape& shape, const float* q, std::size_t n, const float* keys,
                       const float* values, std::size_t past, float* out);
 
+// The probabilities one query row of head `head` puts on keys 0 .. visible - 1 (softmax(scale q K^T)),
+// as causal_attention computes them; for probes, off the hot path. q: [head_dim] of that head.
+void attention_probabilities(const AttentionShape& shape, const float* q, std::size_t head, const float* keys,
+                             std::size_t visible, float* probabilities);
+
 }  // namespace qk::engine

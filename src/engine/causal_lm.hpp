@@ -4,13 +4,16 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "engine/attention_probe.hpp"
 #include "engine/weights.hpp"
 
 namespace qk::engine {
@@ -57,6 +60,28 @@ class CausalLM {
   // Feeds each segment's tokens after its state's history and advances the states. Returns logits
   // [segments, vocab] (LastToken) or [sum of tokens, vocab] (AllTokens), rows in segment order.
   virtual std::vector<float> forward(std::span<const Segment> batch, LogitsFor which) = 0;
+
+  // In-memory surgery (src/heads/candidate.hpp): a weight the model holds exactly as the checkpoint
+  // tensor `name` (fp32, row-major, same shape), writable; empty when the model does not hold that
+  // tensor as-is. Changing it changes what the next forward computes, as loading an edited checkpoint would.
+  virtual std::span<float> mutable_tensor(std::string_view) { return {}; }
+  // Attention probabilities of chosen positions (attention_probe.hpp); nullptr turns it off. Models
+  // without softmax attention layers record nothing.
+  virtual void set_attention_probe(AttentionProbe*) {}
+  // Prefix reuse when many weight edits are evaluated on the same tokens (src/heads): with a capture
+  // set, forward appends the residual stream entering each layer that is a key of the map (rows in
+  // batch order); forward_from then runs only layers first_layer.. from such a residual, advancing the
+  // caches of those layers and the positions. Layers before first_layer are neither run nor read, so
+  // it computes what forward would whenever their weights are those the residual was captured with.
+  virtual void set_residual_capture(std::map<std::size_t, std::vector<float>>*) {
+    fail_unsupported("residual capture");
+  }
+  virtual std::vector<float> forward_from(std::span<const Segment>, std::size_t, std::span<const float>, LogitsFor) {
+    fail_unsupported("forward_from");
+  }
+
+ protected:
+  [[noreturn]] void fail_unsupported(const char* what) const;
 };
 
 // Builds the model for config["model_type"]; Error(Unsupported) names the type and the supported ones.

@@ -48,7 +48,8 @@ void GatedAttention::forward(const float* x, std::size_t rows, const BatchRows& 
 
   float* attn = scratch(Scratch::AttentionOut, rows * q_width);
   float* q = scratch(Scratch::AttentionQuery, rows * q_width);
-  for (const auto& seg : batch) {
+  for (std::size_t segment = 0; segment < batch.size(); ++segment) {
+    const SegmentRows& seg = batch[segment];
     LayerCache& cache = *seg.cache;
     const std::size_t past = cache.keys.size() / kv_width;
     std::optional<OpTimer> timer(Op::Elementwise);
@@ -85,6 +86,7 @@ void GatedAttention::forward(const float* x, std::size_t rows, const BatchRows& 
     timer.emplace(Op::Attention);
     causal_attention(shape, q + seg.first_row * q_width, seg.rows, cache.keys.data(), cache.values.data(),
                      past, attn + seg.first_row * q_width);
+    if (probe_) run_probe(q, seg, segment, cache);
   }
   std::optional<OpTimer> timer(Op::Elementwise);
   // Output gate: attn * sigmoid(gate), gate being the second half of each head's q_proj row.
@@ -95,6 +97,30 @@ void GatedAttention::forward(const float* x, std::size_t rows, const BatchRows& 
   });
   timer.reset();
   matmul_wt(attn, o_proj_.data(), y, rows, q_width, s_.hidden);
+}
+
+std::span<float> GatedAttention::tensor(std::string_view name) {
+  if (name == "q_proj.weight") return q_proj_;
+  if (name == "k_proj.weight") return std::span<float>(kv_proj_).first(s_.kv_heads * s_.head_dim * s_.hidden);
+  if (name == "q_norm.weight") return q_norm_;
+  if (name == "k_norm.weight") return k_norm_;
+  return {};
+}
+
+void GatedAttention::run_probe(const float* q, const SegmentRows& seg, std::size_t segment, const LayerCache& cache) const {
+  const std::size_t hd = s_.head_dim, q_width = s_.heads * hd;
+  const AttentionShape shape{s_.heads, s_.kv_heads, hd, 1.0f / std::sqrt(static_cast<float>(hd))};
+  std::vector<float> probabilities;
+  for (std::size_t i = 0; i < seg.rows; ++i) {
+    const std::size_t position = seg.position + i;
+    if (!probe_->wants(segment, position)) continue;
+    probabilities.resize(position + 1);
+    for (std::size_t h = 0; h < s_.heads; ++h) {
+      attention_probabilities(shape, q + (seg.first_row + i) * q_width + h * hd, h, cache.keys.data(), position + 1,
+                              probabilities.data());
+      probe_->record(layer_index_, segment, position, h, probabilities);
+    }
+  }
 }
 
 }  // namespace qk::engine

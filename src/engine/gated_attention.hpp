@@ -4,9 +4,12 @@
 // o_proj. These are the "global" layers whose q/k QK-Restore targets.
 #pragma once
 #include <cstddef>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "engine/attention_probe.hpp"
 #include "engine/kernels.hpp"
 #include "engine/segment_rows.hpp"
 #include "engine/weights.hpp"
@@ -28,6 +31,12 @@ class GatedAttention {
   void init_cache(LayerCache& cache) const;
   void forward(const float* x, std::size_t rows, const BatchRows& batch, float* y) const;
   std::size_t weight_floats() const;
+  // In-memory surgery (src/heads): the layer's weights as checkpoint tensors, fp32 row-major, writable.
+  // "q_proj.weight" [heads * 2 * head_dim, hidden], "k_proj.weight" [kv_heads * head_dim, hidden],
+  // "q_norm.weight", "k_norm.weight"; empty for any other name.
+  std::span<float> tensor(std::string_view name);
+  // Records attention probabilities of the positions `probe` wants; null (the default) records nothing.
+  void set_probe(AttentionProbe* probe, std::size_t layer) { probe_ = probe, layer_index_ = layer; }
 
  private:
   GatedAttentionShape s_;
@@ -37,6 +46,9 @@ class GatedAttention {
   std::vector<float> kv_proj_;   // k_proj then v_proj: [2 * kv_heads * head_dim, hidden]
   std::vector<float> o_proj_;    // [hidden, heads * head_dim]
   std::vector<float> q_norm_, k_norm_;  // [head_dim], zero-centred
+  AttentionProbe* probe_ = nullptr;
+  std::size_t layer_index_ = 0;
+  void run_probe(const float* q, const SegmentRows& seg, std::size_t segment, const LayerCache& cache) const;
 };
 
 }  // namespace qk::engine

@@ -1,6 +1,8 @@
 #include "engine/qwen3_next.hpp"
 
 #include <algorithm>
+#include <cctype>
+#include <map>
 
 #include "engine/feed_forward.hpp"
 #include "engine/gated_attention.hpp"
@@ -74,6 +76,23 @@ class Qwen3Next final : public CausalLM {
 
   const ModelInfo& info() const override { return info_; }
 
+  std::span<float> mutable_tensor(std::string_view name) override {
+    // "model.layers.<i>.self_attn.<tensor>" of a full-attention layer
+    constexpr std::string_view prefix = "model.layers.";
+    if (name.substr(0, prefix.size()) != prefix) return {};
+    std::size_t i = prefix.size(), layer = 0;
+    if (i >= name.size() || !std::isdigit(static_cast<unsigned char>(name[i]))) return {};
+    while (i < name.size() && std::isdigit(static_cast<unsigned char>(name[i]))) layer = layer * 10 + (name[i++] - '0');
+    constexpr std::string_view attention = ".self_attn.";
+    if (layer >= layers_.size() || !layers_[layer].attention || name.substr(i, attention.size()) != attention) return {};
+    return layers_[layer].attention->tensor(name.substr(i + attention.size()));
+  }
+
+  void set_attention_probe(AttentionProbe* probe) override {
+    for (std::size_t l = 0; l < layers_.size(); ++l)
+      if (layers_[l].attention) layers_[l].attention->set_probe(probe, l);
+  }
+
   SequenceState new_sequence() const override {
     SequenceState state;
     state.layers.resize(layers_.size());
@@ -86,15 +105,9 @@ class Qwen3Next final : public CausalLM {
 
   std::vector<float> forward(std::span<const Segment> batch, LogitsFor which) override {
     const std::size_t H = c_.hidden_size, V = c_.vocab_size;
-    std::size_t rows = 0;
-    for (const auto& seg : batch) {
-      if (seg.tokens.empty()) fail(ErrorKind::Usage, "engine forward: a segment has no tokens");
-      if (seg.state->layers.size() != layers_.size())
-        fail(ErrorKind::Usage, "engine forward: sequence state was made for another model");
-      rows += seg.tokens.size();
-    }
+    const std::size_t rows = check_batch(batch);
     // x = embed_tokens[token]
-    std::vector<float> x(rows * H), normed(rows * H), mixed(rows * H);
+    std::vector<float> x(rows * H);
     std::size_t r = 0;
     for (const auto& seg : batch)
       for (std::int32_t token : seg.tokens) {
@@ -102,7 +115,41 @@ class Qwen3Next final : public CausalLM {
           fail(ErrorKind::Usage, "token id {} is outside the vocabulary (size {})", token, V);
         std::copy_n(embed_.data() + static_cast<std::size_t>(token) * H, H, x.data() + r++ * H);
       }
-    for (std::size_t l = 0; l < layers_.size(); ++l) {
+    return run_layers(batch, rows, 0, std::move(x), which);
+  }
+
+  std::vector<float> forward_from(std::span<const Segment> batch, std::size_t first_layer, std::span<const float> residual,
+                                  LogitsFor which) override {
+    const std::size_t rows = check_batch(batch);
+    if (first_layer > layers_.size())
+      fail(ErrorKind::Usage, "engine forward_from: layer {} of a {}-layer model", first_layer, layers_.size());
+    if (residual.size() != rows * c_.hidden_size)
+      fail(ErrorKind::Usage, "engine forward_from: {} residual floats for {} tokens of width {}", residual.size(), rows, c_.hidden_size);
+    return run_layers(batch, rows, first_layer, std::vector<float>(residual.begin(), residual.end()), which);
+  }
+
+  void set_residual_capture(std::map<std::size_t, std::vector<float>>* capture) override { capture_ = capture; }
+
+ private:
+  std::size_t check_batch(std::span<const Segment> batch) const {
+    std::size_t rows = 0;
+    for (const auto& seg : batch) {
+      if (seg.tokens.empty()) fail(ErrorKind::Usage, "engine forward: a segment has no tokens");
+      if (seg.state->layers.size() != layers_.size())
+        fail(ErrorKind::Usage, "engine forward: sequence state was made for another model");
+      rows += seg.tokens.size();
+    }
+    return rows;
+  }
+
+  // Layers first_layer.. on the residual stream x, then the positions advance and the logits asked for.
+  std::vector<float> run_layers(std::span<const Segment> batch, std::size_t rows, std::size_t first_layer, std::vector<float> x,
+                                LogitsFor which) {
+    const std::size_t H = c_.hidden_size, V = c_.vocab_size;
+    std::vector<float> normed(rows * H), mixed(rows * H);
+    for (std::size_t l = first_layer; l < layers_.size(); ++l) {
+      if (capture_)
+        if (auto it = capture_->find(l); it != capture_->end()) it->second.insert(it->second.end(), x.begin(), x.end());
       const Layer& layer = layers_[l];
       BatchRows rows_of;
       std::size_t first = 0;
@@ -154,8 +201,8 @@ class Qwen3Next final : public CausalLM {
     return logits;
   }
 
- private:
   Qwen3NextConfig c_;
+  std::map<std::size_t, std::vector<float>>* capture_ = nullptr;
   ModelInfo info_;
   std::vector<float> embed_, lm_head_, final_norm_;
   std::vector<Layer> layers_;

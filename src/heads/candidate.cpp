@@ -1,0 +1,119 @@
+#include "heads/candidate.hpp"
+
+#include <fmt/format.h>
+
+#include "io/dtype.hpp"
+#include "surgery/blend_method.hpp"
+#include "surgery/output.hpp"
+#include "surgery/procrustes_method.hpp"
+#include "util/error.hpp"
+
+namespace qk::heads {
+
+std::string CandidateSpec::label() const {
+  std::string text = method;
+  if (method != "restore") text += fmt::format(" a={}", alpha);
+  if (method == "procrustes" && granularity != "group") text += " granularity=" + granularity;
+  const auto& s = selection;
+  if (s.layers) {
+    std::string layers;
+    for (int l : *s.layers) layers += (layers.empty() ? "" : ",") + std::to_string(l);
+    text += " layers=" + layers;
+  }
+  if (s.heads) text += " heads=" + *s.heads;
+  if (s.tensors_regex) text += " tensors=" + *s.tensors_regex;
+  if (s.include_sliding) text += " +sliding";
+  if (s.include_gate) text += " +gate";
+  if (s.with_qk_norm) text += " +qk-norm";
+  return text;
+}
+
+nlohmann::json CandidateSpec::to_json() const {
+  return {{"method", method}, {"alpha", alpha}, {"granularity", granularity}, {"selection", selection.to_json()}, {"label", label()}};
+}
+
+std::string CandidateSpec::command(const std::string& base, const std::string& sft, const std::string& out) const {
+  std::string text = fmt::format("qkrestore {} --base {} --sft {} --out {}", method, base, sft, out);
+  if (method != "restore") text += fmt::format(" --alpha {}", alpha);
+  if (method == "procrustes" && granularity != "group") text += " --granularity " + granularity;
+  const auto& s = selection;
+  if (s.layers) {
+    std::string layers;
+    for (int l : *s.layers) layers += (layers.empty() ? "" : ",") + std::to_string(l);
+    text += " --layers " + layers;
+  }
+  if (s.heads) text += " --heads " + *s.heads;
+  if (s.tensors_regex) text += " --tensors '" + *s.tensors_regex + "'";
+  if (s.include_sliding) text += " --include-sliding";
+  if (s.include_gate) text += " --include-gate";
+  if (s.with_qk_norm) text += " --with-qk-norm";
+  return text;
+}
+
+std::unique_ptr<SurgeryMethod> CandidateSpec::make_method() const {
+  if (method == "restore") return std::make_unique<RestoreMethod>();
+  if (method == "blend") return std::make_unique<BlendMethod>(alpha);
+  if (method == "procrustes") return std::make_unique<ProcrustesMethod>(alpha, parse_granularity(granularity));
+  fail(ErrorKind::Usage, "candidate method '{}': choose restore, blend or procrustes", method);
+}
+
+InMemorySurgery::InMemorySurgery(engine::CausalLM& model, const Checkpoint& base, const Checkpoint& sft, FamilyTable table)
+    : model_(model), base_(base), sft_(sft), table_(std::move(table)) {}
+
+InMemorySurgery::~InMemorySurgery() { undo(); }
+
+void InMemorySurgery::undo() {
+  for (auto it = saved_.rbegin(); it != saved_.rend(); ++it) std::copy(it->values.begin(), it->values.end(), it->tensor.begin() + it->offset);
+  saved_.clear();
+  floats_written_ = 0;
+  plan_.reset();
+}
+
+const SurgeryPlan& InMemorySurgery::apply(const CandidateSpec& candidate) {
+  undo();
+  auto method = candidate.make_method();
+  auto plan = std::make_unique<SurgeryPlan>(make_plan(base_, sft_, candidate.selection, table_));
+  // Everything computed and checked before the first float is written: an error leaves SFT's weights.
+  struct Write {
+    std::span<float> tensor;
+    std::size_t offset;
+    std::vector<float> values;
+  };
+  std::vector<Write> writes;
+  for (const auto& group : layer_groups(*plan)) {
+    std::vector<TensorPair> pairs;
+    for (const auto* t : group) pairs.push_back({t, base_.at(t->name), sft_.at(t->name)});
+    const auto outputs = method->compute_layer(pairs, *plan);
+    for (std::size_t k = 0; k < pairs.size(); ++k) {
+      const PlannedTensor& t = *pairs[k].plan;
+      const TensorInfo& info = *pairs[k].sft.info;
+      std::span<float> held = model_.mutable_tensor(t.name);
+      if (held.empty())
+        fail(ErrorKind::Unsupported, "in-memory surgery: the engine's {} model does not hold tensor '{}' as the checkpoint stores it "
+             "(only the query/key tensors of its attention layers can be changed in memory); write the candidate with `{}` instead",
+             model_.info().model_type, t.name, candidate.command(base_.dir().string(), sft_.dir().string(), "OUT"));
+      if (held.size() != info.element_count())
+        fail(ErrorKind::Mismatch, "in-memory surgery: tensor '{}' has {} elements in the engine but {} in {}: was the model loaded from SFT?",
+             t.name, held.size(), info.element_count(), sft_.dir().string());
+      const std::size_t row_elements = info.element_count() / std::max<std::int64_t>(info.rows(), 1);
+      const std::size_t width = dtype_size(info.dtype);
+      std::vector<RowRange> rows = t.rows;
+      if (rows.empty()) rows.push_back({0, t.total_rows});
+      for (const auto& r : rows) {
+        const std::size_t offset = r.begin * row_elements, count = (r.end - r.begin) * row_elements;
+        std::vector<float> values(count);
+        decode_to_f32(info.dtype, std::span<const std::byte>(outputs[k]).subspan(offset * width, count * width), values);
+        writes.push_back({held, offset, std::move(values)});
+      }
+    }
+  }
+  for (auto& w : writes) {
+    saved_.push_back({w.tensor, w.offset, std::vector<float>(w.tensor.begin() + w.offset, w.tensor.begin() + w.offset + w.values.size())});
+    std::copy(w.values.begin(), w.values.end(), w.tensor.begin() + w.offset);
+    floats_written_ += w.values.size();
+  }
+  plan_ = std::move(plan);
+  return *plan_;
+}
+
+}  // namespace qk::heads

@@ -1,0 +1,79 @@
+// In-memory surgery on a model loaded in the embedded engine: apply a candidate repair (restore,
+// blend or QK-Pro on chosen layers / KV groups / query heads) to the SFT weights the engine holds,
+// evaluate, undo, apply the next one. No checkpoint is written.
+//
+// The rows written are exactly those `qkrestore <method> ... --out DIR` would write: the same plan
+// (make_plan with the same SurgeryOptions), the same method code (SurgeryMethod::compute_layer on the
+// mapped base/SFT tensors), rounded to SFT's dtype; so the engine computes what it would after
+// loading DIR (tests/heads/candidate_test.cpp checks logits bit for bit). Only the planned Q/K rows
+// are touched, and undo puts back SFT's values bit for bit.
+//
+//   Checkpoint base(base_dir), sft(sft_dir);
+//   auto model = engine::load_causal_lm(sft_dir);          // the SFT model
+//   heads::InMemorySurgery surgery(*model, base, sft);
+//   heads::CandidateSpec c;                                 // default: restore of the global layers
+//   c.selection.heads = "3:0";                              // --heads 3:0
+//   surgery.apply(c);   ... evaluate *model ...
+//   c.method = "blend"; c.alpha = 0.5; surgery.apply(c);    // undoes the previous candidate first
+//   surgery.undo();                                         // SFT again (also done by the destructor)
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "arch/profile.hpp"
+#include "engine/causal_lm.hpp"
+#include "io/checkpoint.hpp"
+#include "surgery/method.hpp"
+#include "surgery/plan.hpp"
+
+namespace qk::heads {
+
+struct CandidateSpec {
+  std::string method = "restore";     // restore | blend | procrustes
+  double alpha = 1.0;                 // blend, procrustes: 1 = (aligned) base, 0 = SFT
+  std::string granularity = "group";  // procrustes: group | layer
+  SurgeryOptions selection;           // --layers, --heads, --include-gate, ... as the commands take them
+
+  // "restore", "blend a=0.5 heads=3:0", ...: stable, usable as a cache key.
+  std::string label() const;
+  nlohmann::json to_json() const;
+  // The command that writes this candidate as a checkpoint.
+  std::string command(const std::string& base, const std::string& sft, const std::string& out) const;
+  std::unique_ptr<SurgeryMethod> make_method() const;  // Error(Usage) for an unknown method or alpha
+};
+
+class InMemorySurgery {
+ public:
+  // `model` must hold the weights of `sft` (engine::load_causal_lm(sft.dir())). base, sft and model
+  // must outlive this object. Error(Unsupported) later if the model does not expose a planned tensor.
+  InMemorySurgery(engine::CausalLM& model, const Checkpoint& base, const Checkpoint& sft,
+                  FamilyTable table = FamilyTable::builtin());
+  ~InMemorySurgery();
+  InMemorySurgery(const InMemorySurgery&) = delete;
+  InMemorySurgery& operator=(const InMemorySurgery&) = delete;
+
+  // Undoes the current candidate, then writes this one's planned rows into the model. Returns its
+  // plan (valid until the next apply). On an error the model holds SFT's weights.
+  const SurgeryPlan& apply(const CandidateSpec& candidate);
+  void undo();  // back to SFT's weights, bit for bit
+  std::size_t floats_written() const { return floats_written_; }  // by the current candidate
+
+ private:
+  struct Saved {
+    std::span<float> tensor;
+    std::size_t offset = 0;
+    std::vector<float> values;
+  };
+  engine::CausalLM& model_;
+  const Checkpoint& base_;
+  const Checkpoint& sft_;
+  FamilyTable table_;
+  std::unique_ptr<SurgeryPlan> plan_;
+  std::vector<Saved> saved_;
+  std::size_t floats_written_ = 0;
+};
+
+}  // namespace qk::heads

@@ -1,0 +1,59 @@
+// What the engine measures per head (src/heads): how the answering positions attend to the needle,
+// and NIAH recall under greedy generation. Both run on any engine::CausalLM (qwen3_next today).
+#pragma once
+#include <cstddef>
+#include <map>
+#include <span>
+#include <vector>
+
+#include "engine/causal_lm.hpp"
+#include "heads/interval.hpp"
+#include "heads/probe_sample.hpp"
+
+namespace qk::heads {
+
+// One query head of one full-attention layer, over a set of probe samples. The answer is teacher-forced
+// after the prompt: the positions that predict its tokens are the "answering positions".
+//   mass       mean over answering positions of the attention put on the needle's value tokens
+//   retrieval  Wu et al. 2024's retrieval score: of the answer tokens that copy a needle token, the
+//              share for which the head's most-attended position holds that same token in the needle
+struct HeadAttention {
+  int layer = -1, head = -1;
+  Interval mass;            // in [0, 1]
+  Interval retrieval;       // in [0, 1], Wilson over `copies`
+  std::size_t copies = 0;   // answer tokens that occur among the needle's tokens
+  std::size_t positions = 0;
+};
+
+// Greedy exact match per sample (RULER's value emitted first, in [0, 1]).
+struct RecallResult {
+  std::vector<double> scores;  // per sample, 0 or 1
+  Interval recall() const;     // mean x 100, Wilson
+};
+
+struct ProbeRun {
+  std::vector<HeadAttention> heads;  // every head of every full-attention layer, by (layer, head); empty unless asked
+  RecallResult recall;
+};
+
+// The residual streams of one model at the input of chosen layers, per sample (from run_probes):
+// a candidate whose first changed layer is L reruns only layers L.. (forward_from).
+struct PrefixCache {
+  std::vector<std::size_t> layers;
+  std::vector<std::map<std::size_t, std::vector<float>>> samples;
+};
+
+// One forward per sample over prompt + answer (teacher-forced). A sample is recalled when the argmax
+// at every answering position is the answer's next token: exactly when greedy decoding emits the value
+// as its first tokens, so no decoding is needed. With `attention`, the probe records every head too.
+// With `capture` (its layers set), also fills its residual streams.
+ProbeRun run_probes(engine::CausalLM& model, std::span<const ProbeSample> samples, bool attention, PrefixCache* capture = nullptr);
+
+// run_probes' recall for a model that differs from the captured one only in layers >= first_layer
+// (a key of cache.layers): the same result, computing layers first_layer.. only.
+RecallResult run_probes_from(engine::CausalLM& model, std::span<const ProbeSample> samples, const PrefixCache& cache, std::size_t first_layer);
+
+// Paired difference a - b on the same samples, in points (x 100), with its 95% interval.
+Interval recall_gain(const RecallResult& a, const RecallResult& b);
+
+}  // namespace qk::heads

@@ -1,0 +1,178 @@
+// In-memory candidates against the real thing: for each candidate, the engine holding SFT with the
+// candidate applied in memory computes bit for bit the logits of the engine loaded from the checkpoint
+// that the same surgery writes to disk; undo gives back SFT's logits bit for bit.
+#include <cstring>
+#include <map>
+
+#include <gtest/gtest.h>
+
+#include "engine/causal_lm.hpp"
+#include "heads/candidate.hpp"
+#include "support/temp_dir.hpp"
+#include "surgery/output.hpp"
+#include "util/error.hpp"
+
+namespace qk::heads {
+namespace {
+
+const std::filesystem::path kPair = test::checkpoints_dir() / "qwen3_next";  // transformers-made, bf16, MoE
+
+std::vector<float> logits_of(engine::CausalLM& model) {
+  std::vector<std::int32_t> tokens;
+  for (int i = 0; i < 40; ++i) tokens.push_back((i * 7 + 3) % 64);
+  engine::SequenceState state = model.new_sequence();
+  const engine::Segment segment{&state, tokens};
+  return model.forward(std::span<const engine::Segment>(&segment, 1), engine::LogitsFor::AllTokens);
+}
+
+void write_candidate(const Checkpoint& base, const Checkpoint& sft, const CandidateSpec& c, const std::filesystem::path& out) {
+  OutputOptions options;
+  options.out = out;
+  options.quiet = true;
+  options.surgery_options = c.selection;
+  const auto method = c.make_method();
+  write_output(base, sft, make_plan(base, sft, c.selection, FamilyTable::builtin()), *method, options);
+}
+
+CandidateSpec candidate(std::string method, double alpha, std::optional<std::string> heads) {
+  CandidateSpec c;
+  c.method = std::move(method);
+  c.alpha = alpha;
+  c.selection.heads = std::move(heads);
+  return c;
+}
+
+TEST(InMemorySurgery, EqualsLoadingTheWrittenCheckpointAndUndoes) {
+  const Checkpoint base(kPair / "base"), sft(kPair / "sft");
+  auto model = engine::load_causal_lm(kPair / "sft");
+  const std::vector<float> sft_logits = logits_of(*model);
+  InMemorySurgery surgery(*model, base, sft);
+  for (const auto& c : {candidate("restore", 1, std::nullopt), candidate("restore", 1, "1:0"), candidate("restore", 1, "3:q3"),
+                        candidate("blend", 0.5, "3:1,1:0"), candidate("procrustes", 1, "1:1"), candidate("procrustes", 0.5, std::nullopt)}) {
+    SCOPED_TRACE(c.label());
+    test::TempDir dir;
+    write_candidate(base, sft, c, dir / "out");
+    const std::vector<float> want = logits_of(*engine::load_causal_lm(dir / "out"));
+    surgery.apply(c);
+    EXPECT_GT(surgery.floats_written(), 0u);
+    const std::vector<float> got = logits_of(*model);
+    ASSERT_EQ(got.size(), want.size());
+    EXPECT_EQ(0, std::memcmp(got.data(), want.data(), got.size() * sizeof(float)));
+    EXPECT_NE(0, std::memcmp(got.data(), sft_logits.data(), got.size() * sizeof(float)));
+  }
+  surgery.undo();
+  const std::vector<float> back = logits_of(*model);
+  EXPECT_EQ(0, std::memcmp(back.data(), sft_logits.data(), back.size() * sizeof(float)));
+}
+
+TEST(InMemorySurgery, OnlyTheSelectedRowsAreWritten) {
+  const Checkpoint base(kPair / "base"), sft(kPair / "sft");
+  auto model = engine::load_causal_lm(kPair / "sft");
+  InMemorySurgery surgery(*model, base, sft);
+  surgery.apply(candidate("restore", 1, "1:0"));
+  // KV group 0 of layer 1: 2 query heads x 16 rows of q_proj plus 16 key rows, 32 columns each.
+  EXPECT_EQ(surgery.floats_written(), (2 * 16 + 16) * 32u);
+}
+
+TEST(InMemorySurgery, AFailedCandidateLeavesSft) {
+  const Checkpoint base(kPair / "base"), sft(kPair / "sft");
+  auto model = engine::load_causal_lm(kPair / "sft");
+  const std::vector<float> sft_logits = logits_of(*model);
+  InMemorySurgery surgery(*model, base, sft);
+  surgery.apply(candidate("restore", 1, "1:0"));
+  EXPECT_THROW(surgery.apply(candidate("procrustes", 1, "1:q0")), Error);  // one query head cannot be aligned alone
+  const std::vector<float> now = logits_of(*model);
+  EXPECT_EQ(0, std::memcmp(now.data(), sft_logits.data(), now.size() * sizeof(float)));
+  CandidateSpec norms = candidate("restore", 1, std::nullopt);
+  norms.selection.tensors_regex = "v_proj";  // v_proj is not held as the checkpoint stores it (fused with k_proj)
+  try {
+    surgery.apply(norms);
+    ADD_FAILURE() << "v_proj applied in memory";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("v_proj"), std::string::npos) << e.what();
+  }
+}
+
+TEST(CandidateSpec, LabelAndCommand) {
+  CandidateSpec c = candidate("blend", 0.25, "3:0");
+  EXPECT_EQ(c.label(), "blend a=0.25 heads=3:0");
+  EXPECT_EQ(c.command("B", "S", "O"), "qkrestore blend --base B --sft S --out O --alpha 0.25 --heads 3:0");
+  EXPECT_THROW(candidate("ridge", 1, std::nullopt).make_method(), Error);
+}
+
+// The probe is read-only: logits with and without it are identical; every recorded row is a
+// probability distribution over the keys up to its position.
+class CountingProbe final : public engine::AttentionProbe {
+ public:
+  bool wants(std::size_t, std::size_t position) const override { return position >= 30; }
+  void record(std::size_t layer, std::size_t, std::size_t position, std::size_t, std::span<const float> p) override {
+    ++rows;
+    layers.insert(layer);
+    EXPECT_EQ(p.size(), position + 1);
+    double sum = 0;
+    for (float v : p) sum += v;
+    EXPECT_NEAR(sum, 1.0, 1e-5);
+  }
+  std::size_t rows = 0;
+  std::set<std::size_t> layers;
+};
+
+TEST(AttentionProbe, ReadOnlyAndDistributions) {
+  auto model = engine::load_causal_lm(kPair / "sft");
+  const std::vector<float> plain = logits_of(*model);
+  CountingProbe probe;
+  model->set_attention_probe(&probe);
+  const std::vector<float> probed = logits_of(*model);
+  model->set_attention_probe(nullptr);
+  EXPECT_EQ(0, std::memcmp(plain.data(), probed.data(), plain.size() * sizeof(float)));
+  EXPECT_EQ(probe.rows, 10u * 4 * 2);  // positions 30-39, 4 heads, 2 full-attention layers
+  EXPECT_EQ(probe.layers, (std::set<std::size_t>{1, 3}));
+}
+
+}  // namespace
+}  // namespace qk::heads
+
+namespace qk::heads {
+namespace {
+
+// Prefix reuse: the residual captured entering layer 3 of SFT, run through layers 3.. of SFT with
+// layer 3's group 1 restored, gives the logits of the full forward of that candidate, bit for bit.
+TEST(ForwardFrom, EqualsTheFullForwardOfTheEditedModel) {
+  const Checkpoint base(kPair / "base"), sft(kPair / "sft");
+  auto model = engine::load_causal_lm(kPair / "sft");
+  const std::size_t width = model->info().hidden_size;
+  std::vector<std::int32_t> tokens;
+  for (int i = 0; i < 40; ++i) tokens.push_back((i * 5 + 1) % 64);
+  const std::vector<std::pair<std::size_t, std::size_t>> chunks = {{0, 25}, {25, 15}};  // as run_probes feeds them
+  // Full forward (residual == nullptr) or from layer 3, chunk by chunk; logits of every token.
+  auto run = [&](const std::vector<float>* residual) {
+    engine::SequenceState state = model->new_sequence();
+    std::vector<float> all;
+    for (const auto& [at, n] : chunks) {
+      const engine::Segment segment{&state, std::span<const std::int32_t>(tokens).subspan(at, n)};
+      const auto part = residual ? model->forward_from(std::span<const engine::Segment>(&segment, 1), 3,
+                                                       std::span<const float>(*residual).subspan(at * width, n * width),
+                                                       engine::LogitsFor::AllTokens)
+                                 : model->forward(std::span<const engine::Segment>(&segment, 1), engine::LogitsFor::AllTokens);
+      all.insert(all.end(), part.begin(), part.end());
+    }
+    return all;
+  };
+  std::map<std::size_t, std::vector<float>> captured{{1, {}}, {3, {}}};
+  model->set_residual_capture(&captured);
+  const std::vector<float> sft_logits = run(nullptr);
+  model->set_residual_capture(nullptr);
+  EXPECT_EQ(captured[3].size(), 40u * width);
+  EXPECT_EQ(captured[1].size(), 40u * width);
+  const std::vector<float> sft_again = run(&captured[3]);
+  EXPECT_EQ(0, std::memcmp(sft_again.data(), sft_logits.data(), sft_logits.size() * sizeof(float)));
+  InMemorySurgery surgery(*model, base, sft);
+  surgery.apply(candidate("restore", 1, "3:1"));
+  const std::vector<float> want = run(nullptr), got = run(&captured[3]);
+  ASSERT_EQ(got.size(), want.size());
+  EXPECT_EQ(0, std::memcmp(got.data(), want.data(), got.size() * sizeof(float)));
+  EXPECT_NE(0, std::memcmp(got.data(), sft_logits.data(), got.size() * sizeof(float)));
+}
+
+}  // namespace
+}  // namespace qk::heads
