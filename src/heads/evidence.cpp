@@ -124,6 +124,7 @@ ProbeRun run_probes(engine::CausalLM& model, std::span<const ProbeSample> sample
     h.layer = key.first;
     h.head = key.second;
     h.mass = mean_interval(s.mass);
+    h.mass.low = std::max(0.0, h.mass.low), h.mass.high = std::min(1.0, h.mass.high);  // a share of attention
     h.retrieval = wilson_interval(s.hits, s.copies);
     h.copies = s.copies;
     h.positions = s.mass.size();

@@ -13,7 +13,10 @@ namespace {
 
 double value_or(const std::optional<Interval>& i, double fallback) { return i ? i->value : fallback; }
 
-nlohmann::json interval_json(const std::optional<Interval>& i) { return i ? i->to_json() : nlohmann::json(nullptr); }
+nlohmann::ordered_json interval_json(const std::optional<Interval>& i) {
+  if (!i) return nullptr;
+  return {{"value", i->value}, {"low", i->low}, {"high", i->high}};
+}
 
 std::string interval_text(const std::optional<Interval>& i, double scale = 1, int digits = 1) {
   if (!i) return "-";
@@ -52,11 +55,11 @@ void rank(HeadsReport& report) {
   });
 }
 
-nlohmann::json to_json(const HeadsReport& report) {
-  nlohmann::json list = nlohmann::json::array();
+nlohmann::ordered_json to_json(const HeadsReport& report) {
+  nlohmann::ordered_json list = nlohmann::ordered_json::array();
   int rank_number = 0;
   for (const auto& g : report.groups) {
-    nlohmann::json heads = nlohmann::json::array();
+    nlohmann::ordered_json heads = nlohmann::ordered_json::array();
     std::vector<int> order;
     for (const auto& h : g.heads) {
       order.push_back(h.head);
@@ -64,11 +67,11 @@ nlohmann::json to_json(const HeadsReport& report) {
                        {"retrieval_sft", interval_json(h.retrieval_sft)}, {"mass_base", interval_json(h.mass_base)},
                        {"mass_sft", interval_json(h.mass_sft)}});
     }
-    list.push_back({{"rank", ++rank_number},
-                    {"layer", g.layer},
+    list.push_back({{"layer", g.layer},
                     {"kv_group", g.kv_group},
                     {"query_heads", order},
                     {"score", g.score},
+                    {"rank", ++rank_number},
                     {"decided_by", g.decided_by},
                     {"recall_gain", interval_json(g.recall_gain)},
                     {"recall", interval_json(g.recall)},

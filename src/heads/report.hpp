@@ -46,7 +46,7 @@ struct HeadsReport {
 // retrieval, then drift. Sets score and decided_by.
 void rank(HeadsReport& report);
 
-nlohmann::json to_json(const HeadsReport& report);  // the list, best first
+nlohmann::ordered_json to_json(const HeadsReport& report);  // the list, best first
 std::string to_markdown(const HeadsReport& report);
 std::string to_svg(const HeadsReport& report);      // layers x KV groups, coloured by rank
 
