@@ -1,0 +1,148 @@
+"""Per-layer and per-KV-group QK-Restore of the shipped CoT model, measured where its recall broke
+(NIAH-S2 at 8K), with the needle's teacher-forced metrics, plus reasoning for the strongest repairs.
+
+For each repair (the SFT model with some global layers' query rows and key rows, or one KV group's,
+taken from base), one teacher-forced pass over prompt + " " + needle value gives per sample:
+  exact        every value token is the argmax (what greedy decoding would copy)
+  first_digit  the needle's first digit is the argmax after the space
+  logprob      sum of log p(value tokens)
+Per-sample lists are kept for exact McNemar tests. Results are written after every repair.
+
+    python3 repro/heads_eval.py --base models/base --sft models/cot --tasks s2_8k.jsonl --out res.json
+"""
+import argparse
+import json
+import os
+import time
+
+import torch
+
+import textgen
+from common import EOT, IM_END, load_model, load_tokenizer, log, user_turn
+from evaluate import decode, greedy, niah_prompt
+
+
+def query_rows(heads, hd):
+    return torch.cat([torch.arange(2 * h * hd, 2 * h * hd + hd) for h in heads])
+
+
+def repair_rows(cfg, target):
+    """target: list of (layer, group or None) -> {tensor name: row index tensor}."""
+    hd, nh, nkv = cfg.head_dim, cfg.num_attention_heads, cfg.num_key_value_heads
+    rep = nh // nkv
+    out = {}
+    for layer, group in target:
+        p = f"model.layers.{layer}.self_attn."
+        groups = range(nkv) if group is None else [group]
+        q = [query_rows(range(g * rep, (g + 1) * rep), hd) for g in groups]
+        k = [torch.arange(g * hd, (g + 1) * hd) for g in groups]
+        out[p + "q_proj.weight"] = torch.cat(q)
+        out[p + "k_proj.weight"] = torch.cat(k)
+    return out
+
+
+@torch.no_grad()
+def teacher_forced(model, tok, rows, batch_tokens=400_000):
+    items = []
+    for r in rows:
+        p = tok.encode(niah_prompt(r)).ids
+        a = tok.encode(" " + r["outputs"][0]).ids
+        items.append((p, a))
+    order = sorted(range(len(items)), key=lambda i: len(items[i][0]) + len(items[i][1]))
+    res = [None] * len(items)
+    i = 0
+    while i < len(order):
+        L = len(items[order[i]][0]) + len(items[order[i]][1])
+        bs = max(1, batch_tokens // L)
+        idx = order[i:i + bs]
+        seqs = [items[j][0] + items[j][1] for j in idx]
+        T = max(len(s) for s in seqs) - 1
+        K = max(len(items[j][1]) for j in idx)
+        ids = torch.full((len(idx), T), EOT, dtype=torch.long)
+        mask = torch.zeros((len(idx), T), dtype=torch.long)
+        for r_, s in enumerate(seqs):
+            s = s[:-1]
+            ids[r_, T - len(s):] = torch.tensor(s)
+            mask[r_, T - len(s):] = 1
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            out = model(input_ids=ids.cuda(), attention_mask=None if bool(mask.all()) else mask.cuda(),
+                        logits_to_keep=K)
+        logp = out.logits.float().log_softmax(-1)
+        for r_, j in enumerate(idx):
+            a = items[j][1]
+            lp = logp[r_, K - len(a):]
+            tgt = torch.tensor(a, device=lp.device)
+            am = lp.argmax(-1)
+            digits = slice(1, None) if tok.decode([a[0]]).strip() == "" else slice(0, None)
+            res[j] = dict(exact=bool((am == tgt).all()), first_digit=bool(am[digits][0] == tgt[digits][0]),
+                          logprob=float(lp.gather(-1, tgt[:, None]).sum()))
+        i += bs
+    return res
+
+
+def reasoning(model, tok, n):
+    probs = textgen.math_eval_set(n)
+    outs = greedy(model, [tok.encode(user_turn(p.question)).ids for p in probs], 176, 2_000_000)
+    return [textgen.parse_answer(decode(tok, o)) == p.answer for o, p in zip(outs, probs)]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--base", required=True)
+    ap.add_argument("--sft", required=True)
+    ap.add_argument("--tasks", required=True)
+    ap.add_argument("--samples", type=int, default=200)
+    ap.add_argument("--math", type=int, default=1000)
+    ap.add_argument("--reasoning-top", type=int, default=2, help="reasoning for this many best single groups")
+    ap.add_argument("--out", required=True)
+    args = ap.parse_args()
+    t0 = time.time()
+    tok = load_tokenizer(os.path.join(args.sft, "tokenizer.json"))
+    rows = [json.loads(l) for l in open(args.tasks)][:args.samples]
+    base = {k: v.detach().clone() for k, v in load_model(args.base).state_dict().items()}
+    model = load_model(args.sft)
+    model.config._attn_implementation = "sdpa"
+    model.eval()
+    cfg = model.config
+    sft = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    state = model.state_dict()
+    glob = [i for i, t in enumerate(cfg.layer_types) if t == "full_attention"]
+    # most important first: a run cut by its time limit keeps them
+    variants = {"sft": [], "restore": [(l, None) for l in glob], "base": "base"}
+    variants.update({f"L{l}g{g}": [(l, g)] for l in glob for g in range(cfg.num_key_value_heads)})
+    variants.update({f"L{l}": [(l, None)] for l in glob})
+    results = {}
+
+    def apply(target):
+        for k in state:
+            state[k].copy_(sft[k])
+        if target == "base":
+            for k in state:
+                state[k].copy_(base[k])
+            return
+        for name, idx in repair_rows(cfg, target).items():
+            state[name][idx.to(state[name].device)] = base[name][idx.to(base[name].device)]
+
+    def save():
+        with open(args.out, "w") as f:
+            json.dump(dict(samples=len(rows), tasks=args.tasks, seconds=round(time.time() - t0, 1), results=results), f)
+
+    for name, target in variants.items():
+        apply(target)
+        r = teacher_forced(model, tok, rows)
+        results[name] = dict(exact=[x["exact"] for x in r], first_digit=[x["first_digit"] for x in r],
+                             logprob=[x["logprob"] for x in r])
+        log(name, "exact", sum(results[name]["exact"]), "first digit", sum(results[name]["first_digit"]),
+            "mean logprob", round(sum(results[name]["logprob"]) / len(r), 2), f"{time.time() - t0:.0f}s")
+        save()
+    singles = sorted([n for n in variants if "g" in n and n.startswith("L")],
+                     key=lambda n: -sum(results[n]["exact"]))
+    for name in ["sft", "restore"] + singles[:args.reasoning_top] + ["base"]:
+        apply(variants[name])
+        results[name]["reasoning"] = reasoning(model, tok, args.math)
+        log(name, "reasoning", sum(results[name]["reasoning"]), f"{time.time() - t0:.0f}s")
+        save()
+
+
+if __name__ == "__main__":
+    main()
