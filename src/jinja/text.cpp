@@ -1,0 +1,185 @@
+#include "jinja/text.hpp"
+
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+
+namespace qk::jinja::text {
+
+namespace {
+
+bool is_space_code_point(char32_t c) {
+  if (c == 0x09 || c == 0x0A || c == 0x0B || c == 0x0C || c == 0x0D || c == 0x20) return true;
+  return c == 0xA0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F ||
+         c == 0x205F || c == 0x3000 || c == 0xFEFF;
+}
+
+// Decodes the UTF-8 sequence at s[i]; len is its byte length (1 for a stray byte, decoded as itself).
+char32_t decode(std::string_view s, std::size_t i, std::size_t& len) {
+  const auto b = static_cast<unsigned char>(s[i]);
+  std::size_t n = b < 0x80 ? 1 : (b >> 5) == 6 ? 2 : (b >> 4) == 14 ? 3 : (b >> 3) == 30 ? 4 : 1;
+  if (i + n > s.size()) n = 1;
+  if (n == 1) {
+    len = 1;
+    return b < 0x80 ? b : 0xFFFD;  // a stray byte is no character (and no space)
+  }
+  char32_t c = b & (0x7F >> n);
+  for (std::size_t k = 1; k < n; ++k) c = (c << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
+  len = n;
+  return c;
+}
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+}  // namespace
+
+std::size_t space_at(std::string_view s, std::size_t i) {
+  if (i >= s.size()) return 0;
+  std::size_t len;
+  const char32_t c = decode(s, i, len);
+  return is_space_code_point(c) ? len : 0;
+}
+
+std::size_t space_before(std::string_view s, std::size_t end) {
+  for (std::size_t len = 1; len <= 3 && len <= end; ++len)
+    if (space_at(s, end - len) == len) return len;
+  return 0;
+}
+
+std::string trim_start(std::string_view s) {
+  std::size_t i = 0;
+  while (std::size_t n = space_at(s, i)) i += n;
+  return std::string(s.substr(i));
+}
+
+std::string trim_end(std::string_view s) {
+  std::size_t end = s.size();
+  while (std::size_t n = space_before(s, end)) end -= n;
+  return std::string(s.substr(0, end));
+}
+
+std::string trim(std::string_view s) { return trim_end(trim_start(s)); }
+
+std::string upper(std::string_view s) {
+  std::string out(s);
+  for (char& c : out)
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  return out;
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+
+std::vector<char32_t> code_points(std::string_view s) {
+  std::vector<char32_t> out;
+  for (std::size_t i = 0, len; i < s.size(); i += len) out.push_back(decode(s, i, len));
+  return out;
+}
+
+std::string utf8(char32_t c) {
+  std::string out;
+  if (c < 0x80) {
+    out += static_cast<char>(c);
+  } else if (c < 0x800) {
+    out += static_cast<char>(0xC0 | (c >> 6));
+    out += static_cast<char>(0x80 | (c & 0x3F));
+  } else if (c < 0x10000) {
+    out += static_cast<char>(0xE0 | (c >> 12));
+    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (c & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (c >> 18));
+    out += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (c & 0x3F));
+  }
+  return out;
+}
+
+std::string utf8(const std::vector<char32_t>& cps) {
+  std::string out;
+  for (char32_t c : cps) out += utf8(c);
+  return out;
+}
+
+std::size_t utf16_length(std::string_view s) {
+  std::size_t n = 0;
+  for (char32_t c : code_points(s)) n += c >= 0x10000 ? 2 : 1;
+  return n;
+}
+
+bool utf16_at(std::string_view s, long long i, std::string& out) {
+  std::vector<char32_t> units;
+  for (char32_t c : code_points(s)) {
+    if (c >= 0x10000) {
+      units.push_back(0xD800 + ((c - 0x10000) >> 10));
+      units.push_back(0xDC00 + ((c - 0x10000) & 0x3FF));
+    } else {
+      units.push_back(c);
+    }
+  }
+  const long long n = static_cast<long long>(units.size());
+  if (i < 0) i += n;
+  if (i < 0 || i >= n) return false;
+  out = utf8(units[static_cast<std::size_t>(i)]);
+  return true;
+}
+
+double parse_int(std::string_view s) {
+  const std::string t = trim_start(s);
+  std::size_t i = 0;
+  bool negative = false;
+  if (i < t.size() && (t[i] == '+' || t[i] == '-')) negative = t[i++] == '-';
+  if (i >= t.size() || !is_digit(t[i])) return std::numeric_limits<double>::quiet_NaN();
+  double v = 0;
+  while (i < t.size() && is_digit(t[i])) v = v * 10 + (t[i++] - '0');
+  return negative ? -v : v;
+}
+
+double parse_float(std::string_view s) {
+  const std::string t = trim_start(s);
+  std::size_t i = 0;
+  if (i < t.size() && (t[i] == '+' || t[i] == '-')) ++i;
+  if (t.compare(i, 8, "Infinity") == 0) return t[0] == '-' ? -INFINITY : INFINITY;
+  const std::size_t digits_start = i;
+  while (i < t.size() && is_digit(t[i])) ++i;
+  if (i < t.size() && t[i] == '.') {
+    ++i;
+    while (i < t.size() && is_digit(t[i])) ++i;
+  }
+  if (i == digits_start || (i == digits_start + 1 && t[digits_start] == '.'))
+    return std::numeric_limits<double>::quiet_NaN();
+  if (i < t.size() && (t[i] == 'e' || t[i] == 'E')) {
+    std::size_t j = i + 1;
+    if (j < t.size() && (t[j] == '+' || t[j] == '-')) ++j;
+    if (j < t.size() && is_digit(t[j])) {
+      while (j < t.size() && is_digit(t[j])) ++j;
+      i = j;
+    }
+  }
+  return std::strtod(t.substr(0, i).c_str(), nullptr);
+}
+
+double to_number(std::string_view s) {
+  const std::string t = trim(s);
+  if (t.empty()) return 0;
+  if (t.size() > 2 && t[0] == '0' && (t[1] == 'x' || t[1] == 'X')) {
+    char* end = nullptr;
+    const double v = static_cast<double>(std::strtoull(t.c_str() + 2, &end, 16));
+    return *end ? std::numeric_limits<double>::quiet_NaN() : v;
+  }
+  if (t == "Infinity" || t == "+Infinity") return INFINITY;
+  if (t == "-Infinity") return -INFINITY;
+  for (char c : t)
+    if (!(is_digit(c) || c == '.' || c == 'e' || c == 'E' || c == '+' || c == '-'))
+      return std::numeric_limits<double>::quiet_NaN();
+  char* end = nullptr;
+  const double v = std::strtod(t.c_str(), &end);
+  return *end ? std::numeric_limits<double>::quiet_NaN() : v;
+}
+
+}  // namespace qk::jinja::text
