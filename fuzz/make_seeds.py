@@ -111,12 +111,19 @@ def http_seeds():
     put("http_reply", "chunked", b"\x00" + chunked)
 
 
+def jinja_seeds():
+    # The real chat templates of the reference test, as they are.
+    for path in sorted((ROOT / "testdata" / "jinja" / "templates").glob("*.jinja")):
+        put("jinja_template", path.name, path.read_bytes())
+
+
 if __name__ == "__main__":
     safetensors_seeds()
     index_seeds()
     config_seeds()
     tokenizer_seeds()
     http_seeds()
+    jinja_seeds()
     for d in sorted(OUT.iterdir()):
         files = list(d.iterdir())
         print(f"{d.name}: {len(files)} seeds, {sum(f.stat().st_size for f in files)} bytes")

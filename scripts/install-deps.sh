@@ -25,8 +25,8 @@ for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 # node + npm run the reference clients some tests use (tests/npm: the official openai client against
-# `serve`; installed by scripts/test.sh with npm ci); a machine that already has them, from any source,
-# keeps its own.
+# `serve`, @huggingface/jinja for the chat templates; installed by scripts/test.sh with npm ci); a machine
+# that already has them, from any source, keeps its own.
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then missing+=(nodejs npm); fi
 if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive

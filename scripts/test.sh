@@ -7,7 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-# The npm packages tests run against (tests/npm: the official openai client for tests/server), pinned by
+# The npm packages tests run against (tests/npm: the official openai client for tests/server, and
+# @huggingface/jinja, the reference for tests/jinja), pinned by
 # the package-lock.json. An install made from the same lock file is kept, so a machine without network
 # can rerun the suite.
 npm_dir=tests/npm

@@ -1,5 +1,5 @@
 // Fills in the expected output of the unit cases (testdata/jinja/unit_cases.json) from the reference,
-// @huggingface/jinja: node tests/jinja/npm/expect.mjs < cases.json > testdata/jinja/unit_cases.json.
+// @huggingface/jinja: node tests/npm/jinja_expect.mjs < cases.json > testdata/jinja/unit_cases.json.
 // Each case gets "expected" (the text) or "error" (the reference's message).
 import { Template } from "@huggingface/jinja";
 import { readFileSync } from "node:fs";
