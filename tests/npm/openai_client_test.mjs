@@ -103,6 +103,8 @@ test('completions: greedy, then streamed to the same text with usage last', asyn
   // echo repeats the prompt first.
   const echoed = await client.completions.create({ ...request, echo: true });
   assert.equal(echoed.choices[0].text, request.prompt + whole.choices[0].text);
+  const echoStreamed = await collect(await client.completions.create({ ...request, echo: true, stream: true }), false);
+  assert.equal(echoStreamed.text[0], echoed.choices[0].text);
 });
 
 test('chat: greedy, then streamed (role first, content deltas, finish) to the same message', async () => {
