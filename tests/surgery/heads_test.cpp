@@ -110,9 +110,10 @@ TEST_P(HeadsRestore, OnlyTheSelectedRowsComeFromBase) {
 }
 
 // llama and mistral: GQA (4 query heads on 2 KV heads); qwen2: q/k biases; qwen3_next / qwen3_5:
-// gated q_proj; phi3: fused qkv_proj; gemma3: global layers among sliding ones; nemotron_h: mixer names.
+// gated q_proj; phi3: fused qkv_proj; gemma3: global layers among sliding ones; nemotron_h: mixer names;
+// cohere2: NoPE global layer among RoPE sliding ones.
 INSTANTIATE_TEST_SUITE_P(Families, HeadsRestore,
-                         ::testing::Values("llama", "mistral", "qwen2", "qwen3_next", "qwen3_5", "phi3", "gemma3", "nemotron_h", "olmo3",
+                         ::testing::Values("llama", "mistral", "qwen2", "qwen3_next", "qwen3_5", "phi3", "gemma3", "nemotron_h", "olmo3", "cohere2",
                                            "llama_fp32_base_bf16_sft"));
 
 TEST(Heads, GatedQueryWithIncludeGateTakesTheGateRowsOfTheSelectedHeadsOnly) {
