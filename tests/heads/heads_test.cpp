@@ -90,7 +90,7 @@ TEST(HeadsCli, ShippedModelsWithTheEngine) {
   test::TempDir dir;
   const auto models = test::source_dir() / "models";
   const auto r = test::run_qkrestore("heads --base " + (models / "base").string() + " --sft " + (models / "cot").string() +
-                                     " --engine embedded --samples 2 --lengths 384 -q --out " + (dir / "h").string());
+                                     " --engine embedded --samples 2 --lengths 256 -q --out " + (dir / "h").string());
   ASSERT_EQ(r.status, 0) << r.output;
   const auto list = read_json_file(dir / "h" / "heads.json");
   ASSERT_EQ(list.size(), 4u);  // layers 3 and 7, 2 KV groups each
