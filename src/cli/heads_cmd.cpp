@@ -57,6 +57,7 @@ Action setup_heads(CLI::App& sub) {
   sub.add_flag("--no-recall", args->no_recall, "skip the recall measurement (attention and drift only)");
   sub.add_option("--recall-top", o.recall_top, "measure the recall gain of the N best groups by retrieval and drift (0: all)")
       ->capture_default_str();
+  sub.add_flag("--always-recall", o.always_recall, "measure the recall gain even when SFT recalls as well as base on the samples");
   sub.add_option("--out", args->out, "directory for heads.json, heads.md and heads.svg (created)")->required();
   sub.add_flag("--quiet,-q", o.quiet, "no progress on stderr");
   return [args]() {

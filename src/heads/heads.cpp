@@ -134,7 +134,12 @@ HeadsReport find_heads(const HeadsOptions& o, const FamilyTable& table) {
   attach(sft_run.heads, false);
   report.recall_sft = sft_run.recall.recall();
   say(o.quiet, fmt::format("SFT: attention on the needle measured; recall {}", interval_text(*report.recall_sft)));
-  if (o.recall) {
+  const bool lost = report.recall_sft->value < report.recall_base->value || o.always_recall;
+  if (o.recall && !lost)
+    report.notes.push_back(fmt::format("SFT recalls as well as base on these samples ({} against {}): no recall to win back, so the recall "
+                                       "gain per group was not measured; probe the lengths where SFT loses recall (--lengths, --niah)",
+                                       interval_text(*report.recall_sft), interval_text(*report.recall_base)));
+  if (o.recall && lost) {
     InMemorySurgery surgery(*model, base, sft, table);
     auto first_changed = [](const SurgeryPlan& p) { return static_cast<std::size_t>(*std::min_element(p.selected_layers.begin(), p.selected_layers.end())); };
     report.recall_full_restore = run_probes_from(*model, probes, prefix, first_changed(surgery.apply(CandidateSpec{}))).recall();

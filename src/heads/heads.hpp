@@ -24,6 +24,7 @@ struct HeadsOptions {
   int tokens_to_generate = 32;      // reserved for the answer when sizing generated samples
   bool recall = true;               // measure the recall gain of each group (engine only)
   int recall_top = 0;               // measure it for the best N groups by the other evidence (0: all)
+  bool always_recall = false;       // measure it even when SFT recalls as well as base on the samples
   bool quiet = false;
 };
 
