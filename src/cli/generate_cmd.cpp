@@ -22,7 +22,8 @@ struct GenerateArgs {
 int run_generate(const GenerateArgs& args) {
   auto service = server::EngineService::open(args.model);
   const std::string text =
-      args.chat ? server::render_chat(server::detect_chat_format(args.model), {{"user", args.prompt}}, true, false)
+      args.chat ? server::ChatTemplate::from_model_dir(args.model)
+                      .render(nlohmann::ordered_json::array({{{"role", "user"}, {"content", args.prompt}}}), true)
                 : args.prompt;
   server::TextRequest request;
   request.prompt = service->tokenizer().encode(text, true);
@@ -46,7 +47,7 @@ Action setup_generate(CLI::App& app) {
   auto args = std::make_shared<GenerateArgs>();
   app.add_option("--model", args->model, "Hugging Face model directory")->required();
   app.add_option("--prompt", args->prompt, "prompt text")->required();
-  app.add_flag("--chat", args->chat, "wrap the prompt as one user turn in the model's chat format");
+  app.add_flag("--chat", args->chat, "wrap the prompt as one user turn with the model's chat template");
   app.add_option("--max-tokens", args->max_tokens, "tokens to generate at most")->capture_default_str();
   app.add_option("--temperature", args->temperature, "0 = greedy")->capture_default_str();
   app.add_option("--top-p", args->top_p, "nucleus sampling mass")->capture_default_str();

@@ -4,6 +4,7 @@
 #include "cli/command.hpp"
 #include "niah/data_files.hpp"
 #include "niah/task_set.hpp"
+#include "server/chat_template.hpp"
 #include "util/error.hpp"
 
 namespace qk::cli {
@@ -54,8 +55,17 @@ int run_niah_generate(const NiahGenerateArgs& args) {
   options.tokens_to_generate = args.tokens_to_generate;
   options.reserve_tokens = args.reserve_tokens;
   options.full_token_count = args.full_token_count;
-  options.model_template =
-      args.template_file.empty() ? builtin_model_template(args.template_name) : model_template_from_file(args.template_file);
+  if (!args.template_file.empty()) {
+    options.model_template = model_template_from_file(args.template_file);
+  } else if (args.template_name == "model") {
+    // The model's own chat template, from the --tokenizer folder (tokenizer.json's folder when a file).
+    std::filesystem::path dir = args.tokenizer;
+    if (!std::filesystem::is_directory(dir)) dir = dir.parent_path();
+    const auto chat = server::ChatTemplate::from_model_dir(dir.empty() ? "." : dir);
+    options.model_template = {"model:" + chat.source_name(), server::ruler_model_template(chat)};
+  } else {
+    options.model_template = builtin_model_template(args.template_name);
+  }
 
   const auto data_dir = find_niah_data_dir(args.data_dir);
   const WordList words = WordList::load(data_dir / "adjectives.txt", data_dir / "nouns.txt");
@@ -87,7 +97,7 @@ Action setup_niah_generate(CLI::App& app) {
       ->capture_default_str();
   app.add_option("--grid-depths", args->grid_depths, "length x depth grid with this many depths from 0 to 100%");
   app.add_option("--seed", args->seed, "random seed; the same seed gives byte-identical output")->capture_default_str();
-  app.add_option("--template", args->template_name, "prompt template: base, chatml or llama-3")->capture_default_str();
+  app.add_option("--template", args->template_name, "prompt template: base, chatml, llama-3, or model (the --tokenizer folder's own chat template)")->capture_default_str();
   app.add_option("--template-file", args->template_file, "prompt template file holding {task_template}");
   app.add_option("--haystack", args->haystack,
                  "essay haystack: any text file or RULER's PaulGrahamEssays.json (default: shipped KJV prose)");

@@ -28,12 +28,14 @@ int run_serve(const ServeArgs& args) {
   options.port = args.port;
   options.model_name = args.name.empty() ? std::filesystem::path(args.model).lexically_normal().filename().string() : args.name;
   if (options.model_name.empty()) options.model_name = args.model;
-  options.chat_format = args.chat_format == "chatml" ? server::ChatFormat::ChatML : server::detect_chat_format(args.model);
+  options.chat_template = std::make_shared<const server::ChatTemplate>(
+      args.chat_format == "chatml" ? server::ChatTemplate::chatml() : server::ChatTemplate::from_model_dir(args.model));
   options.default_max_tokens = args.default_max_tokens;
   server::OpenAiServer http(*service, options);
   const int port = http.bind();
-  fmt::print(stderr, "serving {} ({}, {:.1f} MB fp32) as '{}' on http://{}:{}/v1\n", args.model, service->info().model_type,
-             service->info().weight_bytes / 1e6, options.model_name, args.host, port);
+  fmt::print(stderr, "serving {} ({}, {:.1f} MB fp32) as '{}' on http://{}:{}/v1 (chat template: {})\n", args.model,
+             service->info().model_type, service->info().weight_bytes / 1e6, options.model_name, args.host, port,
+             options.chat_template->source_name());
   running = &http;
   std::signal(SIGINT, [](int) { if (running) running->stop(); });
   std::signal(SIGTERM, [](int) { if (running) running->stop(); });
@@ -51,7 +53,7 @@ Action setup_serve(CLI::App& app) {
   app.add_option("--port", args->port, "TCP port (0: any free port, printed on start)")->capture_default_str();
   app.add_option("--host", args->host, "address to listen on")->capture_default_str();
   app.add_option("--served-model-name", args->name, "model id clients send (default: the directory name)");
-  app.add_option("--chat-format", args->chat_format, "auto (from the model's chat template) or chatml")
+  app.add_option("--chat-format", args->chat_format, "auto (the model's own Jinja chat template; ChatML when it has none) or chatml")
       ->check(CLI::IsMember({"auto", "chatml"}))
       ->capture_default_str();
   app.add_option("--max-batch", args->max_batch, "requests decoded together")->capture_default_str();

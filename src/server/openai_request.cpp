@@ -207,6 +207,7 @@ ChatRequest parse_chat_request(const nlohmann::json& body) {
   if (!body.contains("messages") || !body["messages"].is_array() || body["messages"].empty())
     bad("'messages' must be a non-empty list", "messages");
   ChatRequest r;
+  r.raw_messages = body["messages"];
   for (const auto& m : body["messages"]) {
     if (!m.is_object() || !m.contains("role") || !m["role"].is_string())
       bad("each message needs a string 'role'", "messages");

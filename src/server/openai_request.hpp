@@ -58,6 +58,7 @@ CompletionPrompt parse_completion_prompt(const nlohmann::json& body);
 // chat_template_kwargs (vLLM's name: extra variables for the model's chat template, a JSON object).
 struct ChatRequest {
   std::vector<ChatMessage> messages;
+  nlohmann::json raw_messages;  // as sent (tool_calls, reasoning_content ...), for the chat template
   bool add_generation_prompt = true;
   bool continue_final_message = false;
   nlohmann::json template_kwargs = nlohmann::json::object();

@@ -35,6 +35,7 @@ nlohmann::json parse_body(const httplib::Request& req) {
 
 OpenAiServer::OpenAiServer(EngineService& service, ServerOptions options)
     : service_(service), options_(std::move(options)), http_(std::make_unique<httplib::Server>()), started_(now_seconds()) {
+  if (!options_.chat_template) options_.chat_template = std::make_shared<const ChatTemplate>(ChatTemplate::chatml());
   auto& http = *http_;
   http.set_payload_max_length(options_.max_body_bytes);
   // Bounded against idle and slow clients (ServerOptions): without these, httplib's pool of
@@ -108,9 +109,10 @@ OpenAiServer::OpenAiServer(EngineService& service, ServerOptions options)
               if (body.value("max_tokens", nlohmann::json()).is_null() && body.value("max_completion_tokens", nlohmann::json()).is_null())
                 f.request.options.max_tokens = 1024;  // chat default: a full answer, not 16 tokens
               const ChatRequest chat = parse_chat_request(body);
-              // chat_template_kwargs are for the model's Jinja template; the ChatML renderer has no variables.
-              const std::string text = render_chat(options_.chat_format, chat.messages, chat.add_generation_prompt,
-                                                   chat.continue_final_message);
+              const std::string text =
+                  options_.chat_template->render(nlohmann::ordered_json(chat.raw_messages), chat.add_generation_prompt,
+                                                 nlohmann::ordered_json(chat.template_kwargs), nullptr,
+                                                 chat.continue_final_message);
               f.request.prompt = service_.tokenizer().encode(text, true);
               check_length(f.request.prompt.size(), f.request.options.max_tokens);
               reply(Endpoint::ChatCompletions, std::move(f), "", res);

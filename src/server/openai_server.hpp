@@ -30,7 +30,7 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   int port = 8000;  // 0: any free port (see bound_port)
   std::string model_name;
-  ChatFormat chat_format = ChatFormat::ChatML;
+  std::shared_ptr<const ChatTemplate> chat_template;  // the model's (ChatTemplate::from_model_dir); null: ChatML
   std::size_t default_max_tokens = 16;  // OpenAI's default for /v1/completions
   std::size_t max_body_bytes = 64 << 20;
 

@@ -191,3 +191,29 @@ TEST_F(NiahCli, BadOptionsAreUsageErrors) {
   EXPECT_EQ(r.status, 2);
   EXPECT_NE(r.err.find("abc"), std::string::npos) << r.err;
 }
+
+TEST_F(NiahCli, TemplateModelUsesTheModelsOwnChatTemplate) {
+  // models/base ships a ChatML chat_template.jinja: the rendered turn must be niah's built-in chatml.
+  const auto own = dir_ / "own.jsonl", builtin = dir_ / "builtin.jsonl";
+  const std::string common = " -q -j 1 --data-dir " + data_dir().string() + " --tasks niah_single_1 --lengths 1024 --samples 2 --seed 3";
+  auto r = run_cli(dir_, "niah generate --tokenizer " + (source_dir() / "models" / "base").string() + " --template model" +
+                             common + " --out " + own.string());
+  ASSERT_EQ(r.status, 0) << r.err;
+  r = run_cli(dir_, "niah generate --tokenizer " + (source_dir() / "models" / "base" / "tokenizer.json").string() +
+                        " --template chatml" + common + " --out " + builtin.string());
+  ASSERT_EQ(r.status, 0) << r.err;
+  // The same samples, except for the template's name.
+  std::ifstream a(own), b(builtin);
+  int lines = 0;
+  for (std::string la, lb; std::getline(a, la) && std::getline(b, lb); ++lines) {
+    auto ja = nlohmann::json::parse(la), jb = nlohmann::json::parse(lb);
+    EXPECT_EQ(ja["template"], "model:" + (source_dir() / "models" / "base" / "chat_template.jinja").string());
+    const std::string input = ja["input"];
+    const std::string opener = "<|im_start|>assistant\n";
+    EXPECT_EQ(input.rfind(opener), input.size() - opener.size()) << input;
+    ja.erase("template");
+    jb.erase("template");
+    EXPECT_EQ(ja, jb);
+  }
+  EXPECT_EQ(lines, 2);
+}
