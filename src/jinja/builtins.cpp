@@ -13,11 +13,7 @@ namespace qk::jinja {
 
 namespace {
 
-[[noreturn]] void error(const std::string& message) { throw RuntimeError(message); }
-
-bool is_word(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-}
+using text::is_word;
 
 std::string title_case(const std::string& s) {
   std::string out = s;
@@ -57,9 +53,9 @@ Value string_list(const std::vector<std::string>& parts) {
 
 Value split(const std::string& s, const std::vector<Value>& args) {
   const Value sep = args.size() > 0 ? args[0] : Value::null();
-  if (sep.kind != Kind::String && sep.kind != Kind::Null) error("sep argument must be a string or null");
+  if (sep.kind != Kind::String && sep.kind != Kind::Null) raise("sep argument must be a string or null");
   const Value maxsplit = args.size() > 1 ? args[1] : Value::integer(-1);
-  if (maxsplit.kind != Kind::Integer) error("maxsplit argument must be a number");
+  if (maxsplit.kind != Kind::Integer) raise("maxsplit argument must be a number");
   const double limit = maxsplit.number;
   std::vector<std::string> result;
   if (sep.kind == Kind::Null) {
@@ -78,7 +74,7 @@ Value split(const std::string& s, const std::vector<Value>& args) {
       i = j;
     }
   } else {
-    if (sep.string.empty()) error("empty separator");
+    if (sep.string.empty()) raise("empty separator");
     result = split_on(s, sep.string);
     if (limit != -1 && static_cast<double>(result.size()) > limit) {
       const auto keep = static_cast<std::size_t>(std::max(0.0, limit));
@@ -124,7 +120,7 @@ Value string_method(const std::string& s, const std::string& name) {
   if (name == "startswith" || name == "endswith") {
     const bool starts = name == "startswith";
     return fn([s, starts, name](std::vector<Value>& args) {
-      if (args.empty()) error(fmt::format("{}() requires at least one argument", name));
+      if (args.empty()) raise(fmt::format("{}() requires at least one argument", name));
       auto test = [&](const std::string& p) {
         return starts ? s.compare(0, p.size(), p) == 0 && s.size() >= p.size()
                       : s.size() >= p.size() && s.compare(s.size() - p.size(), p.size(), p) == 0;
@@ -132,19 +128,19 @@ Value string_method(const std::string& s, const std::string& name) {
       if (args[0].kind == Kind::String) return Value::of(test(args[0].string));
       if (args[0].is_array()) {
         for (const Value& item : *args[0].array) {
-          if (item.kind != Kind::String) error(fmt::format("{}() tuple elements must be strings", name));
+          if (item.kind != Kind::String) raise(fmt::format("{}() tuple elements must be strings", name));
           if (test(item.string)) return Value::of(true);
         }
         return Value::of(false);
       }
-      error(fmt::format("{}() argument must be a string or tuple of strings", name));
+      raise(fmt::format("{}() argument must be a string or tuple of strings", name));
     });
   }
   if (name == "split") return fn([s](std::vector<Value>& args) { return split(s, args); });
   if (name == "replace")
     return fn([s](std::vector<Value>& args) {
-      if (args.size() < 2) error("replace() requires at least two arguments");
-      if (args[0].kind != Kind::String || args[1].kind != Kind::String) error("replace() arguments must be strings");
+      if (args.size() < 2) raise("replace() requires at least two arguments");
+      if (args[0].kind != Kind::String || args[1].kind != Kind::String) raise("replace() arguments must be strings");
       Value count = Value::null();
       if (args.size() > 2) {
         if (args[2].kind == Kind::KeywordArguments) {
@@ -155,7 +151,7 @@ Value string_method(const std::string& s, const std::string& name) {
         }
       }
       if (count.kind != Kind::Integer && count.kind != Kind::Null)
-        error("replace() count argument must be a number or null");
+        raise("replace() count argument must be a number or null");
       return Value::str(replace(s, args[0].string, args[1].string, count));
     });
   return Value::undefined();
@@ -194,12 +190,12 @@ Args split_kwargs(const std::vector<Value>& args) {
 Value dictsort(const Object& o, const std::vector<Value>& raw) {
   const Args args = split_kwargs(raw);
   const Value case_sensitive = args.get(0, "case_sensitive", Value::of(false));
-  if (case_sensitive.kind != Kind::Boolean) error("case_sensitive must be a boolean");
+  if (case_sensitive.kind != Kind::Boolean) raise("case_sensitive must be a boolean");
   const Value by = args.get(1, "by", Value::str("key"));
-  if (by.kind != Kind::String) error("by must be a string");
-  if (by.string != "key" && by.string != "value") error("by must be either 'key' or 'value'");
+  if (by.kind != Kind::String) raise("by must be a string");
+  if (by.string != "key" && by.string != "value") raise("by must be either 'key' or 'value'");
   const Value reverse = args.get(2, "reverse", Value::of(false));
-  if (reverse.kind != Kind::Boolean) error("reverse must be a boolean");
+  if (reverse.kind != Kind::Boolean) raise("reverse must be a boolean");
   std::vector<Value> items = *pairs_of(o).array;
   const std::size_t index = by.string == "key" ? 0 : 1;
   std::stable_sort(items.begin(), items.end(), [&](const Value& a, const Value& b) {
@@ -215,7 +211,7 @@ Value object_method(const Value& object, const std::string& name) {
   if (name == "get")
     return fn([o](std::vector<Value>& args) {
       const Value key = args.empty() ? Value::undefined() : args[0];
-      if (key.kind != Kind::String) error(fmt::format("Object key must be a string: got {}", kind_name(key.kind)));
+      if (key.kind != Kind::String) raise(fmt::format("Object key must be a string: got {}", kind_name(key.kind)));
       if (const Value* v = o->find(key.string)) return *v;
       return args.size() > 1 ? args[1] : Value::null();
     });
@@ -259,7 +255,7 @@ std::string join_element(const Value& v) {
 }
 
 std::string indent(const std::string& s, double width, bool first, bool blank) {
-  if (!(width < 1e6)) error("indent width is too large");
+  if (!(width < 1e6)) raise("indent width is too large");
   const std::string pad(static_cast<std::size_t>(std::max(0.0, width)), ' ');
   const auto lines = split_on(s, "\n");
   std::string out;
@@ -292,7 +288,7 @@ bool run_test(const std::string& name, const Value& a, const Value& b) {
   if (name == "boolean") return a.kind == Kind::Boolean;
   if (name == "callable") return a.kind == Kind::Function;
   if (name == "odd" || name == "even") {
-    if (a.kind != Kind::Integer) error(fmt::format("cannot {} on {}", name, kind_name(a.kind)));
+    if (a.kind != Kind::Integer) raise(fmt::format("cannot {} on {}", name, kind_name(a.kind)));
     const bool odd = std::fmod(a.number, 2) != 0;
     return name == "odd" ? odd : !odd;
   }
@@ -306,29 +302,29 @@ bool run_test(const std::string& name, const Value& a, const Value& b) {
   if (name == "mapping") return a.is_object();
   if (name == "sequence") return a.is_array() || a.is_object() || a.kind == Kind::String;
   if (name == "lower" || name == "upper") {
-    if (a.kind != Kind::String) error(fmt::format("cannot test '{}' on {}", name, kind_name(a.kind)));
+    if (a.kind != Kind::String) raise(fmt::format("cannot test '{}' on {}", name, kind_name(a.kind)));
     return a.string == (name == "lower" ? text::lower(a.string) : text::upper(a.string));
   }
   if (name == "defined") return a.kind != Kind::Undefined;
   if (name == "undefined") return a.kind == Kind::Undefined;
   if (name == "equalto" || name == "eq") return strict_equal(a, b);
-  error(fmt::format("Unknown test: {}", name));
+  raise(fmt::format("Unknown test: {}", name));
 }
 
 int compare_values(const Value& a, const Value& b, bool case_sensitive) {
   if (a.kind == Kind::Null && b.kind == Kind::Null) return 0;
   if (a.kind == Kind::Null || b.kind == Kind::Null)
-    error(fmt::format("Cannot compare {} with {}", kind_name(a.kind), kind_name(b.kind)));
+    raise(fmt::format("Cannot compare {} with {}", kind_name(a.kind), kind_name(b.kind)));
   if (a.kind == Kind::Undefined && b.kind == Kind::Undefined) return 0;
   if (a.kind == Kind::Undefined || b.kind == Kind::Undefined)
-    error(fmt::format("Cannot compare {} with {}", kind_name(a.kind), kind_name(b.kind)));
+    raise(fmt::format("Cannot compare {} with {}", kind_name(a.kind), kind_name(b.kind)));
   if (numeric_like(a) && numeric_like(b)) {
     const double x = numeric(a), y = numeric(b);
     return x < y ? -1 : x > y ? 1 : 0;
   }
   if (a.kind != b.kind)
-    error(fmt::format("Cannot compare different types: {} and {}", kind_name(a.kind), kind_name(b.kind)));
-  if (a.kind != Kind::String) error(fmt::format("Cannot compare type: {}", kind_name(a.kind)));
+    raise(fmt::format("Cannot compare different types: {} and {}", kind_name(a.kind), kind_name(b.kind)));
+  if (a.kind != Kind::String) raise(fmt::format("Cannot compare type: {}", kind_name(a.kind)));
   const std::string x = case_sensitive ? a.string : text::lower(a.string);
   const std::string y = case_sensitive ? b.string : text::lower(b.string);
   return x < y ? -1 : x > y ? 1 : 0;
@@ -366,7 +362,7 @@ Value apply_filter(const std::string& name, const Value& operand) {
       }
       return Value::list(std::move(out));
     }
-    error(fmt::format("Unknown ArrayValue filter: {}", name));
+    raise(fmt::format("Unknown ArrayValue filter: {}", name));
   }
   if (operand.kind == Kind::String) {
     const std::string& s = operand.string;
@@ -386,7 +382,7 @@ Value apply_filter(const std::string& name, const Value& operand) {
       const double v = text::parse_float(s);
       return Value::floating(std::isnan(v) ? 0 : v);
     }
-    error(fmt::format("Unknown StringValue filter: {}", name));
+    raise(fmt::format("Unknown StringValue filter: {}", name));
   }
   if (operand.is_number()) {
     if (name == "abs")
@@ -394,7 +390,7 @@ Value apply_filter(const std::string& name, const Value& operand) {
     if (name == "int") return Value::integer(std::floor(operand.number));
     if (name == "float") return Value::floating(operand.number);
     if (name == "string") return Value::str(to_output(operand));
-    error(fmt::format("Unknown NumericValue filter: {}", name));
+    raise(fmt::format("Unknown NumericValue filter: {}", name));
   }
   if (operand.is_object()) {
     if (name == "items") return pairs_of(*operand.object);
@@ -405,16 +401,16 @@ Value apply_filter(const std::string& name, const Value& operand) {
       Env scratch;
       return (*method.function)(none, scratch);
     }
-    error(fmt::format("Unknown ObjectValue filter: {}", name));
+    raise(fmt::format("Unknown ObjectValue filter: {}", name));
   }
   if (operand.kind == Kind::Boolean) {
     if (name == "bool") return operand;
     if (name == "int") return Value::integer(operand.boolean ? 1 : 0);
     if (name == "float") return Value::floating(operand.boolean ? 1 : 0);
     if (name == "string") return Value::str(operand.boolean ? "true" : "false");
-    error(fmt::format("Unknown BooleanValue filter: {}", name));
+    raise(fmt::format("Unknown BooleanValue filter: {}", name));
   }
-  error(fmt::format("Cannot apply filter \"{}\" to type: {}", name, kind_name(operand.kind)));
+  raise(fmt::format("Cannot apply filter \"{}\" to type: {}", name, kind_name(operand.kind)));
 }
 
 Value apply_filter(const std::string& name, const Value& operand, const std::vector<Value>& positional,
@@ -422,11 +418,11 @@ Value apply_filter(const std::string& name, const Value& operand, const std::vec
   Args args{positional, &kwargs};
   if (name == "tojson") {
     const Value indent_value = args.get(SIZE_MAX, "indent", Value::null());
-    if (indent_value.kind != Kind::Integer && indent_value.kind != Kind::Null) error("If set, indent must be a number");
+    if (indent_value.kind != Kind::Integer && indent_value.kind != Kind::Null) raise("If set, indent must be a number");
     const Value ensure_ascii = args.get(SIZE_MAX, "ensure_ascii", Value::of(false));
-    if (ensure_ascii.kind != Kind::Boolean) error("If set, ensure_ascii must be a boolean");
+    if (ensure_ascii.kind != Kind::Boolean) raise("If set, ensure_ascii must be a boolean");
     const Value sort_keys = args.get(SIZE_MAX, "sort_keys", Value::of(false));
-    if (sort_keys.kind != Kind::Boolean) error("If set, sort_keys must be a boolean");
+    if (sort_keys.kind != Kind::Boolean) raise("If set, sort_keys must be a boolean");
     const Value separators = args.get(SIZE_MAX, "separators", Value::null());
     JsonOptions options;
     options.indent = indent_value.kind == Kind::Integer ? static_cast<int>(indent_value.number) : 0;
@@ -435,12 +431,12 @@ Value apply_filter(const std::string& name, const Value& operand, const std::vec
     if (separators.is_array()) {
       if (separators.array->size() != 2 || (*separators.array)[0].kind != Kind::String ||
           (*separators.array)[1].kind != Kind::String)
-        error("separators must be a tuple of two strings");
+        raise("separators must be a tuple of two strings");
       options.has_separators = true;
       options.item_separator = (*separators.array)[0].string;
       options.key_separator = (*separators.array)[1].string;
     } else if (separators.kind != Kind::Null) {
-      error("If set, separators must be a tuple of two strings");
+      raise("If set, separators must be a tuple of two strings");
     }
     return Value::str(to_json(operand, options));
   }
@@ -451,10 +447,10 @@ Value apply_filter(const std::string& name, const Value& operand, const std::vec
     } else if (operand.is_array()) {
       for (const Value& v : *operand.array) parts.push_back(join_element(v));
     } else {
-      error(fmt::format("Cannot apply filter \"{}\" to type: {}", name, kind_name(operand.kind)));
+      raise(fmt::format("Cannot apply filter \"{}\" to type: {}", name, kind_name(operand.kind)));
     }
     const Value sep = args.get(0, "separator", Value::str(""));
-    if (sep.kind != Kind::String) error("separator must be a string");
+    if (sep.kind != Kind::String) raise("separator must be a string");
     return Value::str(join(parts, sep.string));
   }
   if (name == "int" || name == "float") {
@@ -468,12 +464,12 @@ Value apply_filter(const std::string& name, const Value& operand, const std::vec
     if (operand.is_number()) return operand;
     if (operand.kind == Kind::Boolean)
       return to_int ? Value::integer(operand.boolean ? 1 : 0) : Value::floating(operand.boolean ? 1 : 0);
-    error(fmt::format("Cannot apply filter \"{}\" to type: {}", name, kind_name(operand.kind)));
+    raise(fmt::format("Cannot apply filter \"{}\" to type: {}", name, kind_name(operand.kind)));
   }
   if (name == "default") {
     const Value fallback = positional.size() > 0 ? positional[0] : Value::str("");
     const Value boolean = args.get(1, "boolean", Value::of(false));
-    if (boolean.kind != Kind::Boolean) error("`default` filter flag must be a boolean");
+    if (boolean.kind != Kind::Boolean) raise("`default` filter flag must be a boolean");
     if (operand.kind == Kind::Undefined || (boolean.boolean && !operand.truthy())) return fallback;
     return operand;
   }
@@ -481,12 +477,12 @@ Value apply_filter(const std::string& name, const Value& operand, const std::vec
     const auto& items = *operand.array;
     if (name == "sort") {
       const Value reverse = args.get(0, "reverse", Value::of(false));
-      if (reverse.kind != Kind::Boolean) error("reverse must be a boolean");
+      if (reverse.kind != Kind::Boolean) raise("reverse must be a boolean");
       const Value case_sensitive = args.get(1, "case_sensitive", Value::of(false));
-      if (case_sensitive.kind != Kind::Boolean) error("case_sensitive must be a boolean");
+      if (case_sensitive.kind != Kind::Boolean) raise("case_sensitive must be a boolean");
       const Value attribute = args.get(2, "attribute", Value::null());
       if (attribute.kind != Kind::String && attribute.kind != Kind::Integer && attribute.kind != Kind::Null)
-        error("attribute must be a string, integer, or null");
+        raise("attribute must be a string, integer, or null");
       auto key = [&](const Value& item) {
         if (attribute.kind == Kind::Null) return item;
         return attribute_path(item, attribute.kind == Kind::Integer ? js_number(attribute.number) : attribute.string);
@@ -501,12 +497,12 @@ Value apply_filter(const std::string& name, const Value& operand, const std::vec
     if (name == "selectattr" || name == "rejectattr") {
       const bool select = name == "selectattr";
       for (const Value& item : items)
-        if (!item.has_attributes()) error(fmt::format("`{}` can only be applied to array of objects", name));
-      if (positional.empty()) error(fmt::format("`{}` needs an attribute name", name));
+        if (!item.has_attributes()) raise(fmt::format("`{}` can only be applied to array of objects", name));
+      if (positional.empty()) raise(fmt::format("`{}` needs an attribute name", name));
       const std::string& attr = positional[0].string;
       const Value value = positional.size() > 2 ? positional[2] : Value::undefined();
       if (positional.size() > 1 && !has_test(positional[1].string))
-        error(fmt::format("Unknown test: {}", positional[1].string));
+        raise(fmt::format("Unknown test: {}", positional[1].string));
       std::vector<Value> out;
       for (const Value& item : items) {
         const Value* a = item.object->find(attr);
@@ -518,23 +514,23 @@ Value apply_filter(const std::string& name, const Value& operand, const std::vec
     }
     if (name == "map") {
       const Value* attr = kwargs.find("attribute");
-      if (!attr) error("`map` expressions without `attribute` set are not currently supported.");
-      if (attr->kind != Kind::String) error("attribute must be a string");
+      if (!attr) raise("`map` expressions without `attribute` set are not currently supported.");
+      if (attr->kind != Kind::String) raise("attribute must be a string");
       const Value* fallback = kwargs.find("default");
       std::vector<Value> out;
       for (const Value& item : items) {
-        if (!item.has_attributes()) error("items in map must be an object");
+        if (!item.has_attributes()) raise("items in map must be an object");
         const Value v = attribute_path(item, attr->string);
         out.push_back(v.kind == Kind::Undefined && fallback ? *fallback : v);
       }
       return Value::list(std::move(out));
     }
-    error(fmt::format("Unknown ArrayValue filter: {}", name));
+    raise(fmt::format("Unknown ArrayValue filter: {}", name));
   }
   if (operand.kind == Kind::String) {
     if (name == "indent") {
       const Value width = args.get(0, "width", Value::integer(4));
-      if (width.kind != Kind::Integer) error("width must be a number");
+      if (width.kind != Kind::Integer) raise("width must be a number");
       const Value first = args.get(1, "first", Value::of(false));
       const Value blank = args.get(2, "blank", Value::of(false));
       return Value::str(indent(operand.string, width.number, first.truthy(), blank.truthy()));
@@ -546,7 +542,7 @@ Value apply_filter(const std::string& name, const Value& operand, const std::vec
       Env scratch;
       return (*method.function)(call_args, scratch);
     }
-    error(fmt::format("Unknown StringValue filter: {}", name));
+    raise(fmt::format("Unknown StringValue filter: {}", name));
   }
   if (operand.is_object()) {
     const Value method = object_method(operand, name);
@@ -556,9 +552,9 @@ Value apply_filter(const std::string& name, const Value& operand, const std::vec
       Env scratch;
       return (*method.function)(call_args, scratch);
     }
-    error(fmt::format("Unknown ObjectValue filter: {}", name));
+    raise(fmt::format("Unknown ObjectValue filter: {}", name));
   }
-  error(fmt::format("Cannot apply filter \"{}\" to type: {}", name, kind_name(operand.kind)));
+  raise(fmt::format("Cannot apply filter \"{}\" to type: {}", name, kind_name(operand.kind)));
 }
 
 }  // namespace qk::jinja

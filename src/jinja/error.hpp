@@ -15,4 +15,7 @@ class RuntimeError : public std::runtime_error {
   std::size_t offset;  // in the template's source; npos until a node claims the error
 };
 
+// Throws a RuntimeError that the innermost node evaluating it will position.
+[[noreturn]] inline void raise(const std::string& message) { throw RuntimeError(message); }
+
 }  // namespace qk::jinja

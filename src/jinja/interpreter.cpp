@@ -21,8 +21,6 @@ Value Env::lookup(const std::string& name) const {
 
 namespace {
 
-[[noreturn]] void error(const std::string& message) { throw RuntimeError(message); }
-
 struct BreakSignal {};
 struct ContinueSignal {};
 
@@ -33,7 +31,7 @@ constexpr int max_depth = 400;
 constexpr std::size_t max_string = 64u << 20;
 
 Value checked_string(std::string s) {
-  if (s.size() > max_string) error("the rendered text grows past 64 MiB");
+  if (s.size() > max_string) raise("the rendered text grows past 64 MiB");
   return Value::str(std::move(s));
 }
 
@@ -133,7 +131,7 @@ class Interpreter {
       if (v.kind == Kind::Null || v.kind == Kind::Undefined) continue;
       try {
         out += to_output(v);
-        if (out.size() > max_string) error("the rendered text grows past 64 MiB");
+        if (out.size() > max_string) raise("the rendered text grows past 64 MiB");
       } catch (RuntimeError& e) {
         if (e.offset == RuntimeError::npos) e.offset = s->offset;
         throw;
@@ -172,7 +170,7 @@ class Interpreter {
         Object o;
         for (const auto& [k, v] : n.pairs) {
           const Value key = eval(k.get(), env);
-          if (key.kind != Kind::String) error(fmt::format("Object keys must be strings: got {}", kind_name(key.kind)));
+          if (key.kind != Kind::String) raise(fmt::format("Object keys must be strings: got {}", kind_name(key.kind)));
           o.set(key.string, eval(v.get(), env));
         }
         return Value::mapping(std::move(o));
@@ -185,13 +183,13 @@ class Interpreter {
       case NodeType::Filter: return filter(eval(n.a.get(), env), *n.b, env);
       case NodeType::Test: {
         const Value operand = eval(n.a.get(), env);
-        if (!has_test(n.text)) error(fmt::format("Unknown test: {}", n.text));
+        if (!has_test(n.text)) raise(fmt::format("Unknown test: {}", n.text));
         return Value::of(run_test(n.text, operand) != n.negate);
       }
       case NodeType::Select:
         return eval(n.b.get(), env).truthy() ? eval(n.a.get(), env) : Value::undefined();
       case NodeType::Ternary: return eval(n.a.get(), env).truthy() ? eval(n.b.get(), env) : eval(n.c.get(), env);
-      default: error("Unexpected node in an expression");
+      default: raise("Unexpected node in an expression");
     }
   }
 
@@ -199,13 +197,13 @@ class Interpreter {
     std::vector<Value> positional;
     Object kwargs;
     auto add_keyword = [&](const std::string& key, Value v) {
-      if (kwargs.find(key)) error(fmt::format("Got multiple values for keyword argument '{}'", key));
+      if (kwargs.find(key)) raise(fmt::format("Got multiple values for keyword argument '{}'", key));
       kwargs.entries.emplace_back(key, std::move(v));
     };
     for (const auto& a : args) {
       if (a->type == NodeType::Spread) {
         const Value v = eval(a->a.get(), env);
-        if (!v.is_array()) error(fmt::format("Cannot unpack non-iterable type: {}", kind_name(v.kind)));
+        if (!v.is_array()) raise(fmt::format("Cannot unpack non-iterable type: {}", kind_name(v.kind)));
         for (const Value& x : *v.array) positional.push_back(x);
       } else if (a->type != NodeType::KeywordArgument && a->type != NodeType::KeywordSpread) {
         positional.push_back(eval(a.get(), env));
@@ -216,7 +214,7 @@ class Interpreter {
         add_keyword(a->text, eval(a->a.get(), env));
       } else if (a->type == NodeType::KeywordSpread) {
         const Value v = eval(a->a.get(), env);
-        if (!v.is_object()) error(fmt::format("Argument after ** must be a mapping, not {}", kind_name(v.kind)));
+        if (!v.is_object()) raise(fmt::format("Argument after ** must be a mapping, not {}", kind_name(v.kind)));
         for (const auto& [k, x] : v.object->entries) add_keyword(k, x);
       }
     }
@@ -225,13 +223,13 @@ class Interpreter {
 
   Value filter(const Value& operand, const Node& f, Env& env) {
     if (f.type == NodeType::Identifier) return apply_filter(f.text, operand);
-    if (f.a->type != NodeType::Identifier) error("Unknown filter");
+    if (f.a->type != NodeType::Identifier) raise("Unknown filter");
     const std::string& name = f.a->text;
     if ((name == "selectattr" || name == "rejectattr") && operand.is_array()) {
       for (const Value& item : *operand.array)
-        if (!item.has_attributes()) error(fmt::format("`{}` can only be applied to array of objects", name));
+        if (!item.has_attributes()) raise(fmt::format("`{}` can only be applied to array of objects", name));
       for (const auto& a : f.list)
-        if (a->type != NodeType::StringLiteral) error(fmt::format("arguments of `{}` must be strings", name));
+        if (a->type != NodeType::StringLiteral) raise(fmt::format("arguments of `{}` must be strings", name));
     }
     auto [positional, kwargs] = arguments(f.list, env);
     return apply_filter(name, operand, positional, kwargs);
@@ -242,16 +240,16 @@ class Interpreter {
     if (!kwargs.entries.empty()) args.push_back(Value::mapping(std::move(kwargs), Kind::KeywordArguments));
     const Value fn = eval(n.a.get(), env);
     if (fn.kind != Kind::Function)
-      error(fmt::format("Cannot call something that is not a function: got {}", kind_name(fn.kind)));
+      raise(fmt::format("Cannot call something that is not a function: got {}", kind_name(fn.kind)));
     return (*fn.function)(args, env);
   }
 
   Value slice(const Value& object, const Node& s, Env& env) {
-    if (!object.is_array() && object.kind != Kind::String) error("Slice object must be an array or string");
+    if (!object.is_array() && object.kind != Kind::String) raise("Slice object must be an array or string");
     const Value start = eval(s.a.get(), env), stop = eval(s.b.get(), env), step = eval(s.c.get(), env);
     for (const auto& [v, what] : {std::pair{&start, "start"}, {&stop, "stop"}, {&step, "step"}})
       if (v->kind != Kind::Integer && v->kind != Kind::Undefined)
-        error(fmt::format("Slice {} must be numeric or undefined", what));
+        raise(fmt::format("Slice {} must be numeric or undefined", what));
     std::vector<char32_t> chars;
     const double length = object.is_array() ? static_cast<double>(object.array->size())
                                             : static_cast<double>((chars = text::code_points(object.string)).size());
@@ -269,7 +267,7 @@ class Interpreter {
       b = stop.kind == Kind::Undefined ? -1 : stop.number;
       b = b < -1 ? std::max(length + b, -1.0) : std::min(b, length - 1);
     }
-    if (st == 0) error("Slice step cannot be zero");
+    if (st == 0) raise("Slice step cannot be zero");
     std::vector<Value> items;
     std::vector<char32_t> picked;
     for (double i = a; direction * i < direction * b; i += st) {
@@ -293,7 +291,7 @@ class Interpreter {
     }
     if (object.has_attributes()) {
       if (property.kind != Kind::String)
-        error(fmt::format("Cannot access property with non-string: got {}", kind_name(property.kind)));
+        raise(fmt::format("Cannot access property with non-string: got {}", kind_name(property.kind)));
       if (const Value* v = object.object->find(property.string)) return *v;
       return object.is_object() ? builtin_member(object, property.string) : Value::undefined();
     }
@@ -310,10 +308,10 @@ class Interpreter {
         return k >= 0 && k < size ? (*object.array)[static_cast<std::size_t>(k)] : Value::undefined();
       }
       if (property.kind == Kind::String) return builtin_member(object, property.string);
-      error(fmt::format("Cannot access property with non-string/non-number: got {}", kind_name(property.kind)));
+      raise(fmt::format("Cannot access property with non-string/non-number: got {}", kind_name(property.kind)));
     }
     if (property.kind != Kind::String)
-      error(fmt::format("Cannot access property with non-string: got {}", kind_name(property.kind)));
+      raise(fmt::format("Cannot access property with non-string: got {}", kind_name(property.kind)));
     return Value::undefined();
   }
 
@@ -325,7 +323,7 @@ class Interpreter {
       const double x = v.kind == Kind::Boolean ? (v.boolean ? 1 : 0) : v.number;
       return v.kind == Kind::Float ? Value::floating(sign * x) : Value::integer(sign * x);
     }
-    error(fmt::format("Unknown operator \"{}\" for {}", n.text, kind_name(v.kind)));
+    raise(fmt::format("Unknown operator \"{}\" for {}", n.text, kind_name(v.kind)));
   }
 
   Value binary(const Node& n, Env& env) {
@@ -338,18 +336,18 @@ class Interpreter {
     if (op == "!=") return Value::of(!loose_equal(left, right));
     if (left.kind == Kind::Undefined || right.kind == Kind::Undefined) {
       if (right.kind == Kind::Undefined && (op == "in" || op == "not in")) return Value::of(op == "not in");
-      error(fmt::format("Cannot perform operation {} on undefined values", op));
+      raise(fmt::format("Cannot perform operation {} on undefined values", op));
     }
-    if (left.kind == Kind::Null || right.kind == Kind::Null) error("Cannot perform operation on null values");
+    if (left.kind == Kind::Null || right.kind == Kind::Null) raise("Cannot perform operation on null values");
     if (op == "~") return checked_string(to_js_string(left) + to_js_string(right));
     const bool left_numeric = left.is_number() || left.kind == Kind::Boolean;
     const bool right_numeric = right.is_number() || right.kind == Kind::Boolean;
     if (op == "**" && left_numeric && right_numeric) {
       const double a = left.kind == Kind::Boolean ? left.boolean : left.number;
       const double b = right.kind == Kind::Boolean ? right.boolean : right.number;
-      if (a == 0 && b < 0) error("0.0 cannot be raised to a negative power");
+      if (a == 0 && b < 0) raise("0.0 cannot be raised to a negative power");
       const double r = std::pow(a, b);
-      if (!std::isfinite(r)) error("Exponentiation result is not a finite real number");
+      if (!std::isfinite(r)) raise("Exponentiation result is not a finite real number");
       const bool is_float = left.kind == Kind::Float || right.kind == Kind::Float || b < 0;
       return is_float ? Value::floating(r) : Value::integer(r);
     }
@@ -389,7 +387,7 @@ class Interpreter {
       if (op == "in") return Value::of(right.object->find(left.string) != nullptr);
       if (op == "not in") return Value::of(right.object->find(left.string) == nullptr);
     }
-    error(fmt::format("Unknown operator \"{}\" between {} and {}", op, kind_name(left.kind), kind_name(right.kind)));
+    raise(fmt::format("Unknown operator \"{}\" between {} and {}", op, kind_name(left.kind), kind_name(right.kind)));
   }
 
   Value set(const Node& n, Env& env) {
@@ -398,21 +396,21 @@ class Interpreter {
     if (target.type == NodeType::Identifier) {
       env.set(target.text, rhs);
     } else if (target.type == NodeType::TupleLiteral) {
-      if (!rhs.is_array()) error(fmt::format("Cannot unpack non-iterable type in set: {}", kind_name(rhs.kind)));
+      if (!rhs.is_array()) raise(fmt::format("Cannot unpack non-iterable type in set: {}", kind_name(rhs.kind)));
       if (rhs.array->size() != target.list.size())
-        error(fmt::format("Too {} items to unpack in set", target.list.size() > rhs.array->size() ? "few" : "many"));
+        raise(fmt::format("Too {} items to unpack in set", target.list.size() > rhs.array->size() ? "few" : "many"));
       for (std::size_t i = 0; i < target.list.size(); ++i) {
-        if (target.list[i]->type != NodeType::Identifier) error("Cannot unpack to non-identifier in set");
+        if (target.list[i]->type != NodeType::Identifier) raise("Cannot unpack to non-identifier in set");
         env.set(target.list[i]->text, (*rhs.array)[i]);
       }
     } else if (target.type == NodeType::Member) {
       const Value object = eval(target.a.get(), env);
-      if (object.kind != Kind::Namespace) error("cannot assign attribute on non-namespace object");
+      if (object.kind != Kind::Namespace) raise("cannot assign attribute on non-namespace object");
       if (target.b->type != NodeType::Identifier || target.computed)
-        error("Cannot assign to member with non-identifier property");
+        raise("Cannot assign to member with non-identifier property");
       object.object->set(target.b->text, rhs);
     } else {
-      error("Invalid LHS inside assignment expression");
+      raise("Invalid LHS inside assignment expression");
     }
     return Value::null();
   }
@@ -423,12 +421,12 @@ class Interpreter {
       scope.set(var.text, item);
       return;
     }
-    if (item.kind != Kind::Array) error(fmt::format("Cannot unpack non-iterable type: {}", kind_name(item.kind)));
+    if (item.kind != Kind::Array) raise(fmt::format("Cannot unpack non-iterable type: {}", kind_name(item.kind)));
     if (var.list.size() != item.array->size())
-      error(fmt::format("Too {} items to unpack", var.list.size() > item.array->size() ? "few" : "many"));
+      raise(fmt::format("Too {} items to unpack", var.list.size() > item.array->size() ? "few" : "many"));
     for (std::size_t j = 0; j < var.list.size(); ++j) {
       if (var.list[j]->type != NodeType::Identifier)
-        error(fmt::format("Cannot unpack non-identifier type: {}", "expression"));
+        raise(fmt::format("Cannot unpack non-identifier type: {}", "expression"));
       scope.set(var.list[j]->text, (*item.array)[j]);
     }
   }
@@ -444,7 +442,7 @@ class Interpreter {
       iterable = eval(n.b.get(), scope);
     }
     if (!iterable.is_array() && !iterable.is_object())
-      error(fmt::format("Expected iterable or object type in for loop: got {}", kind_name(iterable.kind)));
+      raise(fmt::format("Expected iterable or object type in for loop: got {}", kind_name(iterable.kind)));
     std::vector<Value> all;
     if (iterable.is_object()) {
       for (const auto& [k, v] : iterable.object->entries) all.push_back(Value::str(k));
@@ -454,7 +452,7 @@ class Interpreter {
     std::vector<Value> items;
     for (const Value& current : all) {
       if (current.kind != Kind::Array && n.a->type == NodeType::TupleLiteral)
-        error(fmt::format("Cannot unpack non-iterable type: {}", kind_name(current.kind)));
+        raise(fmt::format("Cannot unpack non-iterable type: {}", kind_name(current.kind)));
       if (test) {
         Env loop_scope(&scope);
         bind_loop_variable(*n.a, current, loop_scope);
@@ -523,14 +521,14 @@ class Interpreter {
     if (takes_kwargs) {
       scope.set("kwargs", Value::mapping(keywords));
     } else if (!keywords.entries.empty()) {
-      error(fmt::format("macro {} takes no keyword argument '{}'", display_name, keywords.entries.front().first));
+      raise(fmt::format("macro {} takes no keyword argument '{}'", display_name, keywords.entries.front().first));
     }
     if (takes_varargs) {
       std::vector<Value> rest;
       for (std::size_t i = parameters.size(); i < args.size(); ++i) rest.push_back(args[i]);
       scope.set("varargs", Value::list(std::move(rest)));
     } else if (args.size() > parameters.size()) {
-      error(fmt::format("macro {} takes not more than {} argument(s)", display_name, parameters.size()));
+      raise(fmt::format("macro {} takes not more than {} argument(s)", display_name, parameters.size()));
     }
     for (const auto& [name, default_value] : pending_defaults) scope.set(name, eval(default_value, scope));
   }
@@ -575,7 +573,7 @@ class Interpreter {
     args.push_back(Value::mapping(std::move(kwargs), Kind::KeywordArguments));
     const Value fn = eval(n.a->a.get(), env);
     if (fn.kind != Kind::Function)
-      error(fmt::format("Cannot call something that is not a function: got {}", kind_name(fn.kind)));
+      raise(fmt::format("Cannot call something that is not a function: got {}", kind_name(fn.kind)));
     Env scope(&env);
     scope.set("caller", caller);
     return (*fn.function)(args, scope);
@@ -594,7 +592,7 @@ void add_globals(Env& env) {
               positional.pop_back();
             }
             if (positional.size() > 1)
-              error(fmt::format("namespace expected at most 1 argument, got {}", positional.size()));
+              raise(fmt::format("namespace expected at most 1 argument, got {}", positional.size()));
             if (positional.size() == 1) {
               const Value& source = positional[0];
               if (source.is_object()) {
@@ -605,12 +603,12 @@ void add_globals(Env& env) {
                   if (pair.is_array()) kv = *pair.array;
                   else if (pair.kind == Kind::String)
                     for (char32_t c : text::code_points(pair.string)) kv.push_back(Value::str(text::utf8(c)));
-                  if (kv.size() != 2) error("namespace expected an object or an iterable of [key, value] pairs");
-                  if (kv[0].kind != Kind::String) error("namespace keys must be strings");
+                  if (kv.size() != 2) raise("namespace expected an object or an iterable of [key, value] pairs");
+                  if (kv[0].kind != Kind::String) raise("namespace keys must be strings");
                   entries.set(kv[0].string, kv[1]);
                 }
               } else {
-                error(fmt::format("'{}' object is not iterable", kind_name(source.kind)));
+                raise(fmt::format("'{}' object is not iterable", kind_name(source.kind)));
               }
             }
             if (kwargs)
@@ -631,8 +629,8 @@ void add_globals(Env& env) {
               stop = start;
               start = 0;
             }
-            if (step == 0) error("range() step must not be zero");
-            if (!(std::fabs((stop - start) / step) < 1e6)) error("range() is too long (a million items at most)");
+            if (step == 0) raise("range() step must not be zero");
+            if (!(std::fabs((stop - start) / step) < 1e6)) raise("range() is too long (a million items at most)");
             std::vector<Value> out;
             if (step > 0)
               for (double i = start; i < stop; i += step) out.push_back(js_result(i));

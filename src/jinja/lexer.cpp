@@ -113,10 +113,8 @@ Mapped preprocess(const std::string& source) {
   return g;
 }
 
-bool is_word(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-}
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+using text::is_digit;
+using text::is_word;
 
 struct Lexer {
   Mapped src;

@@ -29,8 +29,6 @@ char32_t decode(std::string_view s, std::size_t i, std::size_t& len) {
   return c;
 }
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-
 }  // namespace
 
 std::size_t space_at(std::string_view s, std::size_t i) {

@@ -13,6 +13,12 @@ std::size_t space_at(std::string_view s, std::size_t i);
 // Byte length of the JavaScript whitespace character ending just before s[end] (0 when there is none).
 std::size_t space_before(std::string_view s, std::size_t end);
 
+// ASCII [A-Za-z0-9_] (JavaScript's \w) and [0-9].
+inline bool is_word(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+inline bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
 std::string trim_start(std::string_view s);
 std::string trim_end(std::string_view s);
 std::string trim(std::string_view s);
