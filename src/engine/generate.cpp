@@ -93,82 +93,104 @@ std::int32_t pick_token(std::span<const float> logits, const SamplingOptions& o,
   return order[nucleus - 1];
 }
 
+void generate_continuous(CausalLM& model, const AdmitRequests& admit, const GenerationLimits& limits) {
+  const std::size_t vocab = model.info().vocab_size;
+  struct Live {
+    const GenerationRequest* request;
+    GenerationResult result;
+    SequenceState state;
+    std::vector<float> logits;  // of the last fed token
+    std::uint64_t rng;
+    std::int32_t pending = -1;  // token picked but not yet fed
+  };
+  const std::size_t places = std::max<std::size_t>(1, limits.max_batch);
+  std::vector<Live> live;
+  std::vector<float> penalized;
+  for (;;) {
+    // Newcomers take the free places: prefill each prompt in chunks (the state carries over).
+    if (live.size() < places) {
+      for (const GenerationRequest* request : admit(places - live.size())) {
+        validate_request(*request);
+        const auto& prompt = request->prompt;
+        Live l{request, {}, model.new_sequence(), {}, request->options.seed};
+        for (std::size_t from = 0; from < prompt.size(); from += limits.prefill_chunk) {
+          const std::size_t n = std::min(limits.prefill_chunk, prompt.size() - from);
+          const Segment seg{&l.state, std::span(prompt).subspan(from, n)};
+          l.logits = model.forward({&seg, 1}, LogitsFor::LastToken);
+        }
+        l.result.prompt_tokens = prompt.size();
+        live.push_back(std::move(l));
+      }
+    }
+    if (live.empty()) return;
+    // Pick a token per live sequence, retire finished ones, feed the rest in one forward.
+    std::vector<Live> next;
+    for (auto& l : live) {
+      const auto& o = l.request->options;
+      auto& result = l.result;
+      auto retire = [&](FinishReason reason) {
+        result.finish = reason;
+        if (o.on_finish) o.on_finish(result);
+      };
+      if (result.tokens.size() >= o.max_tokens) {
+        retire(FinishReason::Length);
+        continue;
+      }
+      std::span<const float> logits{l.logits.data(), vocab};
+      if (o.frequency_penalty != 0.0f || o.presence_penalty != 0.0f) {
+        penalized.assign(logits.begin(), logits.end());
+        apply_penalties(penalized, result.tokens, o.frequency_penalty, o.presence_penalty);
+        logits = penalized;
+      }
+      const std::int32_t token = pick_token(logits, o, l.rng);
+      if (std::find(o.stop_tokens.begin(), o.stop_tokens.end(), token) != o.stop_tokens.end()) {
+        retire(FinishReason::Stop);
+        continue;
+      }
+      result.tokens.push_back(token);
+      if (o.logprobs) result.logprobs.push_back(token_logprob({l.logits.data(), vocab}, token, o.top_logprobs));
+      if (o.on_token && o.on_token(result)) {
+        retire(FinishReason::Stop);
+        continue;
+      }
+      if (result.tokens.size() >= o.max_tokens) {
+        retire(FinishReason::Length);
+        continue;
+      }
+      l.pending = token;
+      next.push_back(std::move(l));
+    }
+    live = std::move(next);
+    if (live.empty()) continue;  // maybe more to admit
+    std::vector<Segment> segments;
+    for (auto& l : live) segments.push_back({&l.state, {&l.pending, 1}});
+    const std::vector<float> logits = model.forward(segments, LogitsFor::LastToken);
+    for (std::size_t i = 0; i < live.size(); ++i)
+      live[i].logits.assign(logits.begin() + static_cast<std::ptrdiff_t>(i * vocab),
+                            logits.begin() + static_cast<std::ptrdiff_t>((i + 1) * vocab));
+  }
+}
+
 std::vector<GenerationResult> generate_batch(CausalLM& model, std::span<const GenerationRequest> requests,
                                              const GenerationLimits& limits) {
   for (const auto& r : requests) validate_request(r);
-  const std::size_t vocab = model.info().vocab_size;
+  // Each request's copy records its result when it finishes; the next ones take free places in order.
   std::vector<GenerationResult> results(requests.size());
-  for (std::size_t begin = 0; begin < requests.size(); begin += limits.max_batch) {
-    const std::size_t end = std::min(requests.size(), begin + limits.max_batch);
-    struct Live {
-      std::size_t index;
-      SequenceState state;
-      std::vector<float> logits;  // of the last fed token
-      std::uint64_t rng;
-      std::int32_t pending = -1;  // token picked but not yet fed
+  std::vector<GenerationRequest> copies(requests.begin(), requests.end());
+  for (std::size_t i = 0; i < copies.size(); ++i)
+    copies[i].options.on_finish = [&results, i, user = requests[i].options.on_finish](const GenerationResult& r) {
+      results[i] = r;
+      if (user) user(r);
     };
-    std::vector<Live> live;
-    // Prefill each prompt in chunks (the state carries over between chunks).
-    for (std::size_t i = begin; i < end; ++i) {
-      const auto& prompt = requests[i].prompt;
-      Live l{i, model.new_sequence(), {}, requests[i].options.seed};
-      for (std::size_t from = 0; from < prompt.size(); from += limits.prefill_chunk) {
-        const std::size_t n = std::min(limits.prefill_chunk, prompt.size() - from);
-        const Segment seg{&l.state, std::span(prompt).subspan(from, n)};
-        l.logits = model.forward({&seg, 1}, LogitsFor::LastToken);
-      }
-      results[i].prompt_tokens = prompt.size();
-      live.push_back(std::move(l));
-    }
-    // Decode: pick a token per live sequence, retire finished ones, feed the rest in one forward.
-    std::vector<float> penalized;
-    while (!live.empty()) {
-      std::vector<Live> next;
-      for (auto& l : live) {
-        const auto& o = requests[l.index].options;
-        auto& result = results[l.index];
-        auto retire = [&](FinishReason reason) {
-          result.finish = reason;
-          if (o.on_finish) o.on_finish(result);
-        };
-        if (result.tokens.size() >= o.max_tokens) {
-          retire(FinishReason::Length);
-          continue;
-        }
-        std::span<const float> logits{l.logits.data(), vocab};
-        if (o.frequency_penalty != 0.0f || o.presence_penalty != 0.0f) {
-          penalized.assign(logits.begin(), logits.end());
-          apply_penalties(penalized, result.tokens, o.frequency_penalty, o.presence_penalty);
-          logits = penalized;
-        }
-        const std::int32_t token = pick_token(logits, o, l.rng);
-        if (std::find(o.stop_tokens.begin(), o.stop_tokens.end(), token) != o.stop_tokens.end()) {
-          retire(FinishReason::Stop);
-          continue;
-        }
-        result.tokens.push_back(token);
-        if (o.logprobs) result.logprobs.push_back(token_logprob({l.logits.data(), vocab}, token, o.top_logprobs));
-        if (o.on_token && o.on_token(result)) {
-          retire(FinishReason::Stop);
-          continue;
-        }
-        if (result.tokens.size() >= o.max_tokens) {
-          retire(FinishReason::Length);
-          continue;
-        }
-        l.pending = token;
-        next.push_back(std::move(l));
-      }
-      live = std::move(next);
-      if (live.empty()) break;
-      std::vector<Segment> segments;
-      for (auto& l : live) segments.push_back({&l.state, {&l.pending, 1}});
-      const std::vector<float> logits = model.forward(segments, LogitsFor::LastToken);
-      for (std::size_t i = 0; i < live.size(); ++i)
-        live[i].logits.assign(logits.begin() + static_cast<std::ptrdiff_t>(i * vocab),
-                              logits.begin() + static_cast<std::ptrdiff_t>((i + 1) * vocab));
-    }
-  }
+  std::size_t next = 0;
+  generate_continuous(
+      model,
+      [&](std::size_t free) {
+        std::vector<const GenerationRequest*> admitted;
+        while (admitted.size() < free && next < copies.size()) admitted.push_back(&copies[next++]);
+        return admitted;
+      },
+      limits);
   return results;
 }
 

@@ -62,7 +62,7 @@ struct GenerationResult {
 
 struct GenerationLimits {
   std::size_t prefill_chunk = 1024;  // prompt tokens per forward: bounds activation memory
-  std::size_t max_batch = 8;         // sequences decoded together
+  std::size_t max_batch = 8;         // sequences decoded together (at least 1)
 };
 
 // Error(Usage) naming the option when a request cannot be generated (empty prompt, bad sampling values).
@@ -78,6 +78,14 @@ TokenLogprob token_logprob(std::span<const float> logits, std::int32_t token, st
 void apply_penalties(std::span<float> logits, std::span<const std::int32_t> generated, float frequency_penalty,
                      float presence_penalty);
 
+// Continuous batching: before every decode step, `admit(free places)` hands over requests to start
+// (at most that many; they must stay alive until their on_finish); they are prefilled and join the
+// sequences being decoded. Returns when nothing is live and admit has nothing. Results come only
+// through each request's on_finish.
+using AdmitRequests = std::function<std::vector<const GenerationRequest*>(std::size_t free_places)>;
+void generate_continuous(CausalLM& model, const AdmitRequests& admit, const GenerationLimits& limits = {});
+
+// The given requests, max_batch at a time (a finished one's place goes to the next): results in order.
 std::vector<GenerationResult> generate_batch(CausalLM& model, std::span<const GenerationRequest> requests,
                                              const GenerationLimits& limits = {});
 GenerationResult generate(CausalLM& model, const GenerationRequest& request);

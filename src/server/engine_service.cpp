@@ -101,7 +101,7 @@ std::future<TextResult> EngineService::submit(TextRequest request) {
   job->on_piece = std::move(request.on_piece);
   job->cancelled = std::move(request.cancelled);
   job->text.emplace(tokenizer_, job->stop_strings);
-  // The engine thread reports each token and the end through these; the job outlives generate_batch.
+  // The engine thread reports each token and the end through these; the job outlives its decoding.
   Job* j = job.get();
   o.on_token = [this, j](const engine::GenerationResult& generated) {
     ++tokens_;
@@ -127,40 +127,48 @@ std::future<TextResult> EngineService::submit(TextRequest request) {
 }
 
 void EngineService::work() {
+  engine::GenerationLimits limits;
+  limits.max_batch = options_.max_batch;
+  limits.prefill_chunk = options_.prefill_chunk;
+  // The jobs being decoded. Only this thread touches it; a finished job is dropped at the next admission,
+  // not inside its own on_finish (which is running from the job).
+  std::vector<std::shared_ptr<Job>> running;
+  // Continuous batching: whenever a place is free, queued requests join the sequences being decoded.
+  auto admit = [&](std::size_t free) {
+    std::erase_if(running, [](const std::shared_ptr<Job>& job) { return job->done; });
+    std::vector<const engine::GenerationRequest*> admitted;
+    std::lock_guard lock(mutex_);
+    while (!queue_.empty() && admitted.size() < free) {
+      auto job = std::move(queue_.front());
+      queue_.pop_front();
+      if (job->is_cancelled()) {  // its client left while it waited: never prefilled
+        engine::GenerationResult nothing;
+        nothing.finish = engine::FinishReason::Stop;
+        nothing.prompt_tokens = job->generation.prompt.size();
+        job->generation.options.on_finish(nothing);
+        continue;
+      }
+      admitted.push_back(&job->generation);
+      running.push_back(std::move(job));
+    }
+    return admitted;
+  };
   for (;;) {
-    std::vector<std::shared_ptr<Job>> batch;
     {
       std::unique_lock lock(mutex_);
       wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping, nothing left
-      while (!queue_.empty() && batch.size() < options_.max_batch) {
-        auto job = std::move(queue_.front());
-        queue_.pop_front();
-        if (job->is_cancelled()) {  // its client left while it waited: never prefilled
-          engine::GenerationResult nothing;
-          nothing.finish = engine::FinishReason::Stop;
-          nothing.prompt_tokens = job->generation.prompt.size();
-          job->generation.options.on_finish(nothing);
-          continue;
-        }
-        batch.push_back(std::move(job));
-      }
     }
-    if (batch.empty()) continue;
-    std::vector<engine::GenerationRequest> requests;
-    for (auto& job : batch) requests.push_back(job->generation);
     try {
-      engine::GenerationLimits limits;
-      limits.max_batch = options_.max_batch;
-      limits.prefill_chunk = options_.prefill_chunk;
-      engine::generate_batch(*model_, requests, limits);
+      engine::generate_continuous(*model_, admit, limits);
     } catch (const std::exception& e) {
       // Requests are validated on submit, so this is the engine failing (memory, a bug): every request
-      // of the batch not yet answered gets the error.
-      for (auto& job : batch) job->fail(std::current_exception(), e.what());
+      // being decoded gets the error.
+      for (auto& job : running) job->fail(std::current_exception(), e.what());
     } catch (...) {
-      for (auto& job : batch) job->fail(std::current_exception(), "unknown error");
+      for (auto& job : running) job->fail(std::current_exception(), "unknown error");
     }
+    running.clear();
   }
 }
 

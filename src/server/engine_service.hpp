@@ -1,5 +1,6 @@
 // The model behind the server and the embedded NIAH backend: one engine thread owns the model and works
-// through a queue, taking up to max_batch waiting requests at a time and decoding them together.
+// through a queue, decoding up to max_batch requests together; a request that finishes leaves at once
+// and a queued one takes its place at the next step (continuous batching).
 // Callers on any thread submit text or token requests and wait for their result; a request may also
 // follow its text as it is generated (on_piece) and be cancelled (cancelled) while it runs.
 #pragma once

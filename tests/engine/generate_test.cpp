@@ -158,6 +158,39 @@ TEST(Generate, CallbacksSeeEveryTokenAndCanEndOneSequenceOfABatch) {
   }
 }
 
+TEST(Generate, ContinuousBatchingLetsALateShortRequestFinishFirst) {
+  auto model = load_causal_lm(kModel);
+  GenerationRequest long_one{prompt_of(6, 20), {}}, short_one{prompt_of(7, 9), {}};
+  long_one.options.max_tokens = 30;
+  short_one.options.max_tokens = 4;
+  const auto long_alone = generate(*model, long_one), short_alone = generate(*model, short_one);
+  std::vector<std::string> order;
+  std::size_t long_tokens = 0, long_tokens_when_admitted = 0;
+  GenerationResult long_result, short_result;
+  long_one.options.on_token = [&](const GenerationResult& r) { return long_tokens = r.tokens.size(), false; };
+  long_one.options.on_finish = [&](const GenerationResult& r) { order.push_back("long"), long_result = r; };
+  short_one.options.on_finish = [&](const GenerationResult& r) { order.push_back("short"), short_result = r; };
+  std::size_t steps = 0;
+  GenerationLimits limits;
+  limits.max_batch = 4;
+  generate_continuous(
+      *model,
+      [&](std::size_t free) -> std::vector<const GenerationRequest*> {
+        ++steps;
+        if (steps == 1) return {&long_one};
+        if (steps == 6) {  // arrives while the long one decodes
+          long_tokens_when_admitted = long_tokens;
+          return {&short_one};
+        }
+        return {};
+      },
+      limits);
+  EXPECT_EQ(long_tokens_when_admitted, 5u);
+  EXPECT_EQ(order, (std::vector<std::string>{"short", "long"}));
+  EXPECT_EQ(long_result.tokens, long_alone.tokens);  // joining mid-way changes no one's tokens
+  EXPECT_EQ(short_result.tokens, short_alone.tokens);
+}
+
 TEST(Loader, UnsupportedFamilyAndBadConfigsFailClearly) {
   MemoryWeights none;
   try {
