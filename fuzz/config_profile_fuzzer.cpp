@@ -9,6 +9,7 @@
 #include "arch/layout.hpp"
 #include "fuzz_support.hpp"
 #include "surgery/plan.hpp"
+#include "util/json.hpp"
 
 namespace {
 
@@ -43,8 +44,14 @@ const std::map<std::string, fs::path>& checkpoints() {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const auto& table = qk::FamilyTable::builtin();
   checkpoints();
-  const auto config = nlohmann::json::parse(qk::fuzz::as_text(data, size), nullptr, /*allow_exceptions=*/false);
-  if (config.is_discarded()) return 0;
+  // Through the shared strict entry point, as every reader parses: it must throw only qk::Error.
+  nlohmann::json config;
+  try {
+    config = qk::parse_json(qk::fuzz::as_text(data, size), "fuzz config.json");
+  } catch (const qk::Error& e) {
+    if (std::string_view(e.what()).empty()) __builtin_trap();
+    return 0;
+  }
   std::string model_type;
   qk::fuzz::expect_only_qk_errors([&] {
     qk::ModelLayout layout(config, table, "fuzz config.json");

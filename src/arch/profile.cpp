@@ -2,6 +2,7 @@
 
 #include "io/checkpoint.hpp"
 #include "util/error.hpp"
+#include "util/json.hpp"
 
 namespace qk {
 
@@ -131,7 +132,7 @@ FamilyProfile parse_family(const std::string& model_type, const json& j, const j
 
 // A user's table may leave out "defaults" and still use the built-in ones ("standard_qk" ...).
 const json& builtin_defaults() {
-  static const json defaults = json::parse(kBuiltinFamiliesJson)["defaults"];
+  static const json defaults = parse_json(kBuiltinFamiliesJson, "built-in families.json")["defaults"];
   return defaults;
 }
 
@@ -176,7 +177,7 @@ FamilyTable FamilyTable::from_json(const json& table, const std::string& label) 
 FamilyTable FamilyTable::from_file(const std::filesystem::path& path) { return from_json(read_json_file(path), path.string()); }
 
 const FamilyTable& FamilyTable::builtin() {
-  static const FamilyTable table = from_json(json::parse(kBuiltinFamiliesJson), "built-in families.json");
+  static const FamilyTable table = from_json(parse_json(kBuiltinFamiliesJson, "built-in families.json"), "built-in families.json");
   return table;
 }
 

@@ -34,8 +34,7 @@ Action setup_blend(CLI::App& sub) {
     const OpenedPair opened(args->pair);
     const auto& [table, base, sft, surgery, plan] = opened;
     const BlendMethod method = args->alpha_file.empty() ? BlendMethod(args->alpha) : read_blend_file(args->alpha_file, args->alpha);
-    for (const auto& [key, value] : method.options()["layers"].items()) {
-      const int layer = std::stoi(key);
+    for (const auto& [layer, alpha] : method.layer_alphas()) {
       if (std::find(plan.selected_layers.begin(), plan.selected_layers.end(), layer) == plan.selected_layers.end())
         fail(ErrorKind::Usage, "{} gives an alpha for layer {}, which the plan does not change (selected layers: {})", args->alpha_file,
              layer, fmt::join(plan.selected_layers, ","));
@@ -44,7 +43,7 @@ Action setup_blend(CLI::App& sub) {
     for (const auto& note : plan.notes) fmt::print(stderr, "note: {}\n", note);
     if (!args->output.quiet)
       fmt::print(stderr, "blended {} tensors in {} layers (alpha {}{}); wrote {} in {:.2f} s to {}\n", summary.restored.size(),
-                 plan.selected_layers.size(), method.options()["alpha"].get<double>(), method.options()["layers"].empty() ? "" : ", per-layer overrides",
+                 plan.selected_layers.size(), method.options()["alpha"].get<double>(), method.layer_alphas().empty() ? "" : ", per-layer overrides",
                  human_bytes(summary.bytes_written), summary.seconds, args->output.out);
     return kExitOk;
   };

@@ -1,4 +1,6 @@
 // `qkrestore niah generate`: write a RULER-format task JSONL. Parsing only; see src/niah/.
+#include <climits>
+
 #include <fmt/format.h>
 
 #include "cli/command.hpp"
@@ -6,6 +8,7 @@
 #include "niah/task_set.hpp"
 #include "server/chat_template.hpp"
 #include "util/error.hpp"
+#include "util/json.hpp"
 
 namespace qk::cli {
 namespace {
@@ -28,14 +31,9 @@ std::vector<int> parse_lengths(const std::string& text) {
     int multiplier = 1;
     if (!item.empty() && (item.back() == 'K' || item.back() == 'k')) multiplier = 1024, item.pop_back();
     if (!item.empty() && (item.back() == 'M' || item.back() == 'm')) multiplier = 1024 * 1024, item.pop_back();
-    try {
-      std::size_t used = 0;
-      int value = std::stoi(item, &used);
-      if (used != item.size() || value <= 0) throw std::invalid_argument(item);
-      lengths.push_back(value * multiplier);
-    } catch (const std::exception&) {
-      fail(ErrorKind::Usage, "--lengths: '{}' is not a positive length (e.g. 4096, 4K, 1M)", text.substr(start, end - start));
-    }
+    const std::int64_t value = parse_int(item, fmt::format("--lengths: '{}' (e.g. 4096, 4K, 1M)", text.substr(start, end - start)), 1,
+                                         INT_MAX / multiplier, ErrorKind::Usage);
+    lengths.push_back(static_cast<int>(value) * multiplier);
     start = end + 1;
   }
   if (lengths.empty()) fail(ErrorKind::Usage, "--lengths is empty");

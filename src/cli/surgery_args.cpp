@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "util/error.hpp"
+#include "util/json.hpp"
 
 namespace qk::cli {
 
@@ -15,18 +16,12 @@ std::set<int> parse_layer_list(const std::string& text) {
   std::stringstream stream(text);
   std::string item;
   while (std::getline(stream, item, ',')) {
-    try {
-      std::size_t dash = item.find('-');
-      if (dash == std::string::npos) {
-        layers.insert(std::stoi(item));
-      } else {
-        int from = std::stoi(item.substr(0, dash)), to = std::stoi(item.substr(dash + 1));
-        if (to < from) throw std::invalid_argument("range");
-        for (int i = from; i <= to; ++i) layers.insert(i);
-      }
-    } catch (const std::exception&) {
-      fail(ErrorKind::Usage, "--layers '{}': '{}' is not a layer index or range like 4-7", text, item);
-    }
+    const std::string where = fmt::format("--layers '{}': '{}' is not a layer index or range like 4-7", text, item);
+    const std::size_t dash = item.find('-');
+    const int from = parse_layer_index(item.substr(0, dash), where, ErrorKind::Usage);
+    const int to = dash == std::string::npos ? from : parse_layer_index(item.substr(dash + 1), where, ErrorKind::Usage);
+    if (to < from) fail(ErrorKind::Usage, "{}", where);
+    for (int i = from; i <= to; ++i) layers.insert(i);
   }
   if (layers.empty()) fail(ErrorKind::Usage, "--layers '{}' names no layer", text);
   return layers;

@@ -9,6 +9,7 @@
 #include "surgery/output.hpp"
 #include "surgery/procrustes_norms.hpp"
 #include "util/error.hpp"
+#include "util/json.hpp"
 #include "util/progress.hpp"
 
 namespace qk::diagnose {
@@ -52,16 +53,9 @@ Report diagnose(const Checkpoint& base, const Checkpoint& sft, const FamilyTable
   report.rope_theta = rope_theta(sft.config());
 
   std::map<int, std::vector<std::string>> layer_tensors;
-  const std::string prefix = plan.layer_prefix + ".";
   for (const auto& name : sft.tensor_names()) {
-    if (name.rfind(prefix, 0) != 0) continue;
-    const std::size_t dot = name.find('.', prefix.size());
-    if (dot == std::string::npos) continue;
-    try {
-      const int layer = std::stoi(name.substr(prefix.size(), dot - prefix.size()));
-      if (is_mixer_tensor(name, *sft.at(name).info) && base.has(name)) layer_tensors[layer].push_back(name);
-    } catch (const std::exception&) {
-    }
+    const auto layer = layer_index_in_name(name, plan.layer_prefix, sft.at(name).file->path().string());
+    if (layer && is_mixer_tensor(name, *sft.at(name).info) && base.has(name)) layer_tensors[*layer].push_back(name);
   }
   std::map<int, std::vector<const PlannedTensor*>> planned;
   for (const auto& group : layer_groups(plan))
@@ -78,7 +72,7 @@ Report diagnose(const Checkpoint& base, const Checkpoint& sft, const FamilyTable
       for (const auto* t : it->second) total += base.at(t->name).info->byte_size() + sft.at(t->name).info->byte_size();
     else total += bytes_of(layer_tensors[info.index]);
   }
-  Progress progress("diagnose", total, quiet);
+  Progress progress("diagnose", total, ProgressUnit::Bytes, quiet);
   for (const auto& info : plan.layers) {
     LayerDrift layer;
     auto it = planned.find(info.index);

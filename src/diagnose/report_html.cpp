@@ -7,20 +7,10 @@
 
 #include <fmt/format.h>
 
+#include "util/xml_escape.hpp"
+
 namespace qk::diagnose {
 namespace {
-
-std::string escape(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    if (c == '<') out += "&lt;";
-    else if (c == '>') out += "&gt;";
-    else if (c == '&') out += "&amp;";
-    else if (c == '"') out += "&quot;";
-    else out += c;
-  }
-  return out;
-}
 
 // White -> `to` as v goes lo -> hi.
 std::string color(double v, double lo, double hi, int r, int g, int b) {
@@ -48,8 +38,8 @@ std::string heatmap(const Report& r, const std::string& title, const std::string
   const int cell = 26, left = 70, top = 34, heads = static_cast<int>(rows.front()->heads.size());
   const int width = left + heads * cell + 120, height = top + static_cast<int>(rows.size()) * cell + 40;
   std::string svg = fmt::format(R"(<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" role="img" aria-label="{}">)", width, height,
-                                escape(title));
-  svg += fmt::format(R"(<text x="{}" y="20" class="t">{}</text>)", left, escape(title));
+                                xml_escape(title));
+  svg += fmt::format(R"(<text x="{}" y="20" class="t">{}</text>)", left, xml_escape(title));
   for (int h = 0; h < heads; ++h)
     svg += fmt::format(R"(<text x="{}" y="{}" class="a" text-anchor="middle">{}</text>)", left + h * cell + cell / 2, top - 4, h);
   for (std::size_t i = 0; i < rows.size(); ++i) {
@@ -95,7 +85,7 @@ std::string band_plot(const Report& r) {
   for (std::size_t b = 0; b < bands; ++b) {
     const Band& band = rows.front()->bands[b];
     const std::string label = band.max_wavelength > 0 ? fmt::format("{:.0f}-{:.0f}", band.min_wavelength, band.max_wavelength) : band.label;
-    svg += fmt::format(R"(<text x="{}" y="{}" class="a" text-anchor="middle">{}</text>)", x_of(b), top + h + 16, escape(label));
+    svg += fmt::format(R"(<text x="{}" y="{}" class="a" text-anchor="middle">{}</text>)", x_of(b), top + h + 16, xml_escape(label));
   }
   svg += fmt::format(R"(<text x="{}" y="{}" class="a">wavelength (tokens) of the band's RoPE pairs: local on the left, long-range on the right</text>)",
                      left, top + h + 36);
@@ -147,7 +137,7 @@ pre { background: #f6f6f6; padding: 8px; font-size: 12px; overflow-x: auto; }
 )";
   html += fmt::format("<h1>Where SFT moved the attention routing</h1>\n<p>base: <code>{}</code><br>SFT: <code>{}</code><br>{}: {} query heads, {} "
                       "KV heads, head_dim {}, rotary_dim {}{}</p>\n",
-                      escape(r.base), escape(r.sft), escape(r.model_type), r.heads, r.kv_heads, r.head_dim, r.rotary_dim,
+                      xml_escape(r.base), xml_escape(r.sft), xml_escape(r.model_type), r.heads, r.kv_heads, r.head_dim, r.rotary_dim,
                       r.rotary_dim == 0 ? " (NoPE)" : fmt::format(", rope_theta {:g}", r.rope_theta));
   html += "<h2>Per head (global attention layers)</h2>\n";
   html += heatmap(r, "W_Q drift ||dW||/||W||", "", [](const HeadDrift& h) { return h.q_drift; }, kRed);
@@ -160,7 +150,7 @@ pre { background: #f6f6f6; padding: 8px; font-size: 12px; overflow-x: auto; }
           "restoring the routing; a high form drift with a low share means SFT changed the routing itself.</p>\n";
   html += "<h2>By RoPE frequency band</h2>\n" + band_plot(r);
   html += "<h2>All layers</h2>\n" + layer_bars(r);
-  html += "<h2>Summary</h2>\n<pre>" + escape(to_text(r)) + "</pre>\n</body></html>\n";
+  html += "<h2>Summary</h2>\n<pre>" + xml_escape(to_text(r)) + "</pre>\n</body></html>\n";
   return html;
 }
 

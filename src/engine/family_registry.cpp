@@ -7,6 +7,7 @@
 #include "engine/qwen3_next.hpp"
 #include "io/checkpoint.hpp"
 #include "util/error.hpp"
+#include "util/json.hpp"
 
 namespace qk::engine {
 namespace {

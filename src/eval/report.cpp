@@ -84,7 +84,7 @@ std::string render_frontier_svg(const std::vector<ReportRun>& runs, const std::s
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\" "
       "font-family=\"sans-serif\" font-size=\"12\">\n<title>{2}</title>\n<rect width=\"100%\" height=\"100%\" "
       "fill=\"white\"/>\n<text x=\"{3}\" y=\"22\" font-size=\"14\" font-weight=\"bold\">{2}</text>\n",
-      left + size + right_pad, top + size + bottom, niah::xml_escape(title), left);
+      left + size + right_pad, top + size + bottom, xml_escape(title), left);
   for (int tick = 0; tick <= 100; tick += 20) {
     svg += fmt::format("<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\" stroke=\"#e4e4e4\"/>"
                        "<text x=\"{0}\" y=\"{3}\" text-anchor=\"middle\">{4}</text>\n",
@@ -128,7 +128,7 @@ std::string render_frontier_svg(const std::vector<ReportRun>& runs, const std::s
     const char* color = palette[i % std::size(palette)];
     const double cx = x_of(p.x.value), cy = y_of(p.y.value);
     svg += fmt::format("<g class=\"run\"><title>{}: reasoning {:.1f} [{}, {}], recall {:.1f} [{}, {}]</title>\n",
-                       niah::xml_escape(p.name), p.x.value, pct(p.x.interval.low), pct(p.x.interval.high), p.y.value,
+                       xml_escape(p.name), p.x.value, pct(p.x.interval.low), pct(p.x.interval.high), p.y.value,
                        pct(p.y.interval.low), pct(p.y.interval.high));
     svg += fmt::format("<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"{}\"/>\n",
                        x_of(100 * p.x.interval.low), cy, x_of(100 * p.x.interval.high), cy, color);
@@ -136,7 +136,7 @@ std::string render_frontier_svg(const std::vector<ReportRun>& runs, const std::s
                        y_of(100 * p.y.interval.low), cx, y_of(100 * p.y.interval.high), color);
     svg += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"5\" fill=\"{}\"/>\n", cx, cy, color);
     svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" fill=\"{}\">{}</text></g>\n", cx + 8, cy - 6, color,
-                       niah::xml_escape(p.name));
+                       xml_escape(p.name));
   }
   if (points.empty())
     svg += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" fill=\"#999\">no run has both recall and "
@@ -157,7 +157,7 @@ std::string render_report(const std::vector<ReportRun>& runs, const std::string&
       "<p>Runs: {}. Reference for the paired tests: <b>{}</b>. Every score carries its Wilson 95% interval; a "
       "difference is called significant only when an exact McNemar test over the samples both runs hold gives "
       "p &lt; 0.05.</p>\n",
-      runs.size(), niah::xml_escape(ref_name));
+      runs.size(), xml_escape(ref_name));
   body += "<h2>Recall vs reasoning</h2>\n<figure>" + render_frontier_svg(runs, title + ": recall vs reasoning") +
           "<figcaption>Whiskers: 95% intervals. Dashed: runs no other run beats on both axes.</figcaption></figure>\n";
 
@@ -168,13 +168,13 @@ std::string render_report(const std::vector<ReportRun>& runs, const std::string&
     const ReportRun* ref = runs[reference_index].reasoning ? &runs[reference_index] : nullptr;
     body += "<h2>Reasoning</h2>\n<table>\n<tr><th class=\"name\">run</th><th>metric</th><th>accuracy</th>"
             "<th>95% CI</th><th>correct / total</th><th>cut by max_tokens</th><th>no answer</th>";
-    if (ref) body += "<th class=\"name\">vs " + niah::xml_escape(ref->name) + " (exact McNemar)</th>";
+    if (ref) body += "<th class=\"name\">vs " + xml_escape(ref->name) + " (exact McNemar)</th>";
     body += "</tr>\n";
     for (const ReportRun* run : reasoning_runs) {
       const ReasoningSummary& s = *run->reasoning;
       body += fmt::format("<tr><td class=\"name\">{}</td><td>{}</td><td style=\"background:{}\">{:.1f}</td><td>{}&ndash;{}"
                           "</td><td>{} / {}</td><td>{}</td><td>{}</td>",
-                          niah::xml_escape(run->name),
+                          xml_escape(run->name),
                           s.samples_per_problem > 1 ? fmt::format("maj@{}", s.samples_per_problem) : "pass@1",
                           niah::score_color(s.accuracy), s.accuracy, pct(s.ci95.low), pct(s.ci95.high), s.correct,
                           s.total, s.truncated, s.no_answer);
@@ -184,7 +184,7 @@ std::string render_report(const std::vector<ReportRun>& runs, const std::string&
         } else {
           const PairedTest t = paired_test(s.per_problem, ref->reasoning->per_problem);
           body += fmt::format("<td class=\"name{}\">{}</td>", t.pairs && t.significant() ? " significant" : "",
-                              niah::xml_escape(describe_paired(t, run->name, ref->name)));
+                              xml_escape(describe_paired(t, run->name, ref->name)));
         }
       }
       body += "</tr>\n";

@@ -1,23 +1,14 @@
 #include "io/checkpoint.hpp"
 
-#include <fstream>
 #include <set>
 #include <sstream>
 
-#include "io/strict_json.hpp"
+#include "util/json.hpp"
 #include "util/error.hpp"
 
 namespace qk {
 
 namespace fs = std::filesystem;
-
-nlohmann::json read_json_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(ErrorKind::Io, "cannot read {}", path.string());
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return parse_json_without_duplicates(buffer.str(), path.string());
-}
 
 Checkpoint::Checkpoint(const fs::path& dir) : dir_(dir) {
   if (!fs::is_directory(dir)) fail(ErrorKind::Io, "{} is not a directory", dir.string());

@@ -49,7 +49,4 @@ class Checkpoint {
   std::unordered_map<std::string, TensorRef> by_name_;
 };
 
-// Reads and parses a JSON file; throws Error(Io) or Error(Format) naming the file.
-nlohmann::json read_json_file(const std::filesystem::path& path);
-
 }  // namespace qk

@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "io/strict_json.hpp"
+#include "util/json.hpp"
 #include "util/error.hpp"
 
 namespace qk {
@@ -77,7 +77,7 @@ ParsedHeader parse_safetensors_header(std::string_view text, std::uint64_t data_
     fail(ErrorKind::Format, "{}: header does not start with a JSON object", file_label);
 
   // Duplicate keys are refused at every level: a second entry for a tensor, or a second dtype in one.
-  const json header = parse_json_without_duplicates(text, file_label + ": header");
+  const json header = parse_json(text, file_label + ": header");
   if (!header.is_object()) fail(ErrorKind::Format, "{}: header is not a JSON object", file_label);
 
   ParsedHeader parsed;

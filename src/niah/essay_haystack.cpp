@@ -9,26 +9,15 @@
 #include <nlohmann/json.hpp>
 
 #include "util/error.hpp"
+#include "util/json.hpp"
+#include "util/files.hpp"
 
 namespace qk::niah {
 
-static std::string read_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(ErrorKind::Io, "cannot open haystack file {}", path.string());
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
 EssayHaystack EssayHaystack::load(const std::filesystem::path& path) {
-  std::string content = read_file(path);
+  std::string content = read_text_file(path);
   if (path.extension() == ".json") {
-    nlohmann::json doc;
-    try {
-      doc = nlohmann::json::parse(content);
-    } catch (const nlohmann::json::exception& e) {
-      fail(ErrorKind::Format, "haystack {} is not valid JSON: {}", path.string(), e.what());
-    }
+    const nlohmann::json doc = parse_json(content, "haystack " + path.string());
     if (!doc.is_object() || !doc.contains("text") || !doc["text"].is_string())
       fail(ErrorKind::Format, "haystack {}: expected an object with a string field \"text\" (PaulGrahamEssays.json)",
            path.string());

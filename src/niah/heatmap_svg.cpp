@@ -7,21 +7,6 @@
 
 namespace qk::niah {
 
-std::string xml_escape(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-
 std::string format_length(int tokens) {
   if (tokens >= 1024 * 1024 && tokens % (1024 * 1024) == 0) return fmt::format("{}M", tokens / (1024 * 1024));
   if (tokens >= 1024 && tokens % 1024 == 0) return fmt::format("{}K", tokens / 1024);

@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "niah/scoring.hpp"
+#include "util/xml_escape.hpp"
 
 namespace qk::niah {
 
@@ -12,7 +13,6 @@ namespace qk::niah {
 std::string render_heatmap_svg(const Summary& summary, const std::string& task, const std::string& title);
 
 std::string score_color(double score);  // score in [0, 100] -> "#rrggbb"
-std::string xml_escape(std::string_view text);
 std::string format_length(int tokens);  // 4096 -> "4K", 1048576 -> "1M", 1000 -> "1000"
 
 }  // namespace qk::niah

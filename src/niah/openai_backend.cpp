@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "util/error.hpp"
+#include "util/json.hpp"
 
 namespace qk::niah {
 
@@ -95,8 +96,8 @@ class OpenAiBackend final : public Backend {
   Completion parse_reply(const std::string& text) const {
     nlohmann::json reply;
     try {
-      reply = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::exception&) {
+      reply = parse_json(text, "reply");
+    } catch (const Error&) {
       fail(ErrorKind::Network, "{}: malformed reply (not JSON): {}", describe(), text.substr(0, 200));
     }
     const auto* choices = reply.is_object() && reply.contains("choices") ? &reply["choices"] : nullptr;
@@ -151,10 +152,9 @@ class OpenAiBackend final : public Backend {
       last_problem = fmt::format("HTTP {}: {}", status, result->body.substr(0, 200));
       if (status == 429 || status >= 500) {
         if (result->has_header("Retry-After")) {
-          try {
-            const double after = std::stod(result->get_header_value("Retry-After"));
-            if (std::isfinite(after)) wait = std::clamp(after, 0.0, 60.0);  // "nan" would make the sleep undefined
-          } catch (const std::exception&) {
+          try {  // delay-seconds; an HTTP date or junk keeps our own backoff
+            wait = std::clamp(parse_number(result->get_header_value("Retry-After"), "Retry-After"), 0.0, 60.0);
+          } catch (const Error&) {
           }
         }
         continue;

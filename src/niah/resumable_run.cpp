@@ -11,25 +11,20 @@
 
 #include <fmt/format.h>
 
-#include "niah/progress.hpp"
 #include "util/error.hpp"
+#include "util/files.hpp"
+#include "util/json.hpp"
+#include "util/progress.hpp"
 
 namespace qk::niah {
 
 std::vector<std::string> completed_prediction_ids(const std::filesystem::path& path, const std::string& label) {
   std::vector<std::string> ids;
-  std::error_code error;
-  if (!std::filesystem::exists(path, error)) return ids;
-  std::string content;
-  {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) fail(ErrorKind::Io, "cannot read predictions {}", path.string());
-    content.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  }
+  if (!path_exists(path)) return ids;
+  const std::string content = read_text_file(path);
   const std::size_t complete = content.rfind('\n') == std::string::npos ? 0 : content.rfind('\n') + 1;
   if (complete < content.size()) {
-    std::filesystem::resize_file(path, complete, error);
-    if (error) fail(ErrorKind::Io, "cannot cut the unfinished last line of {}: {}", path.string(), error.message());
+    truncate_file(path, complete);
     fmt::print(stderr, "{}: dropped an unfinished last line of {}\n", label, path.string());
   }
   std::size_t start = 0, number = 1;
@@ -37,11 +32,8 @@ std::vector<std::string> completed_prediction_ids(const std::filesystem::path& p
     const std::size_t end = content.find('\n', start);
     std::string_view line(content.data() + start, end - start);
     if (line.find_first_not_of(" \t\r") != std::string_view::npos) {
-      try {
-        ids.push_back(nlohmann::json::parse(line).at("id").get<std::string>());
-      } catch (const nlohmann::json::exception& e) {
-        fail(ErrorKind::Format, "{}:{}: not a prediction line ({})", path.string(), number, e.what());
-      }
+      const std::string where = fmt::format("{}:{}", path.string(), number);
+      ids.push_back(string_field(parse_json(line, where), "id", where));
     }
     start = end + 1;
     ++number;
@@ -60,14 +52,11 @@ RunStats run_resumable(Backend& backend, const WorkSource& work, const Resumable
     if (done_ids.count(work.ids[i])) ++stats.skipped;
     else if (options.limit == 0 || todo.size() < options.limit) todo.push_back(i);
   }
-  std::error_code error;
-  if (options.predictions_jsonl.has_parent_path())
-    std::filesystem::create_directories(options.predictions_jsonl.parent_path(), error);
-  if (error) fail(ErrorKind::Io, "cannot create {}: {}", options.predictions_jsonl.parent_path().string(), error.message());
+  if (options.predictions_jsonl.has_parent_path()) make_directories(options.predictions_jsonl.parent_path());
   std::ofstream out(options.predictions_jsonl, std::ios::binary | std::ios::app);
   if (!out) fail(ErrorKind::Io, "cannot append to {}", options.predictions_jsonl.string());
 
-  Progress progress(options.label, todo.size(), options.show_progress);
+  Progress progress(options.label, todo.size(), ProgressUnit::Items, !options.show_progress);
   std::atomic<std::size_t> next{0};
   std::atomic<bool> stop{false};
   std::mutex write_mutex;
@@ -109,7 +98,7 @@ RunStats run_resumable(Backend& backend, const WorkSource& work, const Resumable
         out.flush();
         if (!out) fail(ErrorKind::Io, "writing {} failed", options.predictions_jsonl.string());
         stats.done += items.size();
-        progress.advance(items.size());
+        progress.add(items.size());
       } catch (...) {
         std::lock_guard lock(write_mutex);
         if (!first_error) first_error = std::current_exception();

@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include "util/error.hpp"
+#include "util/json.hpp"
 
 namespace qk::niah {
 
@@ -28,37 +29,27 @@ nlohmann::ordered_json sample_to_json(const Sample& s) {
   return j;
 }
 
-template <typename T>
-static T field(const nlohmann::json& j, const char* name, const std::string& where) {
-  if (!j.contains(name)) fail(ErrorKind::Format, "{}: missing field \"{}\"", where, name);
-  try {
-    return j.at(name).get<T>();
-  } catch (const nlohmann::json::exception&) {
-    fail(ErrorKind::Format, "{}: field \"{}\" has the wrong type", where, name);
-  }
-}
-
 Sample sample_from_json(const nlohmann::json& j, const std::string& where) {
   if (!j.is_object()) fail(ErrorKind::Format, "{}: not a JSON object", where);
   Sample s;
   s.index = field<int>(j, "index", where);
   s.input = field<std::string>(j, "input", where);
   s.outputs = field<std::vector<std::string>>(j, "outputs", where);
-  s.length = j.value("length", 0);
-  s.length_w_model_temp = j.value("length_w_model_temp", s.length);
-  s.answer_prefix = j.value("answer_prefix", std::string());
-  s.token_position_answer = j.value("token_position_answer", 0);
+  s.length = field_or<int>(j, "length", where, 0);
+  s.length_w_model_temp = field_or<int>(j, "length_w_model_temp", where, s.length);
+  s.answer_prefix = field_or<std::string>(j, "answer_prefix", where, "");
+  s.token_position_answer = field_or<int>(j, "token_position_answer", where, 0);
   // Files made by RULER itself lack our fields: fall back to what can be inferred.
-  s.task = j.value("task", std::string("niah"));
-  s.max_seq_length = j.value("max_seq_length", s.length);
-  s.id = j.value("id", fmt::format("{}/{}/{}", s.task, s.max_seq_length, s.index));
+  s.task = field_or<std::string>(j, "task", where, "niah");
+  s.max_seq_length = field_or<int>(j, "max_seq_length", where, s.length);
+  s.id = field_or<std::string>(j, "id", where, fmt::format("{}/{}/{}", s.task, s.max_seq_length, s.index));
   if (j.contains("depth_percent") && j["depth_percent"].is_number()) s.depth_percent = j["depth_percent"].get<double>();
-  if (j.contains("needle_depths") && j["needle_depths"].is_array()) s.needle_depths = j["needle_depths"].get<std::vector<double>>();
+  if (j.contains("needle_depths") && j["needle_depths"].is_array()) s.needle_depths = field<std::vector<double>>(j, "needle_depths", where);
   if (j.contains("grid_depth") && j["grid_depth"].is_number()) s.grid_depth = j["grid_depth"].get<double>();
-  s.num_haystack = j.value("num_haystack", std::size_t{0});
-  s.haystack = j.value("haystack", std::string());
-  s.template_name = j.value("template", std::string());
-  s.seed = j.value("seed", std::uint64_t{0});
+  s.num_haystack = field_or<std::size_t>(j, "num_haystack", where, 0);
+  s.haystack = field_or<std::string>(j, "haystack", where, "");
+  s.template_name = field_or<std::string>(j, "template", where, "");
+  s.seed = field_or<std::uint64_t>(j, "seed", where, 0);
   return s;
 }
 
@@ -73,13 +64,7 @@ std::vector<SampleLocation> index_task_file(const std::filesystem::path& path) {
     offset += line.size() + 1;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     const std::string where = fmt::format("{}:{}", path.string(), number);
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::exception& e) {
-      fail(ErrorKind::Format, "{}: invalid JSON ({})", where, e.what());
-    }
-    Sample s = sample_from_json(j, where);
+    Sample s = sample_from_json(parse_json(line, where), where);
     out.push_back({s.id, s.task, s.max_seq_length, start, number});
   }
   return out;
@@ -92,11 +77,7 @@ Sample read_sample_at(const std::filesystem::path& path, const SampleLocation& l
   std::string line;
   std::getline(in, line);
   const std::string where = fmt::format("{}:{}", path.string(), location.line);
-  try {
-    return sample_from_json(nlohmann::json::parse(line), where);
-  } catch (const nlohmann::json::exception& e) {
-    fail(ErrorKind::Format, "{}: invalid JSON ({})", where, e.what());
-  }
+  return sample_from_json(parse_json(line, where), where);
 }
 
 }  // namespace qk::niah

@@ -11,6 +11,8 @@
 #include "niah/heatmap_svg.hpp"
 #include "niah/task_spec.hpp"
 #include "util/error.hpp"
+#include "util/files.hpp"
+#include "util/json.hpp"
 
 namespace qk::niah {
 
@@ -50,26 +52,22 @@ std::vector<ScoredPrediction> score_predictions_file(const std::filesystem::path
   std::string line;
   for (std::size_t number = 1; std::getline(in, line); ++number) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::exception& e) {
-      fail(ErrorKind::Format, "{}:{}: invalid JSON ({})", path.string(), number, e.what());
-    }
+    const std::string where = fmt::format("{}:{}", path.string(), number);
+    const nlohmann::json j = parse_json(line, where);
     if (!j.is_object() || !j.contains("pred") || !j["pred"].is_string() || !j.contains("outputs") || !j["outputs"].is_array())
-      fail(ErrorKind::Format, "{}:{}: a prediction needs a string \"pred\" and an array \"outputs\"", path.string(), number);
+      fail(ErrorKind::Format, "{}: a prediction needs a string \"pred\" and an array \"outputs\"", where);
     ScoredPrediction p;
-    p.task = j.value("task", std::string("niah"));
-    p.max_seq_length = j.value("max_seq_length", j.value("length", 0));
-    p.id = j.value("id", fmt::format("{}/{}/{}", p.task, p.max_seq_length, j.value("index", static_cast<int>(number))));
+    p.task = optional_string_field(j, "task", where).value_or("niah");
+    p.max_seq_length = field_or<int>(j, "max_seq_length", where, field_or<int>(j, "length", where, 0));
+    const auto index = field_or<std::int64_t>(j, "index", where, static_cast<std::int64_t>(number));
+    p.id = optional_string_field(j, "id", where).value_or(fmt::format("{}/{}/{}", p.task, p.max_seq_length, index));
     if (j.contains("grid_depth") && j["grid_depth"].is_number()) {
       p.grid = true;
       p.depth_percent = j["grid_depth"].get<double>();
     } else if (j.contains("depth_percent") && j["depth_percent"].is_number()) {
       p.depth_percent = j["depth_percent"].get<double>();
     }
-    p.score = string_match_all(postprocess_prediction(j["pred"].get<std::string>()),
-                               j["outputs"].get<std::vector<std::string>>());
+    p.score = string_match_all(postprocess_prediction(j["pred"].get<std::string>()), field<std::vector<std::string>>(j, "outputs", where));
     out.push_back(std::move(p));
   }
   return out;
@@ -139,7 +137,7 @@ static std::string interval_text(const Cell& cell) {
 }
 
 void write_summary_files(const Summary& s, const std::filesystem::path& out_dir, const std::string& title) {
-  std::filesystem::create_directories(out_dir);
+  make_directories(out_dir);
   auto open = [&](const char* name) {
     std::ofstream out(out_dir / name, std::ios::binary | std::ios::trunc);
     if (!out) fail(ErrorKind::Io, "cannot write {}", (out_dir / name).string());
@@ -223,11 +221,8 @@ void write_summary_files(const Summary& s, const std::filesystem::path& out_dir,
 }
 
 Summary read_summary_json(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(ErrorKind::Io, "cannot open {}", path.string());
-  nlohmann::json j;
+  const nlohmann::json j = read_json_file(path);
   try {
-    j = nlohmann::json::parse(in);
     Summary s;
     s.predictions = j.at("predictions").get<std::size_t>();
     s.grid = j.at("grid").get<bool>();

@@ -9,9 +9,10 @@
 #include <mutex>
 #include <thread>
 
-#include "niah/progress.hpp"
+#include "util/progress.hpp"
 #include "niah/sample_jsonl.hpp"
 #include "util/error.hpp"
+#include "util/files.hpp"
 
 namespace qk::niah {
 
@@ -42,13 +43,13 @@ TaskSetStats write_task_set(const SampleGenerator& generator, const std::vector<
                             const std::filesystem::path& out, int jobs, bool show_progress) {
   const auto start = std::chrono::steady_clock::now();
   if (jobs <= 0) jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  if (out.has_parent_path()) std::filesystem::create_directories(out.parent_path());
+  if (out.has_parent_path()) make_directories(out.parent_path());
   const std::filesystem::path temporary = out.string() + ".tmp";
   std::ofstream file(temporary, std::ios::binary | std::ios::trunc);
   if (!file) fail(ErrorKind::Io, "cannot write {}", temporary.string());
 
   TaskSetStats stats;
-  Progress progress("generate", requests.size(), show_progress);
+  Progress progress("generate", requests.size(), ProgressUnit::Items, !show_progress);
   // Chunks keep memory bounded: each sample is built by one thread, lines are written in plan order.
   const std::size_t chunk = static_cast<std::size_t>(jobs) * 4;
   std::vector<std::string> lines;
@@ -65,7 +66,7 @@ TaskSetStats write_task_set(const SampleGenerator& generator, const std::vector<
           Sample sample = generator.generate(requests[i]);
           lengths[i - begin] = sample.length;
           lines[i - begin] = sample_to_json(sample).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-          progress.advance();
+          progress.add();
         } catch (...) {
           std::lock_guard lock(error_mutex);
           if (!error) error = std::current_exception();
@@ -79,7 +80,7 @@ TaskSetStats write_task_set(const SampleGenerator& generator, const std::vector<
     for (auto& thread : threads) thread.join();
     if (error) {
       file.close();
-      std::filesystem::remove(temporary);
+      remove_file(temporary);
       std::rethrow_exception(error);
     }
     for (std::size_t i = 0; i < lines.size(); ++i) {
@@ -92,7 +93,7 @@ TaskSetStats write_task_set(const SampleGenerator& generator, const std::vector<
   progress.finish();
   file.close();
   if (!file) fail(ErrorKind::Io, "writing {} failed", temporary.string());
-  std::filesystem::rename(temporary, out);
+  rename_path(temporary, out);
   stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return stats;
 }

@@ -10,6 +10,7 @@
 #include "server/openai_stream.hpp"
 #include "server/utf8_text.hpp"
 #include "util/error.hpp"
+#include "util/json.hpp"
 
 namespace qk::server {
 namespace {
@@ -25,9 +26,9 @@ void reply_json(httplib::Response& res, int status, const nlohmann::json& body) 
 
 nlohmann::json parse_body(const httplib::Request& req) {
   try {
-    return nlohmann::json::parse(req.body);
-  } catch (const nlohmann::json::exception& e) {  // parse_error, and out_of_range for a number like 1e309
-    throw HttpError(400, std::string("the request body is not valid JSON: ") + e.what());
+    return parse_json(req.body, "the request body");
+  } catch (const Error& e) {
+    throw HttpError(400, e.what());
   }
 }
 

@@ -4,19 +4,21 @@
 
 #include "surgery/tensor_rows.hpp"
 #include "util/error.hpp"
+#include "util/json.hpp"
 
 namespace qk {
 namespace {
 
-void check_alpha(double alpha, const std::string& where) {
-  if (!(alpha >= 0 && alpha <= 1)) fail(ErrorKind::Usage, "{}: alpha {} must lie in [0, 1] (1: base, 0: SFT)", where, alpha);
+double checked_alpha(double alpha, const std::string& where, ErrorKind kind = ErrorKind::Usage) {
+  if (!(alpha >= 0 && alpha <= 1)) fail(kind, "{}: alpha {} must lie in [0, 1] (1: base, 0: SFT)", where, alpha);
+  return alpha;
 }
 
 }  // namespace
 
 BlendMethod::BlendMethod(double alpha, std::map<int, double> layer_alphas) : alpha_(alpha), layer_alphas_(std::move(layer_alphas)) {
-  check_alpha(alpha_, "--alpha");
-  for (const auto& [layer, a] : layer_alphas_) check_alpha(a, fmt::format("layer {}", layer));
+  checked_alpha(alpha_, "--alpha");
+  for (const auto& [layer, a] : layer_alphas_) checked_alpha(a, fmt::format("layer {}", layer));
 }
 
 nlohmann::json BlendMethod::options() const {
@@ -25,11 +27,17 @@ nlohmann::json BlendMethod::options() const {
   return {{"alpha", alpha_}, {"layers", layers}};
 }
 
-BlendMethod BlendMethod::from_options(const nlohmann::json& options) {
+BlendMethod BlendMethod::from_options(const nlohmann::json& options, const std::string& where, double default_alpha) {
+  if (!options.is_object()) fail(ErrorKind::Format, "{}: blend options are a JSON object like {{\"alpha\": 0.5, \"layers\": {{\"3\": 1.0}}}}", where);
+  for (const auto& [key, value] : options.items())
+    if (key != "alpha" && key != "layers") fail(ErrorKind::Format, "{}: unknown field '{}' (expected alpha, layers)", where, key);
   std::map<int, double> layers;
   if (options.contains("layers"))
-    for (const auto& [key, value] : options["layers"].items()) layers[std::stoi(key)] = value.get<double>();
-  return BlendMethod(options.value("alpha", 1.0), layers);
+    for (const auto& [key, value] : object_field(options, "layers", where).items()) {
+      const std::string field = fmt::format("{}: layers.{}", where, key);
+      layers[parse_layer_index(key, field)] = checked_alpha(json_as<double>(value, field), field, ErrorKind::Format);
+    }
+  return BlendMethod(checked_alpha(number_field(options, "alpha", where, default_alpha), where, ErrorKind::Format), layers);
 }
 
 double BlendMethod::alpha_for(int layer) const {
@@ -55,31 +63,7 @@ std::vector<std::vector<std::byte>> BlendMethod::compute_layer(std::span<const T
 }
 
 BlendMethod read_blend_file(const std::string& path, double default_alpha) {
-  const nlohmann::json j = read_json_file(path);
-  if (!j.is_object()) fail(ErrorKind::Format, "{}: a blend file is a JSON object like {{\"alpha\": 0.5, \"layers\": {{\"3\": 1.0}}}}", path);
-  double alpha = default_alpha;
-  if (j.contains("alpha")) {
-    if (!j["alpha"].is_number()) fail(ErrorKind::Format, "{}: field 'alpha' must be a number", path);
-    alpha = j["alpha"].get<double>();
-  }
-  std::map<int, double> layers;
-  if (j.contains("layers")) {
-    if (!j["layers"].is_object()) fail(ErrorKind::Format, "{}: field 'layers' must map layer indices to alphas", path);
-    for (const auto& [key, value] : j["layers"].items()) {
-      std::size_t used = 0;
-      int layer = -1;
-      try {
-        layer = std::stoi(key, &used);
-      } catch (const std::exception&) {
-      }
-      if (layer < 0 || used != key.size()) fail(ErrorKind::Format, "{}: layers key '{}' is not a layer index", path, key);
-      if (!value.is_number()) fail(ErrorKind::Format, "{}: layers.{} must be a number", path, key);
-      layers[layer] = value.get<double>();
-    }
-  }
-  for (const auto& key : j.items())
-    if (key.key() != "alpha" && key.key() != "layers") fail(ErrorKind::Format, "{}: unknown field '{}' (expected alpha, layers)", path, key.key());
-  return BlendMethod(alpha, layers);
+  return BlendMethod::from_options(read_json_file(path), path, default_alpha);
 }
 
 }  // namespace qk

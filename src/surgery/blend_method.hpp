@@ -15,15 +15,17 @@ class BlendMethod final : public SurgeryMethod {
   std::vector<std::vector<std::byte>> compute_layer(std::span<const TensorPair> tensors, const SurgeryPlan& plan) const override;
 
   double alpha_for(int layer) const;
-  static BlendMethod from_options(const nlohmann::json& options);
+  const std::map<int, double>& layer_alphas() const { return layer_alphas_; }
+  // {"alpha": 0.5, "layers": {"3": 1.0, "11": 0.25}} (both keys optional), as options() writes it;
+  // throws Error(Format) naming `where` and the field.
+  static BlendMethod from_options(const nlohmann::json& options, const std::string& where, double default_alpha = 1.0);
 
  private:
   double alpha_;
   std::map<int, double> layer_alphas_;
 };
 
-// Reads a blend file: {"alpha": 0.5, "layers": {"3": 1.0, "11": 0.25}} (both keys optional).
-// Throws Error(Format) naming the file and the field.
+// Reads a blend file (the form of from_options).
 BlendMethod read_blend_file(const std::string& path, double default_alpha);
 
 }  // namespace qk

@@ -39,8 +39,9 @@ class RestoreMethod final : public SurgeryMethod {
   std::vector<std::vector<std::byte>> compute_layer(std::span<const TensorPair> tensors, const SurgeryPlan& plan) const override;
 };
 
-// Rebuilds a method from the name and options recorded in qkrestore.json (for `verify`).
-std::unique_ptr<SurgeryMethod> method_from_provenance(const std::string& name, const nlohmann::json& options);
+// Rebuilds a method from the name and options recorded in qkrestore.json (for `verify`); a malformed
+// option is an Error(Format) naming `where` (the file) and the field.
+std::unique_ptr<SurgeryMethod> method_from_provenance(const std::string& name, const nlohmann::json& options, const std::string& where);
 
 // Copies base's bytes of `rows` into `out` (which holds SFT's bytes), converting dtypes if needed.
 void copy_base_rows(const TensorPair& pair, std::span<std::byte> out);

@@ -9,6 +9,7 @@
 #include "io/staging_dir.hpp"
 #include "surgery/provenance.hpp"
 #include "util/error.hpp"
+#include "util/json.hpp"
 #include "util/progress.hpp"
 #include "util/sha256.hpp"
 
@@ -85,13 +86,9 @@ std::vector<std::vector<const PlannedTensor*>> layer_groups(const SurgeryPlan& p
 }
 
 std::uint64_t parse_byte_size(const std::string& text) {
-  std::size_t pos = 0;
-  double number = 0;
-  try {
-    number = std::stod(text, &pos);
-  } catch (const std::exception&) {
-    fail(ErrorKind::Usage, "'{}' is not a size (examples: 5GB, 500MB, 2GiB)", text);
-  }
+  const std::size_t pos = std::min(text.find_first_not_of("0123456789.eE+-"), text.size());
+  const double number = parse_number(std::string_view(text).substr(0, pos), fmt::format("'{}' is not a size (examples: 5GB, 500MB, 2GiB)", text),
+                                     ErrorKind::Usage);
   std::string unit = text.substr(pos);
   for (auto& c : unit) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   static const std::map<std::string, double> kUnits = {{"", 1},       {"B", 1},         {"KB", 1e3},        {"MB", 1e6},
@@ -122,7 +119,7 @@ OutputSummary write_output(const Checkpoint& base, const Checkpoint& sft, const 
   }
   std::uint64_t total = 0;
   for (const auto& shard : sft.shards()) total += shard->file_size();
-  Progress progress(fmt::format("{} -> {}", method.name(), options.out.filename().string()), total, options.quiet);
+  Progress progress(fmt::format("{} -> {}", method.name(), options.out.filename().string()), total, ProgressUnit::Bytes, options.quiet);
   HookGuard hook(&progress);
 
   // 1. Lay out every shard with SFT's bytes: whole files when the sharding is kept (no decoding,

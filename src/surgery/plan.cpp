@@ -8,6 +8,7 @@
 #include <fmt/ranges.h>
 
 #include "util/error.hpp"
+#include "util/json.hpp"
 
 namespace qk {
 namespace {
@@ -24,15 +25,6 @@ std::vector<RowRange> normalize(std::vector<RowRange> rows) {
 }
 
 std::string shape_text(const TensorInfo& info) { return fmt::format("[{}]", fmt::join(info.shape, ", ")); }
-
-// Layer index of a tensor named "<prefix>.<i>.<rest>", or -1.
-int layer_of(const std::string& name, const std::string& prefix) {
-  if (prefix.empty() || name.rfind(prefix + ".", 0) != 0) return -1;
-  std::size_t start = prefix.size() + 1, end = start;
-  while (end < name.size() && std::isdigit(static_cast<unsigned char>(name[end]))) ++end;
-  if (end == start || end >= name.size() || name[end] != '.') return -1;
-  return std::stoi(name.substr(start, end - start));
-}
 
 std::string describe_rows(const PlannedTensor& t) {
   if (t.whole()) return "all rows";
@@ -279,7 +271,7 @@ class Planner {
     std::vector<std::string> unused_notes;
     for (const auto& name : sft_.tensor_names()) {
       if (planned_.count(name) || !std::regex_search(name, pattern)) continue;
-      int layer = layer_of(name, prefix_);
+      const int layer = layer_index_in_name(name, prefix_, sft_.at(name).file->path().string()).value_or(-1);
       if (layer >= 0 && !layers.count(layer)) continue;
       check_pair(name, false, std::max(layer, 0), unused_notes);
       add(name, layer, "selected", {});

@@ -1,8 +1,7 @@
 #include "surgery/verify.hpp"
 
 #include <cstring>
-#include <fstream>
-#include <sstream>
+#include <map>
 
 #include <fmt/format.h>
 
@@ -10,6 +9,8 @@
 #include "surgery/output.hpp"
 #include "surgery/provenance.hpp"
 #include "util/error.hpp"
+#include "util/json.hpp"
+#include "util/files.hpp"
 #include "util/progress.hpp"
 #include "util/sha256.hpp"
 
@@ -19,22 +20,38 @@ namespace fs = std::filesystem;
 
 namespace {
 
-SurgeryOptions options_from_json(const nlohmann::json& j) {
-  SurgeryOptions o;
-  if (j.contains("layers") && j["layers"].is_array()) o.layers = j["layers"].get<std::set<int>>();
-  if (j.contains("tensors") && j["tensors"].is_string()) o.tensors_regex = j["tensors"].get<std::string>();
-  o.include_sliding = j.value("include_sliding", false);
-  o.include_gate = j.value("include_gate", false);
-  o.with_qk_norm = j.value("with_qk_norm", false);
-  if (j.contains("heads") && j["heads"].is_string()) o.heads = j["heads"].get<std::string>();
-  return o;
-}
+// What qkrestore.json recorded; every field checked, naming the file and the field.
+struct Provenance {
+  std::unique_ptr<SurgeryMethod> method;
+  SurgeryOptions options;
+  std::map<std::string, std::string> sha256;  // tensor -> recorded digest
+};
 
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
+Provenance read_provenance(const fs::path& path) {
+  const std::string where = path.string();
+  const nlohmann::json j = read_json_file(path);
+  if (!j.is_object()) fail(ErrorKind::Format, "{}: expected a JSON object", where);
+  Provenance p;
+  const nlohmann::json no_options = nlohmann::json::object();
+  const auto& method_options = j.contains("method_options") ? object_field(j, "method_options", where) : no_options;
+  p.method = method_from_provenance(optional_string_field(j, "method", where).value_or(""), method_options, where);
+  const auto& options = j.contains("options") ? object_field(j, "options", where) : no_options;
+  const std::string in_options = where + ": options";
+  if (options.contains("layers") && !options["layers"].is_null()) {
+    std::set<int> layers;
+    for (const auto& layer : array_field(options, "layers", in_options))
+      layers.insert(json_layer_index(layer, in_options + ".layers"));
+    p.options.layers = layers;
+  }
+  p.options.tensors_regex = optional_string_field(options, "tensors", in_options);
+  p.options.include_sliding = bool_field(options, "include_sliding", in_options, false);
+  p.options.include_gate = bool_field(options, "include_gate", in_options, false);
+  p.options.with_qk_norm = bool_field(options, "with_qk_norm", in_options, false);
+  p.options.heads = optional_string_field(options, "heads", in_options);
+  if (j.contains("tensors"))
+    for (const auto& [name, entry] : object_field(j, "tensors", where).items())
+      if (auto digest = optional_string_field(entry, "sha256", fmt::format("{}: tensors.{}", where, name))) p.sha256[name] = *digest;
+  return p;
 }
 
 // Offset of the first differing byte, or -1.
@@ -54,10 +71,10 @@ VerifyReport verify_output(const Checkpoint& base, const Checkpoint& sft, const 
   if (!fs::exists(provenance_path))
     fail(ErrorKind::Format, "{} has no {}: it was not written by qkrestore, so there is nothing to verify against", out_dir.string(),
          kProvenanceFile);
-  const nlohmann::json provenance = read_json_file(provenance_path);
+  const Provenance provenance = read_provenance(provenance_path);
+  const auto& method = provenance.method;
   const Checkpoint out(out_dir);
-  const auto method = method_from_provenance(provenance.value("method", ""), provenance.value("method_options", nlohmann::json::object()));
-  const SurgeryPlan plan = make_plan(base, sft, options_from_json(provenance.value("options", nlohmann::json::object())), table);
+  const SurgeryPlan plan = make_plan(base, sft, provenance.options, table);
   auto problem = [&](std::string text) { report.problems.push_back(std::move(text)); };
 
   // The same tensor set, shapes and dtypes as SFT.
@@ -76,8 +93,7 @@ VerifyReport verify_output(const Checkpoint& base, const Checkpoint& sft, const 
   }
   if (!report.problems.empty()) return report;
 
-  Progress progress("verify", out.total_tensor_bytes(), quiet);
-  const nlohmann::json& recorded = provenance.value("tensors", nlohmann::json::object());
+  Progress progress("verify", out.total_tensor_bytes(), ProgressUnit::Bytes, quiet);
   // Tensors the method computed: recompute, compare, and check the recorded digest.
   for (const auto& group : layer_groups(plan)) {
     std::vector<TensorPair> pairs;
@@ -89,9 +105,8 @@ VerifyReport verify_output(const Checkpoint& base, const Checkpoint& sft, const 
       if (auto at = first_difference(actual, expected[k]); at >= 0)
         problem(fmt::format("tensor '{}' ({}) differs from the recomputed {} result at byte {}", name, pairs[k].plan->role, method->name(), at));
       const std::string digest = sha256_hex(actual);
-      if (recorded.contains(name) && recorded[name].value("sha256", digest) != digest)
-        problem(fmt::format("tensor '{}': SHA-256 {} does not match {} recorded in {}", name, digest, recorded[name].value("sha256", ""),
-                            kProvenanceFile));
+      if (auto recorded = provenance.sha256.find(name); recorded != provenance.sha256.end() && recorded->second != digest)
+        problem(fmt::format("tensor '{}': SHA-256 {} does not match {} recorded in {}", name, digest, recorded->second, kProvenanceFile));
       ++report.method_tensors_checked;
       report.bytes_compared += actual.size();
       progress.add(actual.size());
@@ -127,7 +142,7 @@ VerifyReport verify_output(const Checkpoint& base, const Checkpoint& sft, const 
       problem(fmt::format("file '{}' of SFT is missing from the output", relative.string()));
       continue;
     }
-    const std::string want = read_file(it->path()), have = read_file(copy);
+    const std::string want = read_text_file(it->path()), have = read_text_file(copy);
     if (relative == "README.md" ? have.rfind(want, 0) != 0 : have != want)
       problem(fmt::format("file '{}' differs from SFT's", relative.string()));
     ++report.files_checked;

@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tokenizer/json_fields.hpp"
+#include "util/json.hpp"
 #include "tokenizer/normalizers.hpp"
 #include "tokenizer/utf8.hpp"
 #include "util/error.hpp"
@@ -52,7 +52,7 @@ std::vector<AddedToken> AddedVocabulary::parse(const nlohmann::json& added_token
     const auto& t = added_tokens[i];
     std::string here = fmt::format("{} added_tokens[{}]", where, i);
     AddedToken token;
-    token.id = static_cast<std::int32_t>(int_field(t, "id", here));
+    token.id = field<std::int32_t>(t, "id", here);
     token.content = string_field(t, "content", here);
     token.single_word = bool_field(t, "single_word", here, false);
     token.lstrip = bool_field(t, "lstrip", here, false);

@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "tokenizer/json_fields.hpp"
+#include "util/json.hpp"
 #include "tokenizer/utf8.hpp"
 #include "util/error.hpp"
 

@@ -3,7 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tokenizer/byte_level.hpp"
-#include "tokenizer/json_fields.hpp"
+#include "util/json.hpp"
 #include "tokenizer/pattern.hpp"
 #include "tokenizer/utf8.hpp"
 #include "util/error.hpp"
@@ -171,8 +171,8 @@ std::unique_ptr<Decoder> make_decoder(const nlohmann::json& config, const std::s
   if (type == "Replace") return std::make_unique<ReplaceDecoder>(config, here);
   if (type == "Strip") {
     return std::make_unique<StripDecoder>(single_char(string_field(config, "content", here), "content", here),
-                                          static_cast<std::size_t>(int_field(config, "start", here)),
-                                          static_cast<std::size_t>(int_field(config, "stop", here)));
+                                          field<std::size_t>(config, "start", here),
+                                          field<std::size_t>(config, "stop", here));
   }
   if (type == "Metaspace") {
     std::string replacement = optional_string_field(config, "replacement", here).value_or("\xE2\x96\x81");

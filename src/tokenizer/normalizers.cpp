@@ -8,7 +8,7 @@
 #include <unicode/normalizer2.h>
 #include <unicode/ustring.h>
 
-#include "tokenizer/json_fields.hpp"
+#include "util/json.hpp"
 #include "tokenizer/pattern.hpp"
 #include "tokenizer/regex.hpp"
 #include "tokenizer/utf8.hpp"

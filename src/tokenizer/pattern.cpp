@@ -2,7 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tokenizer/json_fields.hpp"
+#include "util/json.hpp"
 #include "util/error.hpp"
 
 namespace qk::tok {

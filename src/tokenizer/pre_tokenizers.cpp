@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tokenizer/byte_level.hpp"
-#include "tokenizer/json_fields.hpp"
+#include "util/json.hpp"
 #include "tokenizer/pattern.hpp"
 #include "tokenizer/split.hpp"
 #include "tokenizer/utf8.hpp"

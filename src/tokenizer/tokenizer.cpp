@@ -2,8 +2,6 @@
 // added tokens -> normalizer -> pre-tokenizer -> BPE model -> post-processor; decode via the decoder.
 #include "tokenizer/tokenizer.hpp"
 
-#include <fstream>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -15,6 +13,8 @@
 #include "tokenizer/pre_tokenizers.hpp"
 #include "tokenizer/utf8.hpp"
 #include "util/error.hpp"
+#include "util/json.hpp"
+#include "util/files.hpp"
 
 namespace qk {
 
@@ -45,21 +45,11 @@ Tokenizer Tokenizer::from_file(const std::filesystem::path& tokenizer_json) {
   std::filesystem::path path = tokenizer_json;
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) path /= "tokenizer.json";
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(ErrorKind::Io, "{}: cannot open tokenizer file", path.string());
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) fail(ErrorKind::Io, "{}: read failed", path.string());
-  return from_json_text(buffer.str(), path.string());
+  return from_json_text(read_text_file(path), path.string());
 }
 
 Tokenizer Tokenizer::from_json_text(std::string_view json_text, const std::string& label) {
-  nlohmann::json root;
-  try {
-    root = nlohmann::json::parse(json_text);
-  } catch (const nlohmann::json::exception& e) {  // parse_error, and out_of_range for a number like 1e400
-    fail(ErrorKind::Format, "{}: not valid JSON: {}", label, e.what());
-  }
+  const nlohmann::json root = parse_json(json_text, label, DuplicateKeys::LastWins);
   if (!root.is_object()) fail(ErrorKind::Format, "{}: top level must be a JSON object", label);
   if (!root.contains("model")) fail(ErrorKind::Format, "{}: missing field 'model'", label);
   auto field = [&](const char* key) -> const nlohmann::json& {

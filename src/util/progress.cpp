@@ -1,5 +1,6 @@
 #include "util/progress.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -43,38 +44,56 @@ std::string human_bytes(double bytes) {
   return unit == 0 ? fmt::format("{:.0f} {}", bytes, units[unit]) : fmt::format("{:.1f} {}", bytes, units[unit]);
 }
 
-Progress::Progress(std::string label, std::uint64_t total_bytes, bool quiet)
-    : label_(std::move(label)), total_(total_bytes), quiet_(quiet || !::isatty(STDERR_FILENO) && total_bytes < (1ull << 30)),
-      start_(std::chrono::steady_clock::now()), last_draw_(start_) {}
-
-Progress::~Progress() {
-  if (drawn_) std::fputc('\n', stderr);
+std::string format_duration(double seconds) {
+  auto total = static_cast<long long>(seconds + 0.5);
+  if (total >= 3600) return fmt::format("{}:{:02}:{:02}", total / 3600, total / 60 % 60, total % 60);
+  return fmt::format("{:02}:{:02}", total / 60, total % 60);
 }
 
-void Progress::add(std::uint64_t bytes) {
-  done_ += bytes;
+Progress::Progress(std::string label, std::uint64_t total, ProgressUnit unit, bool quiet)
+    : label_(std::move(label)), total_(total), unit_(unit), tty_(::isatty(STDERR_FILENO) != 0),
+      start_(std::chrono::steady_clock::now()), last_draw_(start_) {
+  quiet_ = quiet || total == 0 || (unit == ProgressUnit::Bytes && !tty_ && total < (1ull << 30));
+}
+
+Progress::~Progress() { finish(); }
+
+void Progress::add(std::uint64_t done_now) {
   throw_if_interrupted();
-  auto now = std::chrono::steady_clock::now();
-  if (!quiet_ && now - last_draw_ > std::chrono::milliseconds(isatty(STDERR_FILENO) ? 200 : 5000)) {
+  std::lock_guard lock(mutex_);
+  done_ += done_now;
+  const auto now = std::chrono::steady_clock::now();
+  if (!quiet_ && done_ < total_ && now - last_draw_ > std::chrono::milliseconds(tty_ ? 200 : 5000)) {
     last_draw_ = now;
+    drawn_ = true;
     draw(false);
   }
 }
 
 void Progress::finish() {
-  if (!quiet_ && drawn_) draw(true);
+  std::lock_guard lock(mutex_);
+  if (finished_) return;
+  finished_ = true;
+  // A byte count shows its final line only after a line in flight: a quick copy prints nothing.
+  if (!quiet_ && (unit_ == ProgressUnit::Items || drawn_)) draw(true);
 }
 
 void Progress::draw(bool final) {
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  double rate = seconds > 0 ? done_ / seconds : 0;
-  double eta = rate > 0 && total_ > done_ ? (total_ - done_) / rate : 0;
-  double percent = total_ ? 100.0 * done_ / total_ : 100.0;
-  bool tty = ::isatty(STDERR_FILENO);
-  fmt::print(stderr, "{}{}: {:5.1f}%  {} / {}  {}/s  ETA {:.0f}s{}", tty ? "\r" : "", label_, percent, human_bytes(done_),
-             human_bytes(total_), human_bytes(rate), eta, tty ? "   " : "\n");
-  drawn_ = tty && !final;
-  if (final && tty) std::fputc('\n', stderr);
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  const double done = static_cast<double>(std::min(done_, total_)), total = static_cast<double>(total_);
+  const double rate = elapsed > 0 ? done / elapsed : 0.0;
+  const double eta = rate > 0 ? (total - done) / rate : 0.0;
+  constexpr int kWidth = 30;
+  const int filled = static_cast<int>(kWidth * done / total);
+  const std::string bar = std::string(filled, '#') + std::string(kWidth - filled, '.');
+  const std::string count = unit_ == ProgressUnit::Bytes
+                                ? fmt::format("{} / {} {}/s", human_bytes(done), human_bytes(total), human_bytes(rate))
+                                : fmt::format("{}/{} {:.1f}/s", done_, total_, rate);
+  const std::string text =
+      fmt::format("{} [{}] {} elapsed {} ETA {}", label_, bar, count, format_duration(elapsed), !final ? format_duration(eta) : done_ >= total_ ? "done" : "stopped");
+  if (tty_) fmt::print(stderr, "\r{}\x1b[K{}", text, final ? "\n" : "");
+  else fmt::print(stderr, "{}\n", text);
+  std::fflush(stderr);
 }
 
 }  // namespace qk

@@ -7,6 +7,7 @@
 #include "io/checkpoint.hpp"
 #include "support/run_binary.hpp"
 #include "support/temp_dir.hpp"
+#include "util/json.hpp"
 
 namespace qk {
 namespace {
@@ -285,6 +286,45 @@ TEST_F(RestoreCli, TensorsRegexGivesTheVOnlyAblation) {
   for (const auto& layer : plan["layers"])
     for (const auto& t : layer["from_base"]) names.push_back(t["name"]);
   EXPECT_EQ(names, (std::vector<std::string>{"model.layers.1.self_attn.v_proj.weight", "model.layers.3.self_attn.v_proj.weight"}));
+}
+
+// Issue 17: inputs that used to escape as "internal error" (std::stoi, nlohmann type errors) are
+// exit 1 with a message naming the file and the field.
+void expect_format_error(const test::RunResult& r, const std::vector<std::string>& needles) {
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_EQ(r.output.find("internal error"), std::string::npos) << r.output;
+  for (const auto& needle : needles) EXPECT_NE(r.output.find(needle), std::string::npos) << needle << " in " << r.output;
+}
+
+TEST_F(RestoreCli, HugeLayerIndexInATensorNameNamesTheShard) {
+  const std::string name = "model.layers.99999999999.extra.weight";
+  std::string header = R"({")" + name + R"(": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}})";
+  header.append((8 - header.size() % 8) % 8, ' ');
+  std::string shard(8, '\0');
+  for (int i = 0; i < 8; ++i) shard[i] = static_cast<char>((header.size() >> (8 * i)) & 0xff);
+  shard += header + std::string(4, '\0');
+  auto index = read_json_file(tmp_ / "sft" / "model.safetensors.index.json");
+  index["weight_map"][name] = "extra.safetensors";
+  test::write_bytes(tmp_ / "sft" / "extra.safetensors", shard);
+  damage("sft/model.safetensors.index.json", index.dump(2));
+  expect_format_error(run_qkrestore("restore -q --tensors extra " + pair() + " --out " + out()),
+                      {"extra.safetensors", name, "99999999999"});
+  expect_nothing_written();
+}
+
+TEST_F(RestoreCli, VerifyNamesAMalformedBlendOptionInQkrestoreJson) {
+  ASSERT_EQ(run_qkrestore("blend -q --alpha 0.5 " + pair() + " --out " + out()).status, 0);
+  const fs::path provenance = tmp_ / "out" / "qkrestore.json";
+  auto j = read_json_file(provenance);
+  for (const char* layers : {R"({"x": 1})", R"({"3": "half"})", R"({"99999999999": 1})"}) {
+    j["method_options"]["layers"] = nlohmann::json::parse(layers);
+    test::write_bytes(provenance, j.dump(2));
+    expect_format_error(run_qkrestore("verify -q " + pair() + " --out " + out()), {provenance.string(), "method_options", "layers"});
+  }
+  j["method_options"]["layers"] = nlohmann::json::object();
+  j["options"]["include_gate"] = "yes";
+  test::write_bytes(provenance, j.dump(2));
+  expect_format_error(run_qkrestore("verify -q " + pair() + " --out " + out()), {provenance.string(), "include_gate"});
 }
 
 TEST(RestoreCliDtype, Fp32BaseIntoBf16SftSaysItConverted) {

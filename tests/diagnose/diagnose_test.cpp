@@ -17,6 +17,7 @@
 #include "io/dtype.hpp"
 #include "support/temp_dir.hpp"
 #include "surgery/procrustes_solver.hpp"
+#include "util/json.hpp"
 
 namespace qk::diagnose {
 namespace {

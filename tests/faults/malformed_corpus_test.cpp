@@ -11,6 +11,7 @@
 #include "surgery/plan.hpp"
 #include "tokenizer/tokenizer.hpp"
 #include "util/error.hpp"
+#include "util/json.hpp"
 
 namespace qk {
 namespace {

@@ -5,6 +5,7 @@
 #include "io/checkpoint.hpp"
 #include "support/temp_dir.hpp"
 #include "util/error.hpp"
+#include "util/json.hpp"
 
 namespace qk {
 namespace {

@@ -217,3 +217,21 @@ TEST_F(NiahCli, TemplateModelUsesTheModelsOwnChatTemplate) {
   }
   EXPECT_EQ(lines, 2);
 }
+
+// A folder that cannot be made (a file stands where it should go) is an error naming the path, not
+// a std::filesystem exception escaping as "internal error" (issue 17).
+TEST_F(NiahCli, OutputUnderAFileIsAnErrorNamingThePath) {
+  const std::string blocked = (tasks_ / "sub").string();
+  const auto generate = run_cli(dir_, "niah generate -q --tokenizer " + test_tokenizer_path().string() + " --data-dir " +
+                                          data_dir().string() + " --tasks niah_single_1 --lengths 1K --samples 1 --out " + blocked +
+                                          "/tasks.jsonl");
+  const auto run = run_cli(dir_, "niah run -q --tasks " + tasks_.string() + " --server http://127.0.0.1:9 --model m --out " +
+                                     blocked + "/preds.jsonl");
+  std::ofstream(dir_ / "preds.jsonl") << R"({"pred": "x", "outputs": ["x"]})" << '\n';
+  const auto score = run_cli(dir_, "niah score " + (dir_ / "preds.jsonl").string() + " --out " + blocked + "/summary");
+  for (const auto& r : {generate, run, score}) {
+    EXPECT_EQ(r.status, 1) << r.err;
+    EXPECT_NE(r.err.find(blocked), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("internal error"), std::string::npos) << r.err;
+  }
+}

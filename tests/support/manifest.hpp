@@ -12,6 +12,7 @@
 
 #include "io/checkpoint.hpp"
 #include "support/temp_dir.hpp"
+#include "util/json.hpp"
 
 namespace qk::test {
 
