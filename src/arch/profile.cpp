@@ -16,6 +16,7 @@ struct Context {
   const std::string& label;
   std::string where;
   [[noreturn]] void error(std::string_view what) const { fail(ErrorKind::Format, "{}: {}: {}", label, where, what); }
+  std::string field(const char* key) const { return fmt::format("{}: {}: '{}'", label, where, key); }
 };
 
 std::string get_string(const json& object, const char* key, const Context& ctx, std::string fallback = "") {
@@ -53,7 +54,7 @@ LayerKindSource parse_kind_source(const json& j, const Context& ctx) {
   if ((source.type == LayerKindSource::Type::List || source.type == LayerKindSource::Type::Pattern) && source.values.empty())
     ctx.error(fmt::format("source '{}' needs a 'values' map", source.key));
   source.offset_key = get_string(j, "offset", ctx, "0");
-  source.base = j.value("base", 0);
+  source.base = field_or<int>(j, "base", ctx.field("layer_kinds"), 0);
   if (j.contains("hit")) source.hit = get_kind(j["hit"], ctx);
   if (j.contains("miss")) source.miss = get_kind(j["miss"], ctx);
   return source;
@@ -72,7 +73,7 @@ TensorTemplate parse_tensor_template(const json& j, const Context& ctx) {
   t.name = get_string(j, "name", ctx);
   t.match = get_string(j, "match", ctx);
   if (t.name.empty() == t.match.empty()) ctx.error("a tensor needs exactly one of 'name' and 'match'");
-  t.optional = j.value("optional", false);
+  t.optional = bool_field(j, "optional", ctx.field("global_tensors"), false);
   if (j.contains("gated")) t.gated = j["gated"].is_boolean() ? (j["gated"].get<bool>() ? "1" : "0") : get_string(j, "gated", ctx);
   if (j.contains("rows")) {
     const json& r = j["rows"];
@@ -87,25 +88,29 @@ TensorTemplate parse_tensor_template(const json& j, const Context& ctx) {
   return t;
 }
 
+const json& builtin_defaults();
+
 FamilyProfile parse_family(const std::string& model_type, const json& j, const json& defaults, const std::string& label) {
   Context ctx{label, "family '" + model_type + "'"};
   if (!j.is_object()) ctx.error("must be a JSON object");
   FamilyProfile f;
   f.model_type = model_type;
   f.description = get_string(j, "description", ctx);
-  if (j.contains("aliases"))
-    for (const auto& a : j["aliases"]) f.aliases.push_back(a.get<std::string>());
+  f.aliases = field_or<std::vector<std::string>>(j, "aliases", ctx.field("aliases"), {});
   f.config_root = get_string(j, "config_root", ctx);
   f.layer_count = get_string(j, "layer_count", ctx, get_string(defaults, "layer_count", ctx, "num_hidden_layers"));
-  const json& prefixes = j.contains("layers") ? j["layers"] : defaults.value("layers", json::array({"model.layers"}));
-  for (const auto& p : prefixes) f.layer_prefixes.push_back(p.get<std::string>());
+  f.layer_prefixes = field_or<std::vector<std::string>>(j, "layers", ctx.field("layers"),
+                                                        field_or<std::vector<std::string>>(defaults, "layers", label + ": defaults", {"model.layers"}));
   if (j.contains("layer_kinds"))
     for (const auto& s : j["layer_kinds"]) f.kind_sources.push_back(parse_kind_source(s, ctx));
   if (j.contains("default_kind")) f.default_kind = get_kind(j["default_kind"], ctx);
-  if (defaults.contains("dims"))
-    for (const auto& [k, v] : defaults["dims"].items()) f.dims[k] = v.get<std::string>();
-  if (j.contains("dims"))
-    for (const auto& [k, v] : j["dims"].items()) f.dims[k] = v.get<std::string>();
+  f.ffn_tensors = field_or<std::vector<std::string>>(
+      j, "ffn_tensors", ctx.field("ffn_tensors"),
+      field_or<std::vector<std::string>>(defaults, "ffn_tensors", label + ": defaults",
+                                         json_as<std::vector<std::string>>(builtin_defaults()["ffn_tensors"], "built-in families.json")));
+  for (const auto* dims : {&defaults, &j})
+    if (dims->contains("dims"))
+      for (const auto& [k, v] : object_field(*dims, "dims", ctx.field("dims")).items()) f.dims[k] = json_as<std::string>(v, ctx.field("dims") + "." + k);
 
   const json& position = j.contains("position") ? j["position"] : defaults.value("position", json::object());
   const std::string kind = get_string(position, "kind", ctx, "rope");
@@ -167,7 +172,7 @@ const char* tensor_part_name(TensorPart part) {
 FamilyTable FamilyTable::from_json(const json& table, const std::string& label) {
   if (!table.is_object() || !table.contains("families") || !table["families"].is_object())
     fail(ErrorKind::Format, "{}: an architecture table needs a 'families' object", label);
-  const json defaults = table.contains("defaults") ? table["defaults"] : builtin_defaults();
+  const json defaults = table.contains("defaults") ? object_field(table, "defaults", label) : builtin_defaults();
   FamilyTable result;
   for (const auto& [model_type, family] : table["families"].items())
     result.families_[model_type] = parse_family(model_type, family, defaults, label);

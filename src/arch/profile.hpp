@@ -65,6 +65,7 @@ struct FamilyProfile {
   std::map<std::string, std::string> dims;
   PositionSpec position;
   std::vector<TensorTemplate> global_tensors;
+  std::vector<std::string> ffn_tensors;  // name parts of feed-forward tensors
 };
 
 class FamilyTable {

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "arch/layout.hpp"
 #include "surgery/output.hpp"
 #include "surgery/procrustes_norms.hpp"
 #include "util/error.hpp"
@@ -16,10 +17,11 @@ namespace qk::diagnose {
 namespace {
 
 // The mixer's tensors of a non-global layer: matrices that are not MLP/MoE weights.
-bool is_mixer_tensor(const std::string& name, const TensorInfo& info) {
+// A layer's mixer weights: matrices that the family's ffn_tensors (families.json) do not mark feed-forward.
+bool is_mixer_tensor(const std::string& name, const TensorInfo& info, const FamilyProfile& family) {
   if (info.shape.size() < 2) return false;
-  for (const char* skip : {"mlp.", "experts", "feed_forward", "block_sparse_moe", "shared_expert", "router", ".gate.weight"})
-    if (name.find(skip) != std::string::npos) return false;
+  for (const auto& part : family.ffn_tensors)
+    if (name.find(part) != std::string::npos) return false;
   return true;
 }
 
@@ -53,9 +55,10 @@ Report diagnose(const Checkpoint& base, const Checkpoint& sft, const FamilyTable
   report.rope_theta = rope_theta(sft.config());
 
   std::map<int, std::vector<std::string>> layer_tensors;
+  const ModelLayout layout(sft.config(), table, (sft.dir() / "config.json").string());
   for (const auto& name : sft.tensor_names()) {
     const auto layer = layer_index_in_name(name, plan.layer_prefix, sft.at(name).file->path().string());
-    if (layer && is_mixer_tensor(name, *sft.at(name).info) && base.has(name)) layer_tensors[*layer].push_back(name);
+    if (layer && is_mixer_tensor(name, *sft.at(name).info, layout.family()) && base.has(name)) layer_tensors[*layer].push_back(name);
   }
   std::map<int, std::vector<const PlannedTensor*>> planned;
   for (const auto& group : layer_groups(plan))
