@@ -24,7 +24,7 @@
 
 #include "engine/causal_lm.hpp"
 #include "engine/op_timer.hpp"
-#include "engine/parallel.hpp"
+#include "util/thread_pool.hpp"
 
 using namespace qk::engine;
 using Clock = std::chrono::steady_clock;
@@ -226,7 +226,7 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--decode")) decode_steps = std::stoul(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--json")) json_out = argv[i + 1];
   }
-  std::printf("threads: %zu (engine pool), hardware %u\n", engine_threads(), std::thread::hardware_concurrency());
+  std::printf("threads: %zu (engine pool), hardware %u\n", worker_threads(), std::thread::hardware_concurrency());
   const auto config = bench_config();
   const double load_before = load_average();
   const Yardsticks before = measure_yardsticks(tokens, config["hidden_size"].get<int>(), "yardsticks before");
@@ -334,7 +334,7 @@ int main(int argc, char** argv) {
               (state.bytes() - linear_bytes(state)) / 1e6, state.position);
 
   if (!json_out.empty()) {
-    nlohmann::json j{{"threads", engine_threads()},
+    nlohmann::json j{{"threads", worker_threads()},
                      {"load_average_before", load_before},
                      {"load_average_after", load_after},
                      {"sgemm_gflops", peak},

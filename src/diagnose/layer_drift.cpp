@@ -10,7 +10,6 @@
 #include <cblas.h>
 #include <fmt/format.h>
 
-#include "surgery/procrustes_blas_threads.hpp"
 #include "surgery/procrustes_solver.hpp"
 #include "surgery/tensor_rows.hpp"
 #include "util/error.hpp"
@@ -123,7 +122,6 @@ LayerDrift global_layer_drift(std::span<const TensorPair> tensors, const Surgery
 
   // Every head (keys once per KV group) on its own, heads in parallel with single-threaded BLAS
   // (memory: one head's rows in double per core).
-  const SingleThreadedBlas one_blas_thread;
   const Eigen::Index input_dim = tensors[layout.q_weight.front().tensor].sft.info->shape.back();
   std::vector<HeadProducts> keys(layout.k_weight.size()), queries(layout.q_weight.size());
   parallel_for(keys.size() + queries.size(), [&](std::size_t i) {

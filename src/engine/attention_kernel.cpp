@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "engine/kernels.hpp"
-#include "engine/parallel.hpp"
+#include "util/thread_pool.hpp"
 
 namespace qk::engine {
 namespace {

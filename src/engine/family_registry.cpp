@@ -40,7 +40,7 @@ std::size_t SequenceState::bytes() const {
 }
 
 std::unique_ptr<CausalLM> make_causal_lm(const nlohmann::json& config, const WeightSource& weights) {
-  const std::string type = config.value("model_type", std::string());
+  const std::string type = optional_string_field(config, "model_type", weights.label()).value_or("");
   for (const auto& f : kFamilies)
     if (type == f.model_type) return f.make(config, weights);
   fail(ErrorKind::Unsupported, "{}: model_type '{}' is not supported by the embedded engine (supported: {})",

@@ -6,7 +6,7 @@
 
 #include "engine/kernels.hpp"
 #include "engine/op_timer.hpp"
-#include "engine/parallel.hpp"
+#include "util/thread_pool.hpp"
 #include "engine/scratch.hpp"
 
 namespace qk::engine {

@@ -5,7 +5,7 @@
 
 #include "engine/attention_kernel.hpp"
 #include "engine/kernels.hpp"
-#include "engine/parallel.hpp"
+#include "util/thread_pool.hpp"
 #include "engine/scratch.hpp"
 #include "engine/op_timer.hpp"
 

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "engine/op_timer.hpp"
-#include "engine/parallel.hpp"
+#include "util/thread_pool.hpp"
 
 namespace qk::engine {
 namespace {

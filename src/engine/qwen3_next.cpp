@@ -9,7 +9,7 @@
 #include "engine/gated_deltanet.hpp"
 #include "engine/kernels.hpp"
 #include "engine/op_timer.hpp"
-#include "engine/parallel.hpp"
+#include "util/thread_pool.hpp"
 #include "engine/qwen3_next_config.hpp"
 #include "util/error.hpp"
 

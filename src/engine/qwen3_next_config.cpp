@@ -2,19 +2,16 @@
 
 #include <algorithm>
 
+#include "arch/layout.hpp"
 #include "util/error.hpp"
+#include "util/json.hpp"
 
 namespace qk::engine {
 namespace {
 
 template <typename T>
 void read(const nlohmann::json& j, const char* key, T& field, const std::string& label) {
-  if (!j.contains(key) || j[key].is_null()) return;  // keep transformers' default
-  try {
-    field = j[key].get<T>();
-  } catch (const nlohmann::json::exception&) {
-    fail(ErrorKind::Format, "{}: field '{}' has the wrong type ({})", label, key, j[key].dump());
-  }
+  if (auto value = optional_field<T>(j, key, label)) field = std::move(*value);  // else transformers' default
 }
 
 void require_positive(std::size_t value, const char* key, const std::string& label) {
@@ -74,27 +71,25 @@ Qwen3NextConfig parse_qwen3_next_config(const nlohmann::json& j, const std::stri
   c.rotary_dim = static_cast<std::size_t>(static_cast<double>(c.head_dim) * c.partial_rotary_factor);
   c.rotary_dim -= c.rotary_dim % 2;
 
-  if (j.contains("layer_types") && !j["layer_types"].is_null()) {
-    read(j, "layer_types", c.layer_types, label);
-  } else {
-    std::size_t interval = 4;
-    read(j, "full_attention_interval", interval, label);
-    require_positive(interval, "full_attention_interval", label);
-    for (std::size_t i = 0; i < c.num_hidden_layers; ++i)
-      c.layer_types.push_back((i + 1) % interval ? "linear_attention" : "full_attention");
+  // Layer kinds as the architecture table (src/arch/families.json) reads them, with transformers'
+  // defaults for what the config leaves out.
+  nlohmann::json with_defaults = j;
+  with_defaults["model_type"] = "qwen3_next";
+  with_defaults["num_hidden_layers"] = c.num_hidden_layers;
+  auto absent = [&](const char* key) { return !j.contains(key) || j[key].is_null(); };
+  if (absent("layer_types") && absent("full_attention_interval")) with_defaults["full_attention_interval"] = 4;
+  const ModelLayout layout(with_defaults, FamilyTable::builtin(), label);
+  for (const auto& layer : layout.layers()) {
+    if (layer.kind != LayerKind::Global && layer.kind != LayerKind::Linear)
+      fail(ErrorKind::Unsupported, "{}: layer {} is {} (the engine runs qwen3_next's linear_attention and full_attention layers)",
+           label, layer.index, layer_kind_name(layer.kind));
+    c.layer_types.push_back(layer.kind == LayerKind::Global ? "full_attention" : "linear_attention");
   }
-  if (c.layer_types.size() != c.num_hidden_layers)
-    fail(ErrorKind::Format, "{}: layer_types has {} entries for num_hidden_layers {}", label, c.layer_types.size(),
-         c.num_hidden_layers);
-  for (std::size_t i = 0; i < c.layer_types.size(); ++i)
-    if (c.layer_types[i] != "linear_attention" && c.layer_types[i] != "full_attention")
-      fail(ErrorKind::Unsupported, "{}: layer_types[{}] = '{}' (qwen3_next layers are linear_attention or "
-           "full_attention)", label, i, c.layer_types[i]);
 
   if (j.contains("eos_token_id") && !j["eos_token_id"].is_null()) {
     const auto& eos = j["eos_token_id"];
-    if (eos.is_array()) c.eos_token_ids = eos.get<std::vector<std::int32_t>>();
-    else c.eos_token_ids = {eos.get<std::int32_t>()};
+    if (eos.is_array()) c.eos_token_ids = json_as<std::vector<std::int32_t>>(eos, label + ": eos_token_id");
+    else c.eos_token_ids = {json_as<std::int32_t>(eos, label + ": eos_token_id")};
   }
   if (c.attention_bias) fail(ErrorKind::Unsupported, "{}: attention_bias true is not supported", label);
   if (j.contains("hidden_act") && j["hidden_act"] != "silu")

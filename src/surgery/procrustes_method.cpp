@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 #include <cblas.h>
 
-#include "surgery/procrustes_blas_threads.hpp"
 #include "surgery/procrustes_group.hpp"
 #include "util/error.hpp"
 #include "util/thread_pool.hpp"
@@ -107,7 +106,6 @@ std::vector<std::vector<std::byte>> ProcrustesMethod::compute_layer(std::span<co
   const QkLayerLayout layout = locate_qk_heads(tensors, plan, "procrustes");
   check_rope_geometry(plan, layout.layer, "procrustes");
   const std::int64_t hd = layout.head_dim, r = plan.rotary_dim;
-  const SingleThreadedBlas one_blas_thread;  // the parallelism is over heads (parallel_for)
   auto outputs = copy_sft_bytes(tensors);
   load_groups(tensors, layout, groups_);
   const std::vector<GroupRows>& groups = groups_;

@@ -1,5 +1,7 @@
 #include "util/thread_pool.hpp"
 
+#include <cblas.h>
+
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
@@ -104,8 +106,18 @@ std::size_t configured_threads() {
   return hw == 0 ? 1 : hw;
 }
 
+// The one rule for OpenBLAS threads: every product runs on the pool thread that calls it. Debian ships
+// the pthread build of OpenBLAS (libopenblas0-pthread), whose own threads would otherwise spin in
+// sched_yield beside the pool's between products and take the cores from the element-wise work
+// (measured: a fifth of QK-Pro's samples; the engine's products well below the sgemm yardstick). The
+// setting is process-wide and made once, when the pool starts.
+std::size_t threads_with_single_threaded_blas() {
+  openblas_set_num_threads(1);
+  return configured_threads();
+}
+
 Pool& pool() {
-  static Pool instance(configured_threads());
+  static Pool instance(threads_with_single_threaded_blas());
   return instance;
 }
 
