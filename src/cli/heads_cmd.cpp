@@ -18,28 +18,6 @@ struct HeadsArgs {
   bool no_recall = false;
 };
 
-std::vector<int> parse_length_list(const std::string& text) {
-  std::vector<int> lengths;
-  std::size_t start = 0;
-  while (start <= text.size()) {
-    std::size_t end = std::min(text.find(',', start), text.size());
-    std::string item = text.substr(start, end - start);
-    int multiplier = 1;
-    if (!item.empty() && (item.back() == 'K' || item.back() == 'k')) multiplier = 1024, item.pop_back();
-    std::size_t used = 0;
-    int value = 0;
-    try {
-      value = std::stoi(item, &used);
-    } catch (const std::exception&) {
-    }
-    if (item.empty() || used != item.size() || value <= 0)
-      fail(ErrorKind::Usage, "--lengths: '{}' is not a positive length (e.g. 1024 or 1K)", text.substr(start, end - start));
-    lengths.push_back(value * multiplier);
-    start = end + 1;
-  }
-  return lengths;
-}
-
 }  // namespace
 
 Action setup_heads(CLI::App& sub) {
@@ -68,7 +46,7 @@ Action setup_heads(CLI::App& sub) {
     if (!args->engine.empty() && args->engine != "embedded")
       fail(ErrorKind::Usage, "--engine '{}': the only engine is 'embedded' (without --engine: drift only)", args->engine);
     o.engine = args->engine == "embedded";
-    o.lengths = parse_length_list(args->lengths);
+    o.lengths = parse_lengths(args->lengths);
     o.recall = !args->no_recall;
     const heads::HeadsReport report = heads::find_heads(o, args->pair.family_table());
     heads::write_heads_outputs(report, args->out);

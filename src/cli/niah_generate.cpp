@@ -1,14 +1,12 @@
 // `qkrestore niah generate`: write a RULER-format task JSONL. Parsing only; see src/niah/.
-#include <climits>
-
 #include <fmt/format.h>
 
 #include "cli/command.hpp"
+#include "cli/surgery_args.hpp"
 #include "niah/data_files.hpp"
 #include "niah/task_set.hpp"
 #include "server/chat_template.hpp"
 #include "util/error.hpp"
-#include "util/json.hpp"
 
 namespace qk::cli {
 namespace {
@@ -20,25 +18,6 @@ struct NiahGenerateArgs {
   std::uint64_t seed = 42;
   bool quiet = false, full_token_count = false;
 };
-
-std::vector<int> parse_lengths(const std::string& text) {
-  std::vector<int> lengths;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    std::size_t end = text.find(',', start);
-    if (end == std::string::npos) end = text.size();
-    std::string item = text.substr(start, end - start);
-    int multiplier = 1;
-    if (!item.empty() && (item.back() == 'K' || item.back() == 'k')) multiplier = 1024, item.pop_back();
-    if (!item.empty() && (item.back() == 'M' || item.back() == 'm')) multiplier = 1024 * 1024, item.pop_back();
-    const std::int64_t value = parse_int(item, fmt::format("--lengths: '{}' (e.g. 4096, 4K, 1M)", text.substr(start, end - start)), 1,
-                                         INT_MAX / multiplier, ErrorKind::Usage);
-    lengths.push_back(static_cast<int>(value) * multiplier);
-    start = end + 1;
-  }
-  if (lengths.empty()) fail(ErrorKind::Usage, "--lengths is empty");
-  return lengths;
-}
 
 int run_niah_generate(const NiahGenerateArgs& args) {
   using namespace qk::niah;

@@ -1,5 +1,6 @@
 #include "cli/surgery_args.hpp"
 
+#include <climits>
 #include <sstream>
 
 #include "util/error.hpp"
@@ -27,6 +28,25 @@ std::set<int> parse_layer_list(const std::string& text) {
   return layers;
 }
 }  // namespace
+
+std::vector<int> parse_lengths(const std::string& text) {
+  std::vector<int> lengths;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find(',', start);
+    if (end == std::string::npos) end = text.size();
+    std::string item = text.substr(start, end - start);
+    int multiplier = 1;
+    if (!item.empty() && (item.back() == 'K' || item.back() == 'k')) multiplier = 1024, item.pop_back();
+    if (!item.empty() && (item.back() == 'M' || item.back() == 'm')) multiplier = 1024 * 1024, item.pop_back();
+    const std::int64_t value = parse_int(item, fmt::format("--lengths: '{}' (e.g. 4096, 4K, 1M)", text.substr(start, end - start)), 1,
+                                         INT_MAX / multiplier, ErrorKind::Usage);
+    lengths.push_back(static_cast<int>(value) * multiplier);
+    start = end + 1;
+  }
+  if (lengths.empty()) fail(ErrorKind::Usage, "--lengths is empty");
+  return lengths;
+}
 
 void remember_command_line(int argc, char** argv) {
   g_command_line.clear();

@@ -44,6 +44,8 @@ struct OpenedPair {
 };
 
 std::string command_line();  // argv as the user typed it, for provenance
+// --lengths "4096,4K,1M": positive token counts (K = 1024, M = 1024 * 1024); Error(Usage) naming the item.
+std::vector<int> parse_lengths(const std::string& text);
 void remember_command_line(int argc, char** argv);
 
 }  // namespace qk::cli

@@ -122,7 +122,7 @@ std::string to_svg(const HeadsReport& r) {
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\" font-family=\"sans-serif\" "
       "font-size=\"11\">\n<title>{}</title>\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
       "<text x=\"8\" y=\"18\" font-size=\"13\" font-weight=\"bold\">{}</text>\n",
-      width, height, width, height, niah::xml_escape(title), niah::xml_escape(title));
+      width, height, width, height, xml_escape(title), xml_escape(title));
   for (int c = 0; c < columns; ++c)
     svg += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">group {}</text>\n", kLeft + c * kCell + kCell / 2, kTop - 8, c);
   const double count = static_cast<double>(std::max<std::size_t>(r.groups.size(), 1));
@@ -141,7 +141,7 @@ std::string to_svg(const HeadsReport& r) {
                          "{} {:.4g}</title></rect>\n",
                          x, y, kCell, kCell, niah::score_color(shade), layer, g.kv_group, i + 1, g.decided_by, g.score);
       svg += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-weight=\"bold\">#{}</text>\n", x + kCell / 2, y + kCell / 2 - 4, i + 1);
-      svg += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n", x + kCell / 2, y + kCell / 2 + 12, niah::xml_escape(value));
+      svg += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n", x + kCell / 2, y + kCell / 2 + 12, xml_escape(value));
     }
   }
   svg += fmt::format("<text x=\"8\" y=\"{}\">cell: rank, and the evidence that decided it (+N: recall gain in points; r: base retrieval "
