@@ -9,6 +9,7 @@
 #include "support/run_binary.hpp"
 #include "support/temp_dir.hpp"
 #include "util/error.hpp"
+#include "util/json.hpp"
 
 namespace qk::heads {
 namespace {

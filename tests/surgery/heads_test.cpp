@@ -14,6 +14,7 @@
 #include "surgery/procrustes_method.hpp"
 #include "surgery/verify.hpp"
 #include "util/error.hpp"
+#include "util/json.hpp"
 
 namespace qk {
 namespace {
