@@ -11,12 +11,12 @@
 namespace qk::cli {
 namespace {
 
-struct ReportArgs {
+struct FrontierReportArgs {
   std::vector<std::string> runs;
   std::string out, title = "Recall and reasoning", reference;
 };
 
-int run_report(const ReportArgs& args) {
+int run_frontier_report(const FrontierReportArgs& args) {
   const auto runs = eval::load_report_runs(args.runs);
   const std::string html = eval::render_report(runs, args.title, args.reference);
   std::ofstream out(args.out, std::ios::binary | std::ios::trunc);
@@ -31,7 +31,7 @@ int run_report(const ReportArgs& args) {
 }  // namespace
 
 Action setup_report(CLI::App& app) {
-  auto args = std::make_shared<ReportArgs>();
+  auto args = std::make_shared<FrontierReportArgs>();
   app.add_option("--run", args->runs,
                  "NAME=DIR of a `niah score` or `eval score` folder (or a folder with niah/ and eval/); repeat, a NAME "
                  "twice merges")
@@ -39,7 +39,7 @@ Action setup_report(CLI::App& app) {
   app.add_option("--reference", args->reference, "run the others are tested against (default: the first)");
   app.add_option("--title", args->title, "page title")->capture_default_str();
   app.add_option("-o,--out", args->out, "output HTML file")->required();
-  return [args] { return run_report(*args); };
+  return [args] { return run_frontier_report(*args); };
 }
 
 }  // namespace qk::cli

@@ -25,7 +25,7 @@ std::string strip_spaces(std::string_view text) {
 
 namespace {
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_ascii_digit(char c) { return c >= '0' && c <= '9'; }
 
 // Position of the last case-insensitive occurrence of `needle` (lower-case ASCII) in `text`.
 std::size_t rfind_caseless(std::string_view text, std::string_view needle) {
@@ -59,14 +59,14 @@ std::optional<std::string> last_number(std::string_view text) {
   std::optional<std::string> last;
   std::size_t i = 0;
   while (i < text.size()) {
-    if (!is_digit(text[i])) {
+    if (!is_ascii_digit(text[i])) {
       ++i;
       continue;
     }
     std::size_t start = i;
     if (start > 0 && text[start - 1] == '-') --start;
-    while (i < text.size() && (is_digit(text[i]) || ((text[i] == ',' || text[i] == '.' || text[i] == '/') &&
-                                                       i + 1 < text.size() && is_digit(text[i + 1]))))
+    while (i < text.size() && (is_ascii_digit(text[i]) || ((text[i] == ',' || text[i] == '.' || text[i] == '/') &&
+                                                       i + 1 < text.size() && is_ascii_digit(text[i + 1]))))
       ++i;
     last = std::string(text.substr(start, i - start));
   }
