@@ -17,6 +17,8 @@ const Command kCommands[] = {
     {"blend", "W_Q/W_K = alpha * BASE + (1 - alpha) * SFT on the restored rows", setup_blend},
     {"diagnose", "where SFT moved the attention routing: per layer and head drift, rotation share, bands", setup_diagnose},
     {"heads", "rank the KV groups of the global layers by retrieval evidence: drift, attention on the needle, recall gained", setup_heads},
+    {"sweep", "measure candidate repairs on recall and reasoning, draw the frontier, recommend one by a stated rule",
+     setup_sweep},
     {"verify", "check an output against BASE and SFT byte for byte", setup_verify},
     {"niah", "RULER-compatible needle-in-a-haystack evaluation: generate, run, score, report", setup_niah},
     {"eval", "reasoning accuracy (GSM8K, MATH, JSONL) with 95% intervals and paired tests: run, score", setup_eval},

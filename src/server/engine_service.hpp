@@ -81,6 +81,9 @@ class EngineService {
 
   const Tokenizer& tokenizer() const { return tokenizer_; }
   const engine::ModelInfo& info() const { return model_->info(); }
+  // The model itself, for in-memory surgery between runs (`sweep`): only while no request is queued or
+  // running, since the engine thread reads the weights without a lock.
+  engine::CausalLM& model() { return *model_; }
   const std::vector<std::int32_t>& end_tokens() const { return end_tokens_; }
 
   // Counters since start, for tests and logs.

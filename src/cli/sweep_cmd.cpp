@@ -1,0 +1,140 @@
+// qkrestore sweep: every candidate repair measured on recall and reasoning, the frontier, and the pick
+// by a stated rule (docs/heads.md). Parsing only; see src/sweep/.
+#include <fmt/format.h>
+
+#include "cli/command.hpp"
+#include "cli/surgery_args.hpp"
+#include "heads/heads.hpp"
+#include "io/checkpoint.hpp"
+#include "surgery/plan.hpp"
+#include "sweep/sweep.hpp"
+#include "util/error.hpp"
+#include "util/progress.hpp"
+
+namespace qk::cli {
+namespace {
+
+// "0.25,0.5" -> {0.25, 0.5}; "" -> none.
+std::vector<double> parse_alphas(const std::string& text, const char* option) {
+  std::vector<double> alphas;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    const std::size_t end = std::min(text.find(',', start), text.size());
+    const std::string item = text.substr(start, end - start);
+    std::size_t used = 0;
+    double value = -1;
+    try {
+      value = std::stod(item, &used);
+    } catch (const std::exception&) {
+    }
+    if (item.empty() || used != item.size() || !(value >= 0 && value <= 1))
+      fail(ErrorKind::Usage, "{}: '{}' is not an alpha in [0, 1]", option, item);
+    alphas.push_back(value);
+    start = end + 1;
+  }
+  return alphas;
+}
+
+struct SweepArgs {
+  PairArgs pair;
+  sweep::SweepOptions options;
+  std::string out, niah, reasoning, format = "auto", heads_file, serve_cmd;
+  int top_k = 3;
+  std::string blend = "0.5", qkpro = "1";
+  bool no_per_layer = false, no_base = false;
+  double min_reasoning = -1, min_recall = -1, serve_timeout = 600;
+};
+
+int run_sweep_command(SweepArgs& args) {
+  install_interrupt_handlers();
+  sweep::SweepOptions o = args.options;
+  o.base = args.pair.base;
+  o.sft = args.pair.sft;
+  o.out = args.out;
+  o.niah_tasks = args.niah;
+  o.reasoning_tasks = args.reasoning;
+  o.reasoning_format.format = eval::parse_problem_format(args.format);
+  if (args.min_reasoning >= 0) o.min_reasoning = args.min_reasoning;
+  if (args.min_recall >= 0) o.min_recall = args.min_recall;
+
+  const FamilyTable table = args.pair.family_table();
+  sweep::CandidateSetOptions set;
+  set.top_k = args.top_k;
+  set.blend_alphas = parse_alphas(args.blend, "--blend");
+  set.procrustes_alphas = parse_alphas(args.qkpro, "--qkpro");
+  set.per_layer = !args.no_per_layer;
+  set.with_base = !args.no_base;
+  {
+    const Checkpoint base(o.base), sft(o.sft);
+    set.global_layers = make_plan(base, sft, SurgeryOptions{}, table).selected_layers;
+  }
+  if (!args.heads_file.empty()) {
+    set.ranked_groups = sweep::read_ranked_groups(args.heads_file);
+  } else if (set.top_k > 0) {
+    // No ranking given: rank the groups here (embedded engine evidence when it runs the family).
+    heads::HeadsOptions h;
+    h.base = o.base;
+    h.sft = o.sft;
+    h.engine = args.serve_cmd.empty();
+    h.niah_tasks = o.niah_tasks.string();
+    h.quiet = o.quiet;
+    const heads::HeadsReport report = heads::find_heads(h, table);
+    heads::write_heads_outputs(report, o.out / "heads");
+    for (const auto& g : report.groups) set.ranked_groups.push_back(fmt::format("{}:{}", g.layer, g.kv_group));
+    if (!o.quiet) fmt::print(stderr, "sweep: heads ranked in {:.0f} s -> {}/heads/heads.md\n", report.seconds, o.out.string());
+  }
+  const auto candidates = sweep::make_candidates(set);
+  std::unique_ptr<sweep::CandidateBackends> backends;
+  if (args.serve_cmd.empty()) {
+    backends = sweep::make_embedded_candidates(o.base, o.sft);
+  } else {
+    sweep::ServeOptions serve;
+    serve.command = args.serve_cmd;
+    serve.scratch = o.out / "scratch";
+    serve.ready_timeout_s = args.serve_timeout;
+    backends = sweep::make_served_candidates(o.base, o.sft, serve);
+  }
+  const sweep::SweepResult result = sweep::run_sweep(o, candidates, *backends);
+  backends.reset();
+  sweep::write_sweep_outputs(o, result);
+  fmt::print("rule: {}\npick: {}\n", result.rule, result.reason);
+  if (result.recommended)
+    fmt::print("write it: {}\n", result.results[*result.recommended].candidate.spec.command(o.base.string(), o.sft.string(), "OUT"));
+  fmt::print("table: {0}/sweep.md, frontier: {0}/frontier.svg, report: {0}/report.html\n", o.out.string());
+  return kExitOk;
+}
+
+}  // namespace
+
+Action setup_sweep(CLI::App& sub) {
+  auto args = std::make_shared<SweepArgs>();
+  args->pair.bind(sub, false);
+  auto& o = args->options;
+  sub.add_option("--niah", args->niah, "NIAH task JSONL (qkrestore niah generate): the recall axis")->required();
+  sub.add_option("--reasoning", args->reasoning, "reasoning problems (GSM8K / MATH / JSONL): the reasoning axis")->required();
+  sub.add_option("--format", args->format, "format of --reasoning: auto | gsm8k | math | jsonl")->capture_default_str();
+  sub.add_option("--reasoning-limit", o.reasoning_limit, "use the first N problems (0: all)")->capture_default_str();
+  sub.add_option("--template", o.reasoning_template,
+                 "reasoning prompts: base | chatml | llama-3 raw templates (default: the model's chat template)");
+  sub.add_option("--max-tokens", o.reasoning_max_tokens, "tokens per reasoning reply")->capture_default_str();
+  sub.add_option("--niah-max-tokens", o.niah_max_tokens, "tokens per NIAH answer")->capture_default_str();
+  sub.add_option("--heads-file", args->heads_file, "heads.json of `qkrestore heads` (default: ranked here)");
+  sub.add_option("--top-k", args->top_k, "candidates restoring the best 1..K KV groups")->capture_default_str();
+  sub.add_option("--blend", args->blend, "blend alphas, comma-separated ('' for none)")->capture_default_str();
+  sub.add_option("--qkpro", args->qkpro, "QK-Pro (procrustes) alphas, comma-separated ('' for none)")->capture_default_str();
+  sub.add_flag("--no-per-layer", args->no_per_layer, "skip the candidates restoring one global layer each");
+  sub.add_flag("--no-base", args->no_base, "do not measure the base model (then no 'gain kept' column)");
+  sub.add_option("--min-reasoning", args->min_reasoning, "rule: reasoning at least this percent (replaces the McNemar rule)");
+  sub.add_option("--min-recall", args->min_recall, "rule: recall at least this percent");
+  sub.add_option("--serve-cmd", args->serve_cmd,
+                 "evaluate through your own server started per candidate, e.g. 'vllm serve {model} --port {port}' "
+                 "(default: the embedded engine in-process)");
+  sub.add_option("--serve-timeout", args->serve_timeout, "seconds a server may take to answer GET /v1/models")
+      ->capture_default_str();
+  sub.add_option("-j,--jobs", o.jobs, "requests in flight")->capture_default_str();
+  sub.add_option("--out", args->out, "directory: sweep.json, sweep.md, frontier.svg, report.html, candidates/")->required();
+  sub.add_flag("--quiet,-q", o.quiet, "no progress on stderr");
+  return [args]() { return run_sweep_command(*args); };
+}
+
+}  // namespace qk::cli

@@ -1,0 +1,221 @@
+#include "sweep/candidate_backends.hpp"
+
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <thread>
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include "arch/profile.hpp"
+#include "heads/candidate.hpp"
+#include "server/embedded_backend.hpp"
+#include "server/engine_service.hpp"
+#include "surgery/output.hpp"
+#include "util/error.hpp"
+
+namespace qk::sweep {
+namespace {
+
+class EmbeddedCandidates final : public CandidateBackends {
+ public:
+  EmbeddedCandidates(const std::filesystem::path& base_dir, const std::filesystem::path& sft_dir)
+      : base_dir_(base_dir),
+        base_(base_dir),
+        sft_(sft_dir),
+        sft_service_(server::EngineService::open(sft_dir)),
+        surgery_(sft_service_->model(), base_, sft_) {}
+
+  Answerers start(const Candidate& candidate, const std::filesystem::path&) override {
+    release();
+    switch (candidate.kind) {
+      case CandidateKind::Sft:
+        surgery_.undo();
+        backend_ = server::make_embedded_backend(sft_service_, "sft");
+        break;
+      case CandidateKind::Base:
+        if (!base_service_) base_service_ = server::EngineService::open(base_dir_);
+        backend_ = server::make_embedded_backend(base_service_, "base");
+        break;
+      case CandidateKind::Surgery:
+        surgery_.apply(candidate.spec);  // only while no request runs: the engine thread is idle here
+        backend_ = server::make_embedded_backend(sft_service_, candidate.name);
+        break;
+    }
+    return {backend_.get(), nullptr};
+  }
+  void release() override { backend_.reset(); }
+
+ private:
+  std::filesystem::path base_dir_;
+  Checkpoint base_, sft_;
+  std::shared_ptr<server::EngineService> sft_service_, base_service_;
+  heads::InMemorySurgery surgery_;
+  std::unique_ptr<niah::Backend> backend_;
+};
+
+int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0)
+    fail(ErrorKind::Io, "cannot find a free loopback port for --serve-cmd");
+  const int port = ntohs(address.sin_port);
+  ::close(fd);
+  return port;
+}
+
+std::string replace_all(std::string text, const std::string& from, const std::string& to) {
+  for (auto at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) text.replace(at, from.size(), to);
+  return text;
+}
+
+std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+class ServedCandidates final : public CandidateBackends {
+ public:
+  ServedCandidates(std::filesystem::path base_dir, std::filesystem::path sft_dir, ServeOptions options)
+      : base_dir_(std::move(base_dir)), sft_dir_(std::move(sft_dir)), options_(std::move(options)) {
+    if (options_.command.find("{model}") == std::string::npos || options_.command.find("{port}") == std::string::npos)
+      fail(ErrorKind::Usage, "--serve-cmd must hold {{model}} and {{port}}, e.g. 'vllm serve {{model}} --port {{port}}'");
+  }
+  ~ServedCandidates() override {
+    try {
+      release();
+      std::error_code error;
+      std::filesystem::remove(options_.scratch, error);  // only when empty: never a folder the user owns
+    } catch (...) {
+    }
+  }
+
+  Answerers start(const Candidate& candidate, const std::filesystem::path& candidate_dir) override {
+    release();
+    std::filesystem::path model_dir = candidate.kind == CandidateKind::Base ? base_dir_ : sft_dir_;
+    if (candidate.kind == CandidateKind::Surgery) {
+      std::error_code error;
+      std::filesystem::create_directories(options_.scratch, error);
+      if (error) fail(ErrorKind::Io, "cannot create {}: {}", options_.scratch.string(), error.message());
+      scratch_model_ = options_.scratch / candidate.name;
+      Checkpoint base(base_dir_), sft(sft_dir_);
+      const SurgeryPlan plan = make_plan(base, sft, candidate.spec.selection, FamilyTable::builtin());
+      OutputOptions out;
+      out.out = scratch_model_;
+      out.overwrite = true;
+      out.quiet = true;
+      out.command_line = candidate.spec.command(base_dir_.string(), sft_dir_.string(), scratch_model_.string());
+      out.surgery_options = candidate.spec.selection;
+      write_output(base, sft, plan, *candidate.spec.make_method(), out);
+      model_dir = scratch_model_;
+    }
+    const int port = free_port();
+    const std::string command =
+        replace_all(replace_all(options_.command, "{model}", shell_quote(model_dir.string())), "{port}", std::to_string(port));
+    std::filesystem::create_directories(candidate_dir);
+    const std::string log = (candidate_dir / "server.log").string();
+    pid_ = ::fork();
+    if (pid_ < 0) fail(ErrorKind::Io, "cannot start the server: fork failed");
+    if (pid_ == 0) {
+      ::setpgid(0, 0);  // its own process group: stopping it stops whatever it started
+      const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      if (fd >= 0) ::dup2(fd, 1), ::dup2(fd, 2);
+      ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    ::setpgid(pid_, pid_);
+    const std::string model_name = wait_until_ready(port, command, log);
+    niah::OpenAiOptions client;
+    client.base_url = fmt::format("http://127.0.0.1:{}", port);
+    client.model = model_name;
+    client.retries = options_.retries;
+    client.read_timeout_s = options_.request_timeout_s;
+    client.api = niah::ApiKind::Completions;
+    raw_ = niah::make_openai_backend(client);
+    client.api = niah::ApiKind::Chat;
+    chat_ = niah::make_openai_backend(client);
+    return {raw_.get(), chat_.get()};
+  }
+
+  void release() override {
+    raw_.reset();
+    chat_.reset();
+    if (pid_ > 0) {
+      ::kill(-pid_, SIGTERM);
+      int status = 0;
+      for (int i = 0; i < 100 && ::waitpid(pid_, &status, WNOHANG) == 0; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      if (::waitpid(pid_, &status, WNOHANG) == 0) {
+        ::kill(-pid_, SIGKILL);
+        ::waitpid(pid_, &status, 0);
+      }
+      pid_ = -1;
+    }
+    if (!scratch_model_.empty()) {
+      std::error_code error;
+      std::filesystem::remove_all(scratch_model_, error);
+      scratch_model_.clear();
+    }
+  }
+
+ private:
+  // Polls GET /v1/models until the server answers; returns the first model id it lists.
+  std::string wait_until_ready(int port, const std::string& command, const std::string& log) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(options_.ready_timeout_s);
+    while (std::chrono::steady_clock::now() < deadline) {
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        fail(ErrorKind::Network, "--serve-cmd exited ({}) before answering: {} (its output: {})",
+             WIFEXITED(status) ? fmt::format("status {}", WEXITSTATUS(status)) : "killed", command, log);
+      }
+      httplib::Client client("127.0.0.1", port);
+      client.set_connection_timeout(1, 0);
+      client.set_read_timeout(5, 0);
+      if (auto reply = client.Get("/v1/models"); reply && reply->status == 200) {
+        try {
+          const auto j = nlohmann::json::parse(reply->body);
+          return j.at("data").at(0).at("id").get<std::string>();
+        } catch (const nlohmann::json::exception& e) {
+          fail(ErrorKind::Network, "--serve-cmd's server answered GET /v1/models without a model id ({})", e.what());
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+    fail(ErrorKind::Network, "--serve-cmd did not answer GET /v1/models within {} s: {} (its output: {})",
+         options_.ready_timeout_s, command, log);
+  }
+
+  std::filesystem::path base_dir_, sft_dir_;
+  ServeOptions options_;
+  pid_t pid_ = -1;
+  std::filesystem::path scratch_model_;
+  std::unique_ptr<niah::Backend> raw_, chat_;
+};
+
+}  // namespace
+
+std::unique_ptr<CandidateBackends> make_embedded_candidates(const std::filesystem::path& base_dir,
+                                                            const std::filesystem::path& sft_dir) {
+  return std::make_unique<EmbeddedCandidates>(base_dir, sft_dir);
+}
+
+std::unique_ptr<CandidateBackends> make_served_candidates(const std::filesystem::path& base_dir,
+                                                          const std::filesystem::path& sft_dir, ServeOptions options) {
+  return std::make_unique<ServedCandidates>(base_dir, sft_dir, std::move(options));
+}
+
+}  // namespace qk::sweep

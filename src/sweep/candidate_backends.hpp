@@ -1,0 +1,49 @@
+// Where `sweep` gets a model that answers as each candidate would.
+//  - In process (EmbeddedCandidates): the SFT model loaded once in the embedded engine; each candidate's
+//    rows are written into it in memory (heads/candidate.hpp) and undone before the next. No checkpoint.
+//  - The user's own server (ServedCandidates): the candidate checkpoint written to a scratch folder,
+//    the server started from a command template (`vllm serve {model} --port {port}`), waited for on
+//    GET /v1/models, used through the OpenAI client, stopped (its process group), the scratch removed.
+#pragma once
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "io/checkpoint.hpp"
+#include "niah/backend.hpp"
+#include "niah/openai_backend.hpp"
+#include "sweep/candidate_set.hpp"
+
+namespace qk::sweep {
+
+// The two ways to reach a candidate: raw completions (NIAH task files hold their template already) and
+// chat, where the server applies the model's chat template; `chat` is null for raw-only backends (the
+// embedded engine), which get the template rendered by the caller (eval/model_chat.hpp).
+struct Answerers {
+  niah::Backend* raw = nullptr;
+  niah::Backend* chat = nullptr;
+};
+
+class CandidateBackends {
+ public:
+  virtual ~CandidateBackends() = default;
+  // Makes `candidate` the model that answers; valid until the next call or release().
+  virtual Answerers start(const Candidate& candidate, const std::filesystem::path& candidate_dir) = 0;
+  virtual void release() = 0;  // stop what start() began (a server, a scratch checkpoint)
+};
+
+std::unique_ptr<CandidateBackends> make_embedded_candidates(const std::filesystem::path& base_dir,
+                                                            const std::filesystem::path& sft_dir);
+
+struct ServeOptions {
+  std::string command;            // holds {model} and {port}
+  std::filesystem::path scratch;  // candidate checkpoints are written under it, one at a time
+  double ready_timeout_s = 600;   // how long a server may take to answer GET /v1/models
+  int retries = 5;
+  double request_timeout_s = 600;
+};
+
+std::unique_ptr<CandidateBackends> make_served_candidates(const std::filesystem::path& base_dir,
+                                                          const std::filesystem::path& sft_dir, ServeOptions options);
+
+}  // namespace qk::sweep

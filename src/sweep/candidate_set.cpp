@@ -1,0 +1,69 @@
+#include "sweep/candidate_set.hpp"
+
+#include <fstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "util/error.hpp"
+
+namespace qk::sweep {
+
+std::string Candidate::description() const {
+  switch (kind) {
+    case CandidateKind::Sft: return "SFT unchanged";
+    case CandidateKind::Base: return "base model";
+    case CandidateKind::Surgery: return spec.label();
+  }
+  return "";
+}
+
+std::vector<Candidate> make_candidates(const CandidateSetOptions& options) {
+  std::vector<Candidate> out;
+  out.push_back({"sft", CandidateKind::Sft, {}});
+  if (options.with_base) out.push_back({"base", CandidateKind::Base, {}});
+  std::string heads;
+  for (int k = 1; k <= options.top_k && k <= static_cast<int>(options.ranked_groups.size()); ++k) {
+    heads += (heads.empty() ? "" : ",") + options.ranked_groups[k - 1];
+    Candidate c{fmt::format("top-{}", k), CandidateKind::Surgery, {}};
+    c.spec.selection.heads = heads;
+    out.push_back(std::move(c));
+  }
+  if (options.per_layer && options.global_layers.size() > 1)
+    for (int layer : options.global_layers) {
+      Candidate c{fmt::format("layer-{}", layer), CandidateKind::Surgery, {}};
+      c.spec.selection.layers = std::set<int>{layer};
+      out.push_back(std::move(c));
+    }
+  out.push_back({"restore", CandidateKind::Surgery, {}});  // the paper's: every global layer, Q and K
+  for (double alpha : options.blend_alphas) {
+    Candidate c{fmt::format("blend-{}", alpha), CandidateKind::Surgery, {}};
+    c.spec.method = "blend";
+    c.spec.alpha = alpha;
+    out.push_back(std::move(c));
+  }
+  for (double alpha : options.procrustes_alphas) {
+    Candidate c{fmt::format("qkpro-{}", alpha), CandidateKind::Surgery, {}};
+    c.spec.method = "procrustes";
+    c.spec.alpha = alpha;
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+std::vector<std::string> read_ranked_groups(const std::filesystem::path& heads_json) {
+  std::ifstream in(heads_json, std::ios::binary);
+  if (!in) fail(ErrorKind::Io, "cannot open {}", heads_json.string());
+  try {
+    const nlohmann::json j = nlohmann::json::parse(in);
+    const nlohmann::json& list = j.is_array() ? j : j.at("groups");
+    std::vector<std::string> groups;
+    for (const auto& entry : list)
+      groups.push_back(fmt::format("{}:{}", entry.at("layer").get<int>(), entry.at("kv_group").get<int>()));
+    return groups;
+  } catch (const nlohmann::json::exception& e) {
+    fail(ErrorKind::Format, "{} is not a heads.json of `qkrestore heads` ({})", heads_json.string(), e.what());
+  }
+}
+
+}  // namespace qk::sweep

@@ -1,0 +1,113 @@
+// sweep: the candidate set, the recommendation rule, and the whole command on the shipped models, in
+// process and through `qkrestore serve` started per candidate by --serve-cmd (the two must agree).
+#include <fstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "support/run_binary.hpp"
+#include "support/temp_dir.hpp"
+#include "sweep/candidate_set.hpp"
+#include "sweep/recommend.hpp"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+TEST(SweepCandidates, SmallerRepairsFirstAndCumulativeTopK) {
+  qk::sweep::CandidateSetOptions o;
+  o.global_layers = {3, 7};
+  o.ranked_groups = {"7:1", "3:0", "3:1"};
+  o.top_k = 2;
+  o.blend_alphas = {0.25, 0.75};
+  o.procrustes_alphas = {1.0};
+  const auto c = qk::sweep::make_candidates(o);
+  std::vector<std::string> names;
+  for (const auto& x : c) names.push_back(x.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"sft", "base", "top-1", "top-2", "layer-3", "layer-7", "restore", "blend-0.25",
+                                             "blend-0.75", "qkpro-1"}));
+  EXPECT_EQ(*c[3].spec.selection.heads, "7:1,3:0");
+  EXPECT_EQ(c[4].spec.label(), "restore layers=3");
+  EXPECT_EQ(c[8].spec.label(), "blend a=0.75");
+}
+
+qk::niah::Summary recall_of(int right, int n) {
+  std::vector<qk::niah::ScoredPrediction> p;
+  for (int i = 0; i < n; ++i) p.push_back({std::to_string(i), "niah_single_2", 1024, 50, true, i < right ? 1.0 : 0.0});
+  return qk::niah::summarize(p);
+}
+
+qk::eval::ReasoningSummary reasoning_of(int right, int n) {
+  qk::eval::ReasoningSummary s;
+  s.total = n;
+  s.correct = right;
+  s.accuracy = 100.0 * right / n;
+  for (int i = 0; i < n; ++i) s.per_problem[std::to_string(i)] = i < right ? 1 : 0;
+  return s;
+}
+
+TEST(SweepRecommend, HighestRecallWhoseReasoningIsNotSignificantlyBelowSft) {
+  const auto r_sft = recall_of(10, 100), r_full = recall_of(90, 100), r_group = recall_of(85, 100), r_layer = recall_of(40, 100);
+  const auto q_sft = reasoning_of(60, 100), q_full = reasoning_of(30, 100), q_group = reasoning_of(55, 100), q_layer = reasoning_of(60, 100);
+  const qk::sweep::Scored sft{"sft", true, &r_sft, &q_sft};
+  std::vector<qk::sweep::Scored> all{sft, {"top-1", false, &r_group, &q_group}, {"layer-7", false, &r_layer, &q_layer},
+                                     {"restore", false, &r_full, &q_full}};
+  auto pick = qk::sweep::recommend(all, sft, std::nullopt, std::nullopt);
+  ASSERT_TRUE(pick.index);
+  EXPECT_EQ(all[*pick.index].name, "top-1");  // restore's reasoning is significantly below SFT's (30 vs 60)
+  pick = qk::sweep::recommend(all, sft, 25.0, std::nullopt);  // a threshold instead: restore qualifies
+  EXPECT_EQ(all[*pick.index].name, "restore");
+  pick = qk::sweep::recommend(all, sft, 90.0, std::nullopt);
+  EXPECT_FALSE(pick.index);
+  EXPECT_NE(pick.reason.find("no repair meets the rule"), std::string::npos);
+}
+
+json read_json(const fs::path& path) {
+  std::ifstream in(path);
+  return json::parse(in);
+}
+
+TEST(SweepCli, InProcessAndThroughServeAgree) {
+  qk::test::TempDir dir;
+  const std::string models = (qk::test::source_dir() / "models").string();
+  auto r = qk::test::run_qkrestore("niah generate -q --tokenizer " + models + "/base --tasks niah_single_2 --lengths 1K "
+                                   "--samples 4 --seed 3 --template chatml --out " + (dir / "niah.jsonl").string());
+  ASSERT_EQ(r.status, 0) << r.output;
+  std::ofstream(dir / "heads.json") << R"([{"layer": 3, "kv_group": 0}, {"layer": 7, "kv_group": 1}])";
+  const std::string common = "sweep -q --base " + models + "/base --sft " + models + "/cot --niah " + (dir / "niah.jsonl").string() +
+                             " --reasoning " + (qk::test::source_dir() / "data/reasoning/selection.jsonl").string() +
+                             " --reasoning-limit 3 --max-tokens 48 --niah-max-tokens 24 --heads-file " +
+                             (dir / "heads.json").string() + " --top-k 1 --blend '' --qkpro '' --no-per-layer --no-base";
+  r = qk::test::run_qkrestore(common + " --out " + (dir / "inproc").string());
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("rule: the highest recall"), std::string::npos) << r.output;
+  const json inproc = read_json(dir / "inproc/sweep.json");
+  ASSERT_EQ(inproc["candidates"].size(), 3u);  // sft, top-1, restore
+  EXPECT_EQ(inproc["candidates"][1]["repair"], "restore heads=3:0");
+  for (const char* file : {"sweep.md", "frontier.svg", "report.html"}) EXPECT_TRUE(fs::exists(dir / "inproc" / file)) << file;
+
+  // Rerun: every candidate comes from its cache.
+  r = qk::test::run_qkrestore(common.substr(0, 6) + common.substr(9) + " --out " + (dir / "inproc").string());
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n') > 0, true);
+  EXPECT_NE(r.output.find(", cached"), std::string::npos) << r.output;
+
+  const std::string serve = "'" + std::string(QK_BINARY) + " serve --model {model} --port {port}'";
+  r = qk::test::run_qkrestore(common + " --serve-cmd " + serve + " --serve-timeout 60 --out " + (dir / "served").string());
+  ASSERT_EQ(r.status, 0) << r.output;
+  const json served = read_json(dir / "served/sweep.json");
+  ASSERT_EQ(served["candidates"].size(), 3u);
+  for (std::size_t i = 0; i < 3; ++i) {  // same greedy answers in process and through the server
+    EXPECT_EQ(served["candidates"][i]["recall"], inproc["candidates"][i]["recall"]) << i;
+    EXPECT_EQ(served["candidates"][i]["reasoning"], inproc["candidates"][i]["reasoning"]) << i;
+  }
+  EXPECT_FALSE(fs::exists(dir / "served/scratch/top-1")) << "the candidate checkpoint is removed after use";
+  EXPECT_TRUE(fs::exists(dir / "served/candidates/top-1/server.log"));
+
+  r = qk::test::run_qkrestore(common + " --serve-cmd 'true {model} {port}' --serve-timeout 5 --out " + (dir / "bad").string());
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("--serve-cmd exited (status 0) before answering"), std::string::npos) << r.output;
+}
+
+}  // namespace
