@@ -6,6 +6,7 @@
 #include "cli/surgery_args.hpp"
 #include "heads/heads.hpp"
 #include "io/checkpoint.hpp"
+#include "surgery/output.hpp"
 #include "surgery/plan.hpp"
 #include "sweep/sweep.hpp"
 #include "util/error.hpp"
@@ -38,7 +39,7 @@ std::vector<double> parse_alphas(const std::string& text, const char* option) {
 struct SweepArgs {
   PairArgs pair;
   sweep::SweepOptions options;
-  std::string out, niah, reasoning, format = "auto", heads_file, serve_cmd;
+  std::string out, niah, reasoning, format = "auto", heads_file, serve_cmd, write;
   int top_k = 3;
   std::string blend = "0.5", qkpro = "1";
   bool no_per_layer = false, no_base = false;
@@ -98,8 +99,24 @@ int run_sweep_command(SweepArgs& args) {
   backends.reset();
   sweep::write_sweep_outputs(o, result);
   fmt::print("rule: {}\npick: {}\n", result.rule, result.reason);
-  if (result.recommended)
-    fmt::print("write it: {}\n", result.results[*result.recommended].candidate.spec.command(o.base.string(), o.sft.string(), "OUT"));
+  if (result.recommended) {
+    const sweep::Candidate& pick = result.results[*result.recommended].candidate;
+    const std::string target = args.write.empty() ? "OUT" : args.write;
+    const std::string command = pick.spec.command(o.base.string(), o.sft.string(), target);
+    if (args.write.empty()) {
+      fmt::print("write it: {}\n", command);
+    } else {  // --write: the pick as a checkpoint, as that command would write it
+      const Checkpoint base(o.base), sft(o.sft);
+      const SurgeryPlan plan = make_plan(base, sft, pick.spec.selection, table);
+      OutputOptions output;
+      output.out = args.write;
+      output.quiet = o.quiet;
+      output.command_line = command;
+      output.surgery_options = pick.spec.selection;
+      write_output(base, sft, plan, *pick.spec.make_method(), output);
+      fmt::print("wrote {} ({})\n", args.write, command);
+    }
+  }
   fmt::print("table: {0}/sweep.md, frontier: {0}/frontier.svg, report: {0}/report.html\n", o.out.string());
   return kExitOk;
 }
@@ -131,6 +148,7 @@ Action setup_sweep(CLI::App& sub) {
                  "(default: the embedded engine in-process)");
   sub.add_option("--serve-timeout", args->serve_timeout, "seconds a server may take to answer GET /v1/models")
       ->capture_default_str();
+  sub.add_option("--write", args->write, "also write the recommended repair to this new directory");
   sub.add_option("-j,--jobs", o.jobs, "requests in flight")->capture_default_str();
   sub.add_option("--out", args->out, "directory: sweep.json, sweep.md, frontier.svg, report.html, candidates/")->required();
   sub.add_flag("--quiet,-q", o.quiet, "no progress on stderr");
