@@ -76,8 +76,7 @@ int run_sweep_command(SweepArgs& args) {
     heads::HeadsOptions h;
     h.base = o.base;
     h.sft = o.sft;
-    h.engine = args.serve_cmd.empty();
-    h.niah_tasks = o.niah_tasks.string();
+    h.engine = args.serve_cmd.empty();  // its own short probes (1K), not the sweep's NIAH file: cheap evidence
     h.quiet = o.quiet;
     const heads::HeadsReport report = heads::find_heads(h, table);
     heads::write_heads_outputs(report, o.out / "heads");
