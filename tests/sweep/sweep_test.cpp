@@ -72,12 +72,12 @@ TEST(SweepCli, InProcessAndThroughServeAgree) {
   qk::test::TempDir dir;
   const std::string models = (qk::test::source_dir() / "models").string();
   auto r = qk::test::run_qkrestore("niah generate -q --tokenizer " + models + "/base --tasks niah_single_2 --lengths 1K "
-                                   "--samples 4 --seed 3 --template chatml --out " + (dir / "niah.jsonl").string());
+                                   "--samples 2 --seed 3 --template chatml --out " + (dir / "niah.jsonl").string());
   ASSERT_EQ(r.status, 0) << r.output;
   std::ofstream(dir / "heads.json") << R"([{"layer": 3, "kv_group": 0}, {"layer": 7, "kv_group": 1}])";
   const std::string common = "sweep -q --base " + models + "/base --sft " + models + "/cot --niah " + (dir / "niah.jsonl").string() +
                              " --reasoning " + (qk::test::source_dir() / "data/reasoning/selection.jsonl").string() +
-                             " --reasoning-limit 3 --max-tokens 48 --niah-max-tokens 24 --heads-file " +
+                             " --reasoning-limit 2 --max-tokens 32 --niah-max-tokens 16 --heads-file " +
                              (dir / "heads.json").string() + " --top-k 1 --blend '' --qkpro '' --no-per-layer --no-base";
   r = qk::test::run_qkrestore(common + " --out " + (dir / "inproc").string());
   ASSERT_EQ(r.status, 0) << r.output;
