@@ -27,6 +27,8 @@
 #include "util/thread_pool.hpp"
 
 using namespace qk::engine;
+using qk::parallel_for;
+using qk::worker_threads;
 using Clock = std::chrono::steady_clock;
 
 namespace {
