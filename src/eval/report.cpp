@@ -1,7 +1,6 @@
 #include "eval/report.hpp"
 
 #include <algorithm>
-#include <fstream>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -9,6 +8,7 @@
 #include "niah/heatmap_svg.hpp"
 #include "niah/report_html.hpp"
 #include "util/error.hpp"
+#include "util/json.hpp"
 
 namespace qk::eval {
 
@@ -17,17 +17,11 @@ namespace {
 enum class SummaryKind { Recall, Reasoning, Unknown };
 
 SummaryKind kind_of(const std::filesystem::path& summary_json) {
-  std::ifstream in(summary_json, std::ios::binary);
-  if (!in) fail(ErrorKind::Io, "cannot open {}", summary_json.string());
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    fail(ErrorKind::Format, "{}: not JSON ({})", summary_json.string(), e.what());
-  }
+  const nlohmann::json j = read_json_file(summary_json);
   if (!j.is_object()) return SummaryKind::Unknown;
-  if (j.value("kind", "") == "reasoning") return SummaryKind::Reasoning;
-  if (j.value("metric", "") == "string_match_all") return SummaryKind::Recall;
+  const std::string where = summary_json.string();
+  if (field_or<std::string>(j, "kind", where, "") == "reasoning") return SummaryKind::Reasoning;
+  if (field_or<std::string>(j, "metric", where, "") == "string_match_all") return SummaryKind::Recall;
   return SummaryKind::Unknown;
 }
 

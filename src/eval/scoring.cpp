@@ -11,6 +11,7 @@
 #include "eval/answer_equivalence.hpp"
 #include "eval/answer_extraction.hpp"
 #include "util/error.hpp"
+#include "util/json.hpp"
 
 namespace qk::eval {
 namespace {
@@ -197,31 +198,31 @@ void write_reasoning_summary(const ReasoningSummary& s, const std::filesystem::p
 }
 
 ReasoningSummary read_reasoning_summary(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(ErrorKind::Io, "cannot open {}", path.string());
-  try {
-    const nlohmann::json j = nlohmann::json::parse(in);
-    if (j.value("kind", "") != "reasoning")
-      fail(ErrorKind::Format, "{} is not a summary of `eval score` (its \"kind\" is not \"reasoning\")", path.string());
-    ReasoningSummary s;
-    s.title = j.at("title").get<std::string>();
-    s.accuracy = j.at("accuracy").get<double>();
-    s.correct = j.at("correct").get<std::size_t>();
-    s.total = j.at("total").get<std::size_t>();
-    s.ci95 = {j.at("ci95").at(0).get<double>() / 100, j.at("ci95").at(1).get<double>() / 100};
-    s.samples_per_problem = j.at("samples_per_problem").get<std::size_t>();
-    for (std::size_t k = 1; k <= s.samples_per_problem; ++k)
-      s.pass_at_k.push_back(j.at("pass_at_k").at(std::to_string(k)).get<double>());
-    s.truncated = j.at("truncated").get<std::size_t>();
-    s.think_dropped = j.at("think_dropped").get<std::size_t>();
-    s.think_unclosed = j.at("think_unclosed").get<std::size_t>();
-    s.no_answer = j.at("no_answer").get<std::size_t>();
-    s.rules = j.at("extraction_rules").get<std::map<std::string, std::size_t>>();
-    s.per_problem = j.at("per_problem").get<std::map<std::string, double>>();
-    return s;
-  } catch (const nlohmann::json::exception& e) {
-    fail(ErrorKind::Format, "{} is not a summary of `eval score` ({})", path.string(), e.what());
-  }
+  const nlohmann::json j = read_json_file(path);
+  const std::string where = path.string();
+  if (!j.is_object() || field_or<std::string>(j, "kind", where, "") != "reasoning")
+    fail(ErrorKind::Format, "{} is not a summary of `eval score` (its \"kind\" is not \"reasoning\")", where);
+  ReasoningSummary s;
+  s.title = field<std::string>(j, "title", where);
+  s.accuracy = field<double>(j, "accuracy", where);
+  s.correct = field<std::size_t>(j, "correct", where);
+  s.total = field<std::size_t>(j, "total", where);
+  const auto ci95 = field<std::vector<double>>(j, "ci95", where);
+  if (ci95.size() != 2) fail(ErrorKind::Format, "{}: field 'ci95' must hold two numbers", where);
+  s.ci95 = {ci95[0] / 100, ci95[1] / 100};
+  s.samples_per_problem = field<std::size_t>(j, "samples_per_problem", where);
+  const nlohmann::json& pass = object_field(j, "pass_at_k", where);
+  for (std::size_t k = 1; k <= s.samples_per_problem; ++k)
+    s.pass_at_k.push_back(field<double>(pass, std::to_string(k).c_str(), where + ": pass_at_k"));
+  s.truncated = field<std::size_t>(j, "truncated", where);
+  s.think_dropped = field<std::size_t>(j, "think_dropped", where);
+  s.think_unclosed = field<std::size_t>(j, "think_unclosed", where);
+  s.no_answer = field<std::size_t>(j, "no_answer", where);
+  for (const auto& [rule, count] : object_field(j, "extraction_rules", where).items())
+    s.rules[rule] = json_as<std::size_t>(count, where + ": extraction_rules." + rule);
+  for (const auto& [id, score] : object_field(j, "per_problem", where).items())
+    s.per_problem[id] = json_as<double>(score, where + ": per_problem." + id);
+  return s;
 }
 
 ReasoningSummary load_reasoning_run(const std::filesystem::path& path) {

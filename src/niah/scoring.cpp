@@ -222,39 +222,44 @@ void write_summary_files(const Summary& s, const std::filesystem::path& out_dir,
 
 Summary read_summary_json(const std::filesystem::path& path) {
   const nlohmann::json j = read_json_file(path);
-  try {
-    Summary s;
-    s.predictions = j.at("predictions").get<std::size_t>();
-    s.grid = j.at("grid").get<bool>();
-    s.tasks = j.at("tasks").get<std::vector<std::string>>();
-    s.lengths = j.at("lengths").get<std::vector<int>>();
-    s.depths = j.at("depths").get<std::vector<double>>();
-    for (const auto& row : j.at("by_task_length")) {
-      Cell& cell = s.by_task_length[{row.at("task").get<std::string>(), row.at("length").get<int>()}];
-      cell.samples = row.at("samples").get<std::size_t>();
-      cell.sum = row.at("sum").get<double>();
-    }
-    for (const auto& row : j.at("by_task_length_depth")) {
-      const int length = row.at("length").get<int>();
-      const double depth = row.at("depth").get<double>();
-      Cell& cell = s.by_task_length_depth[{row.at("task").get<std::string>(), length, depth}];
-      cell.samples = row.at("samples").get<std::size_t>();
-      cell.sum = row.at("sum").get<double>();
-      for (Cell* pooled : {&s.by_length_depth[{length, depth}], &s.by_length[length], &s.overall}) {
-        pooled->samples += cell.samples;
-        pooled->sum += cell.sum;
-      }
-    }
-    if (j.contains("per_sample"))  // summaries written before paired tests lack it
-      for (const auto& sample : j.at("per_sample")) {
-        const std::string id = sample.at("id").get<std::string>();
-        s.per_sample[id] = sample.at("score").get<double>();
-        s.sample_length[id] = sample.at("length").get<int>();
-      }
-    return s;
-  } catch (const nlohmann::json::exception& e) {
-    fail(ErrorKind::Format, "{} is not a qkrestore NIAH summary.json ({})", path.string(), e.what());
+  const std::string where = path.string();
+  if (!j.is_object()) fail(ErrorKind::Format, "{} is not a qkrestore NIAH summary.json (not an object)", where);
+  Summary s;
+  s.predictions = field<std::size_t>(j, "predictions", where);
+  s.grid = field<bool>(j, "grid", where);
+  s.tasks = field<std::vector<std::string>>(j, "tasks", where);
+  s.lengths = field<std::vector<int>>(j, "lengths", where);
+  s.depths = field<std::vector<double>>(j, "depths", where);
+  const nlohmann::json& rows = array_field(j, "by_task_length", where);
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const std::string row_where = fmt::format("{}: by_task_length[{}]", where, i);
+    Cell& cell = s.by_task_length[{field<std::string>(rows[i], "task", row_where), field<int>(rows[i], "length", row_where)}];
+    cell.samples = field<std::size_t>(rows[i], "samples", row_where);
+    cell.sum = field<double>(rows[i], "sum", row_where);
   }
+  const nlohmann::json& cells = array_field(j, "by_task_length_depth", where);
+  for (std::size_t i = 0; i < cells.size(); ++i) {
+    const std::string cell_where = fmt::format("{}: by_task_length_depth[{}]", where, i);
+    const int length = field<int>(cells[i], "length", cell_where);
+    const double depth = field<double>(cells[i], "depth", cell_where);
+    Cell& cell = s.by_task_length_depth[{field<std::string>(cells[i], "task", cell_where), length, depth}];
+    cell.samples = field<std::size_t>(cells[i], "samples", cell_where);
+    cell.sum = field<double>(cells[i], "sum", cell_where);
+    for (Cell* pooled : {&s.by_length_depth[{length, depth}], &s.by_length[length], &s.overall}) {
+      pooled->samples += cell.samples;
+      pooled->sum += cell.sum;
+    }
+  }
+  if (j.contains("per_sample")) {  // summaries written before paired tests lack it
+    const nlohmann::json& samples = array_field(j, "per_sample", where);
+    for (std::size_t i = 0; i < samples.size(); ++i) {
+      const std::string sample_where = fmt::format("{}: per_sample[{}]", where, i);
+      const std::string id = field<std::string>(samples[i], "id", sample_where);
+      s.per_sample[id] = field<double>(samples[i], "score", sample_where);
+      s.sample_length[id] = field<int>(samples[i], "length", sample_where);
+    }
+  }
+  return s;
 }
 
 }  // namespace qk::niah

@@ -1,11 +1,10 @@
 #include "sweep/candidate_set.hpp"
 
-#include <fstream>
-
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "util/error.hpp"
+#include "util/json.hpp"
 
 namespace qk::sweep {
 
@@ -52,18 +51,16 @@ std::vector<Candidate> make_candidates(const CandidateSetOptions& options) {
 }
 
 std::vector<std::string> read_ranked_groups(const std::filesystem::path& heads_json) {
-  std::ifstream in(heads_json, std::ios::binary);
-  if (!in) fail(ErrorKind::Io, "cannot open {}", heads_json.string());
-  try {
-    const nlohmann::json j = nlohmann::json::parse(in);
-    const nlohmann::json& list = j.is_array() ? j : j.at("groups");
-    std::vector<std::string> groups;
-    for (const auto& entry : list)
-      groups.push_back(fmt::format("{}:{}", entry.at("layer").get<int>(), entry.at("kv_group").get<int>()));
-    return groups;
-  } catch (const nlohmann::json::exception& e) {
-    fail(ErrorKind::Format, "{} is not a heads.json of `qkrestore heads` ({})", heads_json.string(), e.what());
+  const nlohmann::json j = read_json_file(heads_json);
+  const std::string where = heads_json.string();
+  const nlohmann::json& list = j.is_array() ? j : array_field(j, "groups", where);
+  if (!list.is_array()) fail(ErrorKind::Format, "{} is not a heads.json of `qkrestore heads` (not a list)", where);
+  std::vector<std::string> groups;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const std::string entry = fmt::format("{}[{}]", where, i);
+    groups.push_back(fmt::format("{}:{}", field<int>(list[i], "layer", entry), field<int>(list[i], "kv_group", entry)));
   }
+  return groups;
 }
 
 }  // namespace qk::sweep

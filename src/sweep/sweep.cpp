@@ -12,19 +12,10 @@
 #include "niah/runner.hpp"
 #include "sweep/recommend.hpp"
 #include "util/error.hpp"
+#include "util/json.hpp"
 
 namespace qk::sweep {
 namespace {
-
-nlohmann::json read_json_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail(ErrorKind::Io, "cannot open {}", path.string());
-  try {
-    return nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    fail(ErrorKind::Format, "{}: not JSON ({})", path.string(), e.what());
-  }
-}
 
 void write_text(const std::filesystem::path& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
