@@ -83,7 +83,7 @@ Action setup_niah_generate(CLI::App& app) {
   app.add_option("--reserve-tokens", args->reserve_tokens,
                  "tokens also reserved for a chat template the server applies (RULER model_template_token)");
   app.add_option("--data-dir", args->data_dir, "folder with adjectives.txt, nouns.txt and the shipped haystack");
-  app.add_option("-j,--jobs", args->jobs, "threads (default: all cores)");
+  app.add_option("-j,--jobs", args->jobs, "1: build samples one by one; otherwise on the worker pool (all cores, or QK_THREADS)");
   app.add_option("-o,--out", args->out, "output JSONL")->required();
   app.add_flag("--full-token-count", args->full_token_count,
                "size with one full tokenization per prompt instead of per-unit counts and seams (slower)");

@@ -1,17 +1,14 @@
 #include "niah/task_set.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cmath>
-#include <exception>
 #include <fstream>
-#include <mutex>
-#include <thread>
 
 #include "util/progress.hpp"
 #include "niah/sample_jsonl.hpp"
 #include "util/error.hpp"
+#include "util/thread_pool.hpp"
 #include "util/files.hpp"
 
 namespace qk::niah {
@@ -42,7 +39,6 @@ std::vector<SampleRequest> plan_requests(const TaskSetPlan& plan) {
 TaskSetStats write_task_set(const SampleGenerator& generator, const std::vector<SampleRequest>& requests,
                             const std::filesystem::path& out, int jobs, bool show_progress) {
   const auto start = std::chrono::steady_clock::now();
-  if (jobs <= 0) jobs = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   if (out.has_parent_path()) make_directories(out.parent_path());
   const std::filesystem::path temporary = out.string() + ".tmp";
   std::ofstream file(temporary, std::ios::binary | std::ios::trunc);
@@ -50,38 +46,31 @@ TaskSetStats write_task_set(const SampleGenerator& generator, const std::vector<
 
   TaskSetStats stats;
   Progress progress("generate", requests.size(), ProgressUnit::Items, !show_progress);
-  // Chunks keep memory bounded: each sample is built by one thread, lines are written in plan order.
-  const std::size_t chunk = static_cast<std::size_t>(jobs) * 4;
+  // Chunks keep memory bounded: each sample is built by one of the pool's threads (util/thread_pool),
+  // lines are written in plan order.
+  const std::size_t threads = jobs == 1 ? 1 : worker_threads();
+  const std::size_t chunk = threads * 4;
   std::vector<std::string> lines;
   for (std::size_t begin = 0; begin < requests.size(); begin += chunk) {
     const std::size_t end = std::min(requests.size(), begin + chunk);
     lines.assign(end - begin, {});
     std::vector<int> lengths(end - begin, 0);
-    std::atomic<std::size_t> next{begin};
-    std::exception_ptr error;
-    std::mutex error_mutex;
-    auto work = [&] {
-      for (std::size_t i; (i = next.fetch_add(1)) < end;) {
-        try {
-          Sample sample = generator.generate(requests[i]);
-          lengths[i - begin] = sample.length;
-          lines[i - begin] = sample_to_json(sample).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-          progress.add();
-        } catch (...) {
-          std::lock_guard lock(error_mutex);
-          if (!error) error = std::current_exception();
-          next = end;
-        }
-      }
+    auto build = [&](std::size_t k) {
+      Sample sample = generator.generate(requests[begin + k]);
+      lengths[k] = sample.length;
+      lines[k] = sample_to_json(sample).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      progress.add();
     };
-    std::vector<std::thread> threads;
-    for (int t = 1; t < std::min<int>(jobs, static_cast<int>(end - begin)); ++t) threads.emplace_back(work);
-    work();
-    for (auto& thread : threads) thread.join();
-    if (error) {
+    try {
+      if (threads == 1) {
+        for (std::size_t k = 0; k < end - begin; ++k) build(k);
+      } else {
+        parallel_for(end - begin, build);
+      }
+    } catch (...) {
       file.close();
       remove_file(temporary);
-      std::rethrow_exception(error);
+      throw;
     }
     for (std::size_t i = 0; i < lines.size(); ++i) {
       file << lines[i] << '\n';

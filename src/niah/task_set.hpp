@@ -25,7 +25,8 @@ struct TaskSetStats {
   int min_length = 0, max_length = 0;  // of `length` over the set
 };
 
-// Writes atomically (a temporary file renamed at the end). jobs <= 0 uses every core.
+// Writes atomically (a temporary file renamed at the end). Samples are built on the worker pool
+// (QK_THREADS sets its size); jobs == 1 builds them one by one on the calling thread.
 TaskSetStats write_task_set(const SampleGenerator& generator, const std::vector<SampleRequest>& requests,
                             const std::filesystem::path& out, int jobs, bool show_progress);
 
