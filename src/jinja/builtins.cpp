@@ -8,6 +8,7 @@
 #include "jinja/error.hpp"
 #include "jinja/interpreter.hpp"
 #include "jinja/text.hpp"
+#include "util/utf8.hpp"
 
 namespace qk::jinja {
 
@@ -94,7 +95,7 @@ std::string replace(const std::string& s, const std::string& from, const std::st
     const auto cps = text::code_points(s);
     for (char32_t c : cps) {
       if (remaining > 0) out += to, --remaining;
-      out += text::utf8(c);
+      append_utf8(out, c);
     }
     if (remaining > 0) out += to;
     return out;
@@ -443,7 +444,7 @@ Value apply_filter(const std::string& name, const Value& operand, const std::vec
   if (name == "join") {
     std::vector<std::string> parts;
     if (operand.kind == Kind::String) {
-      for (char32_t c : text::code_points(operand.string)) parts.push_back(text::utf8(c));
+      for (char32_t c : text::code_points(operand.string)) parts.push_back(utf8_char(c));
     } else if (operand.is_array()) {
       for (const Value& v : *operand.array) parts.push_back(join_element(v));
     } else {

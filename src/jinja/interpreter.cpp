@@ -8,6 +8,7 @@
 #include "jinja/builtins.hpp"
 #include "jinja/error.hpp"
 #include "jinja/text.hpp"
+#include "util/utf8.hpp"
 
 namespace qk::jinja {
 
@@ -269,13 +270,13 @@ class Interpreter {
     }
     if (st == 0) raise("Slice step cannot be zero");
     std::vector<Value> items;
-    std::vector<char32_t> picked;
+    std::string picked;
     for (double i = a; direction * i < direction * b; i += st) {
       const auto k = static_cast<std::size_t>(i);
       if (object.is_array()) items.push_back((*object.array)[k]);
-      else picked.push_back(chars[k]);
+      else append_utf8(picked, chars[k]);
     }
-    return object.is_array() ? Value::list(std::move(items)) : Value::str(text::utf8(picked));
+    return object.is_array() ? Value::list(std::move(items)) : Value::str(std::move(picked));
   }
 
   Value member(const Node& n, Env& env) {
@@ -602,7 +603,7 @@ void add_globals(Env& env) {
                   std::vector<Value> kv;
                   if (pair.is_array()) kv = *pair.array;
                   else if (pair.kind == Kind::String)
-                    for (char32_t c : text::code_points(pair.string)) kv.push_back(Value::str(text::utf8(c)));
+                    for (char32_t c : text::code_points(pair.string)) kv.push_back(Value::str(utf8_char(c)));
                   if (kv.size() != 2) raise("namespace expected an object or an iterable of [key, value] pairs");
                   if (kv[0].kind != Kind::String) raise("namespace keys must be strings");
                   entries.set(kv[0].string, kv[1]);

@@ -7,6 +7,7 @@
 
 #include "jinja/error.hpp"
 #include "jinja/text.hpp"
+#include "util/utf8.hpp"
 
 namespace qk::jinja {
 
@@ -145,7 +146,7 @@ struct Lexer {
           bool valid = hex.size() == length;
           for (char h : hex) valid = valid && std::isxdigit(static_cast<unsigned char>(h));
           if (!valid) error(fmt::format("Invalid hexadecimal escape sequence: \\{}{}", escaped, hex), cursor);
-          out += text::utf8(static_cast<char32_t>(std::stoul(hex, nullptr, 16)));
+          append_utf8(out, static_cast<char32_t>(std::stoul(hex, nullptr, 16)));
           cursor += length;
           continue;
         }

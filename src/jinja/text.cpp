@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <limits>
 
+#include "util/utf8.hpp"
+
 namespace qk::jinja::text {
 
 namespace {
@@ -14,28 +16,12 @@ bool is_space_code_point(char32_t c) {
          c == 0x205F || c == 0x3000 || c == 0xFEFF;
 }
 
-// Decodes the UTF-8 sequence at s[i]; len is its byte length (1 for a stray byte, decoded as itself).
-char32_t decode(std::string_view s, std::size_t i, std::size_t& len) {
-  const auto b = static_cast<unsigned char>(s[i]);
-  std::size_t n = b < 0x80 ? 1 : (b >> 5) == 6 ? 2 : (b >> 4) == 14 ? 3 : (b >> 3) == 30 ? 4 : 1;
-  if (i + n > s.size()) n = 1;
-  if (n == 1) {
-    len = 1;
-    return b < 0x80 ? b : 0xFFFD;  // a stray byte is no character (and no space)
-  }
-  char32_t c = b & (0x7F >> n);
-  for (std::size_t k = 1; k < n; ++k) c = (c << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
-  len = n;
-  return c;
-}
-
 }  // namespace
 
 std::size_t space_at(std::string_view s, std::size_t i) {
   if (i >= s.size()) return 0;
-  std::size_t len;
-  const char32_t c = decode(s, i, len);
-  return is_space_code_point(c) ? len : 0;
+  std::size_t end = i;
+  return is_space_code_point(next_code_point(s, end)) ? end - i : 0;
 }
 
 std::size_t space_before(std::string_view s, std::size_t end) {
@@ -74,33 +60,7 @@ std::string lower(std::string_view s) {
 
 std::vector<char32_t> code_points(std::string_view s) {
   std::vector<char32_t> out;
-  for (std::size_t i = 0, len; i < s.size(); i += len) out.push_back(decode(s, i, len));
-  return out;
-}
-
-std::string utf8(char32_t c) {
-  std::string out;
-  if (c < 0x80) {
-    out += static_cast<char>(c);
-  } else if (c < 0x800) {
-    out += static_cast<char>(0xC0 | (c >> 6));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  } else if (c < 0x10000) {
-    out += static_cast<char>(0xE0 | (c >> 12));
-    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (c >> 18));
-    out += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (c & 0x3F));
-  }
-  return out;
-}
-
-std::string utf8(const std::vector<char32_t>& cps) {
-  std::string out;
-  for (char32_t c : cps) out += utf8(c);
+  for (std::size_t i = 0; i < s.size();) out.push_back(next_code_point(s, i));
   return out;
 }
 
@@ -123,7 +83,7 @@ bool utf16_at(std::string_view s, long long i, std::string& out) {
   const long long n = static_cast<long long>(units.size());
   if (i < 0) i += n;
   if (i < 0 || i >= n) return false;
-  out = utf8(units[static_cast<std::size_t>(i)]);
+  out = utf8_char(units[static_cast<std::size_t>(i)]);
   return true;
 }
 

@@ -28,8 +28,6 @@ std::string upper(std::string_view s);
 std::string lower(std::string_view s);
 
 std::vector<char32_t> code_points(std::string_view s);
-std::string utf8(char32_t c);
-std::string utf8(const std::vector<char32_t>& cps);
 // Length in UTF-16 code units, as JavaScript's .length counts.
 std::size_t utf16_length(std::string_view s);
 // s.at(i) in UTF-16 code units (a negative i counts from the end); false when out of range.

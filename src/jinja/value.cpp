@@ -8,6 +8,7 @@
 
 #include "jinja/error.hpp"
 #include "jinja/text.hpp"
+#include "util/utf8.hpp"
 
 namespace qk::jinja {
 
@@ -170,7 +171,7 @@ std::string json_string(const std::string& s, bool ensure_ascii) {
             out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
           }
         } else {
-          out += text::utf8(c);
+          append_utf8(out, c);
         }
     }
   }

@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "server/text_assembler.hpp"
-#include "server/utf8_text.hpp"
+#include "util/utf8.hpp"
 #include "util/error.hpp"
 
 namespace qk::server {

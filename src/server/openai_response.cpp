@@ -1,6 +1,6 @@
 #include "server/openai_response.hpp"
 
-#include "server/utf8_text.hpp"
+#include "util/utf8.hpp"
 
 namespace qk::server {
 namespace {
@@ -24,11 +24,11 @@ nlohmann::json completion_logprobs(const Tokenizer& tokenizer, const TokenRun& r
   nlohmann::json tokens = nlohmann::json::array(), token_logprobs = nlohmann::json::array(),
                  top = nlohmann::json::array(), offsets = nlohmann::json::array();
   for (std::size_t i = 0; i < run.tokens.size(); ++i) {
-    tokens.push_back(sanitize_utf8(raw_token_text(tokenizer, run.tokens[i])));
+    tokens.push_back(utf8_lossy(raw_token_text(tokenizer, run.tokens[i])));
     token_logprobs.push_back(run.logprobs[i].logprob);
     // OpenAI: the k most likely tokens, and always the sampled one (so up to k + 1 entries).
     nlohmann::json alternatives = nlohmann::json::object();
-    for (const auto& [id, lp] : run.logprobs[i].top) alternatives[sanitize_utf8(raw_token_text(tokenizer, id))] = lp;
+    for (const auto& [id, lp] : run.logprobs[i].top) alternatives[utf8_lossy(raw_token_text(tokenizer, id))] = lp;
     alternatives[tokens.back().get<std::string>()] = run.logprobs[i].logprob;
     top.push_back(std::move(alternatives));
     offsets.push_back(run.offsets[i] + offset_shift);
@@ -43,9 +43,9 @@ nlohmann::json chat_logprobs(const Tokenizer& tokenizer, const TokenRun& run) {
     nlohmann::json top = nlohmann::json::array();
     for (const auto& [id, lp] : run.logprobs[i].top) {
       const std::string alt = raw_token_text(tokenizer, id);
-      top.push_back({{"token", sanitize_utf8(alt)}, {"logprob", lp}, {"bytes", bytes_json(alt)}});
+      top.push_back({{"token", utf8_lossy(alt)}, {"logprob", lp}, {"bytes", bytes_json(alt)}});
     }
-    content.push_back({{"token", sanitize_utf8(raw)},
+    content.push_back({{"token", utf8_lossy(raw)},
                        {"logprob", run.logprobs[i].logprob},
                        {"bytes", bytes_json(raw)},
                        {"top_logprobs", std::move(top)}});

@@ -8,7 +8,7 @@
 #include "server/openai_request.hpp"
 #include "server/openai_response.hpp"
 #include "server/openai_stream.hpp"
-#include "server/utf8_text.hpp"
+#include "util/utf8.hpp"
 #include "util/error.hpp"
 #include "util/json.hpp"
 
@@ -100,7 +100,7 @@ OpenAiServer::OpenAiServer(EngineService& service, ServerOptions options)
               if (f.request.prompt.empty()) throw HttpError(400, "'prompt' encodes to no tokens", "invalid_request_error", "prompt");
               check_length(f.request.prompt.size(), f.request.options.max_tokens);
               std::string echo;
-              if (f.echo) echo = prompt.as_tokens ? sanitize_utf8(service_.tokenizer().decode(prompt.tokens, false)) : prompt.text;
+              if (f.echo) echo = prompt.as_tokens ? utf8_lossy(service_.tokenizer().decode(prompt.tokens, false)) : prompt.text;
               reply(Endpoint::Completions, std::move(f), echo, res);
             }));
 

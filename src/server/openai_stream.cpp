@@ -3,7 +3,7 @@
 #include <httplib.h>
 
 #include "server/openai_response.hpp"
-#include "server/utf8_text.hpp"
+#include "util/utf8.hpp"
 
 namespace qk::server {
 

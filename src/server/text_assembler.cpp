@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "server/utf8_text.hpp"
+#include "util/utf8.hpp"
 
 namespace qk::server {
 
@@ -57,7 +57,7 @@ TextPiece TextAssembler::take(bool final) {
   TextPiece piece;
   piece.first_token = sent_tokens_;
   if (end > sent_bytes_) {
-    piece.text = sanitize_utf8(std::string_view(text_).substr(sent_bytes_, end - sent_bytes_));
+    piece.text = utf8_lossy(std::string_view(text_).substr(sent_bytes_, end - sent_bytes_));
     sent_bytes_ = end;
   }
   std::size_t covered = sent_tokens_;

@@ -78,8 +78,8 @@ std::vector<std::int32_t> Tokenizer::encode(std::string_view input, bool add_spe
   // Invalid UTF-8 is read the way Python would after errors="replace": one U+FFFD per bad subpart.
   std::string repaired;
   std::string_view text = input;
-  if (!tok::is_valid_utf8(input)) {
-    repaired = tok::utf8_lossy(input);
+  if (!is_valid_utf8(input)) {
+    repaired = utf8_lossy(input);
     text = repaired;
   }
   std::vector<std::int32_t> ids;

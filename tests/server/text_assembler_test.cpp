@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include "server/text_assembler.hpp"
-#include "server/utf8_text.hpp"
 #include "support/test_models.hpp"
 
 using namespace qk;
@@ -24,18 +23,6 @@ std::vector<TextPiece> feed(TextAssembler& text, const std::vector<std::int32_t>
   }
   pieces.push_back(text.take(true));
   return pieces;
-}
-
-TEST(Utf8Text, SanitizesMaximalSubpartsAndFindsTheStablePrefix) {
-  EXPECT_EQ(sanitize_utf8("a\x80" "b"), "a\xEF\xBF\xBD" "b");
-  EXPECT_EQ(sanitize_utf8("\xE2\x82"), "\xEF\xBF\xBD");            // one U+FFFD for a truncated sequence
-  EXPECT_EQ(sanitize_utf8("\xE2\x82x"), "\xEF\xBF\xBDx");
-  EXPECT_EQ(sanitize_utf8("\xED\xA0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // a surrogate
-  EXPECT_EQ(sanitize_utf8("h\xC3\xA9"), "h\xC3\xA9");
-  EXPECT_EQ(utf8_stable_length("ab\xE2\x82"), 2u);
-  EXPECT_EQ(utf8_stable_length("ab\xEF\xBF\xBD"), 2u);  // a lossy decoder's stand-in for an unfinished character
-  EXPECT_EQ(utf8_stable_length("ab\xE2\x82\xAC"), 5u);
-  EXPECT_EQ(utf8_length("h\xC3\xA9\xE2\x82\xAC"), 3u);
 }
 
 TEST(TextAssembler, NeverSplitsACharacterAndAssemblesToTheDecodedText) {

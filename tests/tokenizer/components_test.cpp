@@ -59,14 +59,6 @@ TEST(Regex, BadPatternNamesWhere) {
   }
 }
 
-TEST(Utf8, LossyReplacesMaximalInvalidSubparts) {
-  EXPECT_EQ(qk::tok::utf8_lossy("a\xFF" "b"), "a\xEF\xBF\xBD" "b");
-  EXPECT_EQ(qk::tok::utf8_lossy("\xE2\x82"), "\xEF\xBF\xBD");                   // truncated 3-byte sequence
-  EXPECT_EQ(qk::tok::utf8_lossy("\xF0\x9F\x98" "x"), "\xEF\xBF\xBD" "x");       // truncated 4-byte sequence
-  EXPECT_EQ(qk::tok::utf8_lossy("\xED\xA0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // surrogate
-  EXPECT_EQ(qk::tok::utf8_lossy("ok é 😀"), "ok é 😀");
-}
-
 TEST(Utf8, RustCharacterClasses) {
   EXPECT_TRUE(qk::tok::is_rust_whitespace(0x85));
   EXPECT_TRUE(qk::tok::is_rust_whitespace(0x3000));

@@ -149,7 +149,7 @@ TEST(Decode, PartialCharacterBecomesReplacementCharacter) {
     bool saw_partial = false;
     for (std::size_t n = 0; n <= ids.size(); ++n) {
       std::string prefix = tokenizer.decode(std::span<const std::int32_t>(ids.data(), n));
-      EXPECT_TRUE(qk::tok::is_valid_utf8(prefix)) << name << " prefix of " << n << " ids";
+      EXPECT_TRUE(qk::is_valid_utf8(prefix)) << name << " prefix of " << n << " ids";
       saw_partial = saw_partial || prefix.find("\xEF\xBF\xBD") != std::string::npos;
     }
     EXPECT_TRUE(saw_partial) << name << ": the emoji should take several byte tokens in a small vocab";
