@@ -23,13 +23,14 @@ def curriculum_length(progress, rng, stages):
 
 class PretrainBatches(Dataset):
     def __init__(self, tok_path, steps, tokens_per_step, stages, retrieval_share=0.6, seed=0, t_start=None,
-                 budget_s=None, mid_start=0.7, qa_share=(0.3, 0.5)):
+                 budget_s=None, mid_start=0.7, qa_share=(0.3, 0.5), qa_style="v2"):
         self.tok_path, self.steps, self.tokens_per_step = tok_path, steps, tokens_per_step
         self.stages, self.retrieval_share, self.seed = stages, retrieval_share, seed
         # Progress is the step fraction or the wall-clock fraction of the budget, whichever is ahead,
         # so the curriculum and the mid-training phase are reached even when the GPU is slower than planned.
         self.t_start, self.budget_s = t_start, budget_s
         self.mid_start, self.qa_share = mid_start, qa_share
+        self.qa_doc = {"v2": textgen.v2_qa, "latent": textgen.latent_skill_qa}[qa_style]
         self.ready = False
 
     def progress(self, step):
@@ -68,7 +69,8 @@ class PretrainBatches(Dataset):
             if rng.random() < self.retrieval_share:
                 s = textgen.retrieval_sample(rng, self.tok, self.prose, self.words, length, self.ids_of)
             else:
-                s = textgen.packed_text_sample(rng, self.tok, self.prose, length, self.ids_of, qa_share=qa_share)
+                s = textgen.packed_text_sample(rng, self.tok, self.prose, length, self.ids_of, qa_share=qa_share,
+                                               qa_doc=self.qa_doc)
             ids[r, :len(s.ids)] = torch.tensor(s.ids)
             w[r, :len(s.weights)] = torch.tensor(s.weights)
         return ids, w

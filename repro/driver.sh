@@ -19,11 +19,5 @@ run_stage() {
     fi
   done
 }
-run_stage tokenizer
-( run_stage data ) &
-data_pid=$!
-run_stage smoke
-run_stage pretrain
-wait $data_pid
-for st in ${REPRO_LATER_STAGES:-sft repairs eval mechanism refs}; do run_stage "$st"; done
+for st in ${REPRO_STAGES:-tokenizer pretrain midtrain sft select repairs eval refs mechanism}; do run_stage "$st"; done
 touch "$W/ALL_DONE"

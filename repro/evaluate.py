@@ -12,6 +12,7 @@ model (qkrestore output) differs from DIR, so that repairs travel as small files
 """
 import argparse
 import glob
+import gzip
 import json
 import os
 import random
@@ -88,8 +89,15 @@ def niah_prompt(sample):
         prompt = user_turn(text)
     prefix = sample.get("answer_prefix", "")
     if prefix and not prompt.endswith(prefix):
-        prompt += prefix.strip()   # ChatML: assistant text starts right after "assistant\n"
+        # RULER and `qkrestore niah run` append the prefix verbatim, leading space included; v1/v2 stripped it
+        # (REPRO_STRIP_PREFIX=1 restores that), which moved the CoT model's 8K recall (RESULTS.md v2).
+        prompt += prefix.strip() if os.environ.get("REPRO_STRIP_PREFIX") == "1" else prefix
     return prompt
+
+
+def read_jsonl(path):
+    with (gzip.open(path, "rt") if path.endswith(".gz") else open(path)) as f:
+        return [json.loads(line) for line in f if line.strip()]
 
 
 def string_match_all(pred, refs):
@@ -100,18 +108,17 @@ def string_match_all(pred, refs):
 def load_cells(tasks):
     """(task, length) -> rows, from a folder of {task}_{length}.jsonl files (niah_jsonl.py) or from one
     JSONL holding many tasks and lengths (`qkrestore niah generate`, which records max_seq_length)."""
-    paths = sorted(glob.glob(os.path.join(tasks, "*.jsonl"))) if os.path.isdir(tasks) else [tasks]
+    paths = sorted(glob.glob(os.path.join(tasks, "*.jsonl*"))) if os.path.isdir(tasks) else [tasks]
     cells = {}
     for path in paths:
-        for line in open(path):
-            r = json.loads(line)
+        for r in read_jsonl(path):
             cells.setdefault((r["task"], int(r.get("max_seq_length", r["length"]))), []).append(r)
     return cells
 
 
 def eval_niah_file(model, tok, rows, samples, max_new=None, batch_tokens=DEFAULT_BATCH_TOKENS):
     if isinstance(rows, str):
-        rows = [json.loads(l) for l in open(rows)]
+        rows = read_jsonl(rows)
     rows = rows[:samples]
     prompts = [tok.encode(niah_prompt(r)).ids for r in rows]
     if max_new is None:   # enough for the expected strings, far below RULER's 128 (same greedy prefix; generation stops at <|im_end|>)
@@ -125,16 +132,18 @@ def eval_niah_file(model, tok, rows, samples, max_new=None, batch_tokens=DEFAULT
     return dict(score=100 * sum(scores) / len(scores), n=len(scores),
                 mean_prompt_tokens=sum(map(len, prompts)) / len(prompts),
                 by_depth={str(d): 100 * sum(v) / len(v) for d, v in sorted(by_depth.items())},
+                per_sample=scores,   # in file order: exact McNemar between models on the same samples
                 examples=[dict(pred=p[:80], ref=r["outputs"]) for p, r in zip(preds[:3], rows[:3])])
 
 
-def eval_math(model, tok, n=300, max_new=160, batch_tokens=DEFAULT_BATCH_TOKENS):
-    probs = textgen.math_eval_set(n)
-    prompts = [tok.encode(user_turn(p.question)).ids for p in probs]
+def eval_math(model, tok, n=300, max_new=160, batch_tokens=DEFAULT_BATCH_TOKENS, seed=12345, plain=False):
+    """plain: the "Question: ... Answer:" text format of the corpus instead of a chat turn (the latent skill)."""
+    probs = textgen.math_eval_set(n, seed)
+    prompts = [tok.encode(textgen.plain_prompt(p.question) if plain else user_turn(p.question)).ids for p in probs]
     outs = greedy(model, prompts, max_new, batch_tokens)
     preds = [decode(tok, o) for o in outs]
     correct = [textgen.parse_answer(t) == p.answer for t, p in zip(preds, probs)]
-    return dict(accuracy=100 * sum(correct) / n, n=n, examples=[dict(q=p.question, pred=t[:200], ref=p.answer)
+    return dict(accuracy=100 * sum(correct) / n, n=n, correct=correct, examples=[dict(q=p.question, pred=t[:200], ref=p.answer)
                                                                for p, t in zip(probs[:2], preds[:2])])
 
 
@@ -146,6 +155,7 @@ def main():
     ap.add_argument("--lengths", type=int, nargs="+", default=[1024, 2048, 4096, 8192, 16384])
     ap.add_argument("--samples", type=int, default=100)
     ap.add_argument("--math", type=int, default=300)
+    ap.add_argument("--math-plain", type=int, default=0, help="also this many problems in the plain-text format")
     ap.add_argument("--tokenizer", default=None)
     ap.add_argument("--batch-tokens", type=int, default=DEFAULT_BATCH_TOKENS,
                     help="prompt tokens per generation batch (lower it when several evaluations share the GPU)")
@@ -163,6 +173,9 @@ def main():
         if args.math:
             res["math"] = eval_math(model, tok, args.math, batch_tokens=args.batch_tokens)
             log(name, "math", res["math"]["accuracy"])
+        if args.math_plain:
+            res["math_plain"] = eval_math(model, tok, args.math_plain, batch_tokens=args.batch_tokens, plain=True)
+            log(name, "math (plain text)", res["math_plain"]["accuracy"])
         for task in args.task_names:
             for L in args.lengths:
                 if (task, L) not in cells:

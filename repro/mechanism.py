@@ -23,7 +23,7 @@ import torch.nn.functional as F
 
 import textgen
 from common import global_layers, load_tokenizer, log
-from evaluate import load_spec, niah_prompt
+from evaluate import load_spec, niah_prompt, read_jsonl
 from sft import packed_sequences
 
 
@@ -117,8 +117,9 @@ def grad_profile(model, batches, weights_fn):
 
 
 @torch.no_grad()
-def attention_distance(model, tok, niah_path, n=16, tail=64):
-    rows = [json.loads(l) for l in open(niah_path)][:n]
+def attention_distance(model, tok, niah_path, n=16, tail=64, length=None):
+    rows = [r for r in read_jsonl(niah_path)
+            if length is None or int(r.get("max_seq_length", r.get("length"))) == length][:n]
     cap = Capture(model)
     per_head = {}
     for r in rows:
@@ -141,6 +142,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--models", nargs="+", required=True)
     ap.add_argument("--niah", required=True, help="a NIAH task JSONL (e.g. niah_single_2_4096.jsonl)")
+    ap.add_argument("--niah-length", type=int, default=None, help="only samples of this max_seq_length")
     ap.add_argument("--grad-models", nargs="*", default=None, help="names whose gradient profiles to measure")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
@@ -150,7 +152,7 @@ def main():
         name, model = load_spec(spec)
         model.config._attn_implementation = "sdpa"
         tok = load_tokenizer(spec.split("=", 1)[1].split("+")[0] + "/tokenizer.json")
-        res["attention_distance"][name] = attention_distance(model, tok, args.niah)
+        res["attention_distance"][name] = attention_distance(model, tok, args.niah, length=args.niah_length)
         log(name, "attention distance", json.dumps(res["attention_distance"][name]))
         if args.grad_models is None or name in args.grad_models:
             rng = random.Random(7)

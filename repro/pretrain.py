@@ -42,6 +42,13 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--stages", default=None, help="JSON list of [fraction_end, min_len, max_len]")
     ap.add_argument("--workers", type=int, default=12)
+    ap.add_argument("--retrieval-share", type=float, default=0.6, help="rows that are retrieval exercises")
+    ap.add_argument("--qa-share", type=float, nargs=2, default=[0.3, 0.5],
+                    help="share of question-answer documents in packed text before / after --mid-start")
+    ap.add_argument("--mid-start", type=float, default=0.7, help="progress at which the mid-training mixture starts")
+    ap.add_argument("--qa-style", choices=["v2", "latent"], default="v2",
+                    help="v2: easy problems, direct or worked, ChatML or plain; latent (v3 mid-training): "
+                         "2-4 event problems worked in plain text only, ChatML answered directly")
     args = ap.parse_args()
     t0 = time.time()
     torch.manual_seed(args.seed)
@@ -68,7 +75,8 @@ def main():
         return args.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, p))))
 
     data = PretrainBatches(args.tokenizer, args.steps, args.tokens_per_step, stages, seed=args.seed, t_start=t0,
-                           budget_s=args.minutes * 60)
+                           budget_s=args.minutes * 60, retrieval_share=args.retrieval_share,
+                           mid_start=args.mid_start, qa_share=tuple(args.qa_share), qa_style=args.qa_style)
     loader = DataLoader(data, batch_size=None, shuffle=False, num_workers=args.workers, prefetch_factor=4,
                         persistent_workers=False)
     model.train()

@@ -6,6 +6,8 @@ rows [2h*hd, 2h*hd+hd) are head h's query, the next hd rows its output gate (nev
 
   restore      W_Q (query rows) and W_K of every global layer from base (QK-Restore, Algorithm 1)
   q_only / k_only / v_only     ablations: only that projection from base
+  layer_L7     restore of one global layer; group_L7g1: of one KV group (its key rows and the query rows of
+               the query heads that read it), as `qkrestore restore --heads 7:1` writes it
   blend_A      SFT + A * (restore - SFT) on the same rows (A = 0.25, 0.5, 0.75)
   qkpro        Procrustes variant (shared/notes/method.md): per KV group, the orthogonal O commuting
                with RoPE (one SO(2) block per rotary pair, a free orthogonal block on the non-rotary
@@ -17,6 +19,7 @@ rows [2h*hd, 2h*hd+hd) are head h's query, the next hd rows its output gate (nev
 import argparse
 import json
 import os
+import re
 
 import torch
 from safetensors.torch import load_file, save_file
@@ -71,8 +74,23 @@ def main():
     report = {}
     for var in args.variants:
         patch = {}
+        scope = re.fullmatch(r"(?:layer_L(\d+)|group_L(\d+)g(\d+))", var)
         for li in layers:
             p = f"model.layers.{li}.self_attn."
+            if scope:
+                layer = int(scope.group(1) or scope.group(2))
+                if li != layer:
+                    continue
+                g = None if scope.group(3) is None else int(scope.group(3))
+                heads = range(nh) if g is None else range(g * (nh // nkv), (g + 1) * (nh // nkv))
+                q_new, k_new = sft[p + "q_proj.weight"].clone(), sft[p + "k_proj.weight"].clone()
+                rows = torch.cat([torch.arange(2 * h * hd, 2 * h * hd + hd) for h in heads])
+                q_new[rows] = base[p + "q_proj.weight"][rows]
+                krows = torch.arange(nkv * hd) if g is None else torch.arange(g * hd, (g + 1) * hd)
+                k_new[krows] = base[p + "k_proj.weight"][krows]
+                patch[p + "q_proj.weight"], patch[p + "k_proj.weight"] = q_new.contiguous(), k_new.contiguous()
+                continue
+
             qb, qs = base[p + "q_proj.weight"].float(), sft[p + "q_proj.weight"].float()
             kb, ks = base[p + "k_proj.weight"].float(), sft[p + "k_proj.weight"].float()
             q_new, k_new = qs.clone(), ks.clone()

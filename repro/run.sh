@@ -1,15 +1,23 @@
 #!/usr/bin/env bash
 # The reproduction pipeline (issue 15): `repro/run.sh STAGE`, each stage resumable from what it left in
 # $REPRO_WORK (default repro/work). Stages and where they run:
-#   data       NIAH task files (RULER S2 at 1K-8K, 200 samples; selection set S2 2K, seed 7) + reasoning set
+#   data       NIAH task files: repro/tasks/*.jsonl.gz, made by `qkrestore niah generate` (regenerated and
+#              compared when build/qkrestore exists); the reasoning set data/reasoning/ (seed 12345)
 #   tokenizer  byte-level BPE 4096 (repro/tokenizer.json is reused unless REPRO_RETRAIN_TOKENIZER=1)
 #   smoke      the PyTorch chunked delta rule checked against transformers' fallback; chooses the kernel
-#   pretrain   base model: retrieval + prose + arithmetic + short QA (latent skill), length curriculum
-#   sft        CoT-SFT, direct-answer control (same lr, same tokens), CoT with global W_Q/W_K frozen, 2 lrs
-#   repairs    patches: QK-Restore of the global layers, Q-only, K-only, V-only (repair.py)
-#   eval       NIAH-S2 1K-8K x 200 (greedy, RULER string_match_all) + 1,000 held-out problems (evaluate.py)
-#   mechanism  attention-gradient vs distance, attention distance per global head (mechanism.py; not run in v2)
-#   refs       engine reference logits of the shipped models (tools/refgen/engine) + cohere2 fixture
+#   pretrain   v2's base from scratch: retrieval + prose + arithmetic + short QA, length curriculum
+#              (REPRO_BASE_FROM=DIR copies an existing pre-trained base instead: v3 started from v2's base)
+#   midtrain   v3: the latent skill: 2-4 event problems worked in plain text, chat turns answered directly,
+#              retrieval kept in the mixture (pretrain.py --init)
+#   sft        CoT-SFT (one problem per sequence), the direct-answer control (same problems, steps and
+#              sequences) and CoT with the global W_Q/W_K frozen, at each of $REPRO_LRS, side by side
+#   select     per-layer / per-KV-group restore of each CoT model on the SELECTION set (NIAH-S2 2K/4K x 100,
+#              seed 7; 300 problems, seed 777), then choose.py picks the learning rate and the group
+#   repairs    patches (repair.py): QK-Restore, Q-only, K-only, V-only, the chosen layer and KV group
+#   eval       NIAH-S2 1K-8K x 200 (greedy, RULER string_match_all, per-sample) + 1,000 held-out problems
+#              for every model, and heads_eval.py (teacher-forced) on the chosen model, side by side
+#   refs       engine reference logits of the models to ship (tools/refgen/engine) + cohere2 fixture
+#   mechanism  attention-gradient vs distance, attention distance per global head (mechanism.py)
 #   plots      v1's figures (CPU)
 # GPU stages need torch + transformers (the device machine); data/plots run anywhere with tokenizers.
 set -euo pipefail
@@ -18,35 +26,45 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 W=${REPRO_WORK:-$root/repro/work}
 mkdir -p "$W"
 cd "$root/repro"
-stage=${1:?stage: data tokenizer smoke pretrain sft repairs eval mechanism refs plots}
-SFT_STEPS=${REPRO_SFT_STEPS:-400}
-LRS=${REPRO_LRS:-"1e-4 2e-4"}
+stage=${1:?stage: data tokenizer smoke pretrain midtrain sft select repairs eval refs mechanism plots}
+LRS=${REPRO_LRS:-"1e-4 2e-4 4e-4"}
+SFT_STEPS=${REPRO_SFT_STEPS:-800}
+T=$root/repro/tasks
 
 kernel_env() {   # the delta-rule kernel the smoke stage chose
   if [ -f "$W/delta_check.json" ]; then
     python3 -c "import json; c=json.load(open('$W/delta_check.json'))['chosen']; print(f\"export REPRO_FAST_DELTA={int(c['fast'])} REPRO_DELTA_CHUNK={c['chunk']}\")"
   fi
 }
+chosen() { python3 -c "import json; print(json.load(open('$W/choice.json'))['$1'])"; }
 
 case "$stage" in
 data)
   python3 "$root/data/reasoning/make_reasoning_set.py" "$W/reasoning"
-  for spec in "tasks|1024 2048 4096 8192|200|42" "tasks_sel|2048|100|7"; do
-    IFS='|' read -r dir lengths n seed <<< "$spec"
-    [ -s "$W/$dir/niah_single_2_${lengths##* }.jsonl" ] && continue
-    python3 niah_jsonl.py --tokenizer tokenizer.json --out "$W/$dir.tmp" --lengths $lengths --tasks niah_single_2 \
-      --samples "$n" --seed "$seed" --workers 4 --haystack ../data/niah/haystack-kjv.txt --keys-dir ../data/niah
-    rm -rf "$W/$dir"; mv "$W/$dir.tmp" "$W/$dir"
-  done ;;
+  if [ -x "$root/build/qkrestore" ]; then   # the committed task files are exactly what the product generates
+    for spec in "s2_eval|1K,2K,4K,8K|200|42" "s2_sel|2K,4K|100|7"; do
+      IFS='|' read -r name lengths n seed <<< "$spec"
+      "$root/build/qkrestore" niah generate -q --tokenizer "$root/models/base" --tasks niah_single_2 --lengths "$lengths" \
+        --samples "$n" --seed "$seed" --template chatml --out "$W/$name.jsonl"
+      cmp "$W/$name.jsonl" <(zcat "$T/$name.jsonl.gz") && echo "$name: identical to repro/tasks"
+    done
+  fi ;;
 tokenizer)
   if [ "${REPRO_RETRAIN_TOKENIZER:-0}" = 1 ]; then python3 train_tokenizer.py --out tokenizer.json; fi
   cp tokenizer.json "$W/tokenizer.json" ;;
 smoke)
   [ -s "$W/delta_check.json" ] || python3 smoke.py --out "$W/delta_check.json" ;;
 pretrain)
+  [ -s "$W/pretrained/model.safetensors" ] && exit 0
+  if [ -n "${REPRO_BASE_FROM:-}" ]; then cp -r "$REPRO_BASE_FROM" "$W/pretrained"; exit 0; fi
+  eval "$(kernel_env)"
+  python3 pretrain.py --tokenizer tokenizer.json --out "$W/pretrained" --steps 3000 --minutes "${REPRO_PRETRAIN_MIN:-8.5}" --workers 11 ;;
+midtrain)
   [ -s "$W/base/model.safetensors" ] && exit 0
   eval "$(kernel_env)"
-  python3 pretrain.py --tokenizer tokenizer.json --out "$W/base" --steps 3000 --minutes "${REPRO_PRETRAIN_MIN:-8.5}" --workers 11 ;;
+  python3 pretrain.py --init "$W/pretrained" --tokenizer tokenizer.json --out "$W/base" --steps 600 \
+    --minutes "${REPRO_MIDTRAIN_MIN:-4}" --lr 5e-4 --warmup 20 --stages '[[1.01, 512, 6144]]' --workers 11 \
+    --retrieval-share 0.5 --qa-share 0.6 0.6 --mid-start 0 --qa-style latent ;;
 sft)
   eval "$(kernel_env)"
   pids=()
@@ -55,60 +73,84 @@ sft)
       name=${spec%%|*}_lr$lr; args=${spec#*|}
       [ -s "$W/sft/$name/model.safetensors" ] && continue
       mkdir -p "$W/sft"
-      python3 sft.py --base "$W/base" --out "$W/sft/$name" --steps "$SFT_STEPS" --lr "$lr" $args > "$W/sft/$name.log" 2>&1 &
+      python3 sft.py --base "$W/base" --out "$W/sft/$name" --no-pack --batch 64 --steps "$SFT_STEPS" \
+        --minutes "${REPRO_SFT_MIN:-4.5}" --lr "$lr" $args > "$W/sft/$name.log" 2>&1 &
       pids+=($!)
     done
   done
   rc=0; for p in "${pids[@]}"; do wait "$p" || rc=1; done
   grep -h "steps," "$W"/sft/*.log || true
   exit $rc ;;
-repairs)
-  # What v2 ran (RESULTS.md): QK-Restore of the three global layers and the Q-only / K-only / V-only
-  # ablations for the CoT models, QK-Restore for the direct-answer controls. Per-layer and per-KV-group
-  # patches were NOT run in v2 (the device budget ran out; RESULTS.md says what remains).
-  mkdir -p "$W/v1p"
-  for lr in $LRS; do
-    python3 repair.py --base "$W/base" --sft "$W/sft/cot_lr$lr" --out "$W/v1p/cot_lr$lr" --variants restore q_only k_only v_only
-    python3 repair.py --base "$W/base" --sft "$W/sft/direct_lr$lr" --out "$W/v1p/direct_lr$lr" --variants restore
-  done ;;
-eval)
-  # NIAH-S2 at 1K-8K x 200 (greedy, RULER string_match_all) and the 1,000 held-out problems, five
-  # evaluations side by side on the GPU (300K prompt tokens per batch each: 400K ran out of memory).
+select)
   eval "$(kernel_env)"
-  mkdir -p "$W/ev"
-  S=$W/sft; P=$W/v1p
-  E="--tasks $W/tasks --task-names niah_single_2 --lengths 1024 2048 4096 8192 --samples 200 --math 1000 --batch-tokens 300000"
-  models=()
-  models+=("a|base=$W/base cot1=$S/cot_lr1e-4 cot2=$S/cot_lr2e-4")
-  models+=("b|cot1+restore=$S/cot_lr1e-4+$P/cot_lr1e-4_restore.safetensors cot2+restore=$S/cot_lr2e-4+$P/cot_lr2e-4_restore.safetensors direct1=$S/direct_lr1e-4")
-  models+=("c|direct2=$S/direct_lr2e-4 frozen1=$S/cotfrozen_lr1e-4 frozen2=$S/cotfrozen_lr2e-4")
-  models+=("d|cot1+q=$S/cot_lr1e-4+$P/cot_lr1e-4_q_only.safetensors cot1+k=$S/cot_lr1e-4+$P/cot_lr1e-4_k_only.safetensors cot1+v=$S/cot_lr1e-4+$P/cot_lr1e-4_v_only.safetensors direct1+restore=$S/direct_lr1e-4+$P/direct_lr1e-4_restore.safetensors")
-  models+=("e|cot2+q=$S/cot_lr2e-4+$P/cot_lr2e-4_q_only.safetensors cot2+k=$S/cot_lr2e-4+$P/cot_lr2e-4_k_only.safetensors cot2+v=$S/cot_lr2e-4+$P/cot_lr2e-4_v_only.safetensors direct2+restore=$S/direct_lr2e-4+$P/direct_lr2e-4_restore.safetensors")
+  mkdir -p "$W/select"
   pids=()
-  for m in "${models[@]}"; do
-    part=${m%%|*}; specs=${m#*|}
-    python3 evaluate.py --models $specs $E --out "$W/ev/$part.json" > "$W/ev/$part.log" 2>&1 &
+  for lr in $LRS; do
+    [ -s "$W/select/cot_lr$lr.json" ] && continue
+    python3 heads_eval.py --base "$W/base" --sft "$W/sft/cot_lr$lr" --tasks "$T/s2_sel.jsonl.gz" --lengths 2048 4096 \
+      --samples 100 --math 300 --math-seed 777 --reasoning-top 2 --out "$W/select/cot_lr$lr.json.tmp" \
+      > "$W/select/cot_lr$lr.log" 2>&1 && mv "$W/select/cot_lr$lr.json.tmp" "$W/select/cot_lr$lr.json" &
     pids+=($!)
   done
   rc=0; for p in "${pids[@]}"; do wait "$p" || rc=1; done
+  [ $rc = 0 ] && python3 choose.py --select "$W/select" --out "$W/choice.json"
+  exit $rc ;;
+repairs)
+  lr=$(chosen lr); g=$(chosen group); l=$(chosen layer)
+  mkdir -p "$W/v1p"
+  python3 repair.py --base "$W/base" --sft "$W/sft/cot_lr$lr" --out "$W/v1p/cot_lr$lr" \
+    --variants restore q_only k_only v_only "group_$g" "layer_$l" > "$W/v1p/repairs.log"
+  for x in $LRS; do
+    [ "$x" = "$lr" ] || python3 repair.py --base "$W/base" --sft "$W/sft/cot_lr$x" --out "$W/v1p/cot_lr$x" --variants restore >> "$W/v1p/repairs.log"
+    python3 repair.py --base "$W/base" --sft "$W/sft/direct_lr$x" --out "$W/v1p/direct_lr$x" --variants restore >> "$W/v1p/repairs.log"
+  done ;;
+eval)
+  # Five evaluations and the per-group teacher-forced table side by side on the GPU.
+  eval "$(kernel_env)"
+  lr=$(chosen lr); g=$(chosen group); l=$(chosen layer)
+  mkdir -p "$W/ev"
+  S=$W/sft; P=$W/v1p/cot_lr$lr; D=$W/v1p/direct_lr$lr; C=$S/cot_lr$lr
+  E="--tasks $T/s2_eval.jsonl.gz --task-names niah_single_2 --lengths 1024 2048 4096 8192 --samples 200 --math 1000 --batch-tokens 250000"
+  models=()
+  models+=("a|--math-plain 1000|base=$W/base cot=$C")
+  models+=("b||restore=$C+${P}_restore.safetensors group=$C+${P}_group_$g.safetensors layer=$C+${P}_layer_$l.safetensors")
+  models+=("c||q_only=$C+${P}_q_only.safetensors k_only=$C+${P}_k_only.safetensors v_only=$C+${P}_v_only.safetensors")
+  models+=("d||direct=$S/direct_lr$lr direct+restore=$S/direct_lr$lr+${D}_restore.safetensors frozen=$S/cotfrozen_lr$lr")
+  other=""
+  for x in $LRS; do [ "$x" = "$lr" ] || other+=" cot_lr$x=$S/cot_lr$x cot_lr$x+restore=$S/cot_lr$x+$W/v1p/cot_lr${x}_restore.safetensors"; done
+  models+=("e||$other")
+  pids=()
+  for m in "${models[@]}"; do
+    part=${m%%|*}; rest=${m#*|}; extra=${rest%%|*}; specs=${rest#*|}
+    python3 evaluate.py --models $specs $E $extra --out "$W/ev/$part.json" > "$W/ev/$part.log" 2>&1 &
+    pids+=($!)
+  done
+  if [ ! -s "$W/ev/heads.json" ]; then
+    python3 heads_eval.py --base "$W/base" --sft "$C" --tasks "$T/s2_eval.jsonl.gz" --lengths 1024 2048 4096 8192 \
+      --samples 200 --math 1000 --reasoning-top 2 --out "$W/ev/heads.json.tmp" > "$W/ev/heads.log" 2>&1 \
+      && mv "$W/ev/heads.json.tmp" "$W/ev/heads.json" &
+    pids+=($!)
+  fi
+  rc=0; for p in "${pids[@]}"; do wait "$p" || rc=1; done
   exit $rc ;;
 mechanism)
-  # v1's measurements (attention-gradient vs distance, attention distance per global head); not run in v2.
   eval "$(kernel_env)"
-  python3 mechanism.py --models base="$W/base" cot="$W/sft/cot_lr2e-4" \
-    "cot+restore=$W/sft/cot_lr2e-4+$W/v1p/cot_lr2e-4_restore.safetensors" \
-    --niah "$W/tasks/niah_single_2_4096.jsonl" --grad-models base --out "$W/mech.json" ;;
+  lr=$(chosen lr)
+  python3 mechanism.py --models base="$W/base" cot="$W/sft/cot_lr$lr" \
+    "cot+restore=$W/sft/cot_lr$lr+$W/v1p/cot_lr${lr}_restore.safetensors" \
+    --niah "$T/s2_eval.jsonl.gz" --niah-length 4096 --grad-models base cot --out "$W/mech.json" ;;
 refs)
-  # Engine parity references of the shipped models (the test resolves model_dir against the repo root,
+  # Engine parity references of the models to ship (the test resolves model_dir against the repo root,
   # so the copies are named as they ship) and the cohere2 reference checkpoint pair.
-  mkdir -p "$W/refs/models"
+  lr=$(chosen lr)
+  rm -rf "$W/refs"; mkdir -p "$W/refs/models"
   cp -r "$W/base" "$W/refs/models/base"
-  cp -r "$W/sft/cot_lr2e-4" "$W/refs/models/cot"
+  cp -r "$W/sft/cot_lr$lr" "$W/refs/models/cot"
   (cd "$W/refs" && for m in base cot; do
      python3 "$root/tools/refgen/engine/make_reference.py" engine --from-dir "models/$m" "shipped_$m"
    done)
   python3 "$root/tools/refgen/checkpoints/make_checkpoints.py" "$W/refs/checkpoints" cohere2 ;;
 plots)
-  python3 plots.py ;;   # v1's figures; v2 has tables only (RESULTS.md)
+  python3 plots.py ;;   # v1's figures; v2 and v3 have tables (RESULTS.md)
 *) echo "unknown stage $stage" >&2; exit 2 ;;
 esac

@@ -42,6 +42,21 @@ def packed_sequences(tok, problems, style, seq_len, rng):
     return torch.tensor(seqs), torch.tensor(masks, dtype=torch.float32)
 
 
+def single_sequences(tok, problems, style, rng):
+    """One problem per sequence (no packing), padded to the longest: every attention span in SFT is as
+    short as one problem, the short-range regime the paper blames for the damage to global Q/K."""
+    items = []
+    for p in problems:
+        prompt = tok.encode(user_turn(p.question)).ids
+        answer = tok.encode(p.cot_answer() if style == "cot" else p.direct_answer()).ids + [IM_END]
+        items.append((prompt + answer + [EOT], [0] * len(prompt) + [1] * len(answer) + [0]))
+    rng.shuffle(items)
+    width = max(len(ids) for ids, _ in items)
+    seqs = [ids + [EOT] * (width - len(ids)) for ids, _ in items]
+    masks = [m + [0] * (width - len(m)) for _, m in items]
+    return torch.tensor(seqs), torch.tensor(masks, dtype=torch.float32)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--base", required=True)
@@ -56,6 +71,9 @@ def main():
     ap.add_argument("--batch", type=int, default=32, help="sequences of --seq-len per step")
     ap.add_argument("--seq-len", type=int, default=512)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--minutes", type=float, default=0, help="wall-clock budget: stop and save when it is spent")
+    ap.add_argument("--no-pack", action="store_true",
+                    help="one problem per sequence (--batch = problems per step) instead of packing to --seq-len")
     args = ap.parse_args()
     assert args.seed < 1000, "seeds >= 1000 are reserved for held-out evaluation problems"
     t0 = time.time()
@@ -78,12 +96,18 @@ def main():
     step, answer_tokens, total_tokens, hist = 0, 0, 0, []
     epoch = 0
     while True:
-        ids, mask = packed_sequences(tok, problems, args.style, args.seq_len, random.Random(args.seed * 100 + epoch))
+        epoch_rng = random.Random(args.seed * 100 + epoch)
+        if args.no_pack:
+            ids, mask = single_sequences(tok, problems, args.style, epoch_rng)
+        else:
+            ids, mask = packed_sequences(tok, problems, args.style, args.seq_len, epoch_rng)
         perm = torch.randperm(len(ids))
         done = False
         for i in range(0, len(ids) - args.batch + 1, args.batch):
-            b = ids[perm[i:i + args.batch]].cuda()
-            m = mask[perm[i:i + args.batch]].cuda()
+            m = mask[perm[i:i + args.batch]]
+            width = int(m.nonzero()[:, 1].max()) + 2 if args.no_pack else ids.shape[1]   # drop padding columns
+            b = ids[perm[i:i + args.batch], :width].cuda()
+            m = m[:, :width].cuda()
             for g in opt.param_groups:
                 g["lr"] = args.lr * min(1.0, (step + 1) / 30)
             with torch.autocast("cuda", dtype=torch.bfloat16):
@@ -99,7 +123,7 @@ def main():
                 hist.append(dict(step=step, epoch=epoch, loss=round(loss.item(), 4), elapsed=round(time.time() - t0, 1)))
                 log(json.dumps(hist[-1]))
             step += 1
-            if args.steps and step >= args.steps:
+            if (args.steps and step >= args.steps) or (args.minutes and time.time() - t0 > args.minutes * 60):
                 done = True
                 break
         epoch += 1

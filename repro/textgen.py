@@ -195,6 +195,12 @@ def easy_problem(rng):
     return word_problem(rng, rng.randint(1, 2), EASY)
 
 
+def mid_problem(rng):
+    """v3 mid-training's worked examples (the latent skill): 2-4 events of every kind, so the base has
+    seen scaling and splitting worked out, on chains shorter than the SFT set's."""
+    return word_problem(rng, rng.randint(2, 4), ALL_EVENTS)
+
+
 def math_problem(rng):
     """CoT-SFT and the reasoning set: 4-6 events, at least one that scales or splits."""
     return word_problem(rng, rng.randint(4, 6), ALL_EVENTS, need=("times", "share"))
@@ -214,6 +220,17 @@ def qa_text(rng, problem, chat):
     if chat:
         return f"<|im_start|>user\n{problem.question}<|im_end|>\n<|im_start|>assistant\n{answer}<|im_end|>\n"
     return f"Question: {problem.question}\nAnswer: {answer}\n"
+
+
+def latent_skill_qa(rng):
+    """v3 mid-training documents: worked solutions only as plain "Question: / Answer:" text (as a corpus
+    holds worked mathematics), while ChatML turns are answered directly: the base holds the skill but does
+    not use it in the chat format, and CoT-SFT teaches the format that unlocks it."""
+    if rng.random() < 0.5:
+        p = mid_problem(rng)
+        return f"Question: {p.question}\nAnswer: {p.worked()}\n"
+    p = mid_problem(rng) if rng.random() < 0.5 else easy_problem(rng)
+    return f"<|im_start|>user\n{p.question}<|im_end|>\n<|im_start|>assistant\n{p.direct_answer()}<|im_end|>\n"
 
 
 def plain_prompt(question):
@@ -344,15 +361,19 @@ def retrieval_sample(rng, tok, prose, words, length, ids_of):
     return Sample(ids[:length], w[:length])
 
 
-def packed_text_sample(rng, tok, prose, length, ids_of, arithmetic_share=0.15, qa_share=0.3):
+def v2_qa(rng):
+    """v2's question-answer document: an easy problem, ChatML (70%) or plain text, direct or worked."""
+    return qa_text(rng, easy_problem(rng), chat=rng.random() < 0.7)
+
+
+def packed_text_sample(rng, tok, prose, length, ids_of, arithmetic_share=0.15, qa_share=0.3, qa_doc=v2_qa):
     """Language-model text packed to `length` tokens: prose paragraphs, arithmetic facts, and short
-    question-answer documents (word problems answered directly or worked, in ChatML or plain text)."""
+    question-answer documents (qa_doc: v2_qa or latent_skill_qa)."""
     ids = []
     while len(ids) < length:
         r = rng.random()
         if r < qa_share:
-            chunk = ids_of("".join(qa_text(rng, easy_problem(rng), chat=rng.random() < 0.7)
-                                   for _ in range(rng.randint(1, 4))))
+            chunk = ids_of("".join(qa_doc(rng) for _ in range(rng.randint(1, 4))))
         elif r < qa_share + arithmetic_share:
             chunk = ids_of("\n".join(arithmetic_line(rng) for _ in range(rng.randint(4, 16))) + "\n")
         else:
