@@ -7,6 +7,7 @@
 
 #include "jinja/error.hpp"
 #include "jinja/text.hpp"
+#include "util/json.hpp"
 #include "util/utf8.hpp"
 
 namespace qk::jinja {
@@ -143,10 +144,9 @@ struct Lexer {
         if (escaped == 'x' || escaped == 'u') {
           const std::size_t length = escaped == 'x' ? 2 : 4;
           const std::string hex = src.text.substr(cursor, length);
-          bool valid = hex.size() == length;
-          for (char h : hex) valid = valid && std::isxdigit(static_cast<unsigned char>(h));
-          if (!valid) error(fmt::format("Invalid hexadecimal escape sequence: \\{}{}", escaped, hex), cursor);
-          append_utf8(out, static_cast<char32_t>(std::stoul(hex, nullptr, 16)));
+          if (hex.size() != length || hex.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
+            error(fmt::format("Invalid hexadecimal escape sequence: \\{}{}", escaped, hex), cursor);
+          append_utf8(out, static_cast<char32_t>(parse_int(hex, "template string escape", 0, 0xFFFF, ErrorKind::Format, 16)));
           cursor += length;
           continue;
         }

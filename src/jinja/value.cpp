@@ -8,6 +8,7 @@
 
 #include "jinja/error.hpp"
 #include "jinja/text.hpp"
+#include "util/json.hpp"
 #include "util/utf8.hpp"
 
 namespace qk::jinja {
@@ -27,53 +28,16 @@ void Object::set(const std::string& key, Value value) {
   entries.emplace_back(key, std::move(value));
 }
 
-Value Value::null() {
-  Value v;
-  v.kind = Kind::Null;
-  return v;
-}
-Value Value::of(bool b) {
-  Value v;
-  v.kind = Kind::Boolean;
-  v.boolean = b;
-  return v;
-}
-Value Value::integer(double n) {
-  Value v;
-  v.kind = Kind::Integer;
-  v.number = n;
-  return v;
-}
-Value Value::floating(double n) {
-  Value v;
-  v.kind = Kind::Float;
-  v.number = n;
-  return v;
-}
-Value Value::str(std::string s) {
-  Value v;
-  v.kind = Kind::String;
-  v.string = std::move(s);
-  return v;
-}
+Value Value::null() { return {.kind = Kind::Null}; }
+Value Value::of(bool b) { return {.kind = Kind::Boolean, .boolean = b}; }
+Value Value::integer(double n) { return {.kind = Kind::Integer, .number = n}; }
+Value Value::floating(double n) { return {.kind = Kind::Float, .number = n}; }
+Value Value::str(std::string s) { return {.kind = Kind::String, .string = std::move(s)}; }
 Value Value::list(std::vector<Value> items, Kind kind) {
-  Value v;
-  v.kind = kind;
-  v.array = std::make_shared<std::vector<Value>>(std::move(items));
-  return v;
+  return {.kind = kind, .array = std::make_shared<std::vector<Value>>(std::move(items))};
 }
-Value Value::mapping(Object o, Kind kind) {
-  Value v;
-  v.kind = kind;
-  v.object = std::make_shared<Object>(std::move(o));
-  return v;
-}
-Value Value::callable(Function f) {
-  Value v;
-  v.kind = Kind::Function;
-  v.function = std::make_shared<Function>(std::move(f));
-  return v;
-}
+Value Value::mapping(Object o, Kind kind) { return {.kind = kind, .object = std::make_shared<Object>(std::move(o))}; }
+Value Value::callable(Function f) { return {.kind = Kind::Function, .function = std::make_shared<Function>(std::move(f))}; }
 
 bool Value::truthy() const {
   switch (kind) {
@@ -123,7 +87,8 @@ std::string js_number(double x) {
   std::string digits;
   for (std::size_t i = negative ? 1 : 0; i < e_pos; ++i)
     if (sci[i] != '.') digits += sci[i];
-  const int n = std::stoi(sci.substr(e_pos + 1)) + 1;  // value = 0.digits * 10^n
+  const std::string_view exponent = std::string_view(sci).substr(sci[e_pos + 1] == '+' ? e_pos + 2 : e_pos + 1);
+  const int n = static_cast<int>(parse_int(exponent, "number formatting", -400, 400)) + 1;  // value = 0.digits * 10^n
   const int k = static_cast<int>(digits.size());
   std::string out = negative ? "-" : "";
   if (k <= n && n <= 21) {

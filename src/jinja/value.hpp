@@ -32,10 +32,10 @@ struct Value {
   Kind kind = Kind::Undefined;
   bool boolean = false;
   double number = 0;                  // Integer, Float
-  std::string string;                 // String
-  std::shared_ptr<std::vector<Value>> array;  // Array, Tuple
-  std::shared_ptr<Object> object;     // Object, KeywordArguments, Namespace
-  std::shared_ptr<Function> function;
+  std::string string{};               // String
+  std::shared_ptr<std::vector<Value>> array{};  // Array, Tuple
+  std::shared_ptr<Object> object{};   // Object, KeywordArguments, Namespace
+  std::shared_ptr<Function> function{};
 
   static Value undefined() { return {}; }
   static Value null();

@@ -86,11 +86,11 @@ const json& object_field(const json& object, const char* key, const std::string&
   return value;
 }
 
-std::int64_t parse_int(std::string_view text, const std::string& where, std::int64_t min, std::int64_t max, ErrorKind kind) {
+std::int64_t parse_int(std::string_view text, const std::string& where, std::int64_t min, std::int64_t max, ErrorKind kind, int base) {
   std::int64_t value = 0;
   const char* end = text.data() + text.size();
   // from_chars takes a leading '-' but no '+' or white space, and never throws.
-  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  const auto [ptr, ec] = std::from_chars(text.data(), end, value, base);
   if (text.empty() || ec != std::errc() || ptr != end || value < min || value > max)
     fail(kind, "{}: '{}' is not an integer from {} to {}", where, text, min, max);
   return value;

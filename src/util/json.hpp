@@ -65,10 +65,11 @@ inline double number_field(const nlohmann::json& object, const char* key, const 
 // An array element or map value holding a layer index (0 to INT_MAX).
 int json_layer_index(const nlohmann::json& value, const std::string& where);
 
-// Decimal integer text, all of it, within [min, max]: an object key like "3", a CLI list item, the
-// digits of a tensor name. Throws Error(kind) "WHERE: 'TEXT' is not an integer from MIN to MAX".
+// Integer text (decimal unless `base` says otherwise), all of it, within [min, max]: an object key like
+// "3", a CLI list item, the digits of a tensor name, a template's \u escape. Throws Error(kind)
+// "WHERE: 'TEXT' is not an integer from MIN to MAX".
 std::int64_t parse_int(std::string_view text, const std::string& where, std::int64_t min = std::numeric_limits<std::int64_t>::min(),
-                       std::int64_t max = std::numeric_limits<std::int64_t>::max(), ErrorKind kind = ErrorKind::Format);
+                       std::int64_t max = std::numeric_limits<std::int64_t>::max(), ErrorKind kind = ErrorKind::Format, int base = 10);
 // Decimal number text, all of it, finite: "0.5", "1e3".
 double parse_number(std::string_view text, const std::string& where, ErrorKind kind = ErrorKind::Format);
 // A layer index: parse_int from 0 to INT_MAX.

@@ -81,6 +81,18 @@ TEST(JinjaErrors, ParseErrorsArePositioned) {
   EXPECT_NE(error_of("{% if x %}never closed").find("expected {% elif %}"), std::string::npos);
 }
 
+TEST(JinjaErrors, HostileEscapesAndNumbersAreFormatErrorsOrRenderExactly) {
+  // \x and \u escapes are hex digits only (no sign, no short form), read through qk::parse_int.
+  EXPECT_EQ(error_of("{{ 'a\\x-0' }}"), "chat_template.jinja:1:8: Invalid hexadecimal escape sequence: \\x-0");
+  EXPECT_EQ(error_of("{{ '\\u12' }}"), "chat_template.jinja:1:7: Invalid hexadecimal escape sequence: \\u12' ");
+  EXPECT_EQ(error_of("{{ '\\xZZ' }}"), "chat_template.jinja:1:7: Invalid hexadecimal escape sequence: \\xZZ");
+  EXPECT_EQ(qk::jinja::Template("{{ '\\x41\\u20ac\\uFFFF' }}", "t").render(json::object()), "A\xE2\x82\xAC\xEF\xBF\xBF");
+  // Numbers print as JavaScript's toString: the exponent of the shortest round trip, parsed back.
+  EXPECT_EQ(qk::jinja::Template("{{ xs | join(' ') }}", "t")
+                .render(json::parse(R"({"xs": [1e21, 1.5e-7, 123456789012345680000.0, -2.5e-300, 0.000001, 1e-7]})")),
+            "1e+21 1.5e-7 123456789012345680000 -2.5e-300 0.000001 1e-7");
+}
+
 TEST(JinjaErrors, ContextMayNotShadowGlobals) {
   EXPECT_EQ(error_of("x", json::parse(R"({"namespace": 1})")), "chat_template.jinja: Variable already declared: namespace");
 }
