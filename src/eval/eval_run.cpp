@@ -48,13 +48,8 @@ niah::RunStats run_eval(niah::Backend& backend, const std::vector<Problem>& prob
     line["seconds"] = seconds;
     return line;
   };
-  niah::ResumableRunOptions run;
-  run.predictions_jsonl = options.predictions_jsonl;
-  run.label = "eval run";
-  run.jobs = options.jobs;
-  run.limit = options.limit;
-  run.show_progress = options.show_progress;
-  return niah::run_resumable(backend, work, run);
+  return niah::run_resumable(backend, work, {.predictions_jsonl = options.predictions_jsonl, .label = "eval run",
+                                             .jobs = options.jobs, .limit = options.limit, .show_progress = options.show_progress});
 }
 
 }  // namespace qk::eval

@@ -14,24 +14,16 @@ namespace qk::eval {
 
 namespace {
 
-enum class SummaryKind { Recall, Reasoning, Unknown };
-
-SummaryKind kind_of(const std::filesystem::path& summary_json) {
-  const nlohmann::json j = read_json_file(summary_json);
-  if (!j.is_object()) return SummaryKind::Unknown;
-  const std::string where = summary_json.string();
-  if (field_or<std::string>(j, "kind", where, "") == "reasoning") return SummaryKind::Reasoning;
-  if (field_or<std::string>(j, "metric", where, "") == "string_match_all") return SummaryKind::Recall;
-  return SummaryKind::Unknown;
-}
-
+// Reads the file once and tells the two kinds apart by their marker fields.
 void add_summary(ReportRun& run, const std::filesystem::path& summary_json) {
-  switch (kind_of(summary_json)) {
-    case SummaryKind::Recall: run.recall = niah::read_summary_json(summary_json); break;
-    case SummaryKind::Reasoning: run.reasoning = read_reasoning_summary(summary_json); break;
-    case SummaryKind::Unknown:
-      fail(ErrorKind::Format, "{} is neither a `niah score` nor an `eval score` summary", summary_json.string());
-  }
+  const nlohmann::json j = read_json_file(summary_json);
+  const std::string where = summary_json.string();
+  if (j.is_object() && field_or<std::string>(j, "kind", where, "") == "reasoning")
+    run.reasoning = reasoning_summary_from_json(j, where);
+  else if (j.is_object() && field_or<std::string>(j, "metric", where, "") == "string_match_all")
+    run.recall = niah::summary_from_json(j, where);
+  else
+    fail(ErrorKind::Format, "{} is neither a `niah score` nor an `eval score` summary", where);
 }
 
 std::string pct(double fraction) { return fmt::format("{:.1f}", 100 * fraction); }

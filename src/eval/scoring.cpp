@@ -197,9 +197,9 @@ void write_reasoning_summary(const ReasoningSummary& s, const std::filesystem::p
   }
 }
 
-ReasoningSummary read_reasoning_summary(const std::filesystem::path& path) {
-  const nlohmann::json j = read_json_file(path);
-  const std::string where = path.string();
+ReasoningSummary read_reasoning_summary(const std::filesystem::path& path) { return reasoning_summary_from_json(read_json_file(path), path.string()); }
+
+ReasoningSummary reasoning_summary_from_json(const nlohmann::json& j, const std::string& where) {
   if (!j.is_object() || field_or<std::string>(j, "kind", where, "") != "reasoning")
     fail(ErrorKind::Format, "{} is not a summary of `eval score` (its \"kind\" is not \"reasoning\")", where);
   ReasoningSummary s;

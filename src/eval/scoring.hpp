@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "util/statistics.hpp"
 
 namespace qk::eval {
@@ -42,6 +44,7 @@ struct NamedReasoning {
 void write_reasoning_summary(const ReasoningSummary& summary, const std::filesystem::path& out_dir,
                              const std::vector<NamedReasoning>& others = {});
 ReasoningSummary read_reasoning_summary(const std::filesystem::path& summary_json);
+ReasoningSummary reasoning_summary_from_json(const nlohmann::json& summary, const std::string& where);  // where: the file
 
 // A `summary.json` of `eval score`, or a predictions JSONL scored on the spot.
 ReasoningSummary load_reasoning_run(const std::filesystem::path& path);

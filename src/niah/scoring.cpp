@@ -220,9 +220,9 @@ void write_summary_files(const Summary& s, const std::filesystem::path& out_dir,
   }
 }
 
-Summary read_summary_json(const std::filesystem::path& path) {
-  const nlohmann::json j = read_json_file(path);
-  const std::string where = path.string();
+Summary read_summary_json(const std::filesystem::path& path) { return summary_from_json(read_json_file(path), path.string()); }
+
+Summary summary_from_json(const nlohmann::json& j, const std::string& where) {
   if (!j.is_object()) fail(ErrorKind::Format, "{} is not a qkrestore NIAH summary.json (not an object)", where);
   Summary s;
   s.predictions = field<std::size_t>(j, "predictions", where);

@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "util/statistics.hpp"
 
 namespace qk::niah {
@@ -57,5 +59,6 @@ std::map<std::string, double> samples_at_length(const Summary& summary, int leng
 // score comes with its Wilson 95% interval (multi-value tasks: the mean partial score read as a proportion).
 void write_summary_files(const Summary& summary, const std::filesystem::path& out_dir, const std::string& title);
 Summary read_summary_json(const std::filesystem::path& summary_json);
+Summary summary_from_json(const nlohmann::json& summary, const std::string& where);  // where: the file
 
 }  // namespace qk::niah
