@@ -1,4 +1,3 @@
-#include "engine/attention_kernel.hpp"
 
 #include <cblas.h>
 

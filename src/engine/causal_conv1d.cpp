@@ -1,4 +1,3 @@
-#include "engine/causal_conv1d.hpp"
 
 #include <algorithm>
 #include <vector>

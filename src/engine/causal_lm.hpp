@@ -13,7 +13,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/attention_probe.hpp"
 #include "engine/weights.hpp"
 
 namespace qk::engine {
@@ -50,7 +49,34 @@ struct Segment {
   std::span<const std::int32_t> tokens;
 };
 
+// How a batched forward maps rows of the activation matrix to sequences: the rows
+// [first_row, first_row + rows) belong to one sequence whose earlier tokens are in `cache`
+// and whose first new token sits at absolute position `position`.
+struct SegmentRows {
+  LayerCache* cache;
+  std::size_t first_row;
+  std::size_t rows;
+  std::size_t position;
+};
+
+using BatchRows = std::vector<SegmentRows>;
+
 enum class LogitsFor { LastToken, AllTokens };
+
+// A read-only look into the full-attention layers: the attention probabilities of chosen query
+// positions, head by head, for measuring which heads retrieve (src/heads). Recomputed from the
+// layer's queries and KV cache after the attention kernel ran, so the kernel and the hot path are
+// untouched: with no probe set, a layer pays one null-pointer test per forward call.
+class AttentionProbe {
+ public:
+  virtual ~AttentionProbe() = default;
+  // True for the absolute positions (of segment `segment` of the batch) whose attention to record.
+  virtual bool wants(std::size_t segment, std::size_t position) const = 0;
+  // softmax(scale q k^T) of query head `head` of full-attention layer `layer` at `position` over the
+  // keys 0..position (probabilities.size() == position + 1). Called on the forward's thread.
+  virtual void record(std::size_t layer, std::size_t segment, std::size_t position, std::size_t head,
+                      std::span<const float> probabilities) = 0;
+};
 
 class CausalLM {
  public:
@@ -65,7 +91,7 @@ class CausalLM {
   // tensor `name` (fp32, row-major, same shape), writable; empty when the model does not hold that
   // tensor as-is. Changing it changes what the next forward computes, as loading an edited checkpoint would.
   virtual std::span<float> mutable_tensor(std::string_view) { return {}; }
-  // Attention probabilities of chosen positions (attention_probe.hpp); nullptr turns it off. Models
+  // Attention probabilities of chosen positions (AttentionProbe above); nullptr turns it off. Models
   // without softmax attention layers record nothing.
   virtual void set_attention_probe(AttentionProbe*) {}
   // Prefix reuse when many weight edits are evaluated on the same tokens (src/heads): with a capture

@@ -4,7 +4,7 @@
 #include <fmt/ranges.h>
 
 #include "engine/causal_lm.hpp"
-#include "engine/qwen3_next.hpp"
+#include "engine/qwen3_next_config.hpp"
 #include "io/checkpoint.hpp"
 #include "util/error.hpp"
 #include "util/json.hpp"

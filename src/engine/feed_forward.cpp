@@ -7,7 +7,6 @@
 #include "engine/kernels.hpp"
 #include "engine/op_timer.hpp"
 #include "util/thread_pool.hpp"
-#include "engine/scratch.hpp"
 
 namespace qk::engine {
 namespace {

@@ -3,10 +3,8 @@
 #include <cmath>
 #include <optional>
 
-#include "engine/attention_kernel.hpp"
 #include "engine/kernels.hpp"
 #include "util/thread_pool.hpp"
-#include "engine/scratch.hpp"
 #include "engine/op_timer.hpp"
 
 namespace qk::engine {

@@ -9,9 +9,8 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/attention_probe.hpp"
+#include "engine/causal_lm.hpp"
 #include "engine/kernels.hpp"
-#include "engine/segment_rows.hpp"
 #include "engine/weights.hpp"
 
 namespace qk::engine {

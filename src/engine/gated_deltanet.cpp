@@ -3,12 +3,10 @@
 #include <cmath>
 #include <optional>
 
-#include "engine/causal_conv1d.hpp"
 #include "engine/gated_delta_rule.hpp"
 #include "engine/kernels.hpp"
 #include "engine/op_timer.hpp"
 #include "util/thread_pool.hpp"
-#include "engine/scratch.hpp"
 
 namespace qk::engine {
 namespace {

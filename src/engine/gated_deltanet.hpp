@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/segment_rows.hpp"
+#include "engine/causal_lm.hpp"
 #include "engine/weights.hpp"
 
 namespace qk::engine {

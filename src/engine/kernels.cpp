@@ -6,7 +6,9 @@
 #endif
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <memory>
 #include <vector>
 
 #include "engine/op_timer.hpp"
@@ -202,6 +204,21 @@ void RopeTable::at(std::int64_t position, float* cos, float* sin) const {
     cos[i] = static_cast<float>(std::cos(static_cast<double>(angle)));
     sin[i] = static_cast<float>(std::sin(static_cast<double>(angle)));
   }
+}
+
+float* scratch(Scratch slot, std::size_t floats) {
+  struct Buffer {
+    std::unique_ptr<float[]> data;  // new float[n]: not value-initialised
+    std::size_t size = 0;
+  };
+  thread_local std::array<Buffer, static_cast<std::size_t>(Scratch::Count)> buffers;
+  Buffer& b = buffers[static_cast<std::size_t>(slot)];
+  if (b.size < floats) {
+    b.data.reset();  // free first: peak memory stays one buffer per slot
+    b.data.reset(new float[floats]);
+    b.size = floats;
+  }
+  return b.data.get();
 }
 
 }  // namespace qk::engine

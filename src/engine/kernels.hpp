@@ -1,4 +1,6 @@
-// Elementwise and row kernels of the engine on plain float arrays (row-major, fp32).
+// The engine's kernels on plain float arrays (row-major, fp32): elementwise and row kernels (kernels.cpp),
+// attention over a KV cache (attention_kernel.cpp), the short convolution (causal_conv1d.cpp), and the
+// per-thread scratch buffers the layers work in.
 // Every kernel states its shapes; `rows` counts tokens, `dim` the features of one token.
 #pragma once
 #include <bit>
@@ -80,5 +82,50 @@ struct RopeTable {
   void inverse_frequencies(float* inv_freq) const;
   void at(std::int64_t position, float* cos, float* sin) const;
 };
+
+// Causal softmax attention of new queries over a KV cache, with grouped-query heads.
+struct AttentionShape {
+  std::size_t heads;     // query heads
+  std::size_t kv_heads;  // key/value heads; query head h reads kv head h / (heads / kv_heads)
+  std::size_t head_dim;
+  float scale;           // logits = scale * q . k  (head_dim^-0.5 in Qwen3-Next)
+};
+
+// q:    [n, heads * head_dim], the queries of positions past .. past + n - 1
+// keys, values: [past + n, kv_heads * head_dim], the whole cache including the n new tokens
+// out:  [n, heads * head_dim]
+// Query i sees keys 0 .. past + i. Heads and blocks of 128 queries run in parallel on the engine's pool,
+// each block as two sgemm around a row softmax (one query: two gemv).
+void causal_attention(const AttentionShape& shape, const float* q, std::size_t n, const float* keys,
+                      const float* values, std::size_t past, float* out);
+
+// The probabilities one query row of head `head` puts on keys 0 .. visible - 1 (softmax(scale q K^T)),
+// as causal_attention computes them; for probes, off the hot path. q: [head_dim] of that head.
+void attention_probabilities(const AttentionShape& shape, const float* q, std::size_t head, const float* keys,
+                             std::size_t visible, float* probabilities);
+
+// Depthwise causal 1-D convolution with SiLU, as the short convolution of Gated DeltaNet / Mamba layers
+// (transformers' causal_conv1d_fn / causal_conv1d_update with activation "silu", no bias).
+// x: [tokens, channels] (row stride x_stride), weight: [channels, kernel] (conv1d.weight squeezed),
+// state: [kernel-1, channels], the previous inputs oldest first (zeros before the first token); it is
+// updated to the last kernel-1 inputs. out: [tokens, channels] (row stride out_stride), may not alias x.
+//   out[t][c] = silu(sum_k weight[c][k] * x[t - (kernel-1) + k][c])
+void causal_conv1d_silu(const float* x, std::size_t x_stride, std::size_t tokens, std::size_t channels,
+                        const float* weight, std::size_t kernel, float* state, float* out, std::size_t out_stride);
+
+// Reusable per-thread buffers for a forward's intermediate activations. Fresh std::vectors cost a 4K-token
+// prefill hundreds of MB of zeroing and page faults per layer (a few percent of its wall time); these keep
+// their capacity from one forward to the next. Each call site has its own slot, and a slot is live only
+// inside one layer's forward, so layers of the same kind reuse it one after another. Contents are left over
+// from the last use: callers write every element before reading it.
+enum class Scratch : std::size_t {
+  DeltaNetProjection, DeltaNetGates, DeltaNetMixed, DeltaNetZ, DeltaNetBeta, DeltaNetG, DeltaNetConv, DeltaNetCore,
+  AttentionQueryGate, AttentionKeyValue, AttentionQuery, AttentionOut,
+  MlpGateUp, MlpAct,
+  Count
+};
+
+// At least `floats` floats for `slot` on the calling thread, valid until the next call for the same slot.
+float* scratch(Scratch slot, std::size_t floats);
 
 }  // namespace qk::engine

@@ -1,4 +1,3 @@
-#include "engine/qwen3_next.hpp"
 
 #include <algorithm>
 #include <cctype>

@@ -1,11 +1,16 @@
-// config.json of model_type "qwen3_next" (transformers' Qwen3NextConfig), with its defaults.
+// The qwen3_next family (Qwen3-Next): hybrid decoder of Gated DeltaNet and gated full-attention layers,
+// zero-centred RMSNorm (output * (1 + weight)), dense or sparse-MoE feed-forward, tied or untied embeddings.
+// Here: its config.json (transformers' Qwen3NextConfig) with the defaults, and the factory (qwen3_next.cpp).
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "engine/causal_lm.hpp"
 
 namespace qk::engine {
 
@@ -47,5 +52,7 @@ struct Qwen3NextConfig {
 
 // Parses and validates; throws Error(Format|Unsupported) naming `label` (the config file) and the field.
 Qwen3NextConfig parse_qwen3_next_config(const nlohmann::json& config, const std::string& label);
+
+std::unique_ptr<CausalLM> make_qwen3_next(const nlohmann::json& config, const WeightSource& weights);
 
 }  // namespace qk::engine

@@ -5,8 +5,6 @@
 #include <random>
 #include <vector>
 
-#include "engine/attention_kernel.hpp"
-#include "engine/causal_conv1d.hpp"
 #include "engine/gated_delta_rule.hpp"
 #include "engine/kernels.hpp"
 
