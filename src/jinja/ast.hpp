@@ -1,11 +1,13 @@
 // The syntax tree of a template: one node type with the fields each kind uses (listed per kind), as in
-// @huggingface/jinja's ast.ts.
+// @huggingface/jinja's ast.ts; and parse (parser.cpp), which builds it from the lexer's tokens.
 #pragma once
 #include <cstddef>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "jinja/lexer.hpp"
 
 namespace qk::jinja {
 
@@ -57,5 +59,9 @@ struct Node {
 
   Node(NodeType type, std::size_t offset) : type(type), offset(offset) {}
 };
+
+// Tokens to a syntax tree, with @huggingface/jinja's grammar and operator precedence.
+// Throws RuntimeError with the offset of the token at fault.
+NodePtr parse(const std::vector<Token>& tokens);
 
 }  // namespace qk::jinja

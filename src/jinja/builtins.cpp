@@ -1,4 +1,4 @@
-#include "jinja/builtins.hpp"
+#include "jinja/interpreter.hpp"  // declares the built-ins
 
 #include <algorithm>
 #include <cmath>
@@ -6,7 +6,6 @@
 #include <fmt/format.h>
 
 #include "jinja/error.hpp"
-#include "jinja/interpreter.hpp"
 #include "jinja/text.hpp"
 #include "util/utf8.hpp"
 

@@ -5,7 +5,6 @@
 
 #include <fmt/format.h>
 
-#include "jinja/builtins.hpp"
 #include "jinja/error.hpp"
 #include "jinja/text.hpp"
 #include "util/utf8.hpp"

@@ -1,4 +1,4 @@
-#include "jinja/parser.hpp"
+#include "jinja/ast.hpp"
 
 #include <algorithm>
 #include <cstdlib>

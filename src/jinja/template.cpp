@@ -4,7 +4,6 @@
 #include "jinja/error.hpp"
 #include "jinja/interpreter.hpp"
 #include "jinja/lexer.hpp"
-#include "jinja/parser.hpp"
 #include "util/error.hpp"
 
 namespace qk::jinja {

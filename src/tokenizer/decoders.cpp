@@ -4,7 +4,7 @@
 
 #include "tokenizer/byte_level.hpp"
 #include "util/json.hpp"
-#include "tokenizer/pattern.hpp"
+#include "tokenizer/regex.hpp"
 #include "tokenizer/utf8.hpp"
 #include "util/error.hpp"
 

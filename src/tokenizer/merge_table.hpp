@@ -1,6 +1,9 @@
 // The BPE merge table: (left id, right id) -> (rank, merged id), open addressing over one flat array.
 // Looked up once per adjacent symbol pair while merging, so it is kept compact and probe-friendly.
 #pragma once
+#include <algorithm>
+#include <bit>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <vector>
@@ -14,9 +17,21 @@ struct Merge {
 
 class MergeTable {
  public:
-  void reserve(std::size_t count);
+  void reserve(std::size_t count) {
+    std::size_t size = std::bit_ceil(std::max<std::size_t>(16, count * 2));  // at most half full
+    if (size <= slots_.size()) return;
+    std::vector<Slot> old = std::move(slots_);
+    slots_.assign(size, Slot{});
+    mask_ = size - 1;
+    count_ = 0;
+    for (const Slot& slot : old)
+      if (slot.key != kEmpty) insert_slot(slot);
+  }
   // A later entry for the same pair replaces the earlier one (as a HashMap collect does in tokenizers).
-  void set(std::int32_t left, std::int32_t right, Merge merge);
+  void set(std::int32_t left, std::int32_t right, Merge merge) {
+    if ((count_ + 1) * 2 > slots_.size()) reserve(count_ + 1);
+    insert_slot(Slot{pack(left, right), merge});
+  }
   const Merge* find(std::int32_t left, std::int32_t right) const {
     if (slots_.empty()) return nullptr;
     std::uint64_t key = pack(left, right);
@@ -41,7 +56,12 @@ class MergeTable {
     key *= 0x9E3779B97F4A7C15ull;
     return static_cast<std::size_t>(key ^ (key >> 29));
   }
-  void insert_slot(const Slot& slot);
+  void insert_slot(const Slot& slot) {
+    std::size_t i = mix(slot.key) & mask_;
+    while (slots_[i].key != kEmpty && slots_[i].key != slot.key) i = (i + 1) & mask_;
+    if (slots_[i].key == kEmpty) ++count_;
+    slots_[i] = slot;
+  }
 
   std::vector<Slot> slots_;
   std::size_t mask_ = 0;

@@ -9,7 +9,6 @@
 #include <unicode/ustring.h>
 
 #include "util/json.hpp"
-#include "tokenizer/pattern.hpp"
 #include "tokenizer/regex.hpp"
 #include "tokenizer/utf8.hpp"
 #include "util/error.hpp"

@@ -5,10 +5,12 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
 #include "tokenizer/function_ref.hpp"
+#include "tokenizer/regex.hpp"  // ByteRange
 
 namespace qk::tok {
 
@@ -31,5 +33,17 @@ std::unique_ptr<PreTokenizer> make_pre_tokenizer(const nlohmann::json& config, c
 
 // The regex of GPT-2 that ByteLevel(use_regex = true) splits with.
 extern const char* const kGpt2SplitRegex;
+
+// How a pattern's matches cut a string into pieces (tokenizers' SplitDelimiterBehavior), shared by
+// the Split, Metaspace, Digits and WhitespaceSplit pre-tokenizers.
+enum class SplitBehavior { Removed, Isolated, MergedWithPrevious, MergedWithNext, Contiguous };
+
+// Parses "Removed", "Isolated", ... ; throws naming `where` for anything else.
+SplitBehavior parse_split_behavior(std::string_view name, const std::string& where);
+
+// `matches` are sorted, non-overlapping ranges of a string of `length` bytes. Returns the non-empty
+// pieces that `behavior` keeps, in order. `invert` swaps the roles of matches and the gaps between them.
+std::vector<ByteRange> split_ranges(std::size_t length, const std::vector<ByteRange>& matches, bool invert,
+                                    SplitBehavior behavior);
 
 }  // namespace qk::tok

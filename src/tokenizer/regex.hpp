@@ -3,10 +3,13 @@
 #pragma once
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include <nlohmann/json_fwd.hpp>
 
 #include "tokenizer/function_ref.hpp"
 
@@ -33,6 +36,21 @@ class Regex {
   struct Compiled;
   std::shared_ptr<const Compiled> compiled_;
   int fast_path_ = 0;  // a FastSplit value; 0 means PCRE2
+};
+
+// The pattern of the Split pre-tokenizer and of the Replace normalizer and decoder: a literal string
+// ({"String": "..."}) or a regex ({"Regex": "..."}), found left to right without overlap.
+class Pattern {
+ public:
+  // Reads config["pattern"].
+  static Pattern from_json(const nlohmann::json& config, const std::string& where);
+  void find_all(std::string_view text, std::vector<ByteRange>& matches) const;
+  void for_each_match(std::string_view text, FunctionRef<void(ByteRange)> on_match) const;
+  std::string replace_all(std::string_view text, std::string_view content) const;
+
+ private:
+  std::string literal_;
+  std::optional<Regex> regex_;
 };
 
 }  // namespace qk::tok

@@ -3,7 +3,7 @@
 
 #include "tiny_tokenizers.hpp"
 #include "tokenizer/regex.hpp"
-#include "tokenizer/split.hpp"
+#include "tokenizer/pre_tokenizers.hpp"
 #include "tokenizer/tokenizer.hpp"
 #include "tokenizer/utf8.hpp"
 #include "util/error.hpp"
