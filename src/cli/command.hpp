@@ -1,5 +1,6 @@
-// Every subcommand lives in its own file as a setup_<name> that binds its options to `sub` and
-// returns the action to run when the user picked it; main.cpp lists them in one table, in --help order.
+// Every subcommand is a setup_<name> that binds its options to `sub` and returns the action to run when
+// the user picked it, in <name>_cmd.cpp (plan and verify beside restore, niah's verbs in niah_cmd.cpp);
+// main.cpp lists them in one table, in --help order.
 #pragma once
 #include <functional>
 #include <span>

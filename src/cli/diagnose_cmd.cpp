@@ -6,7 +6,6 @@
 #include "cli/command.hpp"
 #include "cli/surgery_args.hpp"
 #include "diagnose/diagnose.hpp"
-#include "diagnose/report_html.hpp"
 #include "io/file_ops.hpp"
 #include "util/progress.hpp"
 

@@ -9,7 +9,6 @@
 #include "cli/surgery_args.hpp"
 #include "surgery/procrustes_method.hpp"
 #include "surgery/procrustes_norms.hpp"
-#include "surgery/ridge_method.hpp"
 #include "surgery/tensor_rows.hpp"
 #include "util/error.hpp"
 #include "util/progress.hpp"

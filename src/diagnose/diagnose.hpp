@@ -1,6 +1,6 @@
 // qkrestore diagnose: per layer and head, where SFT moved the attention routing (layer_drift.hpp
 // defines the metrics), streamed one layer at a time as restore does; reported as text, JSON and
-// a self-contained HTML page (report_html.hpp).
+// a self-contained HTML page (to_html, report_html.cpp).
 #pragma once
 #include <string>
 #include <vector>
@@ -23,5 +23,10 @@ Report diagnose(const Checkpoint& base, const Checkpoint& sft, const FamilyTable
 
 nlohmann::json to_json(const Report& report);
 std::string to_text(const Report& report);  // the terminal summary: one line per layer
+
+// The diagnose report as one self-contained HTML page (inline CSS and SVG, no script, no network):
+// heatmaps layers x heads of each head metric, a band plot per global layer, and the per-layer
+// drift of every layer (global Q/K next to the linear-attention mixers).
+std::string to_html(const Report& report);
 
 }  // namespace qk::diagnose

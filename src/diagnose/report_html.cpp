@@ -1,4 +1,4 @@
-#include "diagnose/report_html.hpp"
+#include "diagnose/diagnose.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,4 @@
-#include "eval/answer_equivalence.hpp"
+#include "eval/answers.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -6,8 +6,6 @@
 #include <numeric>
 #include <optional>
 #include <vector>
-
-#include "eval/answer_extraction.hpp"
 
 namespace qk::eval {
 namespace {

@@ -1,4 +1,4 @@
-#include "eval/answer_extraction.hpp"
+#include "eval/answers.hpp"
 
 #include <algorithm>
 #include <cctype>

@@ -2,8 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "eval/answer_equivalence.hpp"
-#include "eval/answer_extraction.hpp"
+#include "eval/answers.hpp"
 
 namespace qk::eval {
 

@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "eval/answer_extraction.hpp"
+#include "eval/answers.hpp"
 #include "util/error.hpp"
 
 namespace qk::eval {

@@ -8,8 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <simdjson.h>
 
-#include "eval/answer_equivalence.hpp"
-#include "eval/answer_extraction.hpp"
+#include "eval/answers.hpp"
 #include "util/error.hpp"
 #include "util/json.hpp"
 

@@ -9,7 +9,6 @@
 #include <vector>
 
 #include "niah/essay_haystack.hpp"
-#include "niah/essay_token_index.hpp"
 #include "niah/needle_values.hpp"
 #include "niah/prompt_template.hpp"
 #include "niah/task_spec.hpp"

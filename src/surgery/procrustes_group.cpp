@@ -1,4 +1,4 @@
-#include "surgery/procrustes_group.hpp"
+#include "surgery/procrustes_method.hpp"
 
 #include "util/thread_pool.hpp"
 

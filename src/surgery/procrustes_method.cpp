@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 #include <cblas.h>
 
-#include "surgery/procrustes_group.hpp"
 #include "util/error.hpp"
 #include "util/thread_pool.hpp"
 

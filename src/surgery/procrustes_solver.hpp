@@ -25,7 +25,7 @@ class AlignmentCross {
   // Adds B A^T for one head: sft and base are [head_dim x n] (n = input dim, or 1 for a bias).
   void add(const RowMatrix& sft, const RowMatrix& base);
   // The same for a [head_dim x n] block inside larger row-major matrices whose rows are `stride`
-  // floats apart (a head's columns of a KV group's side-by-side rows, procrustes_group.hpp).
+  // floats apart (a head's columns of a KV group's side-by-side rows, procrustes_method.hpp).
   void add(const float* sft, const float* base, std::int64_t n, std::int64_t stride);
   void add(const AlignmentCross& other);
 

@@ -1,4 +1,4 @@
-#include "surgery/ridge_method.hpp"
+#include "surgery/procrustes_method.hpp"
 
 #include <Eigen/Cholesky>
 #include <Eigen/QR>

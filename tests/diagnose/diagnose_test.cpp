@@ -13,7 +13,6 @@
 #include <fmt/format.h>
 
 #include "diagnose/diagnose.hpp"
-#include "diagnose/report_html.hpp"
 #include "io/dtype.hpp"
 #include "support/temp_dir.hpp"
 #include "surgery/procrustes_solver.hpp"

@@ -2,8 +2,7 @@
 // answer, and whether qkrestore must count the reply correct. Each row names what it checks.
 #include <gtest/gtest.h>
 
-#include "eval/answer_equivalence.hpp"
-#include "eval/answer_extraction.hpp"
+#include "eval/answers.hpp"
 
 namespace {
 

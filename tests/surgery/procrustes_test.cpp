@@ -17,7 +17,6 @@
 #include "surgery/procrustes_method.hpp"
 #include "surgery/procrustes_norms.hpp"
 #include "surgery/procrustes_solver.hpp"
-#include "surgery/ridge_method.hpp"
 #include "surgery/verify.hpp"
 #include "util/error.hpp"
 

@@ -1,9 +1,19 @@
-// `qkrestore niah generate`: write a RULER-format task JSONL. Parsing only; see src/niah/.
+// `qkrestore niah generate | run | score | report`, parsing only (the work is in src/niah/):
+//   generate: write a RULER-format task JSONL;
+//   run: send a task JSONL to an OpenAI-compatible server, append predictions;
+//   score: RULER string_match_all per task and length: CSV, JSON, markdown, SVG heatmaps;
+//   report: one HTML page comparing scored runs.
+#include <fstream>
+
 #include <fmt/format.h>
 
+#include "cli/backend_args.hpp"
 #include "cli/command.hpp"
 #include "cli/surgery_args.hpp"
 #include "niah/data_files.hpp"
+#include "niah/report_html.hpp"
+#include "niah/runner.hpp"
+#include "niah/scoring.hpp"
 #include "niah/task_set.hpp"
 #include "server/chat_template.hpp"
 #include "util/error.hpp"
@@ -89,6 +99,109 @@ Action setup_niah_generate(CLI::App& app) {
                "size with one full tokenization per prompt instead of per-unit counts and seams (slower)");
   app.add_flag("-q,--quiet", args->quiet, "no progress bar or summary");
   return [args] { return run_niah_generate(*args); };
+}
+
+namespace {
+
+struct RunArgs {
+  BackendArgs backend;
+  std::string tasks, out, only_task;
+  int max_tokens = 128;
+  std::size_t limit = 0;
+  bool quiet = false;
+};
+
+int run_run(const RunArgs& args) {
+  using namespace qk::niah;
+  auto backend = make_backend(args.backend);
+  RunOptions run;
+  run.tasks_jsonl = args.tasks;
+  run.predictions_jsonl = args.out;
+  run.jobs = args.backend.jobs;
+  run.max_tokens = args.max_tokens;
+  run.only_task = args.only_task;
+  run.limit = args.limit;
+  run.show_progress = !args.quiet;
+  const RunStats stats = run_predictions(*backend, run);
+  if (!args.quiet)
+    fmt::print(stderr, "{} predictions written, {} already there, {} samples in {} ({:.1f} s)\n", stats.done,
+               stats.skipped, stats.total, args.tasks, stats.seconds);
+  return kExitOk;
+}
+
+}  // namespace
+
+Action setup_niah_run(CLI::App& app) {
+  auto args = std::make_shared<RunArgs>();
+  app.add_option("--tasks", args->tasks, "task JSONL from `niah generate` (or RULER's)")->required();
+  add_backend_options(app, args->backend);
+  app.add_option("--max-tokens", args->max_tokens, "tokens to generate (RULER: 128)")->capture_default_str();
+  app.add_option("--task", args->only_task, "run only this task of the file");
+  app.add_option("--limit", args->limit, "at most this many new predictions");
+  app.add_option("-o,--out", args->out, "predictions JSONL (appended; done samples are skipped)")->required();
+  app.add_flag("-q,--quiet", args->quiet, "no progress bar or summary");
+  return [args] { return run_run(*args); };
+}
+
+namespace {
+
+struct ScoreArgs {
+  std::string predictions, out, title;
+};
+
+int run_score(const ScoreArgs& args) {
+  using namespace qk::niah;
+  const Summary summary = summarize(score_predictions_file(args.predictions));
+  const std::string title = args.title.empty() ? std::filesystem::path(args.predictions).stem().string() : args.title;
+  write_summary_files(summary, args.out, title);
+  fmt::print("{} predictions, {} tasks, {} lengths -> {}/summary.{{csv,json,md}}, heatmap.svg\n", summary.predictions,
+             summary.tasks.size(), summary.lengths.size(), args.out);
+  for (int length : summary.lengths) fmt::print("  {:>8} tokens: average {:.2f}\n", length, summary.average(length));
+  return kExitOk;
+}
+
+}  // namespace
+
+Action setup_niah_score(CLI::App& app) {
+  auto args = std::make_shared<ScoreArgs>();
+  app.add_option("predictions", args->predictions, "predictions JSONL from `niah run`")->required();
+  app.add_option("-o,--out", args->out, "output folder")->required();
+  app.add_option("--title", args->title, "title in the summary and heatmaps (default: file name)");
+  return [args] { return run_score(*args); };
+}
+
+namespace {
+
+struct ReportArgs {
+  std::vector<std::string> runs;
+  std::string out, title = "NIAH recall";
+};
+
+int run_report(const ReportArgs& args) {
+  using namespace qk::niah;
+  std::vector<NamedRun> runs;
+  for (const auto& spec : args.runs) {
+    const auto eq = spec.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size())
+      fail(ErrorKind::Usage, "--run '{}' must be NAME=DIR (a folder written by `niah score`)", spec);
+    std::filesystem::path dir = spec.substr(eq + 1);
+    runs.push_back({spec.substr(0, eq), read_summary_json(std::filesystem::is_directory(dir) ? dir / "summary.json" : dir)});
+  }
+  std::ofstream out(args.out, std::ios::binary | std::ios::trunc);
+  if (!out) fail(ErrorKind::Io, "cannot write {}", args.out);
+  out << render_report_html(runs, args.title);
+  fmt::print("wrote {} ({} runs)\n", args.out, runs.size());
+  return kExitOk;
+}
+
+}  // namespace
+
+Action setup_niah_report(CLI::App& app) {
+  auto args = std::make_shared<ReportArgs>();
+  app.add_option("--run", args->runs, "NAME=DIR of a `niah score` output; repeat for each run")->required();
+  app.add_option("--title", args->title, "page title")->capture_default_str();
+  app.add_option("-o,--out", args->out, "output HTML file")->required();
+  return [args] { return run_report(*args); };
 }
 
 }  // namespace qk::cli
