@@ -25,6 +25,12 @@ export PYTHONUNBUFFERED=1
 root=$(cd "$(dirname "$0")/.." && pwd)
 W=${REPRO_WORK:-$root/repro/work}
 mkdir -p "$W"
+# Run from a snapshot of the code: on the device machine each call replaces the carried code folder, which
+# would pull the working directory from under a stage that is still running.
+if [ -z "${REPRO_SNAPSHOT:-}" ] && [ -n "${REPRO_DEVICE:-}" ]; then
+  snap=$W/code.$$; rm -rf "$snap"; mkdir -p "$snap"; cp -r "$root/repro" "$root/data" "$root/tools" "$snap"/
+  REPRO_SNAPSHOT=1 exec bash "$snap/repro/run.sh" "$@"
+fi
 cd "$root/repro"
 stage=${1:?stage: data tokenizer smoke pretrain midtrain sft select repairs eval refs mechanism plots}
 LRS=${REPRO_LRS:-"1e-4 2e-4 4e-4"}
@@ -71,6 +77,7 @@ sft)
   for lr in $LRS; do
     for spec in "cot|--style cot" "direct|--style direct" "cotfrozen|--style cot --freeze-global-qk"; do
       name=${spec%%|*}_lr$lr; args=${spec#*|}
+      [[ " ${REPRO_SFT_VARIANTS:-cot direct cotfrozen} " == *" ${spec%%|*} "* ]] || continue
       [ -s "$W/sft/$name/model.safetensors" ] && continue
       mkdir -p "$W/sft"
       python3 sft.py --base "$W/base" --out "$W/sft/$name" --no-pack --batch 64 --steps "$SFT_STEPS" \
@@ -101,36 +108,36 @@ repairs)
   python3 repair.py --base "$W/base" --sft "$W/sft/cot_lr$lr" --out "$W/v1p/cot_lr$lr" \
     --variants restore q_only k_only v_only "group_$g" "layer_$l" > "$W/v1p/repairs.log"
   for x in $LRS; do
-    [ "$x" = "$lr" ] || python3 repair.py --base "$W/base" --sft "$W/sft/cot_lr$x" --out "$W/v1p/cot_lr$x" --variants restore >> "$W/v1p/repairs.log"
+    [ "$x" = "$lr" ] || [ ! -d "$W/sft/cot_lr$x" ] || python3 repair.py --base "$W/base" --sft "$W/sft/cot_lr$x" --out "$W/v1p/cot_lr$x" --variants restore >> "$W/v1p/repairs.log"
+    [ -d "$W/sft/direct_lr$x" ] || continue
     python3 repair.py --base "$W/base" --sft "$W/sft/direct_lr$x" --out "$W/v1p/direct_lr$x" --variants restore >> "$W/v1p/repairs.log"
   done ;;
 eval)
-  # Five evaluations and the per-group teacher-forced table side by side on the GPU.
+  # The per-group teacher-forced table with reasoning (heads_eval.py: SFT, restore, base, every KV group and
+  # layer; 1,000 problems for SFT, restore, the two best groups, the best layer, base) and greedy NIAH for
+  # every model, side by side on the GPU; reasoning for the controls and ablations here too.
   eval "$(kernel_env)"
   lr=$(chosen lr); g=$(chosen group); l=$(chosen layer)
   mkdir -p "$W/ev"
   S=$W/sft; P=$W/v1p/cot_lr$lr; D=$W/v1p/direct_lr$lr; C=$S/cot_lr$lr
-  E="--tasks $T/s2_eval.jsonl.gz --task-names niah_single_2 --lengths 1024 2048 4096 8192 --samples 200 --math 1000 --batch-tokens 250000"
+  E="--tasks $T/s2_eval.jsonl.gz --task-names niah_single_2 --lengths 1024 2048 4096 8192 --samples 200 --batch-tokens 250000"
   models=()
-  models+=("a|--math-plain 1000|base=$W/base cot=$C")
-  models+=("b||restore=$C+${P}_restore.safetensors group=$C+${P}_group_$g.safetensors layer=$C+${P}_layer_$l.safetensors")
-  models+=("c||q_only=$C+${P}_q_only.safetensors k_only=$C+${P}_k_only.safetensors v_only=$C+${P}_v_only.safetensors")
-  models+=("d||direct=$S/direct_lr$lr direct+restore=$S/direct_lr$lr+${D}_restore.safetensors frozen=$S/cotfrozen_lr$lr")
-  other=""
-  for x in $LRS; do [ "$x" = "$lr" ] || other+=" cot_lr$x=$S/cot_lr$x cot_lr$x+restore=$S/cot_lr$x+$W/v1p/cot_lr${x}_restore.safetensors"; done
-  models+=("e||$other")
+  models+=("a|--math 0 --math-plain 1000|base=$W/base")
+  models+=("b|--math 0|cot=$C restore=$C+${P}_restore.safetensors group=$C+${P}_group_$g.safetensors layer=$C+${P}_layer_$l.safetensors")
+  [ "${REPRO_EVAL_CONTROLS:-1}" = 1 ] && models+=("c|--math 1000|direct=$S/direct_lr$lr frozen=$S/cotfrozen_lr$lr direct+restore=$S/direct_lr$lr+${D}_restore.safetensors")
+  [ "${REPRO_EVAL_CONTROLS:-1}" = 1 ] && models+=("d|--math 1000|k_only=$C+${P}_k_only.safetensors q_only=$C+${P}_q_only.safetensors v_only=$C+${P}_v_only.safetensors")
   pids=()
-  for m in "${models[@]}"; do
-    part=${m%%|*}; rest=${m#*|}; extra=${rest%%|*}; specs=${rest#*|}
-    python3 evaluate.py --models $specs $E $extra --out "$W/ev/$part.json" > "$W/ev/$part.log" 2>&1 &
-    pids+=($!)
-  done
   if [ ! -s "$W/ev/heads.json" ]; then
     python3 heads_eval.py --base "$W/base" --sft "$C" --tasks "$T/s2_eval.jsonl.gz" --lengths 1024 2048 4096 8192 \
       --samples 200 --math 1000 --reasoning-top 2 --out "$W/ev/heads.json.tmp" > "$W/ev/heads.log" 2>&1 \
       && mv "$W/ev/heads.json.tmp" "$W/ev/heads.json" &
     pids+=($!)
   fi
+  for m in "${models[@]}"; do
+    part=${m%%|*}; rest=${m#*|}; extra=${rest%%|*}; specs=${rest#*|}
+    python3 evaluate.py --models $specs $E $extra --out "$W/ev/$part.json" > "$W/ev/$part.log" 2>&1 &
+    pids+=($!)
+  done
   rc=0; for p in "${pids[@]}"; do wait "$p" || rc=1; done
   exit $rc ;;
 mechanism)
@@ -149,7 +156,8 @@ refs)
   (cd "$W/refs" && for m in base cot; do
      python3 "$root/tools/refgen/engine/make_reference.py" engine --from-dir "models/$m" "shipped_$m"
    done)
-  python3 "$root/tools/refgen/checkpoints/make_checkpoints.py" "$W/refs/checkpoints" cohere2 ;;
+  [ "${REPRO_REFS_COHERE2:-0}" = 1 ] && python3 "$root/tools/refgen/checkpoints/make_checkpoints.py" "$W/refs/checkpoints" cohere2
+  true ;;
 plots)
   python3 plots.py ;;   # v1's figures; v2 and v3 have tables (RESULTS.md)
 *) echo "unknown stage $stage" >&2; exit 2 ;;
