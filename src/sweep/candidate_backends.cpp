@@ -3,6 +3,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <optional>
 #include <thread>
 
 #include <fcntl.h>
@@ -16,49 +17,83 @@
 #include <nlohmann/json.hpp>
 
 #include "arch/profile.hpp"
+#include "engine/causal_lm.hpp"
 #include "heads/candidate.hpp"
 #include "server/embedded_backend.hpp"
 #include "server/engine_service.hpp"
 #include "surgery/output.hpp"
+#include "sweep/prefill_reuse.hpp"
+#include "tokenizer/tokenizer.hpp"
 #include "util/error.hpp"
 
 namespace qk::sweep {
 namespace {
 
+// The global layers: where candidates start to differ from SFT, so where prefill can be resumed.
+std::vector<std::size_t> global_layers(const Checkpoint& base, const Checkpoint& sft) {
+  std::vector<std::size_t> layers;
+  for (int l : make_plan(base, sft, SurgeryOptions{}, FamilyTable::builtin()).selected_layers) layers.push_back(static_cast<std::size_t>(l));
+  return layers;
+}
+
 class EmbeddedCandidates final : public CandidateBackends {
  public:
-  EmbeddedCandidates(const std::filesystem::path& base_dir, const std::filesystem::path& sft_dir)
-      : base_dir_(base_dir),
-        base_(base_dir),
-        sft_(sft_dir),
-        sft_service_(server::EngineService::open(sft_dir)),
-        surgery_(sft_service_->model(), base_, sft_) {}
+  EmbeddedCandidates(const std::filesystem::path& base_dir, const std::filesystem::path& sft_dir, EmbeddedOptions options)
+      : base_dir_(base_dir), base_(base_dir), sft_(sft_dir) {
+    std::unique_ptr<engine::CausalLM> model = engine::load_causal_lm(sft_dir);
+    if (options.prefill_reuse) {
+      auto reuse = std::make_unique<PrefillReuse>(std::move(model), global_layers(base_, sft_), options.reuse_budget_bytes);
+      reuse_ = reuse.get();
+      model = std::move(reuse);
+    }
+    if (!std::filesystem::exists(sft_dir / "tokenizer.json"))
+      fail(ErrorKind::Io, "{} has no tokenizer.json (the engine needs it to turn text into tokens)", sft_dir.string());
+    engine::CausalLM* held = model.get();
+    sft_service_ = std::make_shared<server::EngineService>(std::move(model), Tokenizer::from_file(sft_dir / "tokenizer.json"));
+    surgery_.emplace(*held, base_, sft_);
+  }
 
   Answerers start(const Candidate& candidate, const std::filesystem::path&) override {
     release();
+    // Weights change only here, while no request runs: the engine thread is idle.
     switch (candidate.kind) {
       case CandidateKind::Sft:
-        surgery_.undo();
+        surgery_->undo();
+        if (reuse_) reuse_->record();
         backend_ = server::make_embedded_backend(sft_service_, "sft");
         break;
       case CandidateKind::Base:
         if (!base_service_) base_service_ = server::EngineService::open(base_dir_);
         backend_ = server::make_embedded_backend(base_service_, "base");
         break;
-      case CandidateKind::Surgery:
-        surgery_.apply(candidate.spec);  // only while no request runs: the engine thread is idle here
+      case CandidateKind::Surgery: {
+        const SurgeryPlan& plan = surgery_->apply(candidate.spec);
+        if (reuse_) {
+          if (plan.selected_layers.empty()) reuse_->pass_through();
+          else reuse_->reuse_from(static_cast<std::size_t>(*std::min_element(plan.selected_layers.begin(), plan.selected_layers.end())));
+        }
         backend_ = server::make_embedded_backend(sft_service_, candidate.name);
         break;
+      }
     }
     return {backend_.get(), nullptr};
   }
   void release() override { backend_.reset(); }
 
+  std::string savings() const override {
+    if (!reuse_) return "";
+    const PrefillReuseStats& s = reuse_->stats();
+    return fmt::format("prefill reuse: {} prompt tokens recorded from SFT ({} chunks, {:.0f} MB), {} prefilled from the record "
+                       "({} chunks){}", s.recorded_tokens, s.recorded_chunks, s.recorded_bytes / 1e6, s.reused_tokens,
+                       s.reused_chunks, s.skipped_for_budget ? fmt::format(", {} chunks over budget", s.skipped_for_budget) : "");
+  }
+
  private:
   std::filesystem::path base_dir_;
   Checkpoint base_, sft_;
+  PrefillReuse* reuse_ = nullptr;  // owned by the SFT service's model
   std::shared_ptr<server::EngineService> sft_service_, base_service_;
-  heads::InMemorySurgery surgery_;
+  std::optional<heads::InMemorySurgery> surgery_;  // after the service: undone before the model goes
   std::unique_ptr<niah::Backend> backend_;
 };
 
@@ -209,8 +244,8 @@ class ServedCandidates final : public CandidateBackends {
 }  // namespace
 
 std::unique_ptr<CandidateBackends> make_embedded_candidates(const std::filesystem::path& base_dir,
-                                                            const std::filesystem::path& sft_dir) {
-  return std::make_unique<EmbeddedCandidates>(base_dir, sft_dir);
+                                                            const std::filesystem::path& sft_dir, EmbeddedOptions options) {
+  return std::make_unique<EmbeddedCandidates>(base_dir, sft_dir, options);
 }
 
 std::unique_ptr<CandidateBackends> make_served_candidates(const std::filesystem::path& base_dir,

@@ -1,6 +1,7 @@
 // Where `sweep` gets a model that answers as each candidate would.
 //  - In process (EmbeddedCandidates): the SFT model loaded once in the embedded engine; each candidate's
 //    rows are written into it in memory (heads/candidate.hpp) and undone before the next. No checkpoint.
+//    The prompts' prefill below a candidate's first changed layer is taken from SFT's (prefill_reuse.hpp).
 //  - The user's own server (ServedCandidates): the candidate checkpoint written to a scratch folder,
 //    the server started from a command template (`vllm serve {model} --port {port}`), waited for on
 //    GET /v1/models, used through the OpenAI client, stopped (its process group), the scratch removed.
@@ -30,10 +31,18 @@ class CandidateBackends {
   // Makes `candidate` the model that answers; valid until the next call or release().
   virtual Answerers start(const Candidate& candidate, const std::filesystem::path& candidate_dir) = 0;
   virtual void release() = 0;  // stop what start() began (a server, a scratch checkpoint)
+  // What the backend did to save time (printed after the sweep), or empty.
+  virtual std::string savings() const { return ""; }
+};
+
+struct EmbeddedOptions {
+  bool prefill_reuse = true;                        // off: every candidate prefills every prompt in full
+  std::size_t reuse_budget_bytes = std::size_t{1} << 30;  // memory the reused prefill may hold
 };
 
 std::unique_ptr<CandidateBackends> make_embedded_candidates(const std::filesystem::path& base_dir,
-                                                            const std::filesystem::path& sft_dir);
+                                                            const std::filesystem::path& sft_dir,
+                                                            EmbeddedOptions options = {});
 
 struct ServeOptions {
   std::string command;            // holds {model} and {port}

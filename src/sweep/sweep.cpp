@@ -107,6 +107,7 @@ SweepResult run_sweep(const SweepOptions& options, const std::vector<Candidate>&
                  r.cached ? ", cached" : fmt::format(", {:.0f} s", r.seconds));
     result.results.push_back(std::move(r));
   }
+  if (const std::string saved = backends.savings(); !options.quiet && !saved.empty()) fmt::print(stderr, "sweep: {}\n", saved);
 
   std::vector<Scored> scored;
   const Scored* sft = nullptr;

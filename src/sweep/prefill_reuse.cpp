@@ -1,0 +1,136 @@
+#include "sweep/prefill_reuse.hpp"
+
+#include <algorithm>
+
+#include "util/error.hpp"
+
+namespace qk::sweep {
+namespace {
+
+std::size_t float_bytes(const std::vector<float>& v) { return v.size() * sizeof(float); }
+
+// Clears the inner model's residual capture on every exit path.
+struct CaptureScope {
+  engine::CausalLM& model;
+  CaptureScope(engine::CausalLM& m, std::map<std::size_t, std::vector<float>>* capture) : model(m) {
+    model.set_residual_capture(capture);
+  }
+  ~CaptureScope() { model.set_residual_capture(nullptr); }
+};
+
+}  // namespace
+
+PrefillReuse::PrefillReuse(std::unique_ptr<engine::CausalLM> inner, std::vector<std::size_t> levels,
+                           std::size_t budget_bytes, std::size_t min_tokens)
+    : inner_(std::move(inner)), levels_(std::move(levels)), budget_(budget_bytes), min_tokens_(min_tokens) {
+  std::sort(levels_.begin(), levels_.end());
+  levels_.erase(std::unique(levels_.begin(), levels_.end()), levels_.end());
+  std::erase_if(levels_, [&](std::size_t l) { return l == 0 || l >= inner_->info().num_layers; });  // 0: nothing to skip
+  try {
+    inner_->set_residual_capture(nullptr);
+  } catch (const Error&) {
+    levels_.clear();  // a family without residual capture / forward_from: every forward runs in full
+  }
+}
+
+void PrefillReuse::record() {
+  mode_ = levels_.empty() ? Mode::PassThrough : Mode::Record;
+  tracked_ = nullptr;
+}
+
+void PrefillReuse::reuse_from(std::size_t layer) {
+  const bool level = std::binary_search(levels_.begin(), levels_.end(), layer);
+  mode_ = level ? Mode::Reuse : Mode::PassThrough;
+  reuse_layer_ = layer;
+  tracked_ = nullptr;
+}
+
+void PrefillReuse::pass_through() {
+  mode_ = Mode::PassThrough;
+  tracked_ = nullptr;
+}
+
+const std::vector<std::int32_t>* PrefillReuse::track(std::span<const engine::Segment> batch) {
+  if (batch.size() != 1) {
+    tracked_ = nullptr;
+    return nullptr;
+  }
+  const engine::Segment& s = batch[0];
+  if (s.state->position == 0) {
+    tracked_ = s.state;
+    key_.clear();
+  } else if (s.state != tracked_ || s.state->position != tracked_position_) {
+    tracked_ = nullptr;
+    return nullptr;
+  }
+  key_.push_back(-1 - static_cast<std::int32_t>(s.tokens.size()));  // the chunking is part of the key: it changes rounding
+  key_.insert(key_.end(), s.tokens.begin(), s.tokens.end());
+  tracked_position_ = s.state->position + s.tokens.size();
+  return &key_;
+}
+
+std::vector<float> PrefillReuse::forward(std::span<const engine::Segment> batch, engine::LogitsFor which) {
+  const std::vector<std::int32_t>* key = track(batch);
+  if (!key || mode_ == Mode::PassThrough) return inner_->forward(batch, which);
+  if (mode_ == Mode::Record) return record_chunk(batch[0], which);
+  const auto it = records_.find(*key);
+  if (it == records_.end()) return inner_->forward(batch, which);
+  return reuse_chunk(batch[0], it->second, which);
+}
+
+std::vector<float> PrefillReuse::record_chunk(const engine::Segment& segment, engine::LogitsFor which) {
+  const std::size_t tokens = segment.tokens.size();
+  const bool keep = tokens >= min_tokens_ && !records_.count(key_);
+  std::map<std::size_t, std::vector<float>> capture;
+  if (keep)
+    for (std::size_t l : levels_) capture[l];
+  std::vector<float> logits;
+  {
+    CaptureScope scope(*inner_, keep ? &capture : nullptr);
+    logits = inner_->forward({&segment, 1}, which);
+  }
+  if (!keep) return logits;
+  Record record;
+  record.residual = std::move(capture);
+  record.below.resize(levels_.back());
+  std::size_t bytes = key_.size() * sizeof(std::int32_t);
+  for (const auto& [layer, residual] : record.residual) bytes += float_bytes(residual);
+  for (std::size_t l = 0; l < record.below.size(); ++l) {
+    const engine::LayerCache& cache = segment.state->layers[l];
+    engine::LayerCache& kept = record.below[l];
+    kept.conv = cache.conv;
+    kept.recurrent = cache.recurrent;
+    // An attention layer's cache grew by this chunk's rows: keep those only.
+    const std::size_t kept_floats = cache.keys.size() / segment.state->position * tokens;
+    kept.keys.assign(cache.keys.end() - static_cast<std::ptrdiff_t>(kept_floats), cache.keys.end());
+    kept.values.assign(cache.values.end() - static_cast<std::ptrdiff_t>(kept_floats), cache.values.end());
+    bytes += float_bytes(kept.conv) + float_bytes(kept.recurrent) + float_bytes(kept.keys) + float_bytes(kept.values);
+  }
+  if (stats_.recorded_bytes + bytes > budget_) {
+    ++stats_.skipped_for_budget;
+    return logits;
+  }
+  record.bytes = bytes;
+  records_.emplace(key_, std::move(record));
+  ++stats_.recorded_chunks;
+  stats_.recorded_tokens += tokens;
+  stats_.recorded_bytes += bytes;
+  return logits;
+}
+
+std::vector<float> PrefillReuse::reuse_chunk(const engine::Segment& segment, const Record& record, engine::LogitsFor which) {
+  std::vector<float> logits = inner_->forward_from({&segment, 1}, reuse_layer_, record.residual.at(reuse_layer_), which);
+  for (std::size_t l = 0; l < reuse_layer_; ++l) {
+    engine::LayerCache& cache = segment.state->layers[l];
+    const engine::LayerCache& kept = record.below[l];
+    cache.conv = kept.conv;
+    cache.recurrent = kept.recurrent;
+    cache.keys.insert(cache.keys.end(), kept.keys.begin(), kept.keys.end());
+    cache.values.insert(cache.values.end(), kept.values.begin(), kept.values.end());
+  }
+  ++stats_.reused_chunks;
+  stats_.reused_tokens += segment.tokens.size();
+  return logits;
+}
+
+}  // namespace qk::sweep

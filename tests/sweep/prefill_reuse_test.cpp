@@ -1,0 +1,171 @@
+// The sweep's shared prefill (sweep/prefill_reuse.hpp) against the plain path: a candidate prefilled from
+// SFT's record computes bit for bit the logits of the same candidate prefilled in full, through the prompt
+// and the decoding after it; and a whole in-process sweep gives the same answers with and without it.
+#include <cstring>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "engine/causal_lm.hpp"
+#include "heads/candidate.hpp"
+#include "io/checkpoint.hpp"
+#include "support/run_binary.hpp"
+#include "support/temp_dir.hpp"
+#include "sweep/prefill_reuse.hpp"
+#include "sweep/sweep.hpp"
+#include "util/json.hpp"
+
+namespace qk::sweep {
+namespace {
+
+namespace fs = std::filesystem;
+
+const fs::path kModels = test::source_dir() / "models";
+
+// The prompt in prefill chunks of 256 tokens (the service's are 1024: the size does not matter here, and
+// smaller is faster), then greedy decoding: every logit row.
+constexpr std::size_t kChunk = 256;
+std::vector<float> prefill_and_decode(engine::CausalLM& model, const std::vector<std::int32_t>& prompt) {
+  const std::size_t vocab = model.info().vocab_size;
+  engine::SequenceState state = model.new_sequence();
+  std::vector<float> all, last;
+  for (std::size_t from = 0; from < prompt.size(); from += kChunk) {
+    const engine::Segment chunk{&state, std::span(prompt).subspan(from, std::min(kChunk, prompt.size() - from))};
+    last = model.forward({&chunk, 1}, engine::LogitsFor::LastToken);
+    all.insert(all.end(), last.begin(), last.end());
+  }
+  for (int step = 0; step < 6; ++step) {
+    const std::int32_t token = static_cast<std::int32_t>(std::max_element(last.begin(), last.begin() + vocab) - last.begin());
+    const engine::Segment one{&state, {&token, 1}};
+    last = model.forward({&one, 1}, engine::LogitsFor::LastToken);
+    all.insert(all.end(), last.begin(), last.end());
+  }
+  return all;
+}
+
+bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+
+heads::CandidateSpec spec(std::optional<std::string> heads, std::optional<std::set<int>> layers) {
+  heads::CandidateSpec c;
+  c.selection.heads = std::move(heads);
+  c.selection.layers = std::move(layers);
+  return c;
+}
+
+TEST(PrefillReuse, CandidatesPrefilledFromSftsRecordMatchTheFullPrefillBitForBit) {
+  const Checkpoint base(kModels / "base"), sft(kModels / "cot");
+  auto plain = engine::load_causal_lm(kModels / "cot");
+  PrefillReuse reuse(engine::load_causal_lm(kModels / "cot"), {3, 7, 11}, std::size_t{1} << 30, /*min_tokens=*/2);  // 2: not the decoding steps
+  heads::InMemorySurgery plain_surgery(*plain, base, sft), reuse_surgery(reuse, base, sft);
+  std::vector<std::int32_t> prompt(700);  // chunks of 256, 256, 188
+  for (std::size_t i = 0; i < prompt.size(); ++i) prompt[i] = static_cast<std::int32_t>((i * 2654435761u) % 4000 + 10);
+
+  reuse.record();
+  const std::vector<float> sft_logits = prefill_and_decode(reuse, prompt);
+  EXPECT_TRUE(same_bits(sft_logits, prefill_and_decode(*plain, prompt)));
+  EXPECT_EQ(reuse.stats().recorded_chunks, 3u);
+  EXPECT_EQ(reuse.stats().recorded_tokens, 700u);
+
+  // Starting at each level: one KV group of layer 3, layer 7 alone, layer 11 alone, the paper's restore.
+  const std::vector<heads::CandidateSpec> candidates{spec("3:3", std::nullopt), spec(std::nullopt, std::set<int>{7}),
+                                                     spec(std::nullopt, std::set<int>{11}), spec(std::nullopt, std::nullopt)};
+  for (const auto& c : candidates) {
+    plain_surgery.apply(c);
+    const SurgeryPlan& plan = reuse_surgery.apply(c);
+    const std::size_t first = static_cast<std::size_t>(*std::min_element(plan.selected_layers.begin(), plan.selected_layers.end()));
+    reuse.reuse_from(first);
+    const std::size_t reused_before = reuse.stats().reused_chunks;
+    const std::vector<float> want = prefill_and_decode(*plain, prompt), got = prefill_and_decode(reuse, prompt);
+    EXPECT_EQ(reuse.stats().reused_chunks, reused_before + 3) << c.label();
+    EXPECT_FALSE(same_bits(want, sft_logits)) << c.label() << ": the candidate changes the logits";
+    EXPECT_TRUE(same_bits(got, want)) << c.label() << " from layer " << first;
+  }
+  // The check can fail: resuming above the first changed layer skips a changed layer.
+  reuse_surgery.apply(spec("3:3", std::nullopt));
+  plain_surgery.apply(spec("3:3", std::nullopt));
+  reuse.reuse_from(7);
+  EXPECT_FALSE(same_bits(prefill_and_decode(reuse, prompt), prefill_and_decode(*plain, prompt)));
+  // A prompt chunked otherwise is not in the record: computed in full.
+  const std::size_t reused_before = reuse.stats().reused_chunks;
+  reuse.reuse_from(3);
+  engine::SequenceState state = reuse.new_sequence();
+  const engine::Segment whole{&state, prompt};
+  reuse.forward({&whole, 1}, engine::LogitsFor::LastToken);
+  EXPECT_EQ(reuse.stats().reused_chunks, reused_before);
+}
+
+TEST(PrefillReuse, StaysWithinItsBudget) {
+  // A chunk's record: 7 KB per token (the stream at 3 levels, keys and values of layers 3 and 7) + 0.33 MB
+  // of recurrent states: 2.1 MB for 256 tokens, 1.35 MB for 144.
+  PrefillReuse reuse(engine::load_causal_lm(kModels / "cot"), {3, 7, 11}, 1'500'000, /*min_tokens=*/2);
+  std::vector<std::int32_t> prompt(400, 17);
+  reuse.record();
+  engine::SequenceState state = reuse.new_sequence();
+  for (std::size_t from = 0; from < prompt.size(); from += kChunk) {
+    const engine::Segment chunk{&state, std::span(prompt).subspan(from, std::min(kChunk, prompt.size() - from))};
+    reuse.forward({&chunk, 1}, engine::LogitsFor::LastToken);
+  }
+  EXPECT_EQ(reuse.stats().recorded_chunks, 1u);  // the 144-token chunk fits, the 256-token one does not
+  EXPECT_EQ(reuse.stats().recorded_tokens, 144u);
+  EXPECT_EQ(reuse.stats().skipped_for_budget, 1u);
+  EXPECT_LE(reuse.stats().recorded_bytes, 1'500'000u);
+}
+
+// The whole sweep in process, with and without the shared prefill: the same answer to every prompt.
+// One NIAH prompt (two chunks) and one problem, one request in flight: each candidate decodes one sequence
+// at a time, so the comparison does not hang on how requests happened to be batched.
+TEST(PrefillReuse, SweepAnswersTheSameWithAndWithoutIt) {
+  test::TempDir dir;
+  auto r = test::run_qkrestore("niah generate -q --tokenizer " + (kModels / "base").string() +
+                               " --tasks niah_single_2 --lengths 2K --samples 1 --seed 5 --template chatml --out " +
+                               (dir / "niah.jsonl").string());
+  ASSERT_EQ(r.status, 0) << r.output;
+  CandidateSetOptions set;
+  set.global_layers = {3, 7, 11};
+  set.ranked_groups = {"3:3"};
+  set.top_k = 1;
+  set.blend_alphas = {};
+  set.procrustes_alphas = {};
+  set.with_base = false;
+  auto candidates = make_candidates(set);  // sft, top-1, layer-3, layer-7, layer-11, restore
+  std::erase_if(candidates, [](const Candidate& c) { return c.name == "layer-3" || c.name == "restore"; });
+  SweepOptions o;
+  o.base = kModels / "base";
+  o.sft = kModels / "cot";
+  o.niah_tasks = dir / "niah.jsonl";
+  o.reasoning_tasks = test::source_dir() / "data/reasoning/selection.jsonl";
+  o.reasoning_limit = 1;
+  o.reasoning_max_tokens = 32;
+  o.niah_max_tokens = 12;
+  o.jobs = 1;
+  o.quiet = true;
+  std::map<std::string, std::vector<std::string>> answers[2];
+  std::string savings;
+  for (int reuse = 0; reuse < 2; ++reuse) {
+    o.out = dir / (reuse ? "reuse" : "plain");
+    EmbeddedOptions e;
+    e.prefill_reuse = reuse == 1;
+    auto backends = make_embedded_candidates(o.base, o.sft, e);
+    run_sweep(o, candidates, *backends);
+    if (reuse) savings = backends->savings();
+    for (const auto& c : candidates)
+      for (const char* file : {"niah/predictions.jsonl", "eval/predictions.jsonl"}) {
+        std::ifstream in(o.out / "candidates" / c.name / file);
+        for (std::string line; std::getline(in, line);) answers[reuse][c.name].push_back(string_field(parse_json(line, file), "pred", file));
+      }
+  }
+  ASSERT_EQ(answers[0].size(), candidates.size());
+  for (const auto& c : candidates) {
+    ASSERT_EQ(answers[0][c.name].size(), 2u) << c.name;
+    EXPECT_EQ(answers[1][c.name], answers[0][c.name]) << c.name;
+  }
+  // SFT recorded both chunks of the NIAH prompt (the problem is too short to record); top-1 (from layer 3),
+  // layer-7 and layer-11 each prefilled them from the record.
+  EXPECT_NE(savings.find("(2 chunks,"), std::string::npos) << savings;
+  EXPECT_NE(savings.find("from the record (6 chunks)"), std::string::npos) << savings;
+}
+
+}  // namespace
+}  // namespace qk::sweep
