@@ -152,7 +152,11 @@ void l2norm_inplace(float* x, std::size_t dim, float eps) {
   for (std::size_t i = 0; i < dim; ++i) x[i] *= inv;
 }
 
-QK_SIMD_CLONES void softmax_inplace(float* x, std::size_t n) {
+namespace {
+
+// The reference softmax: the loops are written to vectorize, but at -O2 GCC vectorizes none of them (the
+// max and the double sum are ordered reductions, the exp loop is past the cheap cost model).
+QK_SIMD_CLONES void softmax_scalar(float* x, std::size_t n) {
   if (n == 0) return;
   float max = x[0];
   for (std::size_t i = 1; i < n; ++i) max = x[i] > max ? x[i] : max;
@@ -162,6 +166,77 @@ QK_SIMD_CLONES void softmax_inplace(float* x, std::size_t n) {
   const float inv = static_cast<float>(1.0 / sum);
   for (std::size_t i = 0; i < n; ++i) x[i] *= inv;
 }
+
+#if defined(__x86_64__) && defined(__GNUC__)
+// softmax_scalar's x86-64-v3 clone, 8 lanes at a time, bit for bit (tests/engine checks it against the
+// clone): the max is the same value in any order; each exp_approx lane runs the operations GCC emits for
+// the scalar loop (its multiply-adds fused exactly where the clone fuses them; the clamp as max/min, equal
+// for finite values); the sum stays one double accumulator in index order, so it rounds as before (it is
+// now the loop's critical path: one dependent add per value); the scaling is one multiply either way.
+// Rows holding an infinity or a NaN are left to the scalar code (false).
+__attribute__((target("avx2,fma"))) bool softmax_avx2(float* x, std::size_t n) {
+  const std::size_t whole = n / 8 * 8;
+  if (whole == 0) return false;
+  __m256 vmax = _mm256_loadu_ps(x), not_finite = _mm256_setzero_ps();
+  for (std::size_t i = 0; i < whole; i += 8) {
+    const __m256 v = _mm256_loadu_ps(x + i);
+    vmax = _mm256_max_ps(vmax, v);
+    not_finite = _mm256_or_ps(not_finite, _mm256_cmp_ps(_mm256_sub_ps(v, v), _mm256_setzero_ps(), _CMP_NEQ_UQ));
+  }
+  if (_mm256_movemask_ps(not_finite)) return false;
+  alignas(32) float lanes[8];
+  _mm256_store_ps(lanes, vmax);
+  float max = lanes[0];
+  for (float lane : lanes) max = lane > max ? lane : max;
+  for (std::size_t i = whole; i < n; ++i) {
+    if (!std::isfinite(x[i])) return false;
+    max = x[i] > max ? x[i] : max;
+  }
+
+  const __m256 m = _mm256_set1_ps(max), low = _mm256_set1_ps(-87.3f), high = _mm256_set1_ps(88.3f);
+  const __m256 log2e = _mm256_set1_ps(1.44269504088896341f), shifter = _mm256_set1_ps(12582912.0f);
+  const __m256 ln2_hi = _mm256_set1_ps(0.693359375f), ln2_lo = _mm256_set1_ps(2.12194440e-4f);
+  const __m256 c0 = _mm256_set1_ps(1.9875691500e-4f), c1 = _mm256_set1_ps(1.3981999507e-3f),
+               c2 = _mm256_set1_ps(8.3334519073e-3f), c3 = _mm256_set1_ps(4.1665795894e-2f),
+               c4 = _mm256_set1_ps(1.6666665459e-1f), c5 = _mm256_set1_ps(5.0000001201e-1f), one = _mm256_set1_ps(1.0f);
+  double sum = 0.0;
+  for (std::size_t i = 0; i < whole; i += 8) {
+    __m256 v = _mm256_sub_ps(_mm256_loadu_ps(x + i), m);
+    v = _mm256_min_ps(_mm256_max_ps(v, low), high);
+    const __m256 k = _mm256_sub_ps(_mm256_fmadd_ps(v, log2e, shifter), shifter);     // n
+    __m256 r = _mm256_fnmadd_ps(k, ln2_hi, v);                                         // x - n ln2_hi
+    r = _mm256_fmadd_ps(k, ln2_lo, r);                                                 // - n (-ln2_lo)
+    __m256 p = _mm256_fmadd_ps(r, c0, c1);
+    p = _mm256_fmadd_ps(p, r, c2);
+    p = _mm256_fmadd_ps(p, r, c3);
+    p = _mm256_fmadd_ps(p, r, c4);
+    p = _mm256_fmadd_ps(p, r, c5);
+    p = _mm256_add_ps(_mm256_fmadd_ps(_mm256_mul_ps(p, r), r, r), one);                // p r r + r + 1
+    const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvttps_epi32(k), _mm256_set1_epi32(127)), 23);
+    _mm256_storeu_ps(x + i, _mm256_mul_ps(p, _mm256_castsi256_ps(e)));
+    for (std::size_t j = i; j < i + 8; ++j) sum += x[j];
+  }
+  for (std::size_t i = whole; i < n; ++i) sum += x[i] = exp_approx(x[i] - max);
+  const float inv = static_cast<float>(1.0 / sum);
+  const __m256 vinv = _mm256_set1_ps(inv);
+  for (std::size_t i = 0; i < whole; i += 8) _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), vinv));
+  for (std::size_t i = whole; i < n; ++i) x[i] *= inv;
+  return true;
+}
+#endif
+
+}  // namespace
+
+void softmax_inplace(float* x, std::size_t n) {
+#if defined(__x86_64__) && defined(__GNUC__)
+  // The same condition as the clone resolver's, so the result is the clone's on every CPU.
+  static const bool v3 = __builtin_cpu_supports("x86-64-v3");
+  if (v3 && softmax_avx2(x, n)) return;
+#endif
+  softmax_scalar(x, n);
+}
+
+void softmax_reference(float* x, std::size_t n) { softmax_scalar(x, n); }
 
 QK_SIMD_CLONES void silu_inplace(float* x, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) x[i] = silu(x[i]);

@@ -66,8 +66,10 @@ void swiglu(const float* gate, const float* up, float* out, std::size_t n);
 // softplus as torch.nn.functional.softplus (beta 1, threshold 20: linear above it).
 inline float softplus(float x) { return x > 20.0f ? x : __builtin_log1pf(__builtin_expf(x)); }
 
-// In-place softmax of one row (max-subtracted).
+// In-place softmax of one row (max-subtracted). With AVX2 the max, exp and scaling run 8 lanes at a time,
+// bit for bit the results of softmax_reference (the plain loops) on the same CPU.
 void softmax_inplace(float* x, std::size_t n);
+void softmax_reference(float* x, std::size_t n);
 
 // Rotary position embedding, Hugging Face convention (rotate_half): within the first `rotary_dim`
 // features of a head, feature j pairs with j + rotary_dim/2; the rest pass through.

@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -191,6 +193,48 @@ TEST(Kernels, CausalAttentionMatchesDirectSoftmaxOnBothPaths) {
       }
     EXPECT_LT(max_abs_diff(out, expect), 1e-5f) << n;
   }
+}
+
+// The vectorized softmax gives the plain loops' bits: on scores of attention's range, on values whose
+// exponent is clamped (x - max below -87.3), on every length's tail (n mod 8), and on rows holding
+// infinities, NaN or signed zeros (the plain loops handle those).
+TEST(Kernels, SoftmaxIsBitIdenticalToThePlainLoops) {
+  std::mt19937 gen(21);
+  std::vector<std::vector<float>> rows;
+  for (std::size_t n : {1u, 2u, 7u, 8u, 9u, 15u, 16u, 17u, 31u, 64u, 129u, 1000u, 4099u})
+    for (float scale : {0.01f, 1.0f, 8.0f, 60.0f, 400.0f}) rows.push_back(random_vector(n, static_cast<std::uint32_t>(gen()), scale));
+  std::uniform_real_distribution<float> wide(-1e4f, 1e4f);
+  for (int r = 0; r < 200; ++r) {
+    std::vector<float> row(1 + gen() % 300);
+    for (auto& x : row) x = gen() % 4 == 0 ? wide(gen) : static_cast<float>(gen() % 1000) / 37.0f;
+    rows.push_back(row);
+  }
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+  rows.push_back(std::vector<float>(33, 0.0f));
+  std::vector<float> sweep(1 << 20);  // x - max over all of [-90, 0] in steps of 2^-20 x 90, and each sign of zero
+  for (std::size_t i = 0; i < sweep.size(); ++i) sweep[i] = -90.0f * static_cast<float>(i) / static_cast<float>(sweep.size());
+  rows.push_back(sweep);
+  rows.push_back({-0.0f, 0.0f, -0.0f, 0.0f, -0.0f, 0.0f, -0.0f, 0.0f, -0.0f, -5.0f});
+  rows.push_back({1, 2, 3, -inf, 5, 6, 7, 8, 9, 10, -inf});
+  rows.push_back({1, 2, 3, 4, inf, 6, 7, 8, 9});
+  rows.push_back({1, 2, 3, 4, 5, nan, 7, 8, 9, 10, 11, 12});
+  rows.push_back({1, 2, 3, 4, 5, 6, 7, 8, nan});
+  rows.push_back({-inf, -inf, -inf, -inf, -inf, -inf, -inf, -inf, 1});
+  std::size_t checked = 0;
+  for (const auto& row : rows) {
+    std::vector<float> got = row, want = row;
+    softmax_inplace(got.data(), got.size());
+    softmax_reference(want.data(), want.size());
+    EXPECT_EQ(std::memcmp(got.data(), want.data(), got.size() * sizeof(float)), 0) << "row " << checked << " of " << row.size();
+    ++checked;
+  }
+  // The reference itself is a softmax.
+  std::vector<float> row = random_vector(100, 5, 3.0f), expect = row;
+  softmax_inplace(row.data(), row.size());
+  double max = *std::max_element(expect.begin(), expect.end()), sum = 0;
+  for (auto& x : expect) sum += x = static_cast<float>(std::exp(static_cast<double>(x) - max));
+  for (auto& x : expect) x = static_cast<float>(x / sum);
+  EXPECT_LT(max_abs_diff(row, expect), 1e-6f);
 }
 
 }  // namespace
