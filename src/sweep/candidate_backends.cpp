@@ -84,8 +84,9 @@ class EmbeddedCandidates final : public CandidateBackends {
     if (!reuse_) return "";
     const PrefillReuseStats& s = reuse_->stats();
     return fmt::format("prefill reuse: {} prompt tokens recorded from SFT ({} chunks, {:.0f} MB), {} prefilled from the record "
-                       "({} chunks){}", s.recorded_tokens, s.recorded_chunks, s.recorded_bytes / 1e6, s.reused_tokens,
-                       s.reused_chunks, s.skipped_for_budget ? fmt::format(", {} chunks over budget", s.skipped_for_budget) : "");
+                       "({} chunks), {} copied from an earlier prompt ({} chunks){}", s.recorded_tokens, s.recorded_chunks,
+                       s.recorded_bytes / 1e6, s.reused_tokens, s.reused_chunks, s.shared_tokens, s.shared_chunks,
+                       s.skipped_for_budget ? fmt::format(", {} chunks over budget", s.skipped_for_budget) : "");
   }
 
  private:

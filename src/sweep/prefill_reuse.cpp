@@ -33,22 +33,21 @@ PrefillReuse::PrefillReuse(std::unique_ptr<engine::CausalLM> inner, std::vector<
   }
 }
 
-void PrefillReuse::record() {
-  mode_ = levels_.empty() ? Mode::PassThrough : Mode::Record;
+void PrefillReuse::change_mode(Mode mode) {
+  mode_ = mode;
   tracked_ = nullptr;
+  shared_.clear();  // states of the previous weights
+  shared_bytes_ = 0;
 }
+
+void PrefillReuse::record() { change_mode(levels_.empty() ? Mode::PassThrough : Mode::Record); }
 
 void PrefillReuse::reuse_from(std::size_t layer) {
-  const bool level = std::binary_search(levels_.begin(), levels_.end(), layer);
-  mode_ = level ? Mode::Reuse : Mode::PassThrough;
+  change_mode(std::binary_search(levels_.begin(), levels_.end(), layer) ? Mode::Reuse : Mode::PassThrough);
   reuse_layer_ = layer;
-  tracked_ = nullptr;
 }
 
-void PrefillReuse::pass_through() {
-  mode_ = Mode::PassThrough;
-  tracked_ = nullptr;
-}
+void PrefillReuse::pass_through() { change_mode(Mode::PassThrough); }
 
 const std::vector<std::int32_t>* PrefillReuse::track(std::span<const engine::Segment> batch) {
   if (batch.size() != 1) {
@@ -71,15 +70,39 @@ const std::vector<std::int32_t>* PrefillReuse::track(std::span<const engine::Seg
 
 std::vector<float> PrefillReuse::forward(std::span<const engine::Segment> batch, engine::LogitsFor which) {
   const std::vector<std::int32_t>* key = track(batch);
-  if (!key || mode_ == Mode::PassThrough) return inner_->forward(batch, which);
+  if (!key) return inner_->forward(batch, which);
   if (mode_ == Mode::Record) return record_chunk(batch[0], which);
-  const auto it = records_.find(*key);
-  if (it == records_.end()) return inner_->forward(batch, which);
-  return reuse_chunk(batch[0], it->second, which);
+  const engine::Segment& segment = batch[0];
+  if (auto s = shared_.find(*key); s != shared_.end() && s->second.which == which) {
+    *segment.state = s->second.state;  // what computing the chunk again would leave, in every layer
+    std::vector<float> logits = s->second.logits;
+    ++stats_.shared_chunks;
+    stats_.shared_tokens += segment.tokens.size();
+    if (--s->second.remaining == 0) {
+      shared_bytes_ -= s->second.bytes;
+      shared_.erase(s);
+    }
+    return logits;
+  }
+  const auto record = records_.find(*key);
+  std::vector<float> logits = record != records_.end() && mode_ == Mode::Reuse ? reuse_chunk(segment, record->second, which)
+                                                                              : inner_->forward(batch, which);
+  if (record != records_.end() && record->second.prompts > 1) {
+    Shared kept{*segment.state, logits, which, record->second.prompts - 1, 0};
+    kept.bytes = float_bytes(kept.logits);
+    for (const auto& layer : kept.state.layers)
+      kept.bytes += float_bytes(layer.conv) + float_bytes(layer.recurrent) + float_bytes(layer.keys) + float_bytes(layer.values);
+    if (stats_.recorded_bytes + shared_bytes_ + kept.bytes <= budget_) {
+      shared_bytes_ += kept.bytes;
+      shared_.insert_or_assign(*key, std::move(kept));
+    }
+  }
+  return logits;
 }
 
 std::vector<float> PrefillReuse::record_chunk(const engine::Segment& segment, engine::LogitsFor which) {
   const std::size_t tokens = segment.tokens.size();
+  if (auto it = records_.find(key_); it != records_.end()) ++it->second.prompts;
   const bool keep = tokens >= min_tokens_ && !records_.count(key_);
   std::map<std::size_t, std::vector<float>> capture;
   if (keep)

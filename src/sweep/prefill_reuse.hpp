@@ -10,6 +10,11 @@
 // run the same code on the same inputs with the same rows, layers < L get copies of what they would have
 // computed. Decoding is never shared (the generated tokens differ per candidate).
 //
+// Prompts also share chunks among themselves: a NIAH grid's prompts hold the same haystack, so the chunks
+// before the needle recur from prompt to prompt. SFT's record counts the prompts each chunk occurs in; while
+// a candidate runs, the state after a recurring chunk (every layer's caches, and its logits) is kept until
+// its last occurrence, and the prompts after the first copy it instead of computing the chunk again.
+//
 // A chunk is recognised by everything fed to its sequence so far, in the same chunks: a forward of one
 // segment whose state is at position 0 starts a prompt, and the next forwards of that same state continue
 // it (generate_continuous prefills each admitted prompt this way, chunk by chunk, before decoding).
@@ -32,6 +37,7 @@ namespace qk::sweep {
 struct PrefillReuseStats {
   std::size_t recorded_chunks = 0, recorded_tokens = 0, recorded_bytes = 0;
   std::size_t reused_chunks = 0, reused_tokens = 0;  // prefilled from a record
+  std::size_t shared_chunks = 0, shared_tokens = 0;  // copied from an earlier prompt of the same candidate
   std::size_t skipped_for_budget = 0;                // chunks not recorded: over budget
 };
 
@@ -43,7 +49,8 @@ class PrefillReuse final : public engine::CausalLM {
 
   void record();                        // the weights are SFT's: record the chunks fed from now on
   void reuse_from(std::size_t layer);   // the weights differ from SFT's only in layers >= layer
-  void pass_through();                  // neither record nor reuse (another model's weights)
+  void pass_through();                  // neither record nor reuse (another model's weights); recurring chunks
+                                        // are still shared between prompts
   const PrefillReuseStats& stats() const { return stats_; }
 
   const engine::ModelInfo& info() const override { return inner_->info(); }
@@ -59,6 +66,15 @@ class PrefillReuse final : public engine::CausalLM {
     std::vector<engine::LayerCache> below;               // per layer below the highest level: recurrent and conv
                                                          // state after the chunk; keys/values: the chunk's rows only
     std::size_t bytes = 0;
+    std::size_t prompts = 1;                             // in how many prompts SFT met this chunk
+  };
+  // A candidate's state after a chunk that recurs, with that chunk's logits, kept for its next occurrences.
+  struct Shared {
+    engine::SequenceState state;
+    std::vector<float> logits;
+    engine::LogitsFor which;
+    std::size_t remaining = 0;  // occurrences still to come
+    std::size_t bytes = 0;
   };
   enum class Mode { PassThrough, Record, Reuse };
 
@@ -66,6 +82,7 @@ class PrefillReuse final : public engine::CausalLM {
   const std::vector<std::int32_t>* track(std::span<const engine::Segment> batch);
   std::vector<float> record_chunk(const engine::Segment& segment, engine::LogitsFor which);
   std::vector<float> reuse_chunk(const engine::Segment& segment, const Record& record, engine::LogitsFor which);
+  void change_mode(Mode mode);
 
   std::unique_ptr<engine::CausalLM> inner_;
   std::vector<std::size_t> levels_;
@@ -77,6 +94,8 @@ class PrefillReuse final : public engine::CausalLM {
   std::size_t tracked_position_ = 0;  // its position after the chunks seen
   std::vector<std::int32_t> key_;
   std::map<std::vector<std::int32_t>, Record> records_;
+  std::map<std::vector<std::int32_t>, Shared> shared_;  // of the current weights only
+  std::size_t shared_bytes_ = 0;
   PrefillReuseStats stats_;
 };
 
