@@ -167,7 +167,9 @@ QK_SIMD_CLONES void softmax_scalar(float* x, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) x[i] *= inv;
 }
 
-#if defined(__x86_64__) && defined(__GNUC__)
+// GCC only: clang (the sanitized build) fuses the plain loops' multiply-adds elsewhere, so 1% of its values
+// would differ in the last bit from the lanes below; its builds keep the plain loops.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 // softmax_scalar's x86-64-v3 clone, 8 lanes at a time, bit for bit (tests/engine checks it against the
 // clone): the max is the same value in any order; each exp_approx lane runs the operations GCC emits for
 // the scalar loop (its multiply-adds fused exactly where the clone fuses them; the clamp as max/min, equal
@@ -228,8 +230,8 @@ __attribute__((target("avx2,fma"))) bool softmax_avx2(float* x, std::size_t n) {
 }  // namespace
 
 void softmax_inplace(float* x, std::size_t n) {
-#if defined(__x86_64__) && defined(__GNUC__)
-  // The same condition as the clone resolver's, so the result is the clone's on every CPU.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+  // The clone resolver's condition, so the result is the clone's on every CPU.
   static const bool v3 = __builtin_cpu_supports("x86-64-v3");
   if (v3 && softmax_avx2(x, n)) return;
 #endif
