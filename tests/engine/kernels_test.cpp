@@ -197,7 +197,7 @@ TEST(Kernels, CausalAttentionMatchesDirectSoftmaxOnBothPaths) {
 
 // The vectorized softmax gives the plain loops' bits: on scores of attention's range, on values whose
 // exponent is clamped (x - max below -87.3), on every length's tail (n mod 8), and on rows holding
-// infinities, NaN or signed zeros (the plain loops handle those).
+// -infinity or signed zeros.
 TEST(Kernels, SoftmaxIsBitIdenticalToThePlainLoops) {
   std::mt19937 gen(21);
   std::vector<std::vector<float>> rows;
@@ -209,17 +209,17 @@ TEST(Kernels, SoftmaxIsBitIdenticalToThePlainLoops) {
     for (auto& x : row) x = gen() % 4 == 0 ? wide(gen) : static_cast<float>(gen() % 1000) / 37.0f;
     rows.push_back(row);
   }
-  const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+  const float inf = std::numeric_limits<float>::infinity();
   rows.push_back(std::vector<float>(33, 0.0f));
   std::vector<float> sweep(1 << 20);  // x - max over all of [-90, 0] in steps of 2^-20 x 90, and each sign of zero
   for (std::size_t i = 0; i < sweep.size(); ++i) sweep[i] = -90.0f * static_cast<float>(i) / static_cast<float>(sweep.size());
   rows.push_back(sweep);
   rows.push_back({-0.0f, 0.0f, -0.0f, 0.0f, -0.0f, 0.0f, -0.0f, 0.0f, -0.0f, -5.0f});
+  // -inf (a masked score) is where the lanes hand over to the plain loops; +inf and NaN would reach
+  // exp_approx's float-to-int conversion as NaN, undefined in either code.
   rows.push_back({1, 2, 3, -inf, 5, 6, 7, 8, 9, 10, -inf});
-  rows.push_back({1, 2, 3, 4, inf, 6, 7, 8, 9});
-  rows.push_back({1, 2, 3, 4, 5, nan, 7, 8, 9, 10, 11, 12});
-  rows.push_back({1, 2, 3, 4, 5, 6, 7, 8, nan});
   rows.push_back({-inf, -inf, -inf, -inf, -inf, -inf, -inf, -inf, 1});
+  rows.push_back({1, 2, 3, 4, 5, 6, 7, 8, 9, -inf});
   std::size_t checked = 0;
   for (const auto& row : rows) {
     std::vector<float> got = row, want = row;
