@@ -43,7 +43,7 @@ struct SweepArgs {
   int top_k = 3;
   std::string blend = "0.5", qkpro = "1";
   bool no_per_layer = false, no_base = false;
-  double min_reasoning = -1, min_recall = -1, serve_timeout = 600;
+  double min_reasoning = -1, min_recall = -1, min_gain_kept = -1, serve_timeout = 600;
 };
 
 int run_sweep_command(SweepArgs& args) {
@@ -55,8 +55,9 @@ int run_sweep_command(SweepArgs& args) {
   o.niah_tasks = args.niah;
   o.reasoning_tasks = args.reasoning;
   o.reasoning_format.format = eval::parse_problem_format(args.format);
-  if (args.min_reasoning >= 0) o.min_reasoning = args.min_reasoning;
-  if (args.min_recall >= 0) o.min_recall = args.min_recall;
+  if (args.min_reasoning >= 0) o.rule.min_reasoning = args.min_reasoning;
+  if (args.min_recall >= 0) o.rule.min_recall = args.min_recall;
+  if (args.min_gain_kept >= 0) o.rule.min_gain_kept = args.min_gain_kept;
 
   const FamilyTable table = args.pair.family_table();
   sweep::CandidateSetOptions set;
@@ -142,6 +143,9 @@ Action setup_sweep(CLI::App& sub) {
   sub.add_flag("--no-base", args->no_base, "do not measure the base model (then no 'gain kept' column)");
   sub.add_option("--min-reasoning", args->min_reasoning, "rule: reasoning at least this percent (replaces the McNemar rule)");
   sub.add_option("--min-recall", args->min_recall, "rule: recall at least this percent");
+  sub.add_option("--min-gain-kept", args->min_gain_kept,
+                 "rule: keep at least this percent of SFT's reasoning gain over base (replaces the McNemar rule; "
+                 "does not tighten with more problems)");
   sub.add_option("--serve-cmd", args->serve_cmd,
                  "evaluate through your own server started per candidate, e.g. 'vllm serve {model} --port {port}' "
                  "(default: the embedded engine in-process)");

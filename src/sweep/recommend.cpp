@@ -1,16 +1,39 @@
 #include "sweep/recommend.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "util/error.hpp"
 
 namespace qk::sweep {
 
-Recommendation recommend(const std::vector<Scored>& candidates, const Scored& sft, std::optional<double> min_reasoning,
-                         std::optional<double> min_recall) {
+namespace {
+
+std::string threshold_rule(const Rule& rule) {
+  std::vector<std::string> conditions;
+  if (rule.min_reasoning) conditions.push_back(fmt::format("reasoning >= {:.1f}%", *rule.min_reasoning));
+  if (rule.min_recall) conditions.push_back(fmt::format("recall >= {:.1f}%", *rule.min_recall));
+  if (rule.min_gain_kept)
+    conditions.push_back(fmt::format(">= {:.1f}% of SFT's reasoning gain over base kept", *rule.min_gain_kept));
+  return fmt::format("the highest recall among repairs with {}", fmt::join(conditions, " and "));
+}
+
+}  // namespace
+
+Recommendation recommend(const std::vector<Scored>& candidates, const Scored& sft, const Scored* base, const Rule& rule) {
   Recommendation out;
-  if (min_reasoning || min_recall)
-    out.rule = fmt::format("the highest recall among repairs with reasoning >= {} and recall >= {}",
-                           min_reasoning ? fmt::format("{:.1f}%", *min_reasoning) : "any",
-                           min_recall ? fmt::format("{:.1f}%", *min_recall) : "any");
+  double gain = 0;
+  if (rule.min_gain_kept) {
+    if (!base) fail(ErrorKind::Usage, "--min-gain-kept needs the base model among the candidates (drop --no-base)");
+    gain = sft.reasoning->accuracy - base->reasoning->accuracy;
+    if (gain <= 0)
+      fail(ErrorKind::Usage,
+           "--min-gain-kept: SFT's reasoning ({:.1f}%) is not above base's ({:.1f}%) on these problems, so there is "
+           "no gain to keep",
+           sft.reasoning->accuracy, base->reasoning->accuracy);
+  }
+  if (rule.thresholds())
+    out.rule = threshold_rule(rule);
   else
     out.rule = "the highest recall among repairs whose reasoning is not significantly below SFT's "
                "(exact McNemar, p >= 0.05)";
@@ -18,9 +41,12 @@ Recommendation recommend(const std::vector<Scored>& candidates, const Scored& sf
     const Scored& c = candidates[i];
     if (c.is_reference) continue;
     bool eligible = true;
-    if (min_reasoning || min_recall) {
-      eligible = (!min_reasoning || c.reasoning->accuracy >= *min_reasoning) &&
-                 (!min_recall || c.recall->overall.score() >= *min_recall);
+    if (rule.thresholds()) {
+      // gain kept = (repair - base) / (SFT - base), the share issue 14's target is stated in
+      const double kept = gain > 0 ? 100.0 * (c.reasoning->accuracy - base->reasoning->accuracy) / gain : 0.0;
+      eligible = (!rule.min_reasoning || c.reasoning->accuracy >= *rule.min_reasoning) &&
+                 (!rule.min_recall || c.recall->overall.score() >= *rule.min_recall) &&
+                 (!rule.min_gain_kept || kept >= *rule.min_gain_kept);
     } else {
       const PairedTest test = paired_test(c.reasoning->per_problem, sft.reasoning->per_problem);
       eligible = !(test.significant() && test.only_second > test.only_first);

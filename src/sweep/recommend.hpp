@@ -3,6 +3,9 @@
 // same problems, p >= 0.05, or above SFT), the one with the highest recall (ties: higher reasoning,
 // then the earlier candidate, i.e. the smaller repair).
 // --min-reasoning R / --min-recall C replace the significance rule by thresholds (percent).
+// --min-gain-kept K replaces it by the share of SFT's reasoning gain over base a repair keeps (percent,
+// needs the base candidate): unlike the significance test it does not tighten as the problem set grows,
+// where every repair that costs anything at all ends up "significantly below SFT".
 // SFT and base are reference points, never recommended.
 #pragma once
 #include <cstddef>
@@ -27,7 +30,13 @@ struct Recommendation {
   std::string rule, reason;
 };
 
-Recommendation recommend(const std::vector<Scored>& candidates, const Scored& sft, std::optional<double> min_reasoning,
-                         std::optional<double> min_recall);
+struct Rule {
+  std::optional<double> min_reasoning = std::nullopt, min_recall = std::nullopt;  // percent
+  std::optional<double> min_gain_kept = std::nullopt;  // percent of SFT's reasoning gain over base
+  bool thresholds() const { return min_reasoning || min_recall || min_gain_kept; }
+};
+
+// base: the base model's scores (needed by min_gain_kept; may be null otherwise).
+Recommendation recommend(const std::vector<Scored>& candidates, const Scored& sft, const Scored* base, const Rule& rule);
 
 }  // namespace qk::sweep

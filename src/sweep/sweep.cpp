@@ -111,12 +111,15 @@ SweepResult run_sweep(const SweepOptions& options, const std::vector<Candidate>&
 
   std::vector<Scored> scored;
   const Scored* sft = nullptr;
+  const Scored* base = nullptr;
   for (const auto& r : result.results)
     scored.push_back({r.candidate.name, r.candidate.kind != CandidateKind::Surgery, &r.recall, &r.reasoning});
-  for (std::size_t i = 0; i < result.results.size(); ++i)
+  for (std::size_t i = 0; i < result.results.size(); ++i) {
     if (result.results[i].candidate.kind == CandidateKind::Sft) sft = &scored[i];
+    if (result.results[i].candidate.kind == CandidateKind::Base) base = &scored[i];
+  }
   if (!sft) fail(ErrorKind::Usage, "sweep needs the SFT model among its candidates");
-  const Recommendation pick = recommend(scored, *sft, options.min_reasoning, options.min_recall);
+  const Recommendation pick = recommend(scored, *sft, base, options.rule);
   result.recommended = pick.index;
   result.rule = pick.rule;
   result.reason = pick.reason;

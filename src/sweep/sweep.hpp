@@ -13,6 +13,7 @@
 #include "niah/scoring.hpp"
 #include "sweep/candidate_backends.hpp"
 #include "sweep/candidate_set.hpp"
+#include "sweep/recommend.hpp"
 
 namespace qk::sweep {
 
@@ -24,7 +25,7 @@ struct SweepOptions {
   int reasoning_max_tokens = 256;
   int niah_max_tokens = 48;
   int jobs = 4;
-  std::optional<double> min_reasoning, min_recall;  // percent; replace the default rule (recommend.hpp)
+  Rule rule;  // thresholds that replace the default rule (recommend.hpp)
   bool quiet = false;
 };
 

@@ -9,6 +9,7 @@
 #include "support/temp_dir.hpp"
 #include "sweep/candidate_set.hpp"
 #include "sweep/recommend.hpp"
+#include "util/error.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -53,14 +54,37 @@ TEST(SweepRecommend, HighestRecallWhoseReasoningIsNotSignificantlyBelowSft) {
   const qk::sweep::Scored sft{"sft", true, &r_sft, &q_sft};
   std::vector<qk::sweep::Scored> all{sft, {"top-1", false, &r_group, &q_group}, {"layer-7", false, &r_layer, &q_layer},
                                      {"restore", false, &r_full, &q_full}};
-  auto pick = qk::sweep::recommend(all, sft, std::nullopt, std::nullopt);
+  auto pick = qk::sweep::recommend(all, sft, nullptr, {});
   ASSERT_TRUE(pick.index);
   EXPECT_EQ(all[*pick.index].name, "top-1");  // restore's reasoning is significantly below SFT's (30 vs 60)
-  pick = qk::sweep::recommend(all, sft, 25.0, std::nullopt);  // a threshold instead: restore qualifies
+  pick = qk::sweep::recommend(all, sft, nullptr, {.min_reasoning = 25.0});  // a threshold instead: restore qualifies
   EXPECT_EQ(all[*pick.index].name, "restore");
-  pick = qk::sweep::recommend(all, sft, 90.0, std::nullopt);
+  pick = qk::sweep::recommend(all, sft, nullptr, {.min_reasoning = 90.0});
   EXPECT_FALSE(pick.index);
   EXPECT_NE(pick.reason.find("no repair meets the rule"), std::string::npos);
+}
+
+TEST(SweepRecommend, ShareOfTheReasoningGainKept) {
+  // base 10, SFT 60: top-1 keeps (55 - 10) / 50 = 90% of the gain, layer-7 100%, restore 40%.
+  const auto r_sft = recall_of(10, 100), r_base = recall_of(100, 100), r_full = recall_of(90, 100),
+             r_group = recall_of(85, 100), r_layer = recall_of(40, 100);
+  const auto q_sft = reasoning_of(60, 100), q_base = reasoning_of(10, 100), q_full = reasoning_of(30, 100),
+             q_group = reasoning_of(55, 100), q_layer = reasoning_of(60, 100);
+  const qk::sweep::Scored sft{"sft", true, &r_sft, &q_sft}, base{"base", true, &r_base, &q_base};
+  std::vector<qk::sweep::Scored> all{sft, base, {"top-1", false, &r_group, &q_group},
+                                     {"layer-7", false, &r_layer, &q_layer}, {"restore", false, &r_full, &q_full}};
+  auto pick = qk::sweep::recommend(all, sft, &base, {.min_gain_kept = 85.0});
+  ASSERT_TRUE(pick.index);
+  EXPECT_EQ(all[*pick.index].name, "top-1");
+  EXPECT_EQ(pick.rule, "the highest recall among repairs with >= 85.0% of SFT's reasoning gain over base kept");
+  pick = qk::sweep::recommend(all, sft, &base, {.min_gain_kept = 95.0});
+  EXPECT_EQ(all[*pick.index].name, "layer-7");
+  pick = qk::sweep::recommend(all, sft, &base, {.min_gain_kept = 30.0});
+  EXPECT_EQ(all[*pick.index].name, "restore");
+  // without base, or without a gain to keep, the rule cannot be applied: a usage error, not a guess
+  EXPECT_THROW(qk::sweep::recommend(all, sft, nullptr, {.min_gain_kept = 85.0}), qk::Error);
+  const qk::sweep::Scored no_gain{"base", true, &r_base, &q_sft};
+  EXPECT_THROW(qk::sweep::recommend(all, sft, &no_gain, {.min_gain_kept = 85.0}), qk::Error);
 }
 
 json read_json(const fs::path& path) {
