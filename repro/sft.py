@@ -22,13 +22,19 @@ import textgen
 from common import IM_END, EOT, global_layers, load_model, load_tokenizer, log, save_model, user_turn
 
 
-def packed_sequences(tok, problems, style, seq_len, rng):
-    """Problems packed into sequences of seq_len tokens; mask marks answer tokens (the loss targets)."""
-    items = []
+def encoded_examples(tok, problems, style):
+    """(prompt ids, answer ids + <|im_end|>) per problem, in the chat format SFT teaches."""
+    examples = []
     for p in problems:
         prompt = tok.encode(user_turn(p.question)).ids
         answer = tok.encode(p.cot_answer() if style == "cot" else p.direct_answer()).ids + [IM_END]
-        items.append((prompt, answer))
+        examples.append((prompt, answer))
+    return examples
+
+
+def packed_sequences(tok, problems, style, seq_len, rng):
+    """Problems packed into sequences of seq_len tokens; mask marks answer tokens (the loss targets)."""
+    items = encoded_examples(tok, problems, style)
     rng.shuffle(items)
     seqs, masks, cur, cur_m = [], [], [], []
     for prompt, answer in items:
@@ -45,11 +51,8 @@ def packed_sequences(tok, problems, style, seq_len, rng):
 def single_sequences(tok, problems, style, rng):
     """One problem per sequence (no packing), padded to the longest: every attention span in SFT is as
     short as one problem, the short-range regime the paper blames for the damage to global Q/K."""
-    items = []
-    for p in problems:
-        prompt = tok.encode(user_turn(p.question)).ids
-        answer = tok.encode(p.cot_answer() if style == "cot" else p.direct_answer()).ids + [IM_END]
-        items.append((prompt + answer + [EOT], [0] * len(prompt) + [1] * len(answer) + [0]))
+    items = [(prompt + answer + [EOT], [0] * len(prompt) + [1] * len(answer) + [0])
+             for prompt, answer in encoded_examples(tok, problems, style)]
     rng.shuffle(items)
     width = max(len(ids) for ids, _ in items)
     seqs = [ids + [EOT] * (width - len(ids)) for ids, _ in items]
