@@ -34,6 +34,16 @@ def load(d):
     return models, heads
 
 
+def hits(m, L):
+    """Per-sample 0/1 outcomes of one NIAH cell (string_match_all is 0 or 1 with one needle)."""
+    return [x >= 1 for x in m["niah"][L]]
+
+
+def pooled(m):
+    """The 1K-4K cells together (8K: nothing left to win back)."""
+    return [x for L in LENGTHS[:3] for x in hits(m, L)]
+
+
 def cell(xs):
     k, n = sum(1 for x in xs if x), len(xs)
     lo, hi = wilson(k, n)
@@ -57,7 +67,7 @@ def main(d):
             continue
         m = models[key]
         r = cell(m["reasoning"]) if m["reasoning"] else ""
-        print(f"| {label} | {r} | " + " | ".join(cell([x >= 1 for x in m["niah"][L]]) for L in LENGTHS) + " |")
+        print(f"| {label} | {r} | " + " | ".join(cell(hits(m, L)) for L in LENGTHS) + " |")
     print()
     ref = models["cot"]
     print("Exact McNemar against CoT-SFT on the same samples (+gained/-lost):")
@@ -68,15 +78,13 @@ def main(d):
             continue
         m = models[key]
         r = ptest(ref["reasoning"], m["reasoning"]) if m["reasoning"] else ""
-        pooled_ref = [x >= 1 for L in LENGTHS[:3] for x in ref["niah"][L]]
-        pooled = [x >= 1 for L in LENGTHS[:3] for x in m["niah"][L]]
-        print(f"| {label} | {r} | " + " | ".join(ptest([x >= 1 for x in ref["niah"][L]], [x >= 1 for x in m["niah"][L]])
-                                           for L in LENGTHS) + f" | {ptest(pooled_ref, pooled)} |")
+        print(f"| {label} | {r} | " + " | ".join(ptest(hits(ref, L), hits(m, L)) for L in LENGTHS)
+              + f" | {ptest(pooled(ref), pooled(m))} |")
     if "reasoning_plain" in models.get("base", {}):
         print(f"\nbase, plain-text format (`Question: ... Answer:`): {cell(models['base']['reasoning_plain'])}")
     g, rs = models["group"], models["restore"]
     print(f"group vs restore, reasoning: {ptest(rs['reasoning'], g['reasoning'])}; S2 1K-4K pooled: "
-          f"{ptest([x >= 1 for L in LENGTHS[:3] for x in rs['niah'][L]], [x >= 1 for L in LENGTHS[:3] for x in g['niah'][L]])}")
+          f"{ptest(pooled(rs), pooled(g))}")
 
     print("\nPer KV group and layer, teacher-forced (exact = every needle token is the argmax; first digit; mean "
           "needle log-prob), 200 samples per length:")
