@@ -42,8 +42,8 @@ Recommendation recommend(const std::vector<Scored>& candidates, const Scored& sf
     if (c.is_reference) continue;
     bool eligible = true;
     if (rule.thresholds()) {
-      // gain kept = (repair - base) / (SFT - base), the share issue 14's target is stated in
-      const double kept = gain > 0 ? 100.0 * (c.reasoning->accuracy - base->reasoning->accuracy) / gain : 0.0;
+      const double kept =
+          gain > 0 ? share_of_gain(c.reasoning->accuracy, base->reasoning->accuracy, sft.reasoning->accuracy) : 0.0;
       eligible = (!rule.min_reasoning || c.reasoning->accuracy >= *rule.min_reasoning) &&
                  (!rule.min_recall || c.recall->overall.score() >= *rule.min_recall) &&
                  (!rule.min_gain_kept || kept >= *rule.min_gain_kept);

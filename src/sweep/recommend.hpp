@@ -36,6 +36,10 @@ struct Rule {
   bool thresholds() const { return min_reasoning || min_recall || min_gain_kept; }
 };
 
+// How far `value` has come from `from` towards `to`, in percent: the share of SFT's reasoning gain over base a
+// repair keeps (from base to SFT), or of full restore's recall gain it reaches (from SFT to restore).
+inline double share_of_gain(double value, double from, double to) { return 100.0 * (value - from) / (to - from); }
+
 // base: the base model's scores (needed by min_gain_kept; may be null otherwise).
 Recommendation recommend(const std::vector<Scored>& candidates, const Scored& sft, const Scored* base, const Rule& rule);
 

@@ -139,12 +139,11 @@ void write_sweep_outputs(const SweepOptions& options, const SweepResult& result)
   // recall gain over SFT.
   auto reasoning_kept = [&](const CandidateResult& r) -> std::optional<double> {
     if (!base || !sft || sft->reasoning.accuracy == base->reasoning.accuracy) return std::nullopt;
-    return 100 * (r.reasoning.accuracy - base->reasoning.accuracy) / (sft->reasoning.accuracy - base->reasoning.accuracy);
+    return share_of_gain(r.reasoning.accuracy, base->reasoning.accuracy, sft->reasoning.accuracy);
   };
   auto recall_share = [&](const CandidateResult& r) -> std::optional<double> {
     if (!restore || !sft || restore->recall.overall.score() == sft->recall.overall.score()) return std::nullopt;
-    return 100 * (r.recall.overall.score() - sft->recall.overall.score()) /
-           (restore->recall.overall.score() - sft->recall.overall.score());
+    return share_of_gain(r.recall.overall.score(), sft->recall.overall.score(), restore->recall.overall.score());
   };
   auto share_text = [](std::optional<double> v) { return v ? fmt::format("{:.0f}%", *v) : std::string("-"); };
 
