@@ -87,35 +87,21 @@ double exact_match(const std::vector<float>& logits, const ProbeSample& sample, 
 
 }  // namespace
 
-ProbeRun run_probes(engine::CausalLM& model, std::span<const ProbeSample> samples, bool attention, PrefixCache* capture) {
+ProbeRun run_probes(engine::CausalLM& model, std::span<const ProbeSample> samples, bool attention) {
   NeedleProbe probe;
   ProbeScope scope(model, attention ? &probe : nullptr);
   const std::size_t vocab = model.info().vocab_size;
   ProbeRun run;
-  if (capture) capture->samples.clear();
   for (const auto& sample : samples) {
     const std::vector<std::int32_t> tokens = teacher_forced_tokens(sample);
     probe.start(sample, tokens);
-    std::map<std::size_t, std::vector<float>> residuals;
-    if (capture)
-      for (std::size_t l : capture->layers) residuals[l];
-    model.set_residual_capture(capture ? &residuals : nullptr);
     engine::SequenceState state = model.new_sequence();
     const auto chunks = chunks_of(sample);
     std::vector<float> logits;
-    try {
-      for (std::size_t c = 0; c < chunks.size(); ++c) {
-        const engine::Segment segment{&state, std::span<const std::int32_t>(tokens).subspan(chunks[c].first, chunks[c].second)};
-        logits = model.forward(std::span<const engine::Segment>(&segment, 1),
-                               c + 1 == chunks.size() ? engine::LogitsFor::AllTokens : engine::LogitsFor::LastToken);
-      }
-    } catch (...) {
-      if (capture) model.set_residual_capture(nullptr);
-      throw;
-    }
-    if (capture) {
-      model.set_residual_capture(nullptr);
-      capture->samples.push_back(std::move(residuals));
+    for (std::size_t c = 0; c < chunks.size(); ++c) {
+      const engine::Segment segment{&state, std::span<const std::int32_t>(tokens).subspan(chunks[c].first, chunks[c].second)};
+      logits = model.forward(std::span<const engine::Segment>(&segment, 1),
+                             c + 1 == chunks.size() ? engine::LogitsFor::AllTokens : engine::LogitsFor::LastToken);
     }
     run.recall.scores.push_back(exact_match(logits, sample, vocab));
   }
@@ -131,30 +117,6 @@ ProbeRun run_probes(engine::CausalLM& model, std::span<const ProbeSample> sample
     run.heads.push_back(h);
   }
   return run;
-}
-
-RecallResult run_probes_from(engine::CausalLM& model, std::span<const ProbeSample> samples, const PrefixCache& cache, std::size_t first_layer) {
-  if (cache.samples.size() != samples.size())
-    fail(ErrorKind::Usage, "run_probes_from: {} cached samples for {} samples", cache.samples.size(), samples.size());
-  const std::size_t vocab = model.info().vocab_size, width = model.info().hidden_size;
-  RecallResult recall;
-  for (std::size_t i = 0; i < samples.size(); ++i) {
-    const ProbeSample& sample = samples[i];
-    auto it = cache.samples[i].find(first_layer);
-    if (it == cache.samples[i].end()) fail(ErrorKind::Usage, "run_probes_from: no residual captured at layer {}", first_layer);
-    const std::vector<std::int32_t> tokens = teacher_forced_tokens(sample);
-    engine::SequenceState state = model.new_sequence();
-    const auto chunks = chunks_of(sample);
-    std::vector<float> logits;
-    for (std::size_t c = 0; c < chunks.size(); ++c) {
-      const engine::Segment segment{&state, std::span<const std::int32_t>(tokens).subspan(chunks[c].first, chunks[c].second)};
-      logits = model.forward_from(std::span<const engine::Segment>(&segment, 1), first_layer,
-                                  std::span<const float>(it->second).subspan(chunks[c].first * width, chunks[c].second * width),
-                                  c + 1 == chunks.size() ? engine::LogitsFor::AllTokens : engine::LogitsFor::LastToken);
-    }
-    recall.scores.push_back(exact_match(logits, sample, vocab));
-  }
-  return recall;
 }
 
 Interval RecallResult::recall() const {

@@ -2,7 +2,6 @@
 // and NIAH recall under greedy generation. Both run on any engine::CausalLM (qwen3_next today).
 #pragma once
 #include <cstddef>
-#include <map>
 #include <span>
 #include <vector>
 
@@ -36,22 +35,12 @@ struct ProbeRun {
   RecallResult recall;
 };
 
-// The residual streams of one model at the input of chosen layers, per sample (from run_probes):
-// a candidate whose first changed layer is L reruns only layers L.. (forward_from).
-struct PrefixCache {
-  std::vector<std::size_t> layers;
-  std::vector<std::map<std::size_t, std::vector<float>>> samples;
-};
-
 // One forward per sample over prompt + answer (teacher-forced). A sample is recalled when the argmax
 // at every answering position is the answer's next token: exactly when greedy decoding emits the value
 // as its first tokens, so no decoding is needed. With `attention`, the probe records every head too.
-// With `capture` (its layers set), also fills its residual streams.
-ProbeRun run_probes(engine::CausalLM& model, std::span<const ProbeSample> samples, bool attention, PrefixCache* capture = nullptr);
-
-// run_probes' recall for a model that differs from the captured one only in layers >= first_layer
-// (a key of cache.layers): the same result, computing layers first_layer.. only.
-RecallResult run_probes_from(engine::CausalLM& model, std::span<const ProbeSample> samples, const PrefixCache& cache, std::size_t first_layer);
+// The prompt is fed in chunks of 1024 tokens from position 0, so a model wrapped in engine::PrefillReuse
+// records SFT's chunks and resumes a candidate's from its first changed layer.
+ProbeRun run_probes(engine::CausalLM& model, std::span<const ProbeSample> samples, bool attention);
 
 // Paired difference a - b on the same samples, in points (x 100), with its 95% interval.
 Interval recall_gain(const RecallResult& a, const RecallResult& b);

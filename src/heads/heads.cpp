@@ -9,6 +9,7 @@
 
 #include "diagnose/layer_drift.hpp"
 #include "engine/causal_lm.hpp"
+#include "engine/prefill_reuse.hpp"
 #include "heads/candidate.hpp"
 #include "heads/evidence.hpp"
 #include "heads/probe_sample.hpp"
@@ -21,6 +22,7 @@ namespace qk::heads {
 namespace {
 
 const auto g_start = std::chrono::steady_clock::now();
+constexpr std::size_t kReuseBudgetBytes = std::size_t{1} << 30;  // SFT's recorded prefill, as sweep's
 
 void say(bool quiet, const std::string& text) {
   if (!quiet)
@@ -127,10 +129,12 @@ HeadsReport find_heads(const HeadsOptions& o, const FamilyTable& table) {
     report.recall_base = run.recall.recall();
     say(o.quiet, fmt::format("base: attention on the needle measured; recall {}", interval_text(*report.recall_base)));
   }
-  auto model = engine::load_causal_lm(o.sft);
-  PrefixCache prefix;  // SFT's residual stream entering each global layer: candidates rerun from their first changed layer
-  for (int l : report.global_layers) prefix.layers.push_back(static_cast<std::size_t>(l));
-  const ProbeRun sft_run = run_probes(*model, probes, true, o.recall ? &prefix : nullptr);
+  // SFT's prefill recorded at each global layer: a candidate reruns its probes from its first changed layer.
+  std::vector<std::size_t> levels(report.global_layers.begin(), report.global_layers.end());
+  auto reuse = std::make_unique<engine::PrefillReuse>(engine::load_causal_lm(o.sft), levels, kReuseBudgetBytes);
+  engine::PrefillReuse& model = *reuse;
+  if (o.recall) model.record();
+  const ProbeRun sft_run = run_probes(model, probes, true);
   attach(sft_run.heads, false);
   report.recall_sft = sft_run.recall.recall();
   say(o.quiet, fmt::format("SFT: attention on the needle measured; recall {}", interval_text(*report.recall_sft)));
@@ -140,9 +144,13 @@ HeadsReport find_heads(const HeadsOptions& o, const FamilyTable& table) {
                                        "gain per group was not measured; probe the lengths where SFT loses recall (--lengths, --niah)",
                                        interval_text(*report.recall_sft), interval_text(*report.recall_base)));
   if (o.recall && lost) {
-    InMemorySurgery surgery(*model, base, sft, table);
-    auto first_changed = [](const SurgeryPlan& p) { return static_cast<std::size_t>(*std::min_element(p.selected_layers.begin(), p.selected_layers.end())); };
-    report.recall_full_restore = run_probes_from(*model, probes, prefix, first_changed(surgery.apply(CandidateSpec{}))).recall();
+    InMemorySurgery surgery(model, base, sft, table);
+    auto probe_candidate = [&](const CandidateSpec& candidate) {
+      const SurgeryPlan& plan = surgery.apply(candidate);
+      model.reuse_from(static_cast<std::size_t>(*std::min_element(plan.selected_layers.begin(), plan.selected_layers.end())));
+      return run_probes(model, probes, false).recall;
+    };
+    report.recall_full_restore = probe_candidate(CandidateSpec{}).recall();
     say(o.quiet, fmt::format("SFT + full QK-Restore (in memory): recall {}", interval_text(*report.recall_full_restore)));
     rank(report);  // by retrieval and drift: the order in which groups are tried when --recall-top limits them
     const std::size_t tried = o.recall_top > 0 ? std::min<std::size_t>(o.recall_top, report.groups.size()) : report.groups.size();
@@ -150,7 +158,7 @@ HeadsReport find_heads(const HeadsOptions& o, const FamilyTable& table) {
       GroupEvidence& g = report.groups[i];
       CandidateSpec candidate;
       candidate.selection.heads = fmt::format("{}:{}", g.layer, g.kv_group);
-      const RecallResult r = run_probes_from(*model, probes, prefix, first_changed(surgery.apply(candidate)));
+      const RecallResult r = probe_candidate(candidate);
       g.recall = r.recall();
       g.recall_gain = recall_gain(r, sft_run.recall);
       say(o.quiet, fmt::format("  group {}:{} alone: recall {}, gain {}", g.layer, g.kv_group, interval_text(*g.recall),

@@ -22,7 +22,7 @@
 #include "server/embedded_backend.hpp"
 #include "server/engine_service.hpp"
 #include "surgery/output.hpp"
-#include "sweep/prefill_reuse.hpp"
+#include "engine/prefill_reuse.hpp"
 #include "tokenizer/tokenizer.hpp"
 #include "util/error.hpp"
 
@@ -42,7 +42,7 @@ class EmbeddedCandidates final : public CandidateBackends {
       : base_dir_(base_dir), base_(base_dir), sft_(sft_dir) {
     std::unique_ptr<engine::CausalLM> model = engine::load_causal_lm(sft_dir);
     if (options.prefill_reuse) {
-      auto reuse = std::make_unique<PrefillReuse>(std::move(model), global_layers(base_, sft_), options.reuse_budget_bytes);
+      auto reuse = std::make_unique<engine::PrefillReuse>(std::move(model), global_layers(base_, sft_), options.reuse_budget_bytes);
       reuse_ = reuse.get();
       model = std::move(reuse);
     }
@@ -82,7 +82,7 @@ class EmbeddedCandidates final : public CandidateBackends {
 
   std::string savings() const override {
     if (!reuse_) return "";
-    const PrefillReuseStats& s = reuse_->stats();
+    const engine::PrefillReuseStats& s = reuse_->stats();
     return fmt::format("prefill reuse: {} prompt tokens recorded from SFT ({} chunks, {:.0f} MB), {} prefilled from the record "
                        "({} chunks), {} copied from an earlier prompt ({} chunks){}", s.recorded_tokens, s.recorded_chunks,
                        s.recorded_bytes / 1e6, s.reused_tokens, s.reused_chunks, s.shared_tokens, s.shared_chunks,
@@ -92,7 +92,7 @@ class EmbeddedCandidates final : public CandidateBackends {
  private:
   std::filesystem::path base_dir_;
   Checkpoint base_, sft_;
-  PrefillReuse* reuse_ = nullptr;  // owned by the SFT service's model
+  engine::PrefillReuse* reuse_ = nullptr;  // owned by the SFT service's model
   std::shared_ptr<server::EngineService> sft_service_, base_service_;
   std::optional<heads::InMemorySurgery> surgery_;  // after the service: undone before the model goes
   std::unique_ptr<niah::Backend> backend_;

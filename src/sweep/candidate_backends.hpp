@@ -1,7 +1,7 @@
 // Where `sweep` gets a model that answers as each candidate would.
 //  - In process (EmbeddedCandidates): the SFT model loaded once in the embedded engine; each candidate's
 //    rows are written into it in memory (heads/candidate.hpp) and undone before the next. No checkpoint.
-//    The prompts' prefill below a candidate's first changed layer is taken from SFT's (prefill_reuse.hpp).
+//    The prompts' prefill below a candidate's first changed layer is taken from SFT's (engine/prefill_reuse.hpp).
 //  - The user's own server (ServedCandidates): the candidate checkpoint written to a scratch folder,
 //    the server started from a command template (`vllm serve {model} --port {port}`), waited for on
 //    GET /v1/models, used through the OpenAI client, stopped (its process group), the scratch removed.

@@ -1,4 +1,4 @@
-// The sweep's shared prefill (sweep/prefill_reuse.hpp) against the plain path: a candidate prefilled from
+// The shared prefill (engine/prefill_reuse.hpp) against the plain path: a candidate prefilled from
 // SFT's record computes bit for bit the logits of the same candidate prefilled in full, through the prompt
 // and the decoding after it; and a whole in-process sweep gives the same answers with and without it.
 #include <cstring>
@@ -7,11 +7,11 @@
 #include <gtest/gtest.h>
 
 #include "engine/causal_lm.hpp"
+#include "engine/prefill_reuse.hpp"
 #include "heads/candidate.hpp"
 #include "io/checkpoint.hpp"
 #include "support/run_binary.hpp"
 #include "support/temp_dir.hpp"
-#include "sweep/prefill_reuse.hpp"
 #include "sweep/sweep.hpp"
 #include "util/json.hpp"
 
@@ -57,7 +57,7 @@ heads::CandidateSpec spec(std::optional<std::string> heads, std::optional<std::s
 TEST(PrefillReuse, CandidatesPrefilledFromSftsRecordMatchTheFullPrefillBitForBit) {
   const Checkpoint base(kModels / "base"), sft(kModels / "cot");
   auto plain = engine::load_causal_lm(kModels / "cot");
-  PrefillReuse reuse(engine::load_causal_lm(kModels / "cot"), {3, 7, 11}, std::size_t{1} << 30, /*min_tokens=*/2);  // 2: not the decoding steps
+  engine::PrefillReuse reuse(engine::load_causal_lm(kModels / "cot"), {3, 7, 11}, std::size_t{1} << 30, /*min_tokens=*/2);  // 2: not the decoding steps
   heads::InMemorySurgery plain_surgery(*plain, base, sft), reuse_surgery(reuse, base, sft);
   std::vector<std::int32_t> prompt(700);  // chunks of 256, 256, 188
   for (std::size_t i = 0; i < prompt.size(); ++i) prompt[i] = static_cast<std::int32_t>((i * 2654435761u) % 4000 + 10);
@@ -107,7 +107,7 @@ TEST(PrefillReuse, CandidatesPrefilledFromSftsRecordMatchTheFullPrefillBitForBit
 TEST(PrefillReuse, StaysWithinItsBudget) {
   // A chunk's record: 7 KB per token (the stream at 3 levels, keys and values of layers 3 and 7) + 0.33 MB
   // of recurrent states: 2.1 MB for 256 tokens, 1.35 MB for 144.
-  PrefillReuse reuse(engine::load_causal_lm(kModels / "cot"), {3, 7, 11}, 1'500'000, /*min_tokens=*/2);
+  engine::PrefillReuse reuse(engine::load_causal_lm(kModels / "cot"), {3, 7, 11}, 1'500'000, /*min_tokens=*/2);
   std::vector<std::int32_t> prompt(400, 17);
   reuse.record();
   engine::SequenceState state = reuse.new_sequence();

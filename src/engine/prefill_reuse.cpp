@@ -1,18 +1,18 @@
-#include "sweep/prefill_reuse.hpp"
+#include "engine/prefill_reuse.hpp"
 
 #include <algorithm>
 
 #include "util/error.hpp"
 
-namespace qk::sweep {
+namespace qk::engine {
 namespace {
 
 std::size_t float_bytes(const std::vector<float>& v) { return v.size() * sizeof(float); }
 
 // Clears the inner model's residual capture on every exit path.
 struct CaptureScope {
-  engine::CausalLM& model;
-  CaptureScope(engine::CausalLM& m, std::map<std::size_t, std::vector<float>>* capture) : model(m) {
+  CausalLM& model;
+  CaptureScope(CausalLM& m, std::map<std::size_t, std::vector<float>>* capture) : model(m) {
     model.set_residual_capture(capture);
   }
   ~CaptureScope() { model.set_residual_capture(nullptr); }
@@ -20,7 +20,7 @@ struct CaptureScope {
 
 }  // namespace
 
-PrefillReuse::PrefillReuse(std::unique_ptr<engine::CausalLM> inner, std::vector<std::size_t> levels,
+PrefillReuse::PrefillReuse(std::unique_ptr<CausalLM> inner, std::vector<std::size_t> levels,
                            std::size_t budget_bytes, std::size_t min_tokens)
     : inner_(std::move(inner)), levels_(std::move(levels)), budget_(budget_bytes), min_tokens_(min_tokens) {
   std::sort(levels_.begin(), levels_.end());
@@ -49,12 +49,12 @@ void PrefillReuse::reuse_from(std::size_t layer) {
 
 void PrefillReuse::pass_through() { change_mode(Mode::PassThrough); }
 
-const std::vector<std::int32_t>* PrefillReuse::track(std::span<const engine::Segment> batch) {
+const std::vector<std::int32_t>* PrefillReuse::track(std::span<const Segment> batch) {
   if (batch.size() != 1) {
     tracked_ = nullptr;
     return nullptr;
   }
-  const engine::Segment& s = batch[0];
+  const Segment& s = batch[0];
   if (s.state->position == 0) {
     tracked_ = s.state;
     key_.clear();
@@ -68,11 +68,11 @@ const std::vector<std::int32_t>* PrefillReuse::track(std::span<const engine::Seg
   return &key_;
 }
 
-std::vector<float> PrefillReuse::forward(std::span<const engine::Segment> batch, engine::LogitsFor which) {
+std::vector<float> PrefillReuse::forward(std::span<const Segment> batch, LogitsFor which) {
   const std::vector<std::int32_t>* key = track(batch);
   if (!key) return inner_->forward(batch, which);
   if (mode_ == Mode::Record) return record_chunk(batch[0], which);
-  const engine::Segment& segment = batch[0];
+  const Segment& segment = batch[0];
   if (auto s = shared_.find(*key); s != shared_.end() && s->second.which == which) {
     *segment.state = s->second.state;  // what computing the chunk again would leave, in every layer
     std::vector<float> logits = s->second.logits;
@@ -100,7 +100,7 @@ std::vector<float> PrefillReuse::forward(std::span<const engine::Segment> batch,
   return logits;
 }
 
-std::vector<float> PrefillReuse::record_chunk(const engine::Segment& segment, engine::LogitsFor which) {
+std::vector<float> PrefillReuse::record_chunk(const Segment& segment, LogitsFor which) {
   const std::size_t tokens = segment.tokens.size();
   if (auto it = records_.find(key_); it != records_.end()) ++it->second.prompts;
   const bool keep = tokens >= min_tokens_ && !records_.count(key_);
@@ -119,8 +119,8 @@ std::vector<float> PrefillReuse::record_chunk(const engine::Segment& segment, en
   std::size_t bytes = key_.size() * sizeof(std::int32_t);
   for (const auto& [layer, residual] : record.residual) bytes += float_bytes(residual);
   for (std::size_t l = 0; l < record.below.size(); ++l) {
-    const engine::LayerCache& cache = segment.state->layers[l];
-    engine::LayerCache& kept = record.below[l];
+    const LayerCache& cache = segment.state->layers[l];
+    LayerCache& kept = record.below[l];
     kept.conv = cache.conv;
     kept.recurrent = cache.recurrent;
     // An attention layer's cache grew by this chunk's rows: keep those only.
@@ -141,11 +141,11 @@ std::vector<float> PrefillReuse::record_chunk(const engine::Segment& segment, en
   return logits;
 }
 
-std::vector<float> PrefillReuse::reuse_chunk(const engine::Segment& segment, const Record& record, engine::LogitsFor which) {
+std::vector<float> PrefillReuse::reuse_chunk(const Segment& segment, const Record& record, LogitsFor which) {
   std::vector<float> logits = inner_->forward_from({&segment, 1}, reuse_layer_, record.residual.at(reuse_layer_), which);
   for (std::size_t l = 0; l < reuse_layer_; ++l) {
-    engine::LayerCache& cache = segment.state->layers[l];
-    const engine::LayerCache& kept = record.below[l];
+    LayerCache& cache = segment.state->layers[l];
+    const LayerCache& kept = record.below[l];
     cache.conv = kept.conv;
     cache.recurrent = kept.recurrent;
     cache.keys.insert(cache.keys.end(), kept.keys.begin(), kept.keys.end());
@@ -156,4 +156,4 @@ std::vector<float> PrefillReuse::reuse_chunk(const engine::Segment& segment, con
   return logits;
 }
 
-}  // namespace qk::sweep
+}  // namespace qk::engine

@@ -1,12 +1,13 @@
-// Prompt prefill shared by the candidates of an in-process sweep.
+// Prompt prefill shared by the weight edits of one model (`heads`' probes, `sweep`'s and `locate`'s
+// candidates): the one place that skips the layers below the first changed one.
 //
-// Every surgery candidate is the SFT model with the Q/K rows of some global layers changed, and every
-// candidate reads the same prompts (the NIAH file, the reasoning problems). For a prompt, the layers below
-// a candidate's first changed layer L compute exactly what they computed for SFT. So while SFT answers
-// (record), this model keeps, per prefill chunk of every long prompt, the residual stream entering each
-// level layer and what the chunk left in the caches of the layers below the highest level; a candidate
-// whose first changed layer is a level (reuse_from(L)) then prefills that chunk with forward_from(L) and
-// takes the lower layers' caches from the record. Bit for bit what the full forward computes: layers >= L
+// Every candidate is the SFT model with the weights of some layers changed (heads/candidate.hpp), and
+// every candidate reads the same prompts (the NIAH file, the reasoning problems, heads' probes). For a
+// prompt, the layers below a candidate's first changed layer L compute exactly what they computed for
+// SFT. So while SFT answers (record), this model keeps, per prefill chunk of every long prompt, the
+// residual stream entering each level layer and what the chunk left in the caches of the layers below
+// the highest level; a candidate whose first changed layer is a level (reuse_from(L)) then prefills that
+// chunk with forward_from(L) and takes the lower layers' caches from the record. Bit for bit what the full forward computes: layers >= L
 // run the same code on the same inputs with the same rows, layers < L get copies of what they would have
 // computed. Decoding is never shared (the generated tokens differ per candidate).
 //
@@ -32,7 +33,7 @@
 
 #include "engine/causal_lm.hpp"
 
-namespace qk::sweep {
+namespace qk::engine {
 
 struct PrefillReuseStats {
   std::size_t recorded_chunks = 0, recorded_tokens = 0, recorded_bytes = 0;
@@ -41,10 +42,10 @@ struct PrefillReuseStats {
   std::size_t skipped_for_budget = 0;                // chunks not recorded: over budget
 };
 
-class PrefillReuse final : public engine::CausalLM {
+class PrefillReuse final : public CausalLM {
  public:
   // levels: the layers a candidate may start from (the global layers), ascending.
-  PrefillReuse(std::unique_ptr<engine::CausalLM> inner, std::vector<std::size_t> levels, std::size_t budget_bytes,
+  PrefillReuse(std::unique_ptr<CausalLM> inner, std::vector<std::size_t> levels, std::size_t budget_bytes,
                std::size_t min_tokens = 256);
 
   void record();                        // the weights are SFT's: record the chunks fed from now on
@@ -53,44 +54,44 @@ class PrefillReuse final : public engine::CausalLM {
                                         // are still shared between prompts
   const PrefillReuseStats& stats() const { return stats_; }
 
-  const engine::ModelInfo& info() const override { return inner_->info(); }
-  engine::SequenceState new_sequence() const override { return inner_->new_sequence(); }
-  std::vector<float> forward(std::span<const engine::Segment> batch, engine::LogitsFor which) override;
+  const ModelInfo& info() const override { return inner_->info(); }
+  SequenceState new_sequence() const override { return inner_->new_sequence(); }
+  std::vector<float> forward(std::span<const Segment> batch, LogitsFor which) override;
   std::span<float> mutable_tensor(std::string_view name) override { return inner_->mutable_tensor(name); }
-  void set_attention_probe(engine::AttentionProbe* probe) override { inner_->set_attention_probe(probe); }
+  void set_attention_probe(AttentionProbe* probe) override { inner_->set_attention_probe(probe); }
 
  private:
   // What one prefill chunk of SFT left behind.
   struct Record {
     std::map<std::size_t, std::vector<float>> residual;  // per level: the stream entering it, [tokens, hidden]
-    std::vector<engine::LayerCache> below;               // per layer below the highest level: recurrent and conv
+    std::vector<LayerCache> below;               // per layer below the highest level: recurrent and conv
                                                          // state after the chunk; keys/values: the chunk's rows only
     std::size_t bytes = 0;
     std::size_t prompts = 1;                             // in how many prompts SFT met this chunk
   };
   // A candidate's state after a chunk that recurs, with that chunk's logits, kept for its next occurrences.
   struct Shared {
-    engine::SequenceState state;
+    SequenceState state;
     std::vector<float> logits;
-    engine::LogitsFor which;
+    LogitsFor which;
     std::size_t remaining = 0;  // occurrences still to come
     std::size_t bytes = 0;
   };
   enum class Mode { PassThrough, Record, Reuse };
 
   // Follows the sequence being prefilled; returns the key of this chunk (empty when it is no prefill).
-  const std::vector<std::int32_t>* track(std::span<const engine::Segment> batch);
-  std::vector<float> record_chunk(const engine::Segment& segment, engine::LogitsFor which);
-  std::vector<float> reuse_chunk(const engine::Segment& segment, const Record& record, engine::LogitsFor which);
+  const std::vector<std::int32_t>* track(std::span<const Segment> batch);
+  std::vector<float> record_chunk(const Segment& segment, LogitsFor which);
+  std::vector<float> reuse_chunk(const Segment& segment, const Record& record, LogitsFor which);
   void change_mode(Mode mode);
 
-  std::unique_ptr<engine::CausalLM> inner_;
+  std::unique_ptr<CausalLM> inner_;
   std::vector<std::size_t> levels_;
   std::size_t budget_, min_tokens_;
   Mode mode_ = Mode::PassThrough;
   std::size_t reuse_layer_ = 0;
   // The prompt being prefilled: its state, and its key so far (per chunk: -1 - length, then the tokens).
-  const engine::SequenceState* tracked_ = nullptr;
+  const SequenceState* tracked_ = nullptr;
   std::size_t tracked_position_ = 0;  // its position after the chunks seen
   std::vector<std::int32_t> key_;
   std::map<std::vector<std::int32_t>, Record> records_;
@@ -99,4 +100,4 @@ class PrefillReuse final : public engine::CausalLM {
   PrefillReuseStats stats_;
 };
 
-}  // namespace qk::sweep
+}  // namespace qk::engine
