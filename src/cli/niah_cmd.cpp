@@ -66,8 +66,11 @@ int run_niah_generate(const NiahGenerateArgs& args) {
   const auto requests = plan_requests(plan);
   const TaskSetStats stats = write_task_set(generator, requests, args.out, args.jobs, !args.quiet);
   if (!args.quiet)
-    fmt::print(stderr, "wrote {} samples to {} in {:.2f} s (lengths {}..{} tokens incl. {} generated)\n", stats.samples,
-               args.out, stats.seconds, stats.min_length, stats.max_length, args.tokens_to_generate);
+    fmt::print(stderr,
+               "wrote {} samples to {} in {:.2f} s (lengths {}..{} tokens incl. {} generated; generator version {}: "
+               "files of an older version hold other samples for the same seed)\n",
+               stats.samples, args.out, stats.seconds, stats.min_length, stats.max_length, args.tokens_to_generate,
+               kGeneratorVersion);
   return kExitOk;
 }
 

@@ -17,14 +17,22 @@ std::uint64_t fnv1a64(std::string_view text) {
   return hash;
 }
 
+// Every part goes through a full 64-bit finalizer before it meets the state, and the state through
+// another after it: h' = fmix(h ^ fmix(part + k * golden)). Both steps are bijections, so two tuples that
+// differ in one part always differ in the result. The first version XORed the raw parts into a state that
+// splitmix only offsets by a constant, so (seed, index) pairs whose low bits differ alike collided: seed 7
+// gave seed 42's samples, permuted (generator version 1; see kGeneratorVersion).
 std::uint64_t mix_seed(std::initializer_list<std::uint64_t> parts) {
+  // MurmurHash3's fmix64 (Appleby 2011): a bijection with full avalanche.
+  auto fmix64 = [](std::uint64_t z) {
+    z = (z ^ (z >> 33)) * 0xff51afd7ed558ccdULL;
+    z = (z ^ (z >> 33)) * 0xc4ceb9fe1a85ec53ULL;
+    return z ^ (z >> 33);
+  };
   std::uint64_t state = 0x6a09e667f3bcc908ULL;
-  std::uint64_t out = 0;
-  for (std::uint64_t part : parts) {
-    state ^= part;
-    out = splitmix64(state);
-  }
-  return out;
+  std::uint64_t position = 0;
+  for (std::uint64_t part : parts) state = fmix64(state ^ fmix64(part + ++position * 0x9e3779b97f4a7c15ULL));
+  return state;
 }
 
 static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }

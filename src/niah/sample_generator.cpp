@@ -157,13 +157,19 @@ Context build_line_context(std::size_t n, const std::function<std::string_view(s
 
 }  // namespace
 
+std::uint64_t sample_seed(std::uint64_t generator_seed, std::string_view task_name, int max_seq_length, int index,
+                          std::optional<double> grid_depth) {
+  // RULER's layout has no depth; a grid depth enters as a flag and its bit pattern, so depth 0.0 and "no
+  // depth" differ.
+  const std::uint64_t has_depth = grid_depth ? 1 : 0, depth_bits = grid_depth ? std::bit_cast<std::uint64_t>(*grid_depth) : 0;
+  return mix_seed({generator_seed, fnv1a64(task_name), static_cast<std::uint64_t>(max_seq_length),
+                   static_cast<std::uint64_t>(index), has_depth, depth_bits});
+}
+
 Sample SampleGenerator::generate(const SampleRequest& request) const {
   const TaskSpec& task = *request.task;
-  const std::uint64_t depth_bits = request.grid_depth ? std::bit_cast<std::uint64_t>(*request.grid_depth) : 0;
-  const std::uint64_t sample_seed =
-      mix_seed({options_.seed, fnv1a64(task.name), static_cast<std::uint64_t>(request.max_seq_length),
-                static_cast<std::uint64_t>(request.index), depth_bits});
-  Rng rng(sample_seed);
+  const std::uint64_t seed = sample_seed(options_.seed, task.name, request.max_seq_length, request.index, request.grid_depth);
+  Rng rng(seed);
   const std::string plural(value_kind_name(task.value_kind));
   const bool essay_task = task.haystack == HaystackKind::Essay;
   if (essay_task && !essay_) fail(ErrorKind::Usage, "task {} needs an essay haystack", task.name);
@@ -217,7 +223,7 @@ Sample SampleGenerator::generate(const SampleRequest& request) const {
 
   // Decoy lines of the needle haystack come from their own stream, so line i is the same whatever
   // the haystack size, and are made (and counted, with their newline) only as far as sizing asks.
-  Rng decoy_rng(mix_seed({sample_seed, 0xdec0ULL}));
+  Rng decoy_rng(mix_seed({seed, 0xdec0ULL}));
   std::vector<std::string> decoys;
   std::vector<std::int64_t> decoy_prefix{0};
   auto ensure_decoys = [&](std::size_t n) {

@@ -16,6 +16,11 @@
 
 namespace qk::niah {
 
+// The version of the sample streams: files of another version hold other samples for the same seed.
+// 1: until 2026-12-06 (mix_seed let seeds collide: seed 7's samples were seed 42's, permuted);
+// 2: every seed part through a 64-bit finalizer (niah/random.cpp).
+inline constexpr int kGeneratorVersion = 2;
+
 struct GeneratorOptions {
   int tokens_to_generate = 128;  // RULER's tokens_to_generate for NIAH
   int reserve_tokens = 0;        // RULER's model_template_token: tokens a server-side chat template adds
@@ -54,7 +59,14 @@ struct Sample {
   std::string haystack;               // noise | essay:<source> | needle
   std::string template_name;
   std::uint64_t seed = 0;
+  int generator_version = kGeneratorVersion;  // absent in a file: 1 (the field came with version 2)
 };
+
+// The seed of one sample's random stream: a function of the generator seed and the sample's place (task,
+// length, index within the cell, grid depth: absent for RULER's layout). Distinct places give distinct
+// seeds (tests/niah/seed_mixing_test.cpp), so two generator seeds never share a sample.
+std::uint64_t sample_seed(std::uint64_t generator_seed, std::string_view task_name, int max_seq_length, int index,
+                          std::optional<double> grid_depth);
 
 // Sizing counts a prompt as stretches whose token counts are known (the template's head and tail,
 // runs of haystack units from prefix sums, needles) plus a correction at each seam between stretches,

@@ -26,6 +26,7 @@ nlohmann::ordered_json sample_to_json(const Sample& s) {
   j["haystack"] = s.haystack;
   j["template"] = s.template_name;
   j["seed"] = s.seed;
+  j["generator_version"] = s.generator_version;
   return j;
 }
 
@@ -50,6 +51,7 @@ Sample sample_from_json(const nlohmann::json& j, const std::string& where) {
   s.haystack = field_or<std::string>(j, "haystack", where, "");
   s.template_name = field_or<std::string>(j, "template", where, "");
   s.seed = field_or<std::uint64_t>(j, "seed", where, 0);
+  s.generator_version = field_or<int>(j, "generator_version", where, 1);
   return s;
 }
 
