@@ -77,6 +77,10 @@ std::string strip_delimiters(std::string text) {
     const std::size_t open = text.find('{');
     if (group_end(text, open) == text.size()) text = text.substr(open + 1, text.size() - open - 2);
   }
+  // A brace group around the whole answer only groups ("\boxed{{7}}", "{ \frac{1}{2} }"): math-verify and
+  // lm-eval strip it. A set is written \{...\}, whose braces are escaped and stay.
+  while (text.size() >= 2 && text.front() == '{' && group_end(text, 0) == text.size())
+    text = strip_spaces(text.substr(1, text.size() - 2));
   return text;
 }
 

@@ -79,6 +79,14 @@ const Case kCases[] = {
     {"think never closed: no answer", "<think>the answer is 4 and then it was cut", "4", false},
     {"no symbolic algebra", "\\boxed{2x+2}", "2(x+1)", false},
     {"dollar-delimited math", "The answer is $12$.", "12", true},
+    {"redundant group in a box", "\\boxed{{7}}", "7", true},
+    {"two redundant groups", "\\boxed{{{7}}}", "7", true},
+    {"redundant group with spaces", "\\boxed{ { 7 } }", "7", true},
+    {"redundant group around a fraction", "\\boxed{{\\frac{1}{2}}}", "0.5", true},
+    {"redundant group in the gold", "\\boxed{7}", "{7}", true},
+    {"redundant group, wrong value", "\\boxed{{8}}", "7", false},
+    {"two groups are not one", "\\boxed{{1}{2}}", "1", false},
+    {"escaped set braces stay a set", "\\boxed{\\{7\\}}", "7", false},
 };
 
 class AnswerTable : public testing::TestWithParam<Case> {};
