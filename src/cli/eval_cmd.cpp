@@ -54,7 +54,14 @@ int run_eval_run(const EvalRunArgs& args) {
   } else if (!args.template_file.empty()) {
     recipe.template_text = question_template_from_file(args.template_file);
   } else {
-    recipe.template_text = builtin_question_template(args.template_name.empty() ? "base" : args.template_name);
+    const std::string name = args.template_name.empty() ? "base" : args.template_name;
+    recipe.template_text = builtin_question_template(name);
+    if (const auto source = chat_template_source(args.backend.model); source && name == "base")
+      fmt::print(stderr,
+                 "warning: {} has a chat template ({}), but the prompts are raw text (--api completions --template "
+                 "base): a chat model often answers nothing to them. Use --api chat for its own template, or "
+                 "--template chatml.\n",
+                 args.backend.model, *source);
   }
   options.samples = args.samples;
   options.temperature = args.temperature;
@@ -69,6 +76,10 @@ int run_eval_run(const EvalRunArgs& args) {
   if (!args.quiet)
     fmt::print(stderr, "{} predictions written, {} already there, {} problems in {} ({:.1f} s)\n", stats.done,
                stats.skipped, stats.total, args.tasks, stats.seconds);
+  if (stats.done + stats.skipped > 0) {
+    if (const std::string warning = empty_replies_warning(score_reasoning_file(args.out)); !warning.empty())
+      fmt::print(stderr, "warning: {}\n", warning);
+  }
   return kExitOk;
 }
 
@@ -92,6 +103,8 @@ int run_eval_score(const EvalScoreArgs& args) {
   fmt::print("{}: {} {}/{} = {} -> {}/summary.{{json,md,csv}}\n", summary.title,
              summary.samples_per_problem > 1 ? fmt::format("maj@{}", summary.samples_per_problem) : "pass@1",
              summary.correct, summary.total, format_percent_interval(summary.accuracy, summary.ci95), args.out);
+  if (const std::string warning = empty_replies_warning(summary); !warning.empty())
+    fmt::print(stderr, "warning: {}\n", warning);
   if (summary.truncated || summary.think_unclosed || summary.no_answer)
     fmt::print("  cut by max_tokens: {}, still thinking: {}, no answer found: {}\n", summary.truncated,
                summary.think_unclosed, summary.no_answer);

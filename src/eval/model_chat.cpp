@@ -21,4 +21,17 @@ std::string model_chat_question_template(const std::filesystem::path& model_dir,
   return niah::replace_all(text, marker, "{question}");
 }
 
+std::optional<std::string> chat_template_source(const std::filesystem::path& model_dir) {
+  std::error_code error;
+  if (!std::filesystem::is_directory(model_dir, error)) return std::nullopt;
+  try {
+    // A folder without a template gets the built-in ChatML fallback, which is not the model's own.
+    std::string source = server::ChatTemplate::from_model_dir(model_dir).source_name();
+    if (source == server::ChatTemplate::chatml().source_name()) return std::nullopt;
+    return source;
+  } catch (const Error&) {
+    return std::nullopt;  // no template, or one that does not parse: nothing to point the user to
+  }
+}
+
 }  // namespace qk::eval

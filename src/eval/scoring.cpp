@@ -117,6 +117,8 @@ ReasoningSummary score_reasoning_file(const std::filesystem::path& path) {
       s.think_dropped += j.extraction.think_dropped;
       s.think_unclosed += j.extraction.think_unclosed;
       s.no_answer += j.extraction.answer.empty();
+      ++s.replies;
+      s.empty_replies += reply.pred.find_first_not_of(" \t\r\n") == std::string::npos;
       ++s.rules[extraction_rule_name(j.extraction.rule)];
     }
     const bool headline = judged.size() == 1 ? judged[0].correct : judged[majority_index(judged)].correct;
@@ -133,6 +135,15 @@ ReasoningSummary score_reasoning_file(const std::filesystem::path& path) {
   s.ci95 = wilson_interval(static_cast<double>(s.correct), s.total);
   for (double sum : pass_sums) s.pass_at_k.push_back(100.0 * sum / static_cast<double>(s.total));
   return s;
+}
+
+std::string empty_replies_warning(const ReasoningSummary& s) {
+  if (s.replies == 0 || 2 * s.empty_replies <= s.replies) return "";
+  return fmt::format(
+      "{} of {} replies are empty: the model ended its answer at once. A chat model prompted with raw text (`eval run` "
+      "defaults to --api completions --template base) often does; run it with --api chat (the model's own chat "
+      "template) or --template chatml.",
+      s.empty_replies, s.replies);
 }
 
 void write_reasoning_summary(const ReasoningSummary& s, const std::filesystem::path& out_dir,
@@ -164,6 +175,8 @@ void write_reasoning_summary(const ReasoningSummary& s, const std::filesystem::p
   j["think_dropped"] = s.think_dropped;
   j["think_unclosed"] = s.think_unclosed;
   j["no_answer"] = s.no_answer;
+  j["replies"] = s.replies;
+  j["empty_replies"] = s.empty_replies;
   j["extraction_rules"] = s.rules;
   auto& paired = j["paired"] = nlohmann::ordered_json::array();
   for (const auto& [name, t] : tests)
@@ -187,6 +200,7 @@ void write_reasoning_summary(const ReasoningSummary& s, const std::filesystem::p
   md << fmt::format("\nReplies cut by max_tokens: {}; reasoning dropped before extraction: {} (unclosed: {}); "
                     "no answer found: {}.\n",
                     s.truncated, s.think_dropped, s.think_unclosed, s.no_answer);
+  if (const std::string warning = empty_replies_warning(s); !warning.empty()) md << "\n**Warning**: " << warning << "\n";
   if (!tests.empty()) {
     md << "\n| against | problems in common | only this right | only other right | exact McNemar p | verdict |\n"
           "|---|---:|---:|---:|---:|---|\n";
@@ -217,6 +231,8 @@ ReasoningSummary reasoning_summary_from_json(const nlohmann::json& j, const std:
   s.think_dropped = field<std::size_t>(j, "think_dropped", where);
   s.think_unclosed = field<std::size_t>(j, "think_unclosed", where);
   s.no_answer = field<std::size_t>(j, "no_answer", where);
+  s.replies = field_or<std::size_t>(j, "replies", where, 0);  // summaries before these two counts
+  s.empty_replies = field_or<std::size_t>(j, "empty_replies", where, 0);
   for (const auto& [rule, count] : object_field(j, "extraction_rules", where).items())
     s.rules[rule] = json_as<std::size_t>(count, where + ": extraction_rules." + rule);
   for (const auto& [id, score] : object_field(j, "per_problem", where).items())

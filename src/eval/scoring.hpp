@@ -28,11 +28,16 @@ struct ReasoningSummary {
   std::size_t think_dropped = 0;        // replies whose <think>...</think> was removed before extraction
   std::size_t think_unclosed = 0;       // replies still thinking when cut: no answer
   std::size_t no_answer = 0;            // replies with nothing to extract
+  std::size_t replies = 0;              // every reply (K per problem)
+  std::size_t empty_replies = 0;        // replies with no text but white space
   std::map<std::string, std::size_t> rules;     // extraction rule -> replies it answered
   std::map<std::string, double> per_problem;    // id -> 1 correct / 0 wrong (headline rule)
 };
 
 ReasoningSummary score_reasoning_file(const std::filesystem::path& predictions_jsonl);
+
+// When most replies are empty, what to tell the user (the likely cause and the flag that fixes it); else "".
+std::string empty_replies_warning(const ReasoningSummary& summary);
 
 struct NamedReasoning {
   std::string name;

@@ -74,6 +74,12 @@ class ReplyServer {
       response.set_content(R"({"error": {"message": "busy"}})", "application/json");
       return;
     }
+    if (model == "silent") {  // a chat model given raw text: it ends its turn at once
+      json choice = {{"index", 0}, {"finish_reason", "stop"}, {"text", ""}};
+      response.set_content(json{{"choices", {choice}}, {"usage", {{"prompt_tokens", 10}, {"completion_tokens", 0}}}}.dump(),
+                           "application/json");
+      return;
+    }
     const std::string text = chat ? body["messages"].back()["content"].get<std::string>() : body["prompt"].get<std::string>();
     std::pair<std::string, std::string> reply{"I do not know.", "stop"};
     std::size_t best = std::string::npos;  // the question asked last (k-shot prompts hold others before it)
@@ -256,6 +262,37 @@ TEST_F(EvalCli, EmbeddedEngineRawAndWithTheModelsChatTemplate) {
   lines = read_lines(chat);
   ASSERT_EQ(lines.size(), 2u);
   EXPECT_EQ(lines[0]["prompt"].get<std::string>().rfind("<|im_start|>user\n", 0), 0u) << lines[0]["prompt"];
+}
+
+// Issue 22: a chat model prompted with raw text answers nothing, and the run scored 0% without a word.
+TEST_F(EvalCli, EmptyRepliesAndRawPromptsToAChatModelAreNamed) {
+  // At the start: the model folder has a chat template, the prompts use the raw base template.
+  auto r = run("eval run -q --tasks " + kGsm8k.string() + " --engine embedded --model " +
+               (qk::test::source_dir() / "models/cot").string() + " --max-tokens 2 --limit 1 --out " + preds());
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("has a chat template"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("--api chat"), std::string::npos) << r.output;
+  r = run("eval run -q --tasks " + kGsm8k.string() + " --engine embedded --api chat --model " +
+          (qk::test::source_dir() / "models/cot").string() + " --max-tokens 2 --limit 1 --out " + (dir_ / "c.jsonl").string());
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(r.output.find("has a chat template"), std::string::npos) << r.output;
+
+  // At the end, and in the summary: most replies empty.
+  ReplyServer server;
+  const fs::path silent = dir_ / "silent.jsonl";
+  r = run("eval run -q --tasks " + kGsm8k.string() + " --server " + server.url() + " --model silent --out " + silent.string());
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("8 of 8 replies are empty"), std::string::npos) << r.output;
+  r = run("eval score " + silent.string() + " --out " + (dir_ / "s").string());
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("8 of 8 replies are empty"), std::string::npos) << r.output;
+  EXPECT_NE(qk::test::read_bytes(dir_ / "s" / "summary.md").find("--template chatml"), std::string::npos);
+  const json summary = read_json(dir_ / "s" / "summary.json");
+  EXPECT_EQ(summary["empty_replies"], 8);
+  EXPECT_EQ(summary["replies"], 8);
+  // A model that answers gets no such warning.
+  r = run("eval run -q --tasks " + kGsm8k.string() + " --server " + server.url() + " --model m --out " + (dir_ / "answers.jsonl").string());
+  EXPECT_EQ(r.output.find("replies are empty"), std::string::npos) << r.output;
 }
 
 TEST_F(EvalCli, SampledRunsGiveMajorityAndPassAtK) {
