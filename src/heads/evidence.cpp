@@ -109,9 +109,9 @@ ProbeRun run_probes(engine::CausalLM& model, std::span<const ProbeSample> sample
     HeadAttention h;
     h.layer = key.first;
     h.head = key.second;
-    h.mass = mean_interval(s.mass);
+    h.mass = mean_estimate(s.mass);
     h.mass.low = std::max(0.0, h.mass.low), h.mass.high = std::min(1.0, h.mass.high);  // a share of attention
-    h.retrieval = wilson_interval(s.hits, s.copies);
+    h.retrieval = proportion_estimate(s.hits, s.copies);
     h.copies = s.copies;
     h.positions = s.mass.size();
     run.heads.push_back(h);
@@ -119,18 +119,17 @@ ProbeRun run_probes(engine::CausalLM& model, std::span<const ProbeSample> sample
   return run;
 }
 
-Interval RecallResult::recall() const {
+Estimate RecallResult::recall() const {
   double sum = 0;
   for (double s : scores) sum += s;
-  const Interval i = wilson_interval(sum, scores.size());
-  return {100 * i.value, 100 * i.low, 100 * i.high};
+  return proportion_estimate(sum, scores.size()).scaled(100);
 }
 
-Interval recall_gain(const RecallResult& a, const RecallResult& b) {
+Estimate recall_gain(const RecallResult& a, const RecallResult& b) {
   if (a.scores.size() != b.scores.size()) fail(ErrorKind::Usage, "recall_gain: {} against {} samples", a.scores.size(), b.scores.size());
   std::vector<double> diff;
   for (std::size_t i = 0; i < a.scores.size(); ++i) diff.push_back(100 * (a.scores[i] - b.scores[i]));
-  return mean_interval(diff);
+  return mean_estimate(diff);
 }
 
 }  // namespace qk::heads

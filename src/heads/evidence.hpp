@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "engine/causal_lm.hpp"
-#include "heads/interval.hpp"
+#include "util/statistics.hpp"
 #include "heads/probe_sample.hpp"
 
 namespace qk::heads {
@@ -18,8 +18,8 @@ namespace qk::heads {
 //              share for which the head's most-attended position holds that same token in the needle
 struct HeadAttention {
   int layer = -1, head = -1;
-  Interval mass;            // in [0, 1]
-  Interval retrieval;       // in [0, 1], Wilson over `copies`
+  Estimate mass;            // in [0, 1]
+  Estimate retrieval;       // in [0, 1], Wilson over `copies`
   std::size_t copies = 0;   // answer tokens that occur among the needle's tokens
   std::size_t positions = 0;
 };
@@ -27,7 +27,7 @@ struct HeadAttention {
 // Greedy exact match per sample (RULER's value emitted first, in [0, 1]).
 struct RecallResult {
   std::vector<double> scores;  // per sample, 0 or 1
-  Interval recall() const;     // mean x 100, Wilson
+  Estimate recall() const;     // mean x 100, Wilson
 };
 
 struct ProbeRun {
@@ -43,6 +43,6 @@ struct ProbeRun {
 ProbeRun run_probes(engine::CausalLM& model, std::span<const ProbeSample> samples, bool attention);
 
 // Paired difference a - b on the same samples, in points (x 100), with its 95% interval.
-Interval recall_gain(const RecallResult& a, const RecallResult& b);
+Estimate recall_gain(const RecallResult& a, const RecallResult& b);
 
 }  // namespace qk::heads

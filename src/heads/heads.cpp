@@ -29,7 +29,7 @@ void say(bool quiet, const std::string& text) {
     fmt::print(stderr, "heads [{:6.1f} s] {}\n", std::chrono::duration<double>(std::chrono::steady_clock::now() - g_start).count(), text);
 }
 
-std::string interval_text(const Interval& i) { return fmt::format("{:.1f} [{:.1f}, {:.1f}]", i.value, i.low, i.high); }
+std::string interval_text(const Estimate& i) { return fmt::format("{:.1f} [{:.1f}, {:.1f}]", i.value, i.low, i.high); }
 
 // Per global layer and query head: diagnose's form drift, from the weights alone.
 std::map<std::pair<int, int>, double> head_drifts(const Checkpoint& base, const Checkpoint& sft, const SurgeryPlan& plan) {

@@ -11,14 +11,14 @@
 namespace qk::heads {
 namespace {
 
-double value_or(const std::optional<Interval>& i, double fallback) { return i ? i->value : fallback; }
+double value_or(const std::optional<Estimate>& i, double fallback) { return i ? i->value : fallback; }
 
-nlohmann::ordered_json interval_json(const std::optional<Interval>& i) {
+nlohmann::ordered_json interval_json(const std::optional<Estimate>& i) {
   if (!i) return nullptr;
   return {{"value", i->value}, {"low", i->low}, {"high", i->high}};
 }
 
-std::string interval_text(const std::optional<Interval>& i, double scale = 1, int digits = 1) {
+std::string interval_text(const std::optional<Estimate>& i, double scale = 1, int digits = 1) {
   if (!i) return "-";
   return fmt::format("{:.{}f} [{:.{}f}, {:.{}f}]", i->value * scale, digits, i->low * scale, digits, i->high * scale, digits);
 }

@@ -7,23 +7,23 @@
 
 #include <nlohmann/json.hpp>
 
-#include "heads/interval.hpp"
+#include "util/statistics.hpp"
 
 namespace qk::heads {
 
 struct HeadEvidence {
   int head = -1;
   double drift = 0;  // diagnose's form_drift: how far SFT moved this head's query-key bilinear form
-  std::optional<Interval> mass_base, mass_sft, retrieval_base, retrieval_sft;
+  std::optional<Estimate> mass_base, mass_sft, retrieval_base, retrieval_sft;
 };
 
 struct GroupEvidence {
   int layer = -1, kv_group = -1;
   std::vector<HeadEvidence> heads;  // its query heads, best first after rank()
   double drift = 0;                 // mean of the query heads' drift
-  std::optional<Interval> retrieval_base, retrieval_sft;  // of its best query head (by base retrieval)
-  std::optional<Interval> mass_base, mass_sft;            // of that same head
-  std::optional<Interval> recall, recall_gain;            // SFT with this group alone restored; gain over SFT (points)
+  std::optional<Estimate> retrieval_base, retrieval_sft;  // of its best query head (by base retrieval)
+  std::optional<Estimate> mass_base, mass_sft;            // of that same head
+  std::optional<Estimate> recall, recall_gain;            // SFT with this group alone restored; gain over SFT (points)
   double score = 0;                 // the evidence that decided its rank (decided_by)
   std::string decided_by;           // "recall_gain" | "retrieval_base" | "drift"
 };
@@ -34,7 +34,7 @@ struct HeadsReport {
   long heads = 0, kv_heads = 0;
   std::vector<GroupEvidence> groups;  // best first after rank()
   // Reference points of the recall measurement (engine only).
-  std::optional<Interval> recall_base, recall_sft, recall_full_restore;
+  std::optional<Estimate> recall_base, recall_sft, recall_full_restore;
   std::string niah_description;       // what the probes and recall ran on
   std::size_t samples = 0;
   std::vector<std::string> notes;

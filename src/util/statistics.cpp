@@ -6,10 +6,13 @@
 #include <fmt/format.h>
 
 namespace qk {
+namespace {
+constexpr double kZ95 = 1.959963984540054;  // the 97.5th percentile of the standard normal
+}  // namespace
 
 Interval wilson_interval(double successes, std::size_t trials) {
   if (trials == 0) return {0, 1};
-  constexpr double z = 1.959963984540054;  // the 97.5th percentile of the standard normal
+  constexpr double z = kZ95;
   const double n = static_cast<double>(trials);
   const double p = std::clamp(successes / n, 0.0, 1.0);
   // centre = (p + z^2/2n) / (1 + z^2/n);  half width = z / (1 + z^2/n) * sqrt(p(1-p)/n + z^2/4n^2)
@@ -17,6 +20,24 @@ Interval wilson_interval(double successes, std::size_t trials) {
   const double centre = (p + z * z / (2 * n)) / denominator;
   const double half = z / denominator * std::sqrt(p * (1 - p) / n + z * z / (4 * n * n));
   return {std::max(0.0, centre - half), std::min(1.0, centre + half)};
+}
+
+Estimate proportion_estimate(double successes, std::size_t trials) {
+  const Interval interval = wilson_interval(successes, trials);
+  const double value = trials == 0 ? 0 : std::clamp(successes / static_cast<double>(trials), 0.0, 1.0);
+  return {value, interval.low, interval.high};
+}
+
+Estimate mean_estimate(std::span<const double> values) {
+  if (values.empty()) return {};
+  const double n = static_cast<double>(values.size());
+  double mean = 0;
+  for (double v : values) mean += v / n;
+  if (values.size() < 2) return {mean, mean, mean};
+  double squares = 0;
+  for (double v : values) squares += (v - mean) * (v - mean);
+  const double half = kZ95 * std::sqrt(squares / (n - 1) / n);
+  return {mean, mean - half, mean + half};
 }
 
 double exact_mcnemar_p(std::size_t only_first, std::size_t only_second) {

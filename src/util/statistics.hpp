@@ -3,6 +3,7 @@
 #pragma once
 #include <cstddef>
 #include <map>
+#include <span>
 #include <string>
 
 namespace qk {
@@ -15,7 +16,21 @@ struct Interval {
 // [0, 1] and keeps its coverage at 0/n and n/n, which small evaluation cells often are. `successes` may be
 // fractional (a mean of partial scores, as RULER's multi-value NIAH tasks give): the interval then treats
 // the mean as a proportion of `trials`, an approximation stated wherever it is printed.
+// No trials give no information: [0, 1].
 Interval wilson_interval(double successes, std::size_t trials);
+
+// A score with its 95% interval, all three in the score's units.
+struct Estimate {
+  double value = 0, low = 0, high = 0;
+  Estimate scaled(double factor) const { return {value * factor, low * factor, high * factor}; }
+};
+
+// successes / trials with its Wilson interval (wilson_interval, the one every report uses); 0 trials: 0 [0, 1].
+Estimate proportion_estimate(double successes, std::size_t trials);
+
+// The mean of per-sample values with the normal interval mean +- 1.96 s / sqrt(n) (per-sample differences
+// of paired runs, attention mass); one value: [value, value]; none: 0 [0, 0].
+Estimate mean_estimate(std::span<const double> values);
 
 // Two runs scored over the same samples: `only_first` samples the first run got right (scored higher)
 // and the second did not, `only_second` the reverse. Ties carry no information about which run is better.

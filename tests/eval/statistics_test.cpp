@@ -1,6 +1,7 @@
 // Wilson intervals, the exact McNemar test and pass@k against values computed independently
 // (R's binom.test / prop.test(correct = FALSE) and the closed forms).
 #include <cmath>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -23,6 +24,32 @@ TEST(Wilson, MatchesPublishedValues) {
   const auto none = qk::wilson_interval(0, 0);
   EXPECT_EQ(none.low, 0);
   EXPECT_EQ(none.high, 1);
+}
+
+// One Wilson interval for every report (issue 22): `heads` used its own copy, which gave 0 [0, 0] for a
+// recall over no samples where niah and eval give [0, 1]; the proportion estimate is that interval.
+TEST(Wilson, EstimatesUseTheOneInterval) {
+  for (auto [hits, n] : {std::pair<double, std::size_t>{0, 0}, {0, 20}, {7, 20}, {20, 20}, {81, 263}, {2.5, 4}}) {
+    const auto interval = qk::wilson_interval(hits, n);
+    const auto estimate = qk::proportion_estimate(hits, n);
+    EXPECT_EQ(estimate.low, interval.low);
+    EXPECT_EQ(estimate.high, interval.high);
+    EXPECT_DOUBLE_EQ(estimate.value, n == 0 ? 0 : hits / double(n));
+  }
+  const auto none = qk::proportion_estimate(0, 0).scaled(100);
+  EXPECT_EQ(none.low, 0);
+  EXPECT_EQ(none.high, 100);
+}
+
+TEST(MeanEstimate, NormalIntervalOfPerSampleValues) {
+  const std::vector<double> diffs{100, 0, 0, 100, -100, 0, 100, 100};  // mean 37.5, sd 74.4
+  const auto e = qk::mean_estimate(diffs);
+  EXPECT_DOUBLE_EQ(e.value, 37.5);
+  EXPECT_NEAR(e.high - e.value, 1.959964 * 74.40238 / std::sqrt(8.0), 1e-3);
+  EXPECT_DOUBLE_EQ(e.value - e.low, e.high - e.value);
+  const std::vector<double> one{4};
+  EXPECT_EQ(qk::mean_estimate(one).low, 4);
+  EXPECT_EQ(qk::mean_estimate(std::vector<double>{}).value, 0);
 }
 
 TEST(McNemar, ExactBinomialTail) {

@@ -126,3 +126,15 @@ TEST(HeadsCli, ShippedModelsWithTheEngine) {
 
 }  // namespace
 }  // namespace qk::heads
+
+// heads' recall uses the one Wilson interval (issue 22): no samples is 0 [0, 100] as in niah and eval.
+TEST(HeadsRecall, IntervalIsTheSharedWilson) {
+  qk::heads::RecallResult none;
+  EXPECT_EQ(none.recall().high, 100);
+  qk::heads::RecallResult some;
+  some.scores = {1, 0, 1, 1};
+  const auto shared = qk::wilson_interval(3, 4);
+  EXPECT_DOUBLE_EQ(some.recall().value, 75);
+  EXPECT_DOUBLE_EQ(some.recall().low, 100 * shared.low);
+  EXPECT_DOUBLE_EQ(some.recall().high, 100 * shared.high);
+}
