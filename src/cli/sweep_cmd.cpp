@@ -39,7 +39,7 @@ std::vector<double> parse_alphas(const std::string& text, const char* option) {
 struct SweepArgs {
   PairArgs pair;
   sweep::SweepOptions options;
-  std::string out, niah, reasoning, format = "auto", heads_file, serve_cmd, write;
+  std::string out, niah, reasoning, niah_select, reasoning_select, format = "auto", heads_file, serve_cmd, write;
   int top_k = 3;
   std::string blend = "0.5", qkpro = "1";
   bool no_per_layer = false, no_base = false;
@@ -54,7 +54,10 @@ int run_sweep_command(SweepArgs& args) {
   o.out = args.out;
   o.niah_tasks = args.niah;
   o.reasoning_tasks = args.reasoning;
-  o.reasoning_format.format = eval::parse_problem_format(args.format);
+  o.niah_select = args.niah_select;
+  o.reasoning_select = args.reasoning_select;
+  o.ask.reasoning_format.format = eval::parse_problem_format(args.format);
+  o.ask.chat_model = o.sft;
   if (args.min_reasoning >= 0) o.rule.min_reasoning = args.min_reasoning;
   if (args.min_recall >= 0) o.rule.min_recall = args.min_recall;
   if (args.min_gain_kept >= 0) o.rule.min_gain_kept = args.min_gain_kept;
@@ -78,11 +81,11 @@ int run_sweep_command(SweepArgs& args) {
     h.base = o.base;
     h.sft = o.sft;
     h.engine = args.serve_cmd.empty();  // its own short probes (1K), not the sweep's NIAH file: cheap evidence
-    h.quiet = o.quiet;
+    h.quiet = o.ask.quiet;
     const heads::HeadsReport report = heads::find_heads(h, table);
     heads::write_heads_outputs(report, o.out / "heads");
     for (const auto& g : report.groups) set.ranked_groups.push_back(fmt::format("{}:{}", g.layer, g.kv_group));
-    if (!o.quiet) fmt::print(stderr, "sweep: heads ranked in {:.0f} s -> {}/heads/heads.md\n", report.seconds, o.out.string());
+    if (!o.ask.quiet) fmt::print(stderr, "sweep: heads ranked in {:.0f} s -> {}/heads/heads.md\n", report.seconds, o.out.string());
   }
   const auto candidates = sweep::make_candidates(set);
   std::unique_ptr<sweep::CandidateBackends> backends;
@@ -110,7 +113,7 @@ int run_sweep_command(SweepArgs& args) {
       const SurgeryPlan plan = make_plan(base, sft, pick.spec.selection, table);
       OutputOptions output;
       output.out = args.write;
-      output.quiet = o.quiet;
+      output.quiet = o.ask.quiet;
       output.command_line = command;
       output.surgery_options = pick.spec.selection;
       write_output(base, sft, plan, *pick.spec.make_method(), output);
@@ -129,12 +132,19 @@ Action setup_sweep(CLI::App& sub) {
   auto& o = args->options;
   sub.add_option("--niah", args->niah, "NIAH task JSONL (qkrestore niah generate): the recall axis")->required();
   sub.add_option("--reasoning", args->reasoning, "reasoning problems (GSM8K / MATH / JSONL): the reasoning axis")->required();
+  sub.add_option("--niah-select", args->niah_select,
+                 "NIAH task JSONL to choose on (out of sample: --niah is then only reported on)");
+  sub.add_option("--reasoning-select", args->reasoning_select,
+                 "reasoning problems to choose on (out of sample: --reasoning is then only reported on)");
+  sub.add_flag("--test-all", o.test_all,
+               "out of sample: measure every candidate on the test sets (default: the reference points, the pick and "
+               "the selection frontier)");
   sub.add_option("--format", args->format, "format of --reasoning: auto | gsm8k | math | jsonl")->capture_default_str();
-  sub.add_option("--reasoning-limit", o.reasoning_limit, "use the first N problems (0: all)")->capture_default_str();
-  sub.add_option("--template", o.reasoning_template,
+  sub.add_option("--reasoning-limit", o.ask.reasoning_limit, "use the first N problems (0: all)")->capture_default_str();
+  sub.add_option("--template", o.ask.reasoning_template,
                  "reasoning prompts: base | chatml | llama-3 raw templates (default: the model's chat template)");
-  sub.add_option("--max-tokens", o.reasoning_max_tokens, "tokens per reasoning reply")->capture_default_str();
-  sub.add_option("--niah-max-tokens", o.niah_max_tokens, "tokens per NIAH answer")->capture_default_str();
+  sub.add_option("--max-tokens", o.ask.reasoning_max_tokens, "tokens per reasoning reply")->capture_default_str();
+  sub.add_option("--niah-max-tokens", o.ask.niah_max_tokens, "tokens per NIAH answer")->capture_default_str();
   sub.add_option("--heads-file", args->heads_file, "heads.json of `qkrestore heads` (default: ranked here)");
   sub.add_option("--top-k", args->top_k, "candidates restoring the best 1..K KV groups")->capture_default_str();
   sub.add_option("--blend", args->blend, "blend alphas, comma-separated ('' for none)")->capture_default_str();
@@ -152,9 +162,9 @@ Action setup_sweep(CLI::App& sub) {
   sub.add_option("--serve-timeout", args->serve_timeout, "seconds a server may take to answer GET /v1/models")
       ->capture_default_str();
   sub.add_option("--write", args->write, "also write the recommended repair to this new directory");
-  sub.add_option("-j,--jobs", o.jobs, "requests in flight")->capture_default_str();
+  sub.add_option("-j,--jobs", o.ask.jobs, "requests in flight")->capture_default_str();
   sub.add_option("--out", args->out, "directory: sweep.json, sweep.md, frontier.svg, report.html, candidates/")->required();
-  sub.add_flag("--quiet,-q", o.quiet, "no progress on stderr");
+  sub.add_flag("--quiet,-q", o.ask.quiet, "no progress on stderr");
   return [args]() { return run_sweep_command(*args); };
 }
 

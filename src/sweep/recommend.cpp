@@ -20,45 +20,46 @@ std::string threshold_rule(const Rule& rule) {
 
 }  // namespace
 
-Recommendation recommend(const std::vector<Scored>& candidates, const Scored& sft, const Scored* base, const Rule& rule) {
-  Recommendation out;
-  double gain = 0;
-  if (rule.min_gain_kept) {
-    if (!base) fail(ErrorKind::Usage, "--min-gain-kept needs the base model among the candidates (drop --no-base)");
-    gain = sft.reasoning->accuracy - base->reasoning->accuracy;
-    if (gain <= 0)
-      fail(ErrorKind::Usage,
-           "--min-gain-kept: SFT's reasoning ({:.1f}%) is not above base's ({:.1f}%) on these problems, so there is "
-           "no gain to keep",
-           sft.reasoning->accuracy, base->reasoning->accuracy);
+RuleJudge::RuleJudge(const Scored& sft, const Scored* base, Rule rule) : sft_(sft), base_(base), rule_(rule) {
+  if (!rule_.min_gain_kept) return;
+  if (!base_) fail(ErrorKind::Usage, "--min-gain-kept needs the base model among the candidates (drop --no-base)");
+  gain_ = sft_.reasoning->accuracy - base_->reasoning->accuracy;
+  if (gain_ <= 0)
+    fail(ErrorKind::Usage,
+         "--min-gain-kept: SFT's reasoning ({:.1f}%) is not above base's ({:.1f}%) on these problems, so there is "
+         "no gain to keep",
+         sft_.reasoning->accuracy, base_->reasoning->accuracy);
+}
+
+std::string RuleJudge::describe() const {
+  if (rule_.thresholds()) return threshold_rule(rule_);
+  return "the highest recall among repairs whose reasoning is not significantly below SFT's (exact McNemar, p >= 0.05)";
+}
+
+bool RuleJudge::eligible(const Scored& c) const {
+  if (rule_.thresholds()) {
+    const double kept = gain_ > 0 ? share_of_gain(c.reasoning->accuracy, base_->reasoning->accuracy, sft_.reasoning->accuracy) : 0.0;
+    return (!rule_.min_reasoning || c.reasoning->accuracy >= *rule_.min_reasoning) &&
+           (!rule_.min_recall || c.recall->overall.score() >= *rule_.min_recall) &&
+           (!rule_.min_gain_kept || kept >= *rule_.min_gain_kept);
   }
-  if (rule.thresholds())
-    out.rule = threshold_rule(rule);
-  else
-    out.rule = "the highest recall among repairs whose reasoning is not significantly below SFT's "
-               "(exact McNemar, p >= 0.05)";
+  const PairedTest test = paired_test(c.reasoning->per_problem, sft_.reasoning->per_problem);
+  return !(test.significant() && test.only_second > test.only_first);
+}
+
+bool RuleJudge::ranks_above(const Scored& a, const Scored& b) {
+  const double recall = a.recall->overall.score(), other = b.recall->overall.score();
+  return recall > other || (recall == other && a.reasoning->accuracy > b.reasoning->accuracy);
+}
+
+Recommendation recommend(const std::vector<Scored>& candidates, const Scored& sft, const Scored* base, const Rule& rule) {
+  const RuleJudge judge(sft, base, rule);
+  Recommendation out;
+  out.rule = judge.describe();
   for (std::size_t i = 0; i < candidates.size(); ++i) {
     const Scored& c = candidates[i];
-    if (c.is_reference) continue;
-    bool eligible = true;
-    if (rule.thresholds()) {
-      const double kept =
-          gain > 0 ? share_of_gain(c.reasoning->accuracy, base->reasoning->accuracy, sft.reasoning->accuracy) : 0.0;
-      eligible = (!rule.min_reasoning || c.reasoning->accuracy >= *rule.min_reasoning) &&
-                 (!rule.min_recall || c.recall->overall.score() >= *rule.min_recall) &&
-                 (!rule.min_gain_kept || kept >= *rule.min_gain_kept);
-    } else {
-      const PairedTest test = paired_test(c.reasoning->per_problem, sft.reasoning->per_problem);
-      eligible = !(test.significant() && test.only_second > test.only_first);
-    }
-    if (!eligible) continue;
-    if (!out.index) {
-      out.index = i;
-      continue;
-    }
-    const Scored& best = candidates[*out.index];
-    const double recall = c.recall->overall.score(), best_recall = best.recall->overall.score();
-    if (recall > best_recall || (recall == best_recall && c.reasoning->accuracy > best.reasoning->accuracy)) out.index = i;
+    if (c.is_reference || !judge.eligible(c)) continue;
+    if (!out.index || RuleJudge::ranks_above(c, candidates[*out.index])) out.index = i;
   }
   if (out.index) {
     const Scored& pick = candidates[*out.index];

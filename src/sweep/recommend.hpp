@@ -40,6 +40,24 @@ struct Rule {
 // repair keeps (from base to SFT), or of full restore's recall gain it reaches (from SFT to restore).
 inline double share_of_gain(double value, double from, double to) { return 100.0 * (value - from) / (to - from); }
 
+// The rule applied to one repair at a time (what recommend() and the search both ask).
+class RuleJudge {
+ public:
+  // base: the base model's scores (needed by min_gain_kept; may be null otherwise). Error(Usage) when the
+  // rule needs what is missing (base, or a reasoning gain of SFT over base).
+  RuleJudge(const Scored& sft, const Scored* base, Rule rule);
+  bool eligible(const Scored& candidate) const;  // meets the rule's reasoning (and recall) conditions
+  // a ranks above b among eligible repairs: higher recall, then higher reasoning (false on a tie).
+  static bool ranks_above(const Scored& a, const Scored& b);
+  std::string describe() const;  // the rule, in words
+
+ private:
+  const Scored& sft_;
+  const Scored* base_;
+  Rule rule_;
+  double gain_ = 0;  // SFT's reasoning over base's, in points (min_gain_kept only)
+};
+
 // base: the base model's scores (needed by min_gain_kept; may be null otherwise).
 Recommendation recommend(const std::vector<Scored>& candidates, const Scored& sft, const Scored* base, const Rule& rule);
 

@@ -18,6 +18,14 @@ std::string read_text_file(const fs::path& path) {
   return buffer.str();
 }
 
+void write_whole_file(const fs::path& path, std::string_view text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) fail(ErrorKind::Io, "cannot write {}", path.string());
+  out.write(text.data(), static_cast<std::streamsize>(text.size()));
+  out.close();
+  if (!out) fail(ErrorKind::Io, "writing {} failed", path.string());
+}
+
 bool path_exists(const fs::path& path) {
   std::error_code ec;
   const bool exists = fs::exists(path, ec);

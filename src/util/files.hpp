@@ -4,10 +4,14 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
 
 namespace qk {
 
 std::string read_text_file(const std::filesystem::path& path);  // the whole file, as bytes
+// Creates or replaces the file with `text` (reports and summaries; outputs that must never be seen
+// half-written use io/file_ops.hpp's write_text_file instead).
+void write_whole_file(const std::filesystem::path& path, std::string_view text);
 bool path_exists(const std::filesystem::path& path);
 void make_directories(const std::filesystem::path& dir);
 void rename_path(const std::filesystem::path& from, const std::filesystem::path& to);

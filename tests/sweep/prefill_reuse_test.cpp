@@ -145,11 +145,12 @@ TEST(PrefillReuse, SweepAnswersTheSameWithAndWithoutIt) {
   o.sft = kModels / "cot";
   o.niah_tasks = dir / "niah.jsonl";
   o.reasoning_tasks = test::source_dir() / "data/reasoning/selection.jsonl";
-  o.reasoning_limit = 1;
-  o.reasoning_max_tokens = 32;
-  o.niah_max_tokens = 12;
-  o.jobs = 1;
-  o.quiet = true;
+  o.ask.chat_model = o.sft;
+  o.ask.reasoning_limit = 1;
+  o.ask.reasoning_max_tokens = 32;
+  o.ask.niah_max_tokens = 12;
+  o.ask.jobs = 1;
+  o.ask.quiet = true;
   std::map<std::string, std::vector<std::string>> answers[2];
   std::string savings;
   for (int reuse = 0; reuse < 2; ++reuse) {

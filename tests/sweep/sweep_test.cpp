@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "support/scores.hpp"
 #include "support/run_binary.hpp"
 #include "support/temp_dir.hpp"
 #include "sweep/candidate_set.hpp"
@@ -33,20 +34,8 @@ TEST(SweepCandidates, SmallerRepairsFirstAndCumulativeTopK) {
   EXPECT_EQ(c[8].spec.label(), "blend a=0.75");
 }
 
-qk::niah::Summary recall_of(int right, int n) {
-  std::vector<qk::niah::ScoredPrediction> p;
-  for (int i = 0; i < n; ++i) p.push_back({std::to_string(i), "niah_single_2", 1024, 50, true, i < right ? 1.0 : 0.0});
-  return qk::niah::summarize(p);
-}
-
-qk::eval::ReasoningSummary reasoning_of(int right, int n) {
-  qk::eval::ReasoningSummary s;
-  s.total = n;
-  s.correct = right;
-  s.accuracy = 100.0 * right / n;
-  for (int i = 0; i < n; ++i) s.per_problem[std::to_string(i)] = i < right ? 1 : 0;
-  return s;
-}
+using qk::test::reasoning_of;
+using qk::test::recall_of;
 
 TEST(SweepRecommend, HighestRecallWhoseReasoningIsNotSignificantlyBelowSft) {
   const auto r_sft = recall_of(10, 100), r_full = recall_of(90, 100), r_group = recall_of(85, 100), r_layer = recall_of(40, 100);
@@ -116,6 +105,23 @@ TEST(SweepCli, InProcessAndThroughServeAgree) {
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n') > 0, true);
   EXPECT_NE(r.output.find(", cached"), std::string::npos) << r.output;
+
+  // Out of sample: chosen on another NIAH seed; the test sets' measurements above are reused.
+  r = qk::test::run_qkrestore("niah generate -q --tokenizer " + models + "/base --tasks niah_single_2 --lengths 1K "
+                              "--samples 2 --seed 4 --template chatml --out " + (dir / "select.jsonl").string());
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = qk::test::run_qkrestore(common.substr(0, 6) + common.substr(9) + " --niah-select " + (dir / "select.jsonl").string() +
+                              " --reasoning-select " + (qk::test::source_dir() / "data/reasoning/selection.jsonl").string() +
+                              " --out " + (dir / "inproc").string());
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("selection [3] restore"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("on the selection sets"), std::string::npos) << r.output;
+  const json outside = read_json(dir / "inproc/sweep.json");
+  EXPECT_EQ(outside["picked_on"], "selection");
+  EXPECT_EQ(outside["selection"].size(), 3u);
+  EXPECT_EQ(outside["candidates"].size(), 3u);  // every one a reference point: SFT, the one-group repair, restore
+  EXPECT_EQ(outside["candidates"][0]["recall"], inproc["candidates"][0]["recall"]);
+  EXPECT_TRUE(fs::exists(dir / "inproc/selection/top-1/niah/predictions.jsonl"));
 
   const std::string serve = "'" + std::string(QK_BINARY) + " serve --model {model} --port {port}'";
   r = qk::test::run_qkrestore(common + " --serve-cmd " + serve + " --serve-timeout 60 --out " + (dir / "served").string());
