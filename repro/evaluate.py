@@ -14,6 +14,7 @@ import argparse
 import glob
 import gzip
 import json
+import lzma
 import os
 import random
 import time
@@ -48,29 +49,52 @@ def load_spec(spec, device="cuda"):
     return name, model
 
 
-@torch.no_grad()
-def greedy(model, prompts_ids, max_new, batch_tokens=DEFAULT_BATCH_TOKENS):
-    """Greedy continuations of token-id prompts; batches of similar length, left-padded."""
-    order = sorted(range(len(prompts_ids)), key=lambda i: len(prompts_ids[i]))
-    outs = [None] * len(prompts_ids)
+def length_batches(lengths, batch_tokens):
+    """Batches (lists of indices into `lengths`) of similar length, shortest first.
+
+    Sequences of one length run unpadded and without a mask, so SDPA takes its flash kernel (memory linear in
+    the length); a batch of mixed lengths is left-padded, which sends SDPA to its math kernel, whose scores take
+    rows x 8 heads x L^2 x 4 bytes: mixed batches stay under ~16 GB of them, and above 8K only sequences of one
+    length share a batch (a product-generated NIAH cell holds 2-3 distinct lengths, so 200 prompts of 32K run
+    as a few batches, not 200).
+    """
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
     i = 0
     while i < len(order):
-        L = len(prompts_ids[order[min(len(order) - 1, i)]])
+        L = lengths[order[i]]
         bs = max(1, min(512, batch_tokens // max(1, L)))
-        idx = order[i:i + bs]
-        Lmax = max(len(prompts_ids[j]) for j in idx)
-        ids = torch.full((len(idx), Lmax), EOT, dtype=torch.long)
-        mask = torch.zeros((len(idx), Lmax), dtype=torch.long)
-        for r, j in enumerate(idx):
-            p = prompts_ids[j]
-            ids[r, Lmax - len(p):] = torch.tensor(p)
-            mask[r, Lmax - len(p):] = 1
+        run = 1
+        while run < bs and i + run < len(order) and lengths[order[i + run]] == L:
+            run += 1
+        if run < bs and L <= 8192:   # fill the batch with longer sequences, padded
+            longest = lengths[order[min(len(order), i + bs) - 1]]
+            run = max(run, min(bs, int(16e9 // (32 * longest * longest))))
+        yield order[i:i + run]
+        i += run
+
+
+def left_padded(seqs):
+    """ids and attention mask of left-padded sequences; the mask is None when no row is padded."""
+    T = max(len(q) for q in seqs)
+    ids = torch.full((len(seqs), T), EOT, dtype=torch.long)
+    mask = torch.zeros((len(seqs), T), dtype=torch.long)
+    for r, q in enumerate(seqs):
+        ids[r, T - len(q):] = torch.tensor(q)
+        mask[r, T - len(q):] = 1
+    return ids.cuda(), (None if bool(mask.all()) else mask.cuda())
+
+
+@torch.no_grad()
+def greedy(model, prompts_ids, max_new, batch_tokens=DEFAULT_BATCH_TOKENS):
+    """Greedy continuations of token-id prompts (length_batches)."""
+    outs = [None] * len(prompts_ids)
+    for idx in length_batches([len(p) for p in prompts_ids], batch_tokens):
+        ids, mask = left_padded([prompts_ids[j] for j in idx])
         with torch.autocast("cuda", dtype=torch.bfloat16):
-            gen = model.generate(input_ids=ids.cuda(), attention_mask=mask.cuda(), max_new_tokens=max_new,
-                                 do_sample=False, eos_token_id=[IM_END, EOT], pad_token_id=EOT)
+            gen = model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=max_new, do_sample=False,
+                                 eos_token_id=[IM_END, EOT], pad_token_id=EOT)
         for r, j in enumerate(idx):
-            outs[j] = gen[r, Lmax:].tolist()
-        i += bs
+            outs[j] = gen[r, ids.shape[1]:].tolist()
     return outs
 
 
@@ -95,8 +119,16 @@ def niah_prompt(sample):
     return prompt
 
 
+def open_text(path):
+    """Task files travel compressed: .xz (v4: the samples of a cell share their haystack's start, which xz's
+    large window finds), .gz (v3) or plain."""
+    if path.endswith(".xz"):
+        return lzma.open(path, "rt")
+    return gzip.open(path, "rt") if path.endswith(".gz") else open(path)
+
+
 def read_jsonl(path):
-    with (gzip.open(path, "rt") if path.endswith(".gz") else open(path)) as f:
+    with open_text(path) as f:
         return [json.loads(line) for line in f if line.strip()]
 
 
@@ -156,6 +188,7 @@ def main():
     ap.add_argument("--samples", type=int, default=100)
     ap.add_argument("--math", type=int, default=300)
     ap.add_argument("--math-plain", type=int, default=0, help="also this many problems in the plain-text format")
+    ap.add_argument("--math-seed", type=int, default=12345, help="12345: the reported problems; 777: the selection set")
     ap.add_argument("--tokenizer", default=None)
     ap.add_argument("--batch-tokens", type=int, default=DEFAULT_BATCH_TOKENS,
                     help="prompt tokens per generation batch (lower it when several evaluations share the GPU)")
@@ -171,10 +204,11 @@ def main():
         tok = load_tokenizer(args.tokenizer or os.path.join(spec.split("=", 1)[1].split("+")[0], "tokenizer.json"))
         res = results.setdefault(name, {"spec": spec, "niah": {}})
         if args.math:
-            res["math"] = eval_math(model, tok, args.math, batch_tokens=args.batch_tokens)
+            res["math"] = eval_math(model, tok, args.math, batch_tokens=args.batch_tokens, seed=args.math_seed)
             log(name, "math", res["math"]["accuracy"])
         if args.math_plain:
-            res["math_plain"] = eval_math(model, tok, args.math_plain, batch_tokens=args.batch_tokens, plain=True)
+            res["math_plain"] = eval_math(model, tok, args.math_plain, batch_tokens=args.batch_tokens, seed=args.math_seed,
+                                          plain=True)
             log(name, "math (plain text)", res["math_plain"]["accuracy"])
         for task in args.task_names:
             for L in args.lengths:

@@ -19,7 +19,7 @@ import torch
 
 import textgen
 from common import EOT, IM_END, load_model, load_tokenizer, log, user_turn
-from evaluate import decode, greedy, niah_prompt, read_jsonl
+from evaluate import decode, greedy, left_padded, length_batches, niah_prompt, read_jsonl
 
 
 def query_rows(heads, hd):
@@ -48,25 +48,12 @@ def teacher_forced(model, tok, rows, batch_tokens=400_000):
         p = tok.encode(niah_prompt(r)).ids
         a = tok.encode(" " + r["outputs"][0]).ids
         items.append((p, a))
-    order = sorted(range(len(items)), key=lambda i: len(items[i][0]) + len(items[i][1]))
     res = [None] * len(items)
-    i = 0
-    while i < len(order):
-        L = len(items[order[i]][0]) + len(items[order[i]][1])
-        bs = max(1, batch_tokens // L)
-        idx = order[i:i + bs]
-        seqs = [items[j][0] + items[j][1] for j in idx]
-        T = max(len(s) for s in seqs) - 1
+    for idx in length_batches([len(p) + len(a) - 1 for p, a in items], batch_tokens):
         K = max(len(items[j][1]) for j in idx)
-        ids = torch.full((len(idx), T), EOT, dtype=torch.long)
-        mask = torch.zeros((len(idx), T), dtype=torch.long)
-        for r_, s in enumerate(seqs):
-            s = s[:-1]
-            ids[r_, T - len(s):] = torch.tensor(s)
-            mask[r_, T - len(s):] = 1
+        ids, mask = left_padded([(items[j][0] + items[j][1])[:-1] for j in idx])
         with torch.autocast("cuda", dtype=torch.bfloat16):
-            out = model(input_ids=ids.cuda(), attention_mask=None if bool(mask.all()) else mask.cuda(),
-                        logits_to_keep=K)
+            out = model(input_ids=ids, attention_mask=mask, logits_to_keep=K)
         logp = out.logits.float().log_softmax(-1)
         for r_, j in enumerate(idx):
             a = items[j][1]
@@ -76,7 +63,6 @@ def teacher_forced(model, tok, rows, batch_tokens=400_000):
             digits = slice(1, None) if tok.decode([a[0]]).strip() == "" else slice(0, None)
             res[j] = dict(exact=bool((am == tgt).all()), first_digit=bool(am[digits][0] == tgt[digits][0]),
                           logprob=float(lp.gather(-1, tgt[:, None]).sum()))
-        i += bs
     return res
 
 

@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # The reproduction pipeline (issue 15): `repro/run.sh STAGE`, each stage resumable from what it left in
 # $REPRO_WORK (default repro/work). Stages and where they run:
-#   data       NIAH task files: repro/tasks/*.jsonl.gz, made by `qkrestore niah generate` (regenerated and
-#              compared when build/qkrestore exists); the reasoning set data/reasoning/ (seed 12345)
+#   data       NIAH task files: repro/tasks/*.jsonl.xz, made by `qkrestore niah generate` (regenerated and
+#              compared; needs build/qkrestore), checked disjoint; the reasoning set data/reasoning/ (seed 12345)
 #   tokenizer  byte-level BPE 4096 (repro/tokenizer.json is reused unless REPRO_RETRAIN_TOKENIZER=1)
 #   smoke      the PyTorch chunked delta rule checked against transformers' fallback; chooses the kernel
 #   pretrain   v2's base from scratch: retrieval + prose + arithmetic + short QA, length curriculum
 #              (REPRO_BASE_FROM=DIR copies an existing pre-trained base instead: v3 started from v2's base)
 #   midtrain   v3: the latent skill: 2-4 event problems worked in plain text, chat turns answered directly,
 #              retrieval kept in the mixture (pretrain.py --init)
+#   longctx    v4: long context from v3's base (REPRO_BASE_FROM=models/base): retrieval, prose and the
+#              latent-skill documents at 2K-32K tokens, so that the base holds NIAH at 16K-32K
+#   longprobe  v4: a quick look at the long base (RULER NIAH-S2 on held-out prose at 8K-32K, 40 samples; 300
+#              selection problems in chat and plain text) before SFT is spent on it
 #   sft        CoT-SFT (one problem per sequence), the direct-answer control (same problems, steps and
 #              sequences) and CoT with the global W_Q/W_K frozen, at each of $REPRO_LRS, side by side
 #   select     per-layer / per-KV-group restore of each CoT model on the SELECTION set (NIAH-S2 2K/4K x 100,
@@ -47,14 +51,23 @@ chosen() { python3 -c "import json; print(json.load(open('$W/choice.json'))['$1'
 case "$stage" in
 data)
   python3 "$root/data/reasoning/make_reasoning_set.py" "$W/reasoning"
-  if [ -x "$root/build/qkrestore" ]; then   # the committed task files are exactly what the product generates
-    for spec in "s2_eval|1K,2K,4K,8K|200|42" "s2_sel|2K,4K|100|7"; do
-      IFS='|' read -r name lengths n seed <<< "$spec"
-      "$root/build/qkrestore" niah generate -q --tokenizer "$root/models/base" --tasks niah_single_2 --lengths "$lengths" \
-        --samples "$n" --seed "$seed" --template chatml --out "$W/$name.jsonl"
-      cmp "$W/$name.jsonl" <(zcat "$T/$name.jsonl.gz") && echo "$name: identical to repro/tasks"
-    done
-  fi ;;
+  # The committed task files are exactly what the product generates (generator version 2: seeds that no
+  # longer collide), and the selection set shares no prompt with the reported set.
+  if [ ! -x "$root/build/qkrestore" ]; then
+    echo "data: build/qkrestore is missing: build it (scripts/test.sh or cmake) to regenerate and check repro/tasks" >&2
+    exit 1
+  fi
+  for spec in "s2_eval|1K,2K,4K,8K,16K,32K|200|42" "s2_sel|2K,4K,8K,16K,32K|100|7"; do
+    IFS='|' read -r name lengths n seed <<< "$spec"
+    "$root/build/qkrestore" niah generate -q --tokenizer "$root/models/base" --tasks niah_single_2 --lengths "$lengths" \
+      --samples "$n" --seed "$seed" --template chatml --out "$W/$name.jsonl"
+    if [ -f "$T/$name.jsonl.xz" ]; then
+      cmp "$W/$name.jsonl" <(xz -dc "$T/$name.jsonl.xz") && echo "$name: identical to repro/tasks"
+    else
+      xz -9e -T1 -k -c "$W/$name.jsonl" > "$T/$name.jsonl.xz" && echo "$name: written to repro/tasks"
+    fi
+  done
+  python3 "$root/repro/disjoint.py" "$W/s2_sel.jsonl" "$W/s2_eval.jsonl" ;;
 tokenizer)
   if [ "${REPRO_RETRAIN_TOKENIZER:-0}" = 1 ]; then python3 train_tokenizer.py --out tokenizer.json; fi
   cp tokenizer.json "$W/tokenizer.json" ;;
@@ -71,6 +84,23 @@ midtrain)
   python3 pretrain.py --init "$W/pretrained" --tokenizer tokenizer.json --out "$W/base" --steps 600 \
     --minutes "${REPRO_MIDTRAIN_MIN:-4}" --lr 5e-4 --warmup 20 --stages '[[1.01, 512, 6144]]' --workers 11 \
     --retrieval-share 0.5 --qa-share 0.6 0.6 --mid-start 0 --qa-style latent ;;
+longctx)
+  [ -s "$W/base/model.safetensors" ] && exit 0
+  eval "$(kernel_env)"
+  python3 pretrain.py --init "$W/pretrained" --tokenizer tokenizer.json --out "$W/base" --steps 500 \
+    --minutes "${REPRO_LONGCTX_MIN:-7}" --lr "${REPRO_LONGCTX_LR:-3e-4}" --warmup 20 \
+    --stages '[[0.3, 2048, 16384], [1.01, 8192, 32768]]' --workers 14 \
+    --retrieval-share 0.5 --qa-share 0.6 0.6 --mid-start 0 --qa-style latent ;;
+longprobe)
+  # A probe, not a reported number: RULER NIAH-S2 from niah_jsonl.py on prose held out of training, 40 samples
+  # at 8K/16K/32K, and 300 selection-set problems in chat and plain text, before SFT is spent on the base.
+  [ -s "$W/longprobe.json" ] && exit 0
+  eval "$(kernel_env)"
+  python3 niah_jsonl.py --tokenizer tokenizer.json --out "$W/probe_tasks" --tasks niah_single_2 \
+    --lengths 8192 16384 32768 --samples 40 --seed 4242 --workers 3
+  python3 evaluate.py --models base="$W/base" --tasks "$W/probe_tasks" --task-names niah_single_2 \
+    --lengths 8192 16384 32768 --samples 40 --math 300 --math-plain 300 --math-seed 777 --out "$W/longprobe.json.tmp" \
+    && mv "$W/longprobe.json.tmp" "$W/longprobe.json" ;;
 sft)
   eval "$(kernel_env)"
   pids=()
@@ -94,7 +124,7 @@ select)
   pids=()
   for lr in $LRS; do
     [ -s "$W/select/cot_lr$lr.json" ] && continue
-    python3 heads_eval.py --base "$W/base" --sft "$W/sft/cot_lr$lr" --tasks "$T/s2_sel.jsonl.gz" --lengths 2048 4096 \
+    python3 heads_eval.py --base "$W/base" --sft "$W/sft/cot_lr$lr" --tasks "$T/s2_sel.jsonl.xz" --lengths 2048 4096 8192 16384 32768 \
       --samples 100 --math 300 --math-seed 777 --reasoning-top 2 --out "$W/select/cot_lr$lr.json.tmp" \
       > "$W/select/cot_lr$lr.log" 2>&1 && mv "$W/select/cot_lr$lr.json.tmp" "$W/select/cot_lr$lr.json" &
     pids+=($!)
@@ -120,7 +150,7 @@ eval)
   lr=$(chosen lr); g=$(chosen group); l=$(chosen layer)
   mkdir -p "$W/ev"
   S=$W/sft; P=$W/v1p/cot_lr$lr; D=$W/v1p/direct_lr$lr; C=$S/cot_lr$lr
-  E="--tasks $T/s2_eval.jsonl.gz --task-names niah_single_2 --lengths 1024 2048 4096 8192 --samples 200 --batch-tokens 250000"
+  E="--tasks $T/s2_eval.jsonl.xz --task-names niah_single_2 --lengths 1024 2048 4096 8192 16384 32768 --samples 200 --batch-tokens 250000"
   models=()
   models+=("a|--math 0 --math-plain 1000|base=$W/base")
   models+=("b|--math 0|cot=$C restore=$C+${P}_restore.safetensors group=$C+${P}_group_$g.safetensors layer=$C+${P}_layer_$l.safetensors")
@@ -128,7 +158,7 @@ eval)
   [ "${REPRO_EVAL_CONTROLS:-1}" = 1 ] && models+=("d|--math 1000|k_only=$C+${P}_k_only.safetensors q_only=$C+${P}_q_only.safetensors v_only=$C+${P}_v_only.safetensors")
   pids=()
   if [ ! -s "$W/ev/heads.json" ]; then
-    python3 heads_eval.py --base "$W/base" --sft "$C" --tasks "$T/s2_eval.jsonl.gz" --lengths 1024 2048 4096 8192 \
+    python3 heads_eval.py --base "$W/base" --sft "$C" --tasks "$T/s2_eval.jsonl.xz" --lengths 1024 2048 4096 8192 16384 32768 \
       --samples 200 --math 1000 --reasoning-top 2 --out "$W/ev/heads.json.tmp" > "$W/ev/heads.log" 2>&1 \
       && mv "$W/ev/heads.json.tmp" "$W/ev/heads.json" &
     pids+=($!)
@@ -145,7 +175,7 @@ mechanism)
   lr=$(chosen lr)
   python3 mechanism.py --models base="$W/base" cot="$W/sft/cot_lr$lr" \
     "cot+restore=$W/sft/cot_lr$lr+$W/v1p/cot_lr${lr}_restore.safetensors" \
-    --niah "$T/s2_eval.jsonl.gz" --niah-length 4096 --grad-models base cot --out "$W/mech.json" ;;
+    --niah "$T/s2_eval.jsonl.xz" --niah-length 4096 --grad-models base cot --out "$W/mech.json" ;;
 refs)
   # Engine parity references of the models to ship (the test resolves model_dir against the repo root,
   # so the copies are named as they ship) and the cohere2 reference checkpoint pair.
