@@ -198,31 +198,42 @@ def main():
     if os.path.exists(args.out):
         results = json.load(open(args.out))
     cells = load_cells(args.tasks) if os.path.exists(args.tasks) else {}
+    def save():   # after every cell: a machine taken back mid-run loses at most one cell
+        with open(args.out + ".tmp", "w") as f:
+            json.dump(results, f, indent=1)
+        os.replace(args.out + ".tmp", args.out)
+
     for spec in args.models:
         t0 = time.time()
+        name = spec.split("=", 1)[0]
+        res = results.setdefault(name, {"spec": spec, "niah": {}})
+        todo = [(task, L) for task in args.task_names for L in args.lengths
+                if (task, L) in cells and (f"{task}@{L}" not in res["niah"] or res["niah"][f"{task}@{L}"]["n"] < min(args.samples, len(cells[(task, L)])))]
+        need_math = args.math and res.get("math", {}).get("n", 0) < args.math
+        need_plain = args.math_plain and res.get("math_plain", {}).get("n", 0) < args.math_plain
+        if not (todo or need_math or need_plain):
+            log(name, "already in", args.out)
+            continue
         name, model = load_spec(spec)
         tok = load_tokenizer(args.tokenizer or os.path.join(spec.split("=", 1)[1].split("+")[0], "tokenizer.json"))
-        res = results.setdefault(name, {"spec": spec, "niah": {}})
-        if args.math:
+        if need_math:
             res["math"] = eval_math(model, tok, args.math, batch_tokens=args.batch_tokens, seed=args.math_seed)
             log(name, "math", res["math"]["accuracy"])
-        if args.math_plain:
+            save()
+        if need_plain:
             res["math_plain"] = eval_math(model, tok, args.math_plain, batch_tokens=args.batch_tokens, seed=args.math_seed,
                                           plain=True)
             log(name, "math (plain text)", res["math_plain"]["accuracy"])
-        for task in args.task_names:
-            for L in args.lengths:
-                if (task, L) not in cells:
-                    continue
-                r = eval_niah_file(model, tok, cells[(task, L)], args.samples, batch_tokens=args.batch_tokens)
-                res["niah"][f"{task}@{L}"] = r
-                log(name, task, L, f"{r['score']:.1f}", r["examples"][0]["pred"][:40])
-        res["seconds"] = round(time.time() - t0, 1)
-        with open(args.out, "w") as f:
-            json.dump(results, f, indent=1)
+            save()
+        for task, L in todo:
+            r = eval_niah_file(model, tok, cells[(task, L)], args.samples, batch_tokens=args.batch_tokens)
+            res["niah"][f"{task}@{L}"] = r
+            log(name, task, L, f"{r['score']:.1f}", r["examples"][0]["pred"][:40])
+            save()
+        res["seconds"] = round(res.get("seconds", 0) + time.time() - t0, 1)
+        save()
         del model
         torch.cuda.empty_cache()
-
 
 if __name__ == "__main__":
     main()

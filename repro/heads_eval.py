@@ -137,7 +137,8 @@ def main():
         return sum(sum(v["exact"]) for v in results[n].values())
     singles = sorted([n for n in variants if "g" in n and n.startswith("L")], key=lambda n: -total_exact(n))
     layers = sorted([n for n in variants if n.startswith("L") and "g" not in n], key=lambda n: -total_exact(n))
-    for name in ["sft", "restore"] + singles[:args.reasoning_top] + layers[:1] + ["base"]:
+    # --math 0: teacher-forced recall only (v4's reported reasoning comes from evaluate.py alone, one harness)
+    for name in (["sft", "restore"] + singles[:args.reasoning_top] + layers[:1] + ["base"]) if args.math else []:
         apply(variants[name])
         results[name]["reasoning"] = reasoning(model, tok, args.math, args.math_seed)
         log(name, "reasoning", sum(results[name]["reasoning"]), f"{time.time() - t0:.0f}s")

@@ -1,8 +1,9 @@
 """The paper's mechanism, measured on our models.
 
 1. Attention-gradient magnitude vs query-key distance: |dL/ds_ij| (s = pre-softmax logit of a global
-   head) averaged over heads, samples and pairs at distance i - j, for the CoT-SFT loss (packed
-   word problems, loss on answers) and for the retrieval loss (pre-training's retrieval exercises).
+   head) averaged over heads, samples and pairs at distance i - j, for the CoT-SFT loss (word problems,
+   loss on answers; one problem per sequence as the shipped SFT since v3, or packed into 512 tokens with
+   --sft-sequences packed, as v1-v3's numbers) and for the retrieval loss (pre-training's retrieval exercises).
 2. Mean attention distance of each global head, sum_j p_ij (i - j), averaged over the query positions
    of the question and answer prefix (last 64 tokens) and over all positions, on NIAH-S2 prompts,
    for each model given.
@@ -24,7 +25,7 @@ import torch.nn.functional as F
 import textgen
 from common import global_layers, load_tokenizer, log
 from evaluate import load_spec, niah_prompt, read_jsonl
-from sft import packed_sequences
+from sft import packed_sequences, single_sequences
 
 
 class Capture:
@@ -144,6 +145,9 @@ def main():
     ap.add_argument("--niah", required=True, help="a NIAH task JSONL (e.g. niah_single_2_4096.jsonl)")
     ap.add_argument("--niah-length", type=int, default=None, help="only samples of this max_seq_length")
     ap.add_argument("--grad-models", nargs="*", default=None, help="names whose gradient profiles to measure")
+    ap.add_argument("--sft-sequences", choices=["single", "packed"], default="single",
+                    help="the CoT-SFT loss on one problem per sequence (how models/cot is trained since v3) or "
+                         "packed into 512 tokens (v1/v2, and v3's mechanism numbers)")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     import batches as B
@@ -157,7 +161,10 @@ def main():
         if args.grad_models is None or name in args.grad_models:
             rng = random.Random(7)
             problems = [textgen.math_problem(rng) for _ in range(400)]
-            ids, m = packed_sequences(tok, problems, "cot", 512, rng)
+            if args.sft_sequences == "single":
+                ids, m = single_sequences(tok, problems, "cot", rng)
+            else:
+                ids, m = packed_sequences(tok, problems, "cot", 512, rng)
             cot = [(ids[i:i + 16], m[i:i + 16]) for i in range(0, 64, 16)]
             ds = B.PretrainBatches(spec.split("=", 1)[1].split("+")[0] + "/tokenizer.json", 10, 16 * 2048,
                                    [(1.01, 2048, 2048)], retrieval_share=1.0, seed=99)

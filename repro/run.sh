@@ -11,6 +11,7 @@
 #              retrieval kept in the mixture (pretrain.py --init)
 #   longctx    v4: long context from v3's base (REPRO_BASE_FROM=models/base): retrieval, prose and the
 #              latent-skill documents at 2K-32K tokens, so that the base holds NIAH at 16K-32K
+#   seed       v4 on a new machine: the shipped pair as base and cot_lr4e-4 (REPRO_STAGES="seed sft select ...")
 #   longprobe  v4: a quick look at the long base (RULER NIAH-S2 on held-out prose at 8K-32K, 40 samples; 300
 #              selection problems in chat and plain text) before SFT is spent on it
 #   sft        CoT-SFT (one problem per sequence), the direct-answer control (same problems, steps and
@@ -22,6 +23,7 @@
 #              for every model, and heads_eval.py (teacher-forced) on the chosen model, side by side
 #   refs       engine reference logits of the models to ship (tools/refgen/engine) + cohere2 fixture
 #   mechanism  attention-gradient vs distance, attention distance per global head (mechanism.py)
+#   tables     v4: RESULTS.md's tables and the recall-vs-length plot from eval's files (tables_v4.py; CPU)
 #   plots      v1's figures (CPU)
 # GPU stages need torch + transformers (the device machine); data/plots run anywhere with tokenizers.
 set -euo pipefail
@@ -84,6 +86,13 @@ midtrain)
   python3 pretrain.py --init "$W/pretrained" --tokenizer tokenizer.json --out "$W/base" --steps 600 \
     --minutes "${REPRO_MIDTRAIN_MIN:-4}" --lr 5e-4 --warmup 20 --stages '[[1.01, 512, 6144]]' --workers 11 \
     --retrieval-share 0.5 --qa-share 0.6 0.6 --mid-start 0 --qa-style latent ;;
+seed)
+  # v4 on a fresh machine: the shipped pair is the long base and its CoT-SFT at lr 4e-4; the controls (direct
+  # answers, frozen W_Q/W_K; not shipped: 32 MB budget) are trained again by `sft` from the same base and seeds.
+  [ -s "$W/base/model.safetensors" ] || cp -r "$root/models/base" "$W/base"
+  mkdir -p "$W/sft"
+  [ -s "$W/sft/cot_lr4e-4/model.safetensors" ] || cp -r "$root/models/cot" "$W/sft/cot_lr4e-4"
+  true ;;
 longctx)
   [ -s "$W/base/model.safetensors" ] && exit 0
   eval "$(kernel_env)"
@@ -143,33 +152,40 @@ repairs)
     python3 repair.py --base "$W/base" --sft "$W/sft/direct_lr$x" --out "$W/v1p/direct_lr$x" --variants restore >> "$W/v1p/repairs.log"
   done ;;
 eval)
-  # The per-group teacher-forced table with reasoning (heads_eval.py: SFT, restore, base, every KV group and
-  # layer; 1,000 problems for SFT, restore, the two best groups, the best layer, base) and greedy NIAH for
-  # every model, side by side on the GPU; reasoning for the controls and ablations here too.
+  # Every model's NIAH-S2 at 1K-32K (200 samples a cell, greedy, per-sample outcomes) and reasoning on the
+  # 1,000 test problems, all by evaluate.py (one harness for every reasoning number, v4), side by side on the
+  # GPU; heads_eval.py adds the per-group teacher-forced table (no reasoning). The class-aware repair that
+  # `qkrestore sweep` picked on the selection sets travels as repro/picks/v4_pick.safetensors (make_patch.py).
   eval "$(kernel_env)"
   lr=$(chosen lr); g=$(chosen group); l=$(chosen layer)
   mkdir -p "$W/ev"
   S=$W/sft; P=$W/v1p/cot_lr$lr; D=$W/v1p/direct_lr$lr; C=$S/cot_lr$lr
-  E="--tasks $T/s2_eval.jsonl.xz --task-names niah_single_2 --lengths 1024 2048 4096 8192 16384 32768 --samples 200 --batch-tokens 250000"
+  E="--tasks $T/s2_eval.jsonl.xz --task-names niah_single_2 --lengths 1024 2048 4096 8192 16384 32768 --samples 200 --math 1000 --batch-tokens 1000000"
+  pick=""
+  [ -f "$root/repro/picks/v4_pick.safetensors" ] && pick="pick=$C+$root/repro/picks/v4_pick.safetensors"
   models=()
-  models+=("a|--math 0 --math-plain 1000|base=$W/base")
-  models+=("b|--math 0|cot=$C restore=$C+${P}_restore.safetensors group=$C+${P}_group_$g.safetensors layer=$C+${P}_layer_$l.safetensors")
-  [ "${REPRO_EVAL_CONTROLS:-1}" = 1 ] && models+=("c|--math 1000|direct=$S/direct_lr$lr frozen=$S/cotfrozen_lr$lr direct+restore=$S/direct_lr$lr+${D}_restore.safetensors")
-  [ "${REPRO_EVAL_CONTROLS:-1}" = 1 ] && models+=("d|--math 1000|k_only=$C+${P}_k_only.safetensors q_only=$C+${P}_q_only.safetensors v_only=$C+${P}_v_only.safetensors")
+  models+=("a|--math-plain 1000|base=$W/base")
+  models+=("b||cot=$C restore=$C+${P}_restore.safetensors group=$C+${P}_group_$g.safetensors $pick")
+  [ "${REPRO_EVAL_CONTROLS:-1}" = 1 ] && models+=("c||direct=$S/direct_lr$lr frozen=$S/cotfrozen_lr$lr direct+restore=$S/direct_lr$lr+${D}_restore.safetensors")
+  [ "${REPRO_EVAL_CONTROLS:-1}" = 1 ] && models+=("d||layer=$C+${P}_layer_$l.safetensors k_only=$C+${P}_k_only.safetensors q_only=$C+${P}_q_only.safetensors v_only=$C+${P}_v_only.safetensors")
   pids=()
   if [ ! -s "$W/ev/heads.json" ]; then
     python3 heads_eval.py --base "$W/base" --sft "$C" --tasks "$T/s2_eval.jsonl.xz" --lengths 1024 2048 4096 8192 16384 32768 \
-      --samples 200 --math 1000 --reasoning-top 2 --out "$W/ev/heads.json.tmp" > "$W/ev/heads.log" 2>&1 \
+      --samples 200 --math 0 --out "$W/ev/heads.json.tmp" > "$W/ev/heads.log" 2>&1 \
       && mv "$W/ev/heads.json.tmp" "$W/ev/heads.json" &
     pids+=($!)
   fi
   for m in "${models[@]}"; do
     part=${m%%|*}; rest=${m#*|}; extra=${rest%%|*}; specs=${rest#*|}
+    # evaluate.py resumes per model: a model already in $part.json is skipped by the next call
     python3 evaluate.py --models $specs $E $extra --out "$W/ev/$part.json" > "$W/ev/$part.log" 2>&1 &
     pids+=($!)
   done
   rc=0; for p in "${pids[@]}"; do wait "$p" || rc=1; done
   exit $rc ;;
+tables)
+  # RESULTS.md's v4 tables and plot from what eval wrote (CPU, pure Python)
+  python3 tables_v4.py "$W" --svg "$W/recall_vs_length.svg" | tee "$W/tables.md" ;;
 mechanism)
   eval "$(kernel_env)"
   lr=$(chosen lr)

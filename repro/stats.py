@@ -4,6 +4,7 @@
 """
 import json
 import math
+import random
 import sys
 
 
@@ -27,6 +28,21 @@ def mcnemar(a, b):
     k = min(n01, n10)
     p = 2 * sum(math.comb(n, i) for i in range(k + 1)) / 2 ** n
     return min(1.0, p), n01, n10
+
+
+def bootstrap_ratio(num, den, draws=2000, seed=0):
+    """95% percentile-bootstrap interval of sum(num) / sum(den) over paired samples (the same indices drawn
+    for both), e.g. the share of a drop won back: num = repair - SFT, den = base - SFT per sample."""
+    rng = random.Random(seed)
+    n, values = len(num), []
+    for _ in range(draws):
+        idx = [rng.randrange(n) for _ in range(n)]
+        d = sum(den[i] for i in idx)
+        values.append(sum(num[i] for i in idx) / d if d else float("nan"))
+    values = sorted(v for v in values if v == v)
+    if not values:
+        return float("nan"), float("nan")
+    return values[int(0.025 * len(values))], values[min(len(values) - 1, int(0.975 * len(values)))]
 
 
 def fmt(xs):
