@@ -22,7 +22,7 @@ struct DiagnoseArgs {
 
 Action setup_diagnose(CLI::App& sub) {
   auto args = std::make_shared<DiagnoseArgs>();
-  args->pair.bind(sub, false);
+  args->pair.bind(sub);
   sub.add_option("--out", args->out, "directory for report.json and report.html (created if missing)");
   sub.add_flag("--json", args->json, "print the JSON report instead of the summary");
   sub.add_flag("--quiet,-q", args->quiet, "no progress on stderr");

@@ -22,7 +22,7 @@ struct HeadsArgs {
 
 Action setup_heads(CLI::App& sub) {
   auto args = std::make_shared<HeadsArgs>();
-  args->pair.bind(sub, false);
+  args->pair.bind(sub);
   auto& o = args->options;
   sub.add_option("--engine", args->engine, "embedded: also measure attention on the needle and recall per group with the CPU engine "
                                            "(qwen3_next); default: drift only");

@@ -35,8 +35,6 @@ void check_plan(const Checkpoint& base, const Checkpoint& sft, const SurgeryPlan
 struct ProcrustesArgs {
   PairArgs pair;
   OutputArgs output;
-  double alpha = 1.0;
-  std::string granularity = "group";
 };
 
 void print_alignments(const ProcrustesMethod& method, const std::vector<NormDeviation>& norms) {
@@ -58,33 +56,31 @@ void print_alignments(const ProcrustesMethod& method, const std::vector<NormDevi
 struct RidgeArgs {
   PairArgs pair;
   OutputArgs output;
-  double lambda = 1.0;
 };
 
 }  // namespace
 
 Action setup_procrustes(CLI::App& sub) {
   auto args = std::make_shared<ProcrustesArgs>();
-  args->pair.bind(sub);
+  args->pair.bind(sub, MethodKind::Procrustes);
   args->output.bind(sub);
-  sub.add_option("--alpha", args->alpha, "W = alpha * aligned base + (1 - alpha) * SFT (default 1: aligned base)");
-  sub.add_option("--granularity", args->granularity, "group: one rotation per KV group (default); layer: one per layer");
   return [args]() {
     install_interrupt_handlers();
     const OpenedPair opened(args->pair);
-    const auto& [table, base, sft, surgery, plan] = opened;
-    ProcrustesMethod method(args->alpha, parse_granularity(args->granularity));
+    const auto& [spec, table, base, sft, plan] = opened;
+    const auto made = spec.make_method();
+    const auto& method = dynamic_cast<const ProcrustesMethod&>(*made);  // its alignments are printed below
     check_plan(base, sft, plan, table, "procrustes", true);
-    auto summary = write_output(base, sft, plan, method, args->output.output_options(surgery, command_line()));
+    auto summary = write_output(base, sft, plan, method, args->output.output_options(spec.selection, command_line()));
     for (const auto& note : plan.notes) fmt::print(stderr, "note: {}\n", note);
-    const auto norms = qk_norm_deviation(base, sft, surgery, table, method.alignments());
+    const auto norms = qk_norm_deviation(base, sft, spec.selection, table, method.alignments());
     if (!args->output.quiet) {
       print_alignments(method, norms);
       if (!norms.empty())
         fmt::print(stderr, "note: this model has q/k norm weights, so the base routing is kept only up to the deviation above "
                            "(relative, max over heads and offsets; 0 = exact; see docs/qkpro.md)\n");
       fmt::print(stderr, "aligned {} tensors in {} global layers (rotary_dim {}, alpha {}); wrote {} in {:.2f} s to {}\n",
-                 summary.restored.size(), plan.selected_layers.size(), plan.rotary_dim, args->alpha, human_bytes(summary.bytes_written),
+                 summary.restored.size(), plan.selected_layers.size(), plan.rotary_dim, spec.method.alpha, human_bytes(summary.bytes_written),
                  summary.seconds, args->output.out);
     }
     return kExitOk;
@@ -93,19 +89,18 @@ Action setup_procrustes(CLI::App& sub) {
 
 Action setup_ridge(CLI::App& sub) {
   auto args = std::make_shared<RidgeArgs>();
-  args->pair.bind(sub);
+  args->pair.bind(sub, MethodKind::Ridge);
   args->output.bind(sub);
-  sub.add_option("--lambda", args->lambda, "ridge strength, in the units of W_K W_K^T (0: nearest restore, large: SFT; default 1)");
   return [args]() {
     install_interrupt_handlers();
     const OpenedPair opened(args->pair);
-    const auto& [table, base, sft, surgery, plan] = opened;
-    RidgeMethod method(args->lambda);
+    const auto& [spec, table, base, sft, plan] = opened;
+    const auto method = spec.make_method();
     check_plan(base, sft, plan, table, "ridge", false);
-    auto summary = write_output(base, sft, plan, method, args->output.output_options(surgery, command_line()));
+    auto summary = write_output(base, sft, plan, *method, args->output.output_options(spec.selection, command_line()));
     for (const auto& note : plan.notes) fmt::print(stderr, "note: {}\n", note);
     if (!args->output.quiet)
-      fmt::print(stderr, "ridge (lambda {}) on {} tensors in {} global layers; wrote {} in {:.2f} s to {}\n", args->lambda,
+      fmt::print(stderr, "ridge (lambda {}) on {} tensors in {} global layers; wrote {} in {:.2f} s to {}\n", spec.method.lambda,
                  summary.restored.size(), plan.selected_layers.size(), human_bytes(summary.bytes_written), summary.seconds,
                  args->output.out);
     return kExitOk;

@@ -33,11 +33,12 @@ struct VerifyArgs {
 
 Action setup_plan(CLI::App& sub) {
   auto args = std::make_shared<PlanArgs>();
-  args->pair.bind(sub);
+  args->pair.bind(sub, MethodKind::Restore);  // restore's options are the selection alone
   sub.add_flag("--json", args->json, "print the plan as JSON");
   return [args]() {
+    const RepairSpec spec = args->pair.repair_spec();
     const Checkpoint base(args->pair.base), sft(args->pair.sft);
-    const SurgeryPlan plan = make_plan(base, sft, args->pair.surgery_options(), args->pair.family_table());
+    const SurgeryPlan plan = make_plan(base, sft, spec.selection, args->pair.family_table());
     if (args->json) fmt::print("{}\n", plan.to_json().dump(2));
     else fmt::print("{}", plan.to_text());
     return kExitOk;
@@ -46,14 +47,13 @@ Action setup_plan(CLI::App& sub) {
 
 Action setup_restore(CLI::App& sub) {
   auto args = std::make_shared<RestoreArgs>();
-  args->pair.bind(sub);
+  args->pair.bind(sub, MethodKind::Restore);
   args->output.bind(sub);
   return [args]() {
     install_interrupt_handlers();
     const OpenedPair opened(args->pair);
-    const auto& [table, base, sft, surgery, plan] = opened;
-    RestoreMethod method;
-    auto summary = write_output(base, sft, plan, method, args->output.output_options(surgery, command_line()));
+    const auto& [spec, table, base, sft, plan] = opened;
+    auto summary = write_output(base, sft, plan, *spec.make_method(), args->output.output_options(spec.selection, command_line()));
     for (const auto& note : plan.notes) fmt::print(stderr, "note: {}\n", note);
     if (!args->output.quiet)
       fmt::print(stderr, "restored {} tensors in {} global layers; wrote {} in {:.2f} s to {}\n", summary.restored.size(),
@@ -64,7 +64,7 @@ Action setup_restore(CLI::App& sub) {
 
 Action setup_verify(CLI::App& sub) {
   auto args = std::make_shared<VerifyArgs>();
-  args->pair.bind(sub, false);
+  args->pair.bind(sub);
   sub.add_option("--out", args->out, "the output directory to check")->required()->check(CLI::ExistingDirectory);
   sub.add_flag("--quiet,-q", args->quiet, "no progress on stderr");
   return [args]() {

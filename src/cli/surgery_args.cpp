@@ -11,22 +11,6 @@ namespace qk::cli {
 namespace {
 std::string g_command_line;
 
-std::set<int> parse_layer_list(const std::string& text) {
-  // "3,7,11" or "0-3,8"
-  std::set<int> layers;
-  std::stringstream stream(text);
-  std::string item;
-  while (std::getline(stream, item, ',')) {
-    const std::string where = fmt::format("--layers '{}': '{}' is not a layer index or range like 4-7", text, item);
-    const std::size_t dash = item.find('-');
-    const int from = parse_layer_index(item.substr(0, dash), where, ErrorKind::Usage);
-    const int to = dash == std::string::npos ? from : parse_layer_index(item.substr(dash + 1), where, ErrorKind::Usage);
-    if (to < from) fail(ErrorKind::Usage, "{}", where);
-    for (int i = from; i <= to; ++i) layers.insert(i);
-  }
-  if (layers.empty()) fail(ErrorKind::Usage, "--layers '{}' names no layer", text);
-  return layers;
-}
 }  // namespace
 
 std::vector<int> parse_lengths(const std::string& text) {
@@ -60,29 +44,35 @@ void remember_command_line(int argc, char** argv) {
 
 std::string command_line() { return g_command_line; }
 
-void PairArgs::bind(CLI::App& app, bool selection_options) {
+void PairArgs::bind(CLI::App& app, std::optional<MethodKind> method) {
   app.add_option("--base", base, "pre-SFT checkpoint directory (read only)")->required()->check(CLI::ExistingDirectory);
   app.add_option("--sft", sft, "CoT-SFT checkpoint directory (read only)")->required()->check(CLI::ExistingDirectory);
   app.add_option("--arch-file", arch_file, "extra architecture table (families.json schema) for families not built in")
       ->check(CLI::ExistingFile);
-  if (!selection_options) return;
-  app.add_option("--layers", layers, "restore these layers instead of the global ones, e.g. 3,7 or 0-3");
-  app.add_option("--tensors", tensors, "only tensors whose name matches REGEX (others of the selected layers are added whole)");
-  app.add_option("--heads", heads, "only these KV groups / query heads: 3:0, 3:0-1, 7:*, 3:q5, joined by commas (docs/heads.md)");
-  app.add_flag("--include-sliding", include_sliding, "also restore sliding-window attention layers");
-  app.add_flag("--include-gate", include_gate, "restore the output-gate rows of gated query projections too");
-  app.add_flag("--with-qk-norm", with_qk_norm, "restore q/k norm weights too (they stay SFT by default)");
+  method_ = method;
+  if (!method) return;
+  for (const RepairOption& o : repair_options()) {
+    if (!o.methods.count(*method)) continue;
+    CLI::Option* option = o.value_name ? app.add_option(o.flag, values_[o.flag], o.help)->type_name(o.value_name)
+                                       : app.add_flag(o.flag, switches_[o.flag], o.help);
+    bound_.emplace_back(o.flag, option);
+  }
 }
 
-SurgeryOptions PairArgs::surgery_options() const {
-  SurgeryOptions o;
-  if (!layers.empty()) o.layers = parse_layer_list(layers);
-  if (!tensors.empty()) o.tensors_regex = tensors;
-  if (!heads.empty()) o.heads = HeadSpec::parse(heads).to_string();  // parse errors before any file is read
-  o.include_sliding = include_sliding;
-  o.include_gate = include_gate;
-  o.with_qk_norm = with_qk_norm;
-  return o;
+bool PairArgs::given(const std::string& flag) const {
+  for (const auto& [name, option] : bound_)
+    if (name == flag) return option->count() > 0;
+  return false;
+}
+
+RepairSpec PairArgs::repair_spec() const {
+  std::vector<std::string> args;
+  for (const auto& [flag, option] : bound_) {
+    if (option->count() == 0) continue;
+    args.push_back(flag);
+    if (auto value = values_.find(flag); value != values_.end()) args.push_back(value->second);
+  }
+  return RepairSpec::parse_args(method_.value_or(MethodKind::Restore), args);
 }
 
 FamilyTable PairArgs::family_table() const {
@@ -101,7 +91,7 @@ void OutputArgs::bind(CLI::App& app) {
                "by default the output may still be in the page cache when the command returns, as after cp");
 }
 
-OutputOptions OutputArgs::output_options(const SurgeryOptions& surgery, const std::string& line) const {
+OutputOptions OutputArgs::output_options(const Selection& selection, const std::string& line) const {
   OutputOptions o;
   o.out = out;
   o.overwrite = force;
@@ -109,7 +99,7 @@ OutputOptions OutputArgs::output_options(const SurgeryOptions& surgery, const st
   o.quiet = quiet;
   o.fsync = fsync;
   o.command_line = line;
-  o.surgery_options = surgery;
+  o.selection = selection;
   return o;
 }
 

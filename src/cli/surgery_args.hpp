@@ -1,6 +1,7 @@
 // Options shared by the commands that read a base/SFT pair (plan, restore, blend, procrustes,
 // verify, diagnose), bound once here so every command spells them the same way.
 #pragma once
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -11,17 +12,28 @@
 #include "io/checkpoint.hpp"
 #include "surgery/output.hpp"
 #include "surgery/plan.hpp"
+#include "surgery/repair_spec.hpp"
 
 namespace qk::cli {
 
+// --base, --sft, --arch-file, and (with a method) the repair options that method's command takes,
+// bound from the repair codec's table (surgery/repair_spec.hpp): the CLI spells no repair option itself.
 struct PairArgs {
   std::string base, sft, arch_file;
-  std::string layers, tensors, heads;
-  bool include_sliding = false, include_gate = false, with_qk_norm = false;
 
-  void bind(CLI::App& app, bool selection_options = true);
-  SurgeryOptions surgery_options() const;
+  // `method`: bind its repair options (`plan` binds restore's: the selection alone); none for
+  // commands that read a pair without a repair (verify, diagnose, heads, sweep).
+  void bind(CLI::App& app, std::optional<MethodKind> method = std::nullopt);
+  // The repair the user asked for, parsed by the codec (errors before any file is read).
+  RepairSpec repair_spec() const;
+  bool given(const std::string& flag) const;  // was this repair option on the command line?
   FamilyTable family_table() const;  // built-in, plus --arch-file
+
+ private:
+  std::optional<MethodKind> method_;
+  std::map<std::string, std::string> values_;  // flag -> value as typed
+  std::map<std::string, bool> switches_;
+  std::vector<std::pair<std::string, CLI::Option*>> bound_;  // in the table's order
 };
 
 struct OutputArgs {
@@ -29,17 +41,19 @@ struct OutputArgs {
   bool force = false, quiet = false, fsync = false;
 
   void bind(CLI::App& app);
-  OutputOptions output_options(const SurgeryOptions& surgery, const std::string& command_line) const;
+  OutputOptions output_options(const Selection& selection, const std::string& command_line) const;
 };
 
 // BASE and SFT opened, validated against each other and planned: how every surgery command starts.
 struct OpenedPair {
   explicit OpenedPair(const PairArgs& args)
-      : table(args.family_table()), base(args.base), sft(args.sft), options(args.surgery_options()),
-        plan(make_plan(base, sft, options, table)) {}
+      : spec(args.repair_spec()), table(args.family_table()), base(args.base), sft(args.sft),
+        plan(make_plan(base, sft, spec.selection, table)) {
+    spec.check_against(plan);
+  }
+  RepairSpec spec;
   FamilyTable table;
   Checkpoint base, sft;
-  SurgeryOptions options;
   SurgeryPlan plan;
 };
 

@@ -71,7 +71,7 @@ int run_sweep_command(SweepArgs& args) {
   set.with_base = !args.no_base;
   {
     const Checkpoint base(o.base), sft(o.sft);
-    set.global_layers = make_plan(base, sft, SurgeryOptions{}, table).selected_layers;
+    set.global_layers = make_plan(base, sft, Selection{}, table).selected_layers;
   }
   if (!args.heads_file.empty()) {
     set.ranked_groups = sweep::read_ranked_groups(args.heads_file);
@@ -115,7 +115,7 @@ int run_sweep_command(SweepArgs& args) {
       output.out = args.write;
       output.quiet = o.ask.quiet;
       output.command_line = command;
-      output.surgery_options = pick.spec.selection;
+      output.selection = pick.spec.selection;
       write_output(base, sft, plan, *pick.spec.make_method(), output);
       fmt::print("wrote {} ({})\n", args.write, command);
     }
@@ -128,7 +128,7 @@ int run_sweep_command(SweepArgs& args) {
 
 Action setup_sweep(CLI::App& sub) {
   auto args = std::make_shared<SweepArgs>();
-  args->pair.bind(sub, false);
+  args->pair.bind(sub);
   auto& o = args->options;
   sub.add_option("--niah", args->niah, "NIAH task JSONL (qkrestore niah generate): the recall axis")->required();
   sub.add_option("--reasoning", args->reasoning, "reasoning problems (GSM8K / MATH / JSONL): the reasoning axis")->required();

@@ -3,59 +3,10 @@
 #include <fmt/format.h>
 
 #include "io/dtype.hpp"
-#include "surgery/blend_method.hpp"
 #include "surgery/output.hpp"
-#include "surgery/procrustes_method.hpp"
 #include "util/error.hpp"
 
 namespace qk::heads {
-
-std::string CandidateSpec::label() const {
-  std::string text = method;
-  if (method != "restore") text += fmt::format(" a={}", alpha);
-  if (method == "procrustes" && granularity != "group") text += " granularity=" + granularity;
-  const auto& s = selection;
-  if (s.layers) {
-    std::string layers;
-    for (int l : *s.layers) layers += (layers.empty() ? "" : ",") + std::to_string(l);
-    text += " layers=" + layers;
-  }
-  if (s.heads) text += " heads=" + *s.heads;
-  if (s.tensors_regex) text += " tensors=" + *s.tensors_regex;
-  if (s.include_sliding) text += " +sliding";
-  if (s.include_gate) text += " +gate";
-  if (s.with_qk_norm) text += " +qk-norm";
-  return text;
-}
-
-nlohmann::json CandidateSpec::to_json() const {
-  return {{"method", method}, {"alpha", alpha}, {"granularity", granularity}, {"selection", selection.to_json()}, {"label", label()}};
-}
-
-std::string CandidateSpec::command(const std::string& base, const std::string& sft, const std::string& out) const {
-  std::string text = fmt::format("qkrestore {} --base {} --sft {} --out {}", method, base, sft, out);
-  if (method != "restore") text += fmt::format(" --alpha {}", alpha);
-  if (method == "procrustes" && granularity != "group") text += " --granularity " + granularity;
-  const auto& s = selection;
-  if (s.layers) {
-    std::string layers;
-    for (int l : *s.layers) layers += (layers.empty() ? "" : ",") + std::to_string(l);
-    text += " --layers " + layers;
-  }
-  if (s.heads) text += " --heads " + *s.heads;
-  if (s.tensors_regex) text += " --tensors '" + *s.tensors_regex + "'";
-  if (s.include_sliding) text += " --include-sliding";
-  if (s.include_gate) text += " --include-gate";
-  if (s.with_qk_norm) text += " --with-qk-norm";
-  return text;
-}
-
-std::unique_ptr<SurgeryMethod> CandidateSpec::make_method() const {
-  if (method == "restore") return std::make_unique<RestoreMethod>();
-  if (method == "blend") return std::make_unique<BlendMethod>(alpha);
-  if (method == "procrustes") return std::make_unique<ProcrustesMethod>(alpha, parse_granularity(granularity));
-  fail(ErrorKind::Usage, "candidate method '{}': choose restore, blend or procrustes", method);
-}
 
 InMemorySurgery::InMemorySurgery(engine::CausalLM& model, const Checkpoint& base, const Checkpoint& sft, FamilyTable table)
     : model_(model), base_(base), sft_(sft), table_(std::move(table)) {}
@@ -69,7 +20,7 @@ void InMemorySurgery::undo() {
   plan_.reset();
 }
 
-const SurgeryPlan& InMemorySurgery::apply(const CandidateSpec& candidate) {
+const SurgeryPlan& InMemorySurgery::apply(const RepairSpec& candidate) {
   undo();
   auto method = candidate.make_method();
   auto plan = std::make_unique<SurgeryPlan>(make_plan(base_, sft_, candidate.selection, table_));

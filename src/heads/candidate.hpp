@@ -3,18 +3,19 @@
 // evaluate, undo, apply the next one. No checkpoint is written.
 //
 // The rows written are exactly those `qkrestore <method> ... --out DIR` would write: the same plan
-// (make_plan with the same SurgeryOptions), the same method code (SurgeryMethod::compute_layer on the
+// (make_plan with the same Selection), the same method code (SurgeryMethod::compute_layer on the
 // mapped base/SFT tensors), rounded to SFT's dtype; so the engine computes what it would after
 // loading DIR (tests/heads/candidate_test.cpp checks logits bit for bit). Only the planned Q/K rows
 // are touched, and undo puts back SFT's values bit for bit.
 //
 //   Checkpoint base(base_dir), sft(sft_dir);
 //   auto model = engine::load_causal_lm(sft_dir);          // the SFT model
-//   heads::InMemorySurgery surgery(*model, base, sft);
-//   heads::CandidateSpec c;                                 // default: restore of the global layers
-//   c.selection.heads = "3:0";                              // --heads 3:0
+//   heads::InMemorySurgery surgery(*model, base, sft, table);
+//   RepairSpec c;                                           // default: restore of the global layers
+//   c.selection.heads = HeadSpec::parse("3:0");             // --heads 3:0
 //   surgery.apply(c);   ... evaluate *model ...
-//   c.method = "blend"; c.alpha = 0.5; surgery.apply(c);    // undoes the previous candidate first
+//   c.method = MethodSpec::defaults(MethodKind::Blend);     // blend, alpha 0.5
+//   surgery.apply(c);                                       // undoes the previous candidate first
 //   surgery.undo();                                         // SFT again (also done by the destructor)
 //
 // Behind a server::EngineService (the embedded NIAH/eval backend): keep a raw pointer to the model
@@ -26,29 +27,14 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "arch/profile.hpp"
 #include "engine/causal_lm.hpp"
 #include "io/checkpoint.hpp"
 #include "surgery/method.hpp"
 #include "surgery/plan.hpp"
+#include "surgery/repair_spec.hpp"
 
 namespace qk::heads {
-
-struct CandidateSpec {
-  std::string method = "restore";     // restore | blend | procrustes
-  double alpha = 1.0;                 // blend, procrustes: 1 = (aligned) base, 0 = SFT
-  std::string granularity = "group";  // procrustes: group | layer
-  SurgeryOptions selection;           // --layers, --heads, --include-gate, ... as the commands take them
-
-  // "restore", "blend a=0.5 heads=3:0", ...: stable, usable as a cache key.
-  std::string label() const;
-  nlohmann::json to_json() const;
-  // The command that writes this candidate as a checkpoint.
-  std::string command(const std::string& base, const std::string& sft, const std::string& out) const;
-  std::unique_ptr<SurgeryMethod> make_method() const;  // Error(Usage) for an unknown method or alpha
-};
 
 class InMemorySurgery {
  public:
@@ -62,7 +48,7 @@ class InMemorySurgery {
 
   // Undoes the current candidate, then writes this one's planned rows into the model. Returns its
   // plan (valid until the next apply). On an error the model holds SFT's weights.
-  const SurgeryPlan& apply(const CandidateSpec& candidate);
+  const SurgeryPlan& apply(const RepairSpec& candidate);
   void undo();  // back to SFT's weights, bit for bit
   std::size_t floats_written() const { return floats_written_; }  // by the current candidate
 

@@ -62,10 +62,9 @@ HeadsReport find_heads(const HeadsOptions& o, const FamilyTable& table) {
   if (report.global_layers.empty()) fail(ErrorKind::Unsupported, "{}: the model has no global attention layer to rank heads in", o.sft.string());
   {
     // The same refusals as --heads (MLA, shared blocks with adapters): ask the planner.
-    SurgeryOptions every_group;
-    std::string spec;
-    for (int l : report.global_layers) spec += (spec.empty() ? "" : ",") + fmt::format("{}:*", l);
-    every_group.heads = spec;
+    Selection every_group;
+    every_group.heads.emplace();
+    for (int l : report.global_layers) every_group.heads->layers[l].all_groups = true;
     make_plan(base, sft, every_group, table);
   }
 
@@ -145,19 +144,19 @@ HeadsReport find_heads(const HeadsOptions& o, const FamilyTable& table) {
                                        interval_text(*report.recall_sft), interval_text(*report.recall_base)));
   if (o.recall && lost) {
     InMemorySurgery surgery(model, base, sft, table);
-    auto probe_candidate = [&](const CandidateSpec& candidate) {
+    auto probe_candidate = [&](const RepairSpec& candidate) {
       const SurgeryPlan& plan = surgery.apply(candidate);
       model.reuse_from(static_cast<std::size_t>(*std::min_element(plan.selected_layers.begin(), plan.selected_layers.end())));
       return run_probes(model, probes, false).recall;
     };
-    report.recall_full_restore = probe_candidate(CandidateSpec{}).recall();
+    report.recall_full_restore = probe_candidate(RepairSpec{}).recall();
     say(o.quiet, fmt::format("SFT + full QK-Restore (in memory): recall {}", interval_text(*report.recall_full_restore)));
     rank(report);  // by retrieval and drift: the order in which groups are tried when --recall-top limits them
     const std::size_t tried = o.recall_top > 0 ? std::min<std::size_t>(o.recall_top, report.groups.size()) : report.groups.size();
     for (std::size_t i = 0; i < tried; ++i) {
       GroupEvidence& g = report.groups[i];
-      CandidateSpec candidate;
-      candidate.selection.heads = fmt::format("{}:{}", g.layer, g.kv_group);
+      RepairSpec candidate;
+      candidate.selection.heads.emplace().layers[g.layer].kv_groups.insert(g.kv_group);
       const RecallResult r = probe_candidate(candidate);
       g.recall = r.recall();
       g.recall_gain = recall_gain(r, sft_run.recall);

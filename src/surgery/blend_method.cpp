@@ -4,40 +4,23 @@
 
 #include "surgery/tensor_rows.hpp"
 #include "util/error.hpp"
-#include "util/json.hpp"
 
 namespace qk {
-namespace {
-
-double checked_alpha(double alpha, const std::string& where, ErrorKind kind = ErrorKind::Usage) {
+double checked_alpha(double alpha, const std::string& where, ErrorKind kind) {
   if (!(alpha >= 0 && alpha <= 1)) fail(kind, "{}: alpha {} must lie in [0, 1] (1: base, 0: SFT)", where, alpha);
   return alpha;
 }
-
-}  // namespace
 
 BlendMethod::BlendMethod(double alpha, std::map<int, double> layer_alphas) : alpha_(alpha), layer_alphas_(std::move(layer_alphas)) {
   checked_alpha(alpha_, "--alpha");
   for (const auto& [layer, a] : layer_alphas_) checked_alpha(a, fmt::format("layer {}", layer));
 }
 
-nlohmann::json BlendMethod::options() const {
-  nlohmann::json layers = nlohmann::json::object();
-  for (const auto& [layer, a] : layer_alphas_) layers[std::to_string(layer)] = a;
-  return {{"alpha", alpha_}, {"layers", layers}};
-}
-
-BlendMethod BlendMethod::from_options(const nlohmann::json& options, const std::string& where, double default_alpha) {
-  if (!options.is_object()) fail(ErrorKind::Format, "{}: blend options are a JSON object like {{\"alpha\": 0.5, \"layers\": {{\"3\": 1.0}}}}", where);
-  for (const auto& [key, value] : options.items())
-    if (key != "alpha" && key != "layers") fail(ErrorKind::Format, "{}: unknown field '{}' (expected alpha, layers)", where, key);
-  std::map<int, double> layers;
-  if (options.contains("layers"))
-    for (const auto& [key, value] : object_field(options, "layers", where).items()) {
-      const std::string field = fmt::format("{}: layers.{}", where, key);
-      layers[parse_layer_index(key, field)] = checked_alpha(json_as<double>(value, field), field, ErrorKind::Format);
-    }
-  return BlendMethod(checked_alpha(number_field(options, "alpha", where, default_alpha), where, ErrorKind::Format), layers);
+MethodSpec BlendMethod::spec() const {
+  MethodSpec m = MethodSpec::defaults(MethodKind::Blend);
+  m.alpha = alpha_;
+  m.layer_alphas = layer_alphas_;
+  return m;
 }
 
 double BlendMethod::alpha_for(int layer) const {
@@ -60,10 +43,6 @@ std::vector<std::vector<std::byte>> BlendMethod::compute_layer(std::span<const T
     }
   }
   return outputs;
-}
-
-BlendMethod read_blend_file(const std::string& path, double default_alpha) {
-  return BlendMethod::from_options(read_json_file(path), path, default_alpha);
 }
 
 }  // namespace qk

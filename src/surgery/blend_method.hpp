@@ -4,28 +4,25 @@
 #include <map>
 
 #include "surgery/method.hpp"
+#include "util/error.hpp"
 
 namespace qk {
+
+// `alpha` when it lies in [0, 1], else Error(kind) "WHERE: alpha A must lie in [0, 1] ...".
+double checked_alpha(double alpha, const std::string& where, ErrorKind kind = ErrorKind::Usage);
 
 class BlendMethod final : public SurgeryMethod {
  public:
   explicit BlendMethod(double alpha, std::map<int, double> layer_alphas = {});
-  std::string name() const override { return "blend"; }
-  nlohmann::json options() const override;
+  MethodSpec spec() const override;
   std::vector<std::vector<std::byte>> compute_layer(std::span<const TensorPair> tensors, const SurgeryPlan& plan) const override;
 
   double alpha_for(int layer) const;
   const std::map<int, double>& layer_alphas() const { return layer_alphas_; }
-  // {"alpha": 0.5, "layers": {"3": 1.0, "11": 0.25}} (both keys optional), as options() writes it;
-  // throws Error(Format) naming `where` and the field.
-  static BlendMethod from_options(const nlohmann::json& options, const std::string& where, double default_alpha = 1.0);
 
  private:
   double alpha_;
   std::map<int, double> layer_alphas_;
 };
-
-// Reads a blend file (the form of from_options).
-BlendMethod read_blend_file(const std::string& path, double default_alpha);
 
 }  // namespace qk

@@ -16,6 +16,7 @@ struct LayerHeadRequest {
   bool all_groups = false;
   std::set<int> kv_groups;
   std::set<int> query_heads;
+  bool operator==(const LayerHeadRequest&) const = default;
 };
 
 struct HeadSpec {
@@ -24,6 +25,7 @@ struct HeadSpec {
   static HeadSpec parse(const std::string& text);
   std::set<int> layer_set() const;
   std::string to_string() const;  // canonical form, parses back to the same spec
+  bool operator==(const HeadSpec&) const = default;
 };
 
 // The rows one layer takes from base, resolved against its head counts.

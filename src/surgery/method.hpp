@@ -12,6 +12,7 @@
 
 #include "io/checkpoint.hpp"
 #include "surgery/plan.hpp"
+#include "surgery/repair_spec.hpp"
 
 namespace qk {
 
@@ -24,8 +25,10 @@ struct TensorPair {
 class SurgeryMethod {
  public:
   virtual ~SurgeryMethod() = default;
-  virtual std::string name() const = 0;
-  virtual nlohmann::json options() const = 0;
+  // The method and its parameters as a typed value (repair_spec.hpp): what qkrestore.json records,
+  // through the repair codec, so that `verify` rebuilds this method with RepairSpec::make_method().
+  virtual MethodSpec spec() const = 0;
+  std::string name() const { return method_name(spec().kind); }
   // Returns one buffer per input, each the full tensor in SFT's dtype and shape: SFT's bytes outside
   // the planned rows, the method's result inside them.
   virtual std::vector<std::vector<std::byte>> compute_layer(std::span<const TensorPair> tensors, const SurgeryPlan& plan) const = 0;
@@ -34,14 +37,9 @@ class SurgeryMethod {
 // QK-Restore (paper, Algorithm 1): the planned rows come from base, converted to SFT's dtype.
 class RestoreMethod final : public SurgeryMethod {
  public:
-  std::string name() const override { return "restore"; }
-  nlohmann::json options() const override { return nlohmann::json::object(); }
+  MethodSpec spec() const override { return MethodSpec::defaults(MethodKind::Restore); }
   std::vector<std::vector<std::byte>> compute_layer(std::span<const TensorPair> tensors, const SurgeryPlan& plan) const override;
 };
-
-// Rebuilds a method from the name and options recorded in qkrestore.json (for `verify`); a malformed
-// option is an Error(Format) naming `where` (the file) and the field.
-std::unique_ptr<SurgeryMethod> method_from_provenance(const std::string& name, const nlohmann::json& options, const std::string& where);
 
 // Copies base's bytes of `rows` into `out` (which holds SFT's bytes), converting dtypes if needed.
 void copy_base_rows(const TensorPair& pair, std::span<std::byte> out);

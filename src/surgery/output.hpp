@@ -19,7 +19,7 @@ struct OutputOptions {
   bool quiet = false;
   bool fsync = false;                            // --fsync: every file on disk before OUT is installed
   std::string command_line;                      // recorded in qkrestore.json and the model card
-  SurgeryOptions surgery_options;                // recorded for `verify`
+  Selection selection;                           // recorded for `verify`, with the method's spec()
 };
 
 inline Durability durability(const OutputOptions& options) { return options.fsync ? Durability::Disk : Durability::PageCache; }

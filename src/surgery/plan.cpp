@@ -37,7 +37,7 @@ std::string describe_rows(const PlannedTensor& t) {
 
 class Planner {
  public:
-  Planner(const Checkpoint& base, const Checkpoint& sft, const SurgeryOptions& options, const FamilyTable& table)
+  Planner(const Checkpoint& base, const Checkpoint& sft, const Selection& options, const FamilyTable& table)
       : base_(base), sft_(sft), options_(options),
         base_layout_(base.config(), table, (base.dir() / "config.json").string()),
         sft_layout_(sft.config(), table, (sft.dir() / "config.json").string()) {}
@@ -118,7 +118,7 @@ class Planner {
 
   // --heads: refuses what cannot be cut per head, then narrows the selected layers to the spec's.
   void select_heads(SurgeryPlan& plan) {
-    const HeadSpec spec = HeadSpec::parse(*options_.heads);
+    const HeadSpec& spec = *options_.heads;
     const FamilyProfile& family = sft_layout_.family();
     std::map<char, std::set<std::string>> weights;
     for (const auto& tmpl : family.global_tensors) {
@@ -305,7 +305,7 @@ class Planner {
 
   const Checkpoint& base_;
   const Checkpoint& sft_;
-  const SurgeryOptions& options_;
+  const Selection& options_;
   ModelLayout base_layout_, sft_layout_;
   std::string prefix_;
   std::map<std::string, PlannedTensor> planned_;
@@ -320,17 +320,6 @@ std::int64_t PlannedTensor::selected_rows() const {
   std::int64_t n = 0;
   for (const auto& r : rows) n += r.end - r.begin;
   return n;
-}
-
-nlohmann::json SurgeryOptions::to_json() const {
-  nlohmann::json j;
-  j["layers"] = layers ? nlohmann::json(std::vector<int>(layers->begin(), layers->end())) : nlohmann::json(nullptr);
-  j["tensors"] = tensors_regex ? nlohmann::json(*tensors_regex) : nlohmann::json(nullptr);
-  j["include_sliding"] = include_sliding;
-  j["include_gate"] = include_gate;
-  j["with_qk_norm"] = with_qk_norm;
-  j["heads"] = heads ? nlohmann::json(*heads) : nlohmann::json(nullptr);
-  return j;
 }
 
 const LayerHeads* SurgeryPlan::heads_of(int layer) const {
@@ -413,8 +402,8 @@ std::string SurgeryPlan::to_text() const {
   return out;
 }
 
-SurgeryPlan make_plan(const Checkpoint& base, const Checkpoint& sft, const SurgeryOptions& options, const FamilyTable& table) {
-  return Planner(base, sft, options, table).build();
+SurgeryPlan make_plan(const Checkpoint& base, const Checkpoint& sft, const Selection& selection, const FamilyTable& table) {
+  return Planner(base, sft, selection, table).build();
 }
 
 }  // namespace qk

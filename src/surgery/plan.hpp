@@ -12,8 +12,9 @@
 #include <nlohmann/json.hpp>
 
 #include "arch/layout.hpp"
-#include "surgery/head_selection.hpp"
 #include "io/checkpoint.hpp"
+#include "surgery/head_selection.hpp"
+#include "surgery/repair_spec.hpp"
 
 namespace qk {
 
@@ -29,16 +30,6 @@ struct PlannedTensor {
   std::int64_t total_rows = 0;
   bool whole() const { return rows.empty(); }
   std::int64_t selected_rows() const;
-};
-
-struct SurgeryOptions {
-  std::optional<std::set<int>> layers;        // --layers: replaces the default choice of layers
-  std::optional<std::string> tensors_regex;   // --tensors: restricts to / extends by matching tensor names
-  bool include_sliding = false;               // --include-sliding
-  bool include_gate = false;                  // --include-gate
-  bool with_qk_norm = false;                  // --with-qk-norm
-  std::optional<std::string> heads;           // --heads SPEC (head_selection.hpp): only these KV groups / query heads
-  nlohmann::json to_json() const;
 };
 
 struct SurgeryPlan {
@@ -70,6 +61,6 @@ struct SurgeryPlan {
 // Validates that base and SFT are the same architecture (model_type, layer count and kinds, head
 // counts, head_dim, every planned tensor present in both with the same shape) and builds the plan.
 // Throws Error(Mismatch) naming what differs.
-SurgeryPlan make_plan(const Checkpoint& base, const Checkpoint& sft, const SurgeryOptions& options, const FamilyTable& table);
+SurgeryPlan make_plan(const Checkpoint& base, const Checkpoint& sft, const Selection& selection, const FamilyTable& table);
 
 }  // namespace qk

@@ -31,7 +31,12 @@ ProcrustesMethod::ProcrustesMethod(double alpha, Granularity granularity) : alph
   if (!(alpha >= 0 && alpha <= 1)) fail(ErrorKind::Usage, "--alpha {} must lie in [0, 1] (1: aligned base, 0: SFT)", alpha);
 }
 
-nlohmann::json ProcrustesMethod::options() const { return {{"alpha", alpha_}, {"granularity", granularity_name(granularity_)}}; }
+MethodSpec ProcrustesMethod::spec() const {
+  MethodSpec m = MethodSpec::defaults(MethodKind::Procrustes);
+  m.alpha = alpha_;
+  m.granularity = granularity_name(granularity_);
+  return m;
+}
 
 namespace {
 

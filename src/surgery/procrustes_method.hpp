@@ -54,8 +54,7 @@ struct GroupAlignment {
 class ProcrustesMethod final : public SurgeryMethod {
  public:
   ProcrustesMethod(double alpha, Granularity granularity);
-  std::string name() const override { return "procrustes"; }
-  nlohmann::json options() const override;
+  MethodSpec spec() const override;
   std::vector<std::vector<std::byte>> compute_layer(std::span<const TensorPair> tensors, const SurgeryPlan& plan) const override;
 
   // Every rotation computed so far, in order (the output writer calls compute_layer once per layer).
@@ -82,8 +81,7 @@ void check_rope_geometry(const SurgeryPlan& plan, int layer, const char* method)
 class RidgeMethod final : public SurgeryMethod {
  public:
   explicit RidgeMethod(double lambda);
-  std::string name() const override { return "ridge"; }
-  nlohmann::json options() const override { return {{"lambda", lambda_}}; }
+  MethodSpec spec() const override;
   std::vector<std::vector<std::byte>> compute_layer(std::span<const TensorPair> tensors, const SurgeryPlan& plan) const override;
 
  private:

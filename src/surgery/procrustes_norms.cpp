@@ -45,9 +45,9 @@ Eigen::VectorXd head_slice(const Eigen::VectorXd& weight, std::int64_t h, std::i
 
 }  // namespace
 
-std::vector<NormDeviation> qk_norm_deviation(const Checkpoint& base, const Checkpoint& sft, const SurgeryOptions& options,
+std::vector<NormDeviation> qk_norm_deviation(const Checkpoint& base, const Checkpoint& sft, const Selection& options,
                                              const FamilyTable& table, const std::vector<GroupAlignment>& alignments) {
-  SurgeryOptions with_norms = options;
+  Selection with_norms = options;
   with_norms.with_qk_norm = true;
   const SurgeryPlan plan = make_plan(base, sft, with_norms, table);
   const Checkpoint& source = options.with_qk_norm ? base : sft;

@@ -24,7 +24,7 @@ const std::vector<double>& norm_deviation_offsets();
 // For every alignment of a layer that has q/k norm weights: their deviation. Norm weights are
 // base's when options.with_qk_norm (they are then restored with the Q/K rows), else SFT's.
 // rope_theta from config.json (rope_parameters.rope_theta, rope_theta, default 10000).
-std::vector<NormDeviation> qk_norm_deviation(const Checkpoint& base, const Checkpoint& sft, const SurgeryOptions& options,
+std::vector<NormDeviation> qk_norm_deviation(const Checkpoint& base, const Checkpoint& sft, const Selection& options,
                                              const FamilyTable& table, const std::vector<GroupAlignment>& alignments);
 
 }  // namespace qk

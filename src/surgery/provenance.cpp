@@ -39,6 +39,7 @@ nlohmann::json describe_input(const Checkpoint& ckpt) {
 }  // namespace
 
 std::string model_card_section(const SurgeryPlan& plan, const SurgeryMethod& method, const OutputOptions& options) {
+  const nlohmann::json method_options = RepairSpec{method.spec(), options.selection}.method_options_json();
   std::string layers;
   for (int l : plan.selected_layers) {
     layers += (layers.empty() ? "" : ", ") + std::to_string(l);
@@ -54,7 +55,7 @@ std::string model_card_section(const SurgeryPlan& plan, const SurgeryMethod& met
       "- command: `{}`\n"
       "- qkrestore {}; per-tensor sources and SHA-256 digests are in `qkrestore.json`; "
       "`qkrestore verify --base BASE --sft SFT --out THIS_DIR` re-checks every byte.\n",
-      method.name(), method.options().empty() ? "" : ", options " + method.options().dump(), plan.model_type,
+      method.name(), method_options.empty() ? "" : ", options " + method_options.dump(), plan.model_type,
       layers.empty() ? "none" : layers, plan.tensors.size(), options.command_line, tool_version());
   for (const auto& note : plan.notes) text += "- note: " + note + "\n";
   return text;
@@ -82,9 +83,9 @@ void write_provenance(const fs::path& dir, const Checkpoint& base, const Checkpo
   doc["version"] = tool_version();
   doc["created"] = utc_now();
   doc["command"] = options.command_line;
-  doc["method"] = method.name();
-  doc["method_options"] = method.options();
-  doc["options"] = options.surgery_options.to_json();
+  // What the output is: the repair, through its one codec (`verify` reads it back with RepairSpec::from_json).
+  const nlohmann::json repair = RepairSpec{method.spec(), options.selection}.to_json();
+  for (const auto& [key, value] : repair.items()) doc[key] = value;
   doc["max_shard_size"] = options.max_shard_size ? nlohmann::json(*options.max_shard_size) : nlohmann::json(nullptr);
   doc["base"] = describe_input(base);
   doc["sft"] = describe_input(sft);

@@ -12,6 +12,12 @@ RidgeMethod::RidgeMethod(double lambda) : lambda_(lambda) {
   if (!(lambda >= 0)) fail(ErrorKind::Usage, "--lambda {} must be >= 0 (0: closest to restore, large: closest to SFT)", lambda);
 }
 
+MethodSpec RidgeMethod::spec() const {
+  MethodSpec m = MethodSpec::defaults(MethodKind::Ridge);
+  m.lambda = lambda_;
+  return m;
+}
+
 std::vector<std::vector<std::byte>> RidgeMethod::compute_layer(std::span<const TensorPair> tensors, const SurgeryPlan& plan) const {
   const QkLayerLayout layout = locate_qk_heads(tensors, plan, "ridge");
   const std::int64_t hd = layout.head_dim;

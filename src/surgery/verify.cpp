@@ -22,32 +22,14 @@ namespace {
 
 // What qkrestore.json recorded; every field checked, naming the file and the field.
 struct Provenance {
-  std::unique_ptr<SurgeryMethod> method;
-  SurgeryOptions options;
+  RepairSpec spec;
   std::map<std::string, std::string> sha256;  // tensor -> recorded digest
 };
 
 Provenance read_provenance(const fs::path& path) {
   const std::string where = path.string();
   const nlohmann::json j = read_json_file(path);
-  if (!j.is_object()) fail(ErrorKind::Format, "{}: expected a JSON object", where);
-  Provenance p;
-  const nlohmann::json no_options = nlohmann::json::object();
-  const auto& method_options = j.contains("method_options") ? object_field(j, "method_options", where) : no_options;
-  p.method = method_from_provenance(optional_string_field(j, "method", where).value_or(""), method_options, where);
-  const auto& options = j.contains("options") ? object_field(j, "options", where) : no_options;
-  const std::string in_options = where + ": options";
-  if (options.contains("layers") && !options["layers"].is_null()) {
-    std::set<int> layers;
-    for (const auto& layer : array_field(options, "layers", in_options))
-      layers.insert(json_layer_index(layer, in_options + ".layers"));
-    p.options.layers = layers;
-  }
-  p.options.tensors_regex = optional_string_field(options, "tensors", in_options);
-  p.options.include_sliding = bool_field(options, "include_sliding", in_options, false);
-  p.options.include_gate = bool_field(options, "include_gate", in_options, false);
-  p.options.with_qk_norm = bool_field(options, "with_qk_norm", in_options, false);
-  p.options.heads = optional_string_field(options, "heads", in_options);
+  Provenance p{RepairSpec::from_json(j, where), {}};
   if (j.contains("tensors"))
     for (const auto& [name, entry] : object_field(j, "tensors", where).items())
       if (auto digest = optional_string_field(entry, "sha256", fmt::format("{}: tensors.{}", where, name))) p.sha256[name] = *digest;
@@ -72,9 +54,9 @@ VerifyReport verify_output(const Checkpoint& base, const Checkpoint& sft, const 
     fail(ErrorKind::Format, "{} has no {}: it was not written by qkrestore, so there is nothing to verify against", out_dir.string(),
          kProvenanceFile);
   const Provenance provenance = read_provenance(provenance_path);
-  const auto& method = provenance.method;
+  const auto method = provenance.spec.make_method();
   const Checkpoint out(out_dir);
-  const SurgeryPlan plan = make_plan(base, sft, provenance.options, table);
+  const SurgeryPlan plan = make_plan(base, sft, provenance.spec.selection, table);
   auto problem = [&](std::string text) { report.problems.push_back(std::move(text)); };
 
   // The same tensor set, shapes and dtypes as SFT.

@@ -32,7 +32,7 @@ namespace {
 // The global layers: where candidates start to differ from SFT, so where prefill can be resumed.
 std::vector<std::size_t> global_layers(const Checkpoint& base, const Checkpoint& sft) {
   std::vector<std::size_t> layers;
-  for (int l : make_plan(base, sft, SurgeryOptions{}, FamilyTable::builtin()).selected_layers) layers.push_back(static_cast<std::size_t>(l));
+  for (int l : make_plan(base, sft, Selection{}, FamilyTable::builtin()).selected_layers) layers.push_back(static_cast<std::size_t>(l));
   return layers;
 }
 
@@ -154,7 +154,7 @@ class ServedCandidates final : public CandidateBackends {
       out.overwrite = true;
       out.quiet = true;
       out.command_line = candidate.spec.command(base_dir_.string(), sft_dir_.string(), scratch_model_.string());
-      out.surgery_options = candidate.spec.selection;
+      out.selection = candidate.spec.selection;
       write_output(base, sft, plan, *candidate.spec.make_method(), out);
       model_dir = scratch_model_;
     }

@@ -25,7 +25,7 @@ std::vector<Candidate> make_candidates(const CandidateSetOptions& options) {
   for (int k = 1; k <= options.top_k && k <= static_cast<int>(options.ranked_groups.size()); ++k) {
     heads += (heads.empty() ? "" : ",") + options.ranked_groups[k - 1];
     Candidate c{fmt::format("top-{}", k), CandidateKind::Surgery, {}};
-    c.spec.selection.heads = heads;
+    c.spec.selection.heads = HeadSpec::parse(heads);
     out.push_back(std::move(c));
   }
   if (options.per_layer && options.global_layers.size() > 1)
@@ -37,14 +37,14 @@ std::vector<Candidate> make_candidates(const CandidateSetOptions& options) {
   out.push_back({"restore", CandidateKind::Surgery, {}});  // the paper's: every global layer, Q and K
   for (double alpha : options.blend_alphas) {
     Candidate c{fmt::format("blend-{}", alpha), CandidateKind::Surgery, {}};
-    c.spec.method = "blend";
-    c.spec.alpha = alpha;
+    c.spec.method = MethodSpec::defaults(MethodKind::Blend);
+    c.spec.method.alpha = alpha;
     out.push_back(std::move(c));
   }
   for (double alpha : options.procrustes_alphas) {
     Candidate c{fmt::format("qkpro-{}", alpha), CandidateKind::Surgery, {}};
-    c.spec.method = "procrustes";
-    c.spec.alpha = alpha;
+    c.spec.method = MethodSpec::defaults(MethodKind::Procrustes);
+    c.spec.method.alpha = alpha;
     out.push_back(std::move(c));
   }
   return out;

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "heads/candidate.hpp"
+#include "surgery/repair_spec.hpp"
 
 namespace qk::sweep {
 
@@ -16,7 +16,7 @@ enum class CandidateKind { Sft, Base, Surgery };
 struct Candidate {
   std::string name;  // short, unique, used as its folder name: "restore", "layer-3", "top-2", "blend-0.5"
   CandidateKind kind = CandidateKind::Surgery;
-  heads::CandidateSpec spec;  // Surgery only
+  RepairSpec spec;  // Surgery only
   std::string description() const;  // the label of the surgery, or "SFT unchanged" / "base model"
 };
 

@@ -39,7 +39,7 @@ TEST_P(FamilyTest, DefaultPlanTakesExactlyTheGlobalQueryKeyTensors) {
   SurgeryPlan plan = make_plan(base, sft, {}, FamilyTable::builtin());
   EXPECT_EQ(planned_names(plan), m.global_tensors(test::kDefaultRoles));
 
-  SurgeryOptions with_norms;
+  Selection with_norms;
   with_norms.with_qk_norm = true;
   std::set<std::string> roles = test::kDefaultRoles;
   roles.insert(test::kNormRoles.begin(), test::kNormRoles.end());
@@ -75,7 +75,7 @@ INSTANTIATE_TEST_SUITE_P(ReferenceCheckpoints, FamilyTest, ::testing::ValuesIn(t
 TEST(FamilyTable, GatedQueryRowsCanIncludeTheGate) {
   auto dir = test::checkpoints_dir() / "qwen3_next";
   Checkpoint base(dir / "base"), sft(dir / "sft");
-  SurgeryOptions options;
+  Selection options;
   options.include_gate = true;
   for (const auto& t : make_plan(base, sft, options, FamilyTable::builtin()).tensors) EXPECT_TRUE(t.whole()) << t.name;
 }

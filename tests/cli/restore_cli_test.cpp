@@ -7,6 +7,7 @@
 #include "io/checkpoint.hpp"
 #include "support/run_binary.hpp"
 #include "support/temp_dir.hpp"
+#include "surgery/repair_spec.hpp"
 #include "util/json.hpp"
 
 namespace qk {
@@ -286,6 +287,33 @@ TEST_F(RestoreCli, TensorsRegexGivesTheVOnlyAblation) {
   for (const auto& layer : plan["layers"])
     for (const auto& t : layer["from_base"]) names.push_back(t["name"]);
   EXPECT_EQ(names, (std::vector<std::string>{"model.layers.1.self_attn.v_proj.weight", "model.layers.3.self_attn.v_proj.weight"}));
+}
+
+// The command a repair prints (RepairSpec::command, as sweep prints its pick) reruns to the same
+// output: an --alpha-file is printed back inline as --layer-alphas, and qkrestore.json records the
+// same spec either way.
+TEST_F(RestoreCli, TheRecordedRepairPrintsACommandThatRerunsIt) {
+  test::write_bytes(tmp_ / "alphas.json", R"({"alpha": 0.25, "layers": {"3": 0.75}})");
+  auto r = run_qkrestore("blend -q " + pair() + " --alpha-file " + shell_quote((tmp_ / "alphas.json").string()) +
+                         " --heads 3:1,1:0 --out " + out());
+  ASSERT_EQ(r.status, 0) << r.output;
+  const RepairSpec spec = RepairSpec::from_json(read_json_file(tmp_ / "out" / "qkrestore.json"), "qkrestore.json");
+  const std::string command = spec.command((tmp_ / "base").string(), (tmp_ / "sft").string(), (tmp_ / "again").string());
+  EXPECT_NE(command.find("--layer-alphas 3=0.75"), std::string::npos) << command;
+  const std::string prefix = "qkrestore ";
+  ASSERT_EQ(command.rfind(prefix, 0), 0u);
+  auto again = run_qkrestore(command.substr(prefix.size()) + " -q");
+  ASSERT_EQ(again.status, 0) << command << "\n" << again.output;
+  EXPECT_EQ(RepairSpec::from_json(read_json_file(tmp_ / "again" / "qkrestore.json"), "qkrestore.json"), spec);
+  for (const auto& e : fs::directory_iterator(tmp_ / "out")) {
+    if (e.path().extension() == ".safetensors") {
+      EXPECT_EQ(test::read_bytes(e.path()), test::read_bytes(tmp_ / "again" / e.path().filename())) << e.path();
+    }
+  }
+  auto blend_needs_alpha = run_qkrestore("blend " + pair() + " --out " + out("none"));
+  EXPECT_EQ(blend_needs_alpha.status, 2) << blend_needs_alpha.output;
+  EXPECT_NE(blend_needs_alpha.output.find("--alpha"), std::string::npos) << blend_needs_alpha.output;
+  expect_nothing_written("none");
 }
 
 // Issue 17: inputs that used to escape as "internal error" (std::stoi, nlohmann type errors) are

@@ -14,6 +14,7 @@
 #include "support/surgery_output.hpp"
 #include "surgery/blend_method.hpp"
 #include "surgery/plan.hpp"
+#include "surgery/repair_spec.hpp"
 #include "tokenizer/tokenizer.hpp"
 #include "util/files.hpp"
 #include "util/json.hpp"
@@ -32,6 +33,10 @@ struct Reader {
 };
 
 // Writes `text` as the reader's file and reads it; returns the qk::Error it threw, if any.
+void read_alpha_file(const fs::path& f) {
+  RepairSpec::parse_args(MethodKind::Blend, std::vector<std::string>{"--alpha-file", f.string()});
+}
+
 bool names_the_file(const Reader& reader, const Error& error) {
   return std::string(error.what()).find(reader.named_file) != std::string::npos;
 }
@@ -101,8 +106,8 @@ class HostileJson : public ::testing::Test {
            verify_output(base, sft, *dir_ / "blended", FamilyTable::builtin(), true);
          },
          "qkrestore.json"},
-        {"blend file", R"({"alpha": 0.5, "layers": {"3": @}})", [](const fs::path& f) { read_blend_file(f.string(), 0.5); }},
-        {"blend file layer key", R"({"alpha": 0.5, "layers": {"@": 1}})", [](const fs::path& f) { read_blend_file(f.string(), 0.5); }},
+        {"blend file", R"({"alpha": 0.5, "layers": {"3": @}})", [](const fs::path& f) { read_alpha_file(f); }},
+        {"blend file layer key", R"({"alpha": 0.5, "layers": {"@": 1}})", [](const fs::path& f) { read_alpha_file(f); }},
         {"niah task line", R"({"index": @, "input": "q", "outputs": ["a"], "length": 5, "seed": @})",
          [](const fs::path& f) { niah::index_task_file(f); }},
         {"niah prediction line", R"({"pred": "a", "outputs": ["a"], "max_seq_length": @, "index": @})",

@@ -25,30 +25,32 @@ std::vector<float> logits_of(engine::CausalLM& model) {
   return model.forward(std::span<const engine::Segment>(&segment, 1), engine::LogitsFor::AllTokens);
 }
 
-void write_candidate(const Checkpoint& base, const Checkpoint& sft, const CandidateSpec& c, const std::filesystem::path& out) {
+void write_candidate(const Checkpoint& base, const Checkpoint& sft, const RepairSpec& c, const std::filesystem::path& out) {
   OutputOptions options;
   options.out = out;
   options.quiet = true;
-  options.surgery_options = c.selection;
+  options.selection = c.selection;
   const auto method = c.make_method();
   write_output(base, sft, make_plan(base, sft, c.selection, FamilyTable::builtin()), *method, options);
 }
 
-CandidateSpec candidate(std::string method, double alpha, std::optional<std::string> heads) {
-  CandidateSpec c;
-  c.method = std::move(method);
-  c.alpha = alpha;
-  c.selection.heads = std::move(heads);
+RepairSpec candidate(MethodKind method, double alpha, std::optional<std::string> heads) {
+  RepairSpec c;
+  c.method = MethodSpec::defaults(method);
+  c.method.alpha = alpha;
+  if (heads) c.selection.heads = HeadSpec::parse(*heads);
   return c;
 }
+
+constexpr MethodKind kRestore = MethodKind::Restore, kBlend = MethodKind::Blend, kProcrustes = MethodKind::Procrustes;
 
 TEST(InMemorySurgery, EqualsLoadingTheWrittenCheckpointAndUndoes) {
   const Checkpoint base(kPair / "base"), sft(kPair / "sft");
   auto model = engine::load_causal_lm(kPair / "sft");
   const std::vector<float> sft_logits = logits_of(*model);
   InMemorySurgery surgery(*model, base, sft);
-  for (const auto& c : {candidate("restore", 1, std::nullopt), candidate("restore", 1, "1:0"), candidate("restore", 1, "3:q3"),
-                        candidate("blend", 0.5, "3:1,1:0"), candidate("procrustes", 1, "1:1"), candidate("procrustes", 0.5, std::nullopt)}) {
+  for (const auto& c : {candidate(kRestore, 1, std::nullopt), candidate(kRestore, 1, "1:0"), candidate(kRestore, 1, "3:q3"),
+                        candidate(kBlend, 0.5, "3:1,1:0"), candidate(kProcrustes, 1, "1:1"), candidate(kProcrustes, 0.5, std::nullopt)}) {
     SCOPED_TRACE(c.label());
     test::TempDir dir;
     write_candidate(base, sft, c, dir / "out");
@@ -69,7 +71,7 @@ TEST(InMemorySurgery, OnlyTheSelectedRowsAreWritten) {
   const Checkpoint base(kPair / "base"), sft(kPair / "sft");
   auto model = engine::load_causal_lm(kPair / "sft");
   InMemorySurgery surgery(*model, base, sft);
-  surgery.apply(candidate("restore", 1, "1:0"));
+  surgery.apply(candidate(kRestore, 1, "1:0"));
   // KV group 0 of layer 1: 2 query heads x 16 rows of q_proj plus 16 key rows, 32 columns each.
   EXPECT_EQ(surgery.floats_written(), (2 * 16 + 16) * 32u);
 }
@@ -79,11 +81,11 @@ TEST(InMemorySurgery, AFailedCandidateLeavesSft) {
   auto model = engine::load_causal_lm(kPair / "sft");
   const std::vector<float> sft_logits = logits_of(*model);
   InMemorySurgery surgery(*model, base, sft);
-  surgery.apply(candidate("restore", 1, "1:0"));
-  EXPECT_THROW(surgery.apply(candidate("procrustes", 1, "1:q0")), Error);  // one query head cannot be aligned alone
+  surgery.apply(candidate(kRestore, 1, "1:0"));
+  EXPECT_THROW(surgery.apply(candidate(kProcrustes, 1, "1:q0")), Error);  // one query head cannot be aligned alone
   const std::vector<float> now = logits_of(*model);
   EXPECT_EQ(0, std::memcmp(now.data(), sft_logits.data(), now.size() * sizeof(float)));
-  CandidateSpec norms = candidate("restore", 1, std::nullopt);
+  RepairSpec norms = candidate(kRestore, 1, std::nullopt);
   norms.selection.tensors_regex = "v_proj";  // v_proj is not held as the checkpoint stores it (fused with k_proj)
   try {
     surgery.apply(norms);
@@ -91,13 +93,6 @@ TEST(InMemorySurgery, AFailedCandidateLeavesSft) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("v_proj"), std::string::npos) << e.what();
   }
-}
-
-TEST(CandidateSpec, LabelAndCommand) {
-  CandidateSpec c = candidate("blend", 0.25, "3:0");
-  EXPECT_EQ(c.label(), "blend a=0.25 heads=3:0");
-  EXPECT_EQ(c.command("B", "S", "O"), "qkrestore blend --base B --sft S --out O --alpha 0.25 --heads 3:0");
-  EXPECT_THROW(candidate("ridge", 1, std::nullopt).make_method(), Error);
 }
 
 // The probe is read-only: logits with and without it are identical; every recorded row is a
@@ -167,7 +162,7 @@ TEST(ForwardFrom, EqualsTheFullForwardOfTheEditedModel) {
   const std::vector<float> sft_again = run(&captured[3]);
   EXPECT_EQ(0, std::memcmp(sft_again.data(), sft_logits.data(), sft_logits.size() * sizeof(float)));
   InMemorySurgery surgery(*model, base, sft);
-  surgery.apply(candidate("restore", 1, "3:1"));
+  surgery.apply(candidate(kRestore, 1, "3:1"));
   const std::vector<float> want = run(nullptr), got = run(&captured[3]);
   ASSERT_EQ(got.size(), want.size());
   EXPECT_EQ(0, std::memcmp(got.data(), want.data(), got.size() * sizeof(float)));

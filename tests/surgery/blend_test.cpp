@@ -60,7 +60,9 @@ TEST(Blend, PerLayerAlphasFromAFile) {
   Checkpoint base(dir / "base"), sft(dir / "sft");
   test::TempDir tmp;
   std::ofstream(tmp / "alphas.json") << R"({"alpha": 0.0, "layers": {"3": 1.0}})";
-  const BlendMethod method = read_blend_file((tmp / "alphas.json").string(), 0.5);
+  const RepairSpec spec = RepairSpec::parse_args(MethodKind::Blend, std::vector<std::string>{"--alpha-file", (tmp / "alphas.json").string()});
+  const auto made = spec.make_method();
+  const auto& method = dynamic_cast<const BlendMethod&>(*made);
   EXPECT_EQ(method.alpha_for(1), 0.0);
   EXPECT_EQ(method.alpha_for(3), 1.0);
   const SurgeryPlan plan = make_plan(base, sft, {}, FamilyTable::builtin());
@@ -83,7 +85,7 @@ TEST(Blend, BadFilesAndAlphasAreRefusedWithTheirField) {
   auto expect_error = [&](const std::string& text, const std::string& needle) {
     std::ofstream(tmp / "f.json") << text;
     try {
-      read_blend_file((tmp / "f.json").string(), 0.5);
+      RepairSpec::parse_args(MethodKind::Blend, std::vector<std::string>{"--alpha-file", (tmp / "f.json").string()});
       ADD_FAILURE() << text << " was accepted";
     } catch (const Error& e) {
       EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();

@@ -85,15 +85,15 @@ TEST_P(HeadsRestore, OnlyTheSelectedRowsComeFromBase) {
   const auto globals = m.layers("global_layers");
   const int first = *globals.begin(), last = *globals.rbegin();
   // KV group 1 of the first global layer, plus query head 0 alone (its group not taken) of the last.
-  SurgeryOptions options;
-  options.heads = fmt::format("{}:1,{}:q0", first, last);
+  Selection options;
+  options.heads = HeadSpec::parse(fmt::format("{}:1,{}:q0", first, last));
   test::TempDir dir;
   Checkpoint base(m.dir / "base"), sft(m.dir / "sft");
   const SurgeryPlan plan = make_plan(base, sft, options, FamilyTable::builtin());
   OutputOptions output;
   output.out = dir / "out";
   output.quiet = true;
-  output.surgery_options = options;
+  output.selection = options;
   write_output(base, sft, plan, RestoreMethod(), output);
 
   auto want = expected_rows(m, first, {1}, {});
@@ -107,7 +107,7 @@ TEST_P(HeadsRestore, OnlyTheSelectedRowsComeFromBase) {
   const auto report = verify_output(base, sft, dir / "out", FamilyTable::builtin(), true);
   EXPECT_TRUE(report.problems.empty()) << report.problems.front();
   const auto provenance = read_json_file(dir / "out" / "qkrestore.json");
-  EXPECT_EQ(provenance["options"]["heads"], options.heads);
+  EXPECT_EQ(provenance["options"]["heads"], options.heads->to_string());
 }
 
 // llama and mistral: GQA (4 query heads on 2 KV heads); qwen2: q/k biases; qwen3_next / qwen3_5:
@@ -120,8 +120,8 @@ INSTANTIATE_TEST_SUITE_P(Families, HeadsRestore,
 TEST(Heads, GatedQueryWithIncludeGateTakesTheGateRowsOfTheSelectedHeadsOnly) {
   const test::Manifest m = test::load_manifest("qwen3_next", test::checkpoints_dir() / "qwen3_next");
   Checkpoint base(m.dir / "base"), sft(m.dir / "sft");
-  SurgeryOptions options;
-  options.heads = "1:0";
+  Selection options;
+  options.heads = HeadSpec::parse("1:0");
   options.include_gate = true;
   const SurgeryPlan plan = make_plan(base, sft, options, FamilyTable::builtin());
   const PlannedTensor* q = plan.find("model.layers.1.self_attn.q_proj.weight");
@@ -136,12 +136,12 @@ TEST(Heads, GatedQueryWithIncludeGateTakesTheGateRowsOfTheSelectedHeadsOnly) {
 // Restores `spec` on the qwen3 pair into dir/out (bytes flipped by the caller).
 void restore_heads(const std::filesystem::path& fixture, const std::string& spec, const std::filesystem::path& out) {
   Checkpoint base(fixture / "base"), sft(fixture / "sft");
-  SurgeryOptions options;
-  options.heads = spec;
+  Selection options;
+  options.heads = HeadSpec::parse(spec);
   OutputOptions output;
   output.out = out;
   output.quiet = true;
-  output.surgery_options = options;
+  output.selection = options;
   write_output(base, sft, make_plan(base, sft, options, FamilyTable::builtin()), RestoreMethod(), output);
 }
 
@@ -170,8 +170,8 @@ TEST(Heads, VerifyCatchesAFlippedByteInASelectedAndInAnUnselectedRow) {
 TEST(Heads, BlendAtAlphaOneIsRestoreOfTheSameHeads) {
   const auto fixture = test::checkpoints_dir() / "qwen2";
   Checkpoint base(fixture / "base"), sft(fixture / "sft");
-  SurgeryOptions options;
-  options.heads = "1:0,3:q3";
+  Selection options;
+  options.heads = HeadSpec::parse("1:0,3:q3");
   const SurgeryPlan plan = make_plan(base, sft, options, FamilyTable::builtin());
   for (const auto& group : layer_groups(plan)) {
     std::vector<TensorPair> pairs;
@@ -183,13 +183,13 @@ TEST(Heads, BlendAtAlphaOneIsRestoreOfTheSameHeads) {
 TEST(Heads, ProcrustesAlignsOnlyTheSelectedGroups) {
   const test::Manifest m = test::load_manifest("llama", test::checkpoints_dir() / "llama");
   Checkpoint base(m.dir / "base"), sft(m.dir / "sft");
-  SurgeryOptions options;
-  options.heads = "1:1";
+  Selection options;
+  options.heads = HeadSpec::parse("1:1");
   test::TempDir dir;
   OutputOptions output;
   output.out = dir / "out";
   output.quiet = true;
-  output.surgery_options = options;
+  output.selection = options;
   ProcrustesMethod method(1.0, Granularity::Group);
   write_output(base, sft, make_plan(base, sft, options, FamilyTable::builtin()), method, output);
   ASSERT_EQ(method.alignments().size(), 1u);
@@ -218,8 +218,8 @@ TEST(Heads, ProcrustesAlignsOnlyTheSelectedGroups) {
 
 std::string error_of(const std::string& fixture, const std::string& spec, bool procrustes = false) {
   Checkpoint base(test::checkpoints_dir() / fixture / "base"), sft(test::checkpoints_dir() / fixture / "sft");
-  SurgeryOptions options;
-  options.heads = spec;
+  Selection options;
+  options.heads = HeadSpec::parse(spec);
   try {
     const SurgeryPlan plan = make_plan(base, sft, options, FamilyTable::builtin());
     if (procrustes)

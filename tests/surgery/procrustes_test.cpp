@@ -259,7 +259,7 @@ TEST(Procrustes, RefusesMlaAndAdapterLayersNamingThem) {
 TEST(Procrustes, RefusesSlidingLayers) {
   auto dir = test::checkpoints_dir() / "gemma3";
   Checkpoint base(dir / "base"), sft(dir / "sft");
-  SurgeryOptions options;
+  Selection options;
   options.include_sliding = true;
   const SurgeryPlan plan = make_plan(base, sft, options, FamilyTable::builtin());
   test::TempDir tmp;

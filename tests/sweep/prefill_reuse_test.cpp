@@ -47,9 +47,9 @@ bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }
 
-heads::CandidateSpec spec(std::optional<std::string> heads, std::optional<std::set<int>> layers) {
-  heads::CandidateSpec c;
-  c.selection.heads = std::move(heads);
+RepairSpec spec(std::optional<std::string> heads, std::optional<std::set<int>> layers) {
+  RepairSpec c;
+  if (heads) c.selection.heads = HeadSpec::parse(*heads);
   c.selection.layers = std::move(layers);
   return c;
 }
@@ -74,7 +74,7 @@ TEST(PrefillReuse, CandidatesPrefilledFromSftsRecordMatchTheFullPrefillBitForBit
   EXPECT_EQ(reuse.stats().recorded_tokens, 1000u);
 
   // Starting at each level: one KV group of layer 3, layer 7 alone, layer 11 alone.
-  const std::vector<heads::CandidateSpec> candidates{spec("3:3", std::nullopt), spec(std::nullopt, std::set<int>{7}),
+  const std::vector<RepairSpec> candidates{spec("3:3", std::nullopt), spec(std::nullopt, std::set<int>{7}),
                                                      spec(std::nullopt, std::set<int>{11})};
   for (const auto& c : candidates) {
     plain_surgery.apply(c);

@@ -29,7 +29,7 @@ TEST(SweepCandidates, SmallerRepairsFirstAndCumulativeTopK) {
   for (const auto& x : c) names.push_back(x.name);
   EXPECT_EQ(names, (std::vector<std::string>{"sft", "base", "top-1", "top-2", "layer-3", "layer-7", "restore", "blend-0.25",
                                              "blend-0.75", "qkpro-1"}));
-  EXPECT_EQ(*c[3].spec.selection.heads, "7:1,3:0");
+  EXPECT_EQ(c[3].spec.selection.heads->to_string(), "3:0,7:1");  // canonical: by layer
   EXPECT_EQ(c[4].spec.label(), "restore layers=3");
   EXPECT_EQ(c[8].spec.label(), "blend a=0.75");
 }
