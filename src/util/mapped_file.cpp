@@ -61,8 +61,9 @@ void MappedFile::release(std::size_t offset, std::size_t length) const {
   long page = ::sysconf(_SC_PAGESIZE);
   std::size_t begin = offset / page * page;
   std::size_t end = std::min(size_, offset + length);
+  // Unmaps the range from this process only. The page cache keeps the file's pages, as after `cp`:
+  // dropping them too (POSIX_FADV_DONTNEED) made the next run read them from the disk again.
   ::madvise(const_cast<std::byte*>(data_) + begin, end - begin, MADV_DONTNEED);
-  ::posix_fadvise(fd_, static_cast<off_t>(begin), static_cast<off_t>(end - begin), POSIX_FADV_DONTNEED);
 }
 
 }  // namespace qk

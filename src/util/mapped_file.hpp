@@ -21,7 +21,7 @@ class MappedFile {
   std::size_t size() const { return size_; }
   int fd() const { return fd_; }  // kept open for copy_file_range
   const std::filesystem::path& path() const { return path_; }
-  // Tells the kernel we are done with a range, so streaming a huge file keeps RSS bounded.
+  // Unmaps a range we are done with, so streaming a huge file keeps RSS bounded (the page cache keeps it).
   void release(std::size_t offset, std::size_t length) const;
 
  private:
