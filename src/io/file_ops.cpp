@@ -3,12 +3,15 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
 
 #include "util/error.hpp"
 #include "util/mapped_file.hpp"
+#include "util/sha256.hpp"
 
 namespace qk {
 namespace {
@@ -40,6 +43,10 @@ void write_fully(int fd, const std::byte* data, std::uint64_t length, std::uint6
 // durability then costs about the time `cp` alone takes instead of copy time plus write-back time.
 constexpr std::uint64_t kWritebackChunk = 64u << 20;
 
+// Reads and writes through user space go by pieces that stay in the CPU's cache between the read,
+// the hash and the write.
+constexpr std::uint64_t kBufferedChunk = 1u << 20;
+
 void start_writeback(int fd, off_t offset, ssize_t length) {
   // Advisory (SYNC_FILE_RANGE_WRITE only queues the writes): a failure here is not an error, the
   // final fsync reports any real one.
@@ -62,40 +69,83 @@ OutputFile::~OutputFile() {
   if (fd_ >= 0) ::close(fd_);
 }
 
+bool OutputFile::clone_from(int source_fd, std::uint64_t source_size) {
+  if (size_ != 0) fail(ErrorKind::Io, "internal: clone into the non-empty {}", path_.string());
+  // EOPNOTSUPP (ext4, tmpfs), EXDEV (another filesystem), EINVAL: no shared blocks here; the caller copies.
+  if (::ioctl(fd_, FICLONE, source_fd) != 0) return false;
+  size_ = source_size;
+  return true;
+}
+
+void OutputFile::resize(std::uint64_t size) {
+  if (::ftruncate(fd_, static_cast<off_t>(size)) != 0) io_error("extend", path_);
+  size_ = size;
+}
+
+void OutputFile::check_inside(std::uint64_t offset, std::uint64_t length) const {
+  if (offset + length > size_) fail(ErrorKind::Io, "internal: write past the end of {}", path_.string());
+}
+
 void OutputFile::append_copy(int source_fd, std::uint64_t source_offset, std::uint64_t length, const std::string& source_label) {
+  copy_range(size_, source_fd, source_offset, length, source_label);
+  size_ += length;
+}
+
+void OutputFile::copy_in(std::uint64_t offset, int source_fd, std::uint64_t source_offset, std::uint64_t length,
+                         const std::string& source_label) {
+  check_inside(offset, length);
+  copy_range(offset, source_fd, source_offset, length, source_label);
+}
+
+void OutputFile::copy_in_hashed(std::uint64_t offset, int source_fd, std::uint64_t source_offset, std::uint64_t length,
+                                const std::string& source_label, Sha256& hash) {
+  check_inside(offset, length);
+  copy_through_buffer(source_fd, source_offset, offset, length, source_label, &hash);
+}
+
+void OutputFile::copy_range(std::uint64_t offset, int source_fd, std::uint64_t source_offset, std::uint64_t length,
+                            const std::string& source_label) {
   auto in_offset = static_cast<off_t>(source_offset);
-  auto out_offset = static_cast<off_t>(size_);
+  auto out_offset = static_cast<off_t>(offset);
   std::uint64_t remaining = length;
-  bool kernel_copy = true;
-  while (remaining > 0 && kernel_copy) {
+  while (remaining > 0) {
     const off_t chunk_start = out_offset;
     ssize_t n = ::copy_file_range(source_fd, &in_offset, fd_, &out_offset, std::min<std::uint64_t>(remaining, kWritebackChunk), 0);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP)) {
-      kernel_copy = false;  // fall back to read/write below, from where the kernel stopped
-      break;
-    }
+    if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP)) break;  // no kernel copy here
     if (n < 0) io_error("copy into", path_);
     if (n == 0) fail(ErrorKind::Io, "{} ended early while copying into {} (file truncated while we read it?)", source_label, path_.string());
     remaining -= static_cast<std::uint64_t>(n);
     if (durability_ == Durability::Disk) start_writeback(fd_, chunk_start, n);
     report(static_cast<std::uint64_t>(n));
   }
-  std::vector<std::byte> buffer;
-  while (remaining > 0) {
-    buffer.resize(std::min<std::uint64_t>(remaining, 8u << 20));
-    ssize_t n = ::pread(source_fd, buffer.data(), buffer.size(), in_offset);
+  // Read/write from where the kernel stopped, if it could not copy.
+  copy_through_buffer(source_fd, static_cast<std::uint64_t>(in_offset), static_cast<std::uint64_t>(out_offset), remaining,
+                      source_label, nullptr);
+}
+
+void OutputFile::copy_through_buffer(int source_fd, std::uint64_t source_offset, std::uint64_t offset, std::uint64_t length,
+                                     const std::string& source_label, Sha256* hash) {
+  std::vector<std::byte> buffer(std::min<std::uint64_t>(length, kBufferedChunk));
+  std::uint64_t written = 0;  // since the last start of write-back
+  while (length > 0) {
+    ssize_t n = ::pread(source_fd, buffer.data(), std::min<std::uint64_t>(length, buffer.size()), static_cast<off_t>(source_offset));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) fail(ErrorKind::Io, "cannot read {}: {}", source_label, std::strerror(errno));
     if (n == 0) fail(ErrorKind::Io, "{} ended early while copying into {}", source_label, path_.string());
-    write_fully(fd_, buffer.data(), static_cast<std::uint64_t>(n), static_cast<std::uint64_t>(out_offset), path_);
-    if (durability_ == Durability::Disk) start_writeback(fd_, out_offset, n);
-    report(static_cast<std::uint64_t>(n));
-    in_offset += n;
-    out_offset += n;
-    remaining -= static_cast<std::uint64_t>(n);
+    const auto bytes = std::span(buffer.data(), static_cast<std::size_t>(n));
+    if (hash) hash->update(bytes);
+    write_fully(fd_, bytes.data(), bytes.size(), offset, path_);
+    report(bytes.size());
+    source_offset += bytes.size();
+    offset += bytes.size();
+    length -= bytes.size();
+    written += bytes.size();
+    if (durability_ == Durability::Disk && (written >= kWritebackChunk || length == 0)) {
+      start_writeback(fd_, static_cast<off_t>(offset - written), static_cast<ssize_t>(written));
+      written = 0;
+    }
   }
-  size_ += length;
 }
 
 void OutputFile::append(std::span<const std::byte> bytes) {
@@ -105,8 +155,10 @@ void OutputFile::append(std::span<const std::byte> bytes) {
 }
 
 void OutputFile::write_at(std::uint64_t offset, std::span<const std::byte> bytes) {
-  if (offset + bytes.size() > size_) fail(ErrorKind::Io, "internal: write past the end of {}", path_.string());
+  check_inside(offset, bytes.size());
   write_fully(fd_, bytes.data(), bytes.size(), offset, path_);
+  if (durability_ == Durability::Disk) start_writeback(fd_, static_cast<off_t>(offset), static_cast<ssize_t>(bytes.size()));
+  report(bytes.size());
 }
 
 void OutputFile::close() {

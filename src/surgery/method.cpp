@@ -31,4 +31,9 @@ std::vector<std::vector<std::byte>> RestoreMethod::compute_layer(std::span<const
   return outputs;
 }
 
+const TensorRef* RestoreMethod::verbatim_source(const TensorPair& pair) const {
+  const TensorInfo &base = *pair.base.info, &sft = *pair.sft.info;
+  return pair.plan->whole() && base.dtype == sft.dtype && base.byte_size() == sft.byte_size() ? &pair.base : nullptr;
+}
+
 }  // namespace qk

@@ -32,6 +32,9 @@ class SurgeryMethod {
   // Returns one buffer per input, each the full tensor in SFT's dtype and shape: SFT's bytes outside
   // the planned rows, the method's result inside them.
   virtual std::vector<std::vector<std::byte>> compute_layer(std::span<const TensorPair> tensors, const SurgeryPlan& plan) const = 0;
+  // The input tensor whose bytes are exactly the output for `pair`, when there is one; the writer then
+  // copies it file to file instead of calling compute_layer (no buffer, no decoding).
+  virtual const TensorRef* verbatim_source(const TensorPair&) const { return nullptr; }
 };
 
 // QK-Restore (paper, Algorithm 1): the planned rows come from base, converted to SFT's dtype.
@@ -39,6 +42,7 @@ class RestoreMethod final : public SurgeryMethod {
  public:
   MethodSpec spec() const override { return MethodSpec::defaults(MethodKind::Restore); }
   std::vector<std::vector<std::byte>> compute_layer(std::span<const TensorPair> tensors, const SurgeryPlan& plan) const override;
+  const TensorRef* verbatim_source(const TensorPair& pair) const override;  // base's tensor, when all its rows are restored as they are
 };
 
 // Copies base's bytes of `rows` into `out` (which holds SFT's bytes), converting dtypes if needed.

@@ -1,13 +1,17 @@
 #include "surgery/output.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <map>
+#include <set>
 
 #include <fmt/format.h>
 
+#include "io/background_copy.hpp"
 #include "io/file_ops.hpp"
 #include "io/staging_dir.hpp"
 #include "surgery/provenance.hpp"
+#include "surgery/shard_layout.hpp"
 #include "util/error.hpp"
 #include "util/json.hpp"
 #include "util/progress.hpp"
@@ -26,35 +30,11 @@ bool is_within(const fs::path& inner, const fs::path& outer) {
   return true;
 }
 
-// Where each output tensor's bytes landed: which output file, at which absolute offset.
+// Where each output tensor's bytes land: which output file, at which absolute offset.
 struct Placement {
   std::size_t file = 0;
   std::uint64_t offset = 0;
 };
-
-struct ShardLayout {
-  std::string name;
-  std::vector<TensorRef> tensors;
-};
-
-std::vector<ShardLayout> reshard(const Checkpoint& sft, std::uint64_t max_shard_size) {
-  std::vector<ShardLayout> shards;
-  std::uint64_t current = 0;
-  for (const auto& shard : sft.shards()) {
-    for (const auto& info : shard->tensors()) {
-      if (shards.empty() || (current + info.byte_size() > max_shard_size && !shards.back().tensors.empty())) {
-        shards.push_back({});
-        current = 0;
-      }
-      shards.back().tensors.push_back({shard.get(), &info});
-      current += info.byte_size();
-    }
-  }
-  for (std::size_t i = 0; i < shards.size(); ++i)
-    shards[i].name = shards.size() == 1 ? "model.safetensors"
-                                        : fmt::format("model-{:05d}-of-{:05d}.safetensors", i + 1, shards.size());
-  return shards;
-}
 
 void progress_hook(std::uint64_t bytes, void* context) { static_cast<Progress*>(context)->add(bytes); }
 
@@ -62,6 +42,65 @@ struct HookGuard {
   explicit HookGuard(Progress* progress) { set_copy_progress_hook(progress_hook, progress); }
   ~HookGuard() { set_copy_progress_hook(nullptr, nullptr); }
 };
+
+// Creates the output shards in `dir`. A shard kept as it is starts as a clone of SFT's where the
+// filesystem shares blocks (reflink: nothing copied); every other shard gets its size, and the copies of
+// SFT's bytes it needs are returned, to run beside the writes of the planned tensors.
+std::vector<CopyRange> create_shards(const std::vector<ShardLayout>& layout, const std::set<std::string>& planned, const fs::path& dir,
+                                     Durability durability, Progress& progress, std::vector<std::unique_ptr<OutputFile>>& files) {
+  std::vector<CopyRange> copies;
+  for (const auto& shard : layout) {
+    auto& file = *files.emplace_back(std::make_unique<OutputFile>(dir / shard.name, durability));
+    if (shard.copy_of && file.clone_from(shard.copy_of->file().fd(), shard.size)) {
+      std::uint64_t planned_bytes = 0;
+      for (const auto& t : shard.tensors) planned_bytes += planned.count(t.info->name) ? t.info->byte_size() : 0;
+      progress.add(shard.size - planned_bytes);
+      continue;
+    }
+    file.resize(shard.size);
+    if (!shard.head.empty()) file.write_at(0, std::as_bytes(std::span(shard.head.data(), shard.head.size())));
+    for (auto& range : kept_ranges(shard, file, planned)) copies.push_back(std::move(range));
+  }
+  return copies;
+}
+
+// Writes the planned tensors, one layer at a time (memory: one layer's Q/K tensors), and returns their
+// SHA-256. A tensor the method takes unchanged from an input is copied from that file through a small
+// buffer and hashed on the way; the others are computed. Stops early if `copier` has failed.
+std::vector<RestoredTensor> write_planned(const Checkpoint& base, const Checkpoint& sft, const SurgeryPlan& plan, const SurgeryMethod& method,
+                                          const std::map<std::string, Placement>& placement,
+                                          const std::vector<std::unique_ptr<OutputFile>>& files, BackgroundCopy& copier) {
+  std::vector<RestoredTensor> restored;
+  for (const auto& group : layer_groups(plan)) {
+    std::vector<TensorPair> pairs;
+    for (const auto* t : group) pairs.push_back({t, base.at(t->name), sft.at(t->name)});
+    const bool verbatim = std::all_of(pairs.begin(), pairs.end(), [&](const TensorPair& p) { return method.verbatim_source(p) != nullptr; });
+    if (verbatim) {
+      for (const auto& pair : pairs) {
+        const TensorRef& source = *method.verbatim_source(pair);
+        const Placement& where = placement.at(pair.plan->name);
+        Sha256 hash;
+        files[where.file]->copy_in_hashed(where.offset, source.file->file().fd(), source.file->data_start() + source.info->begin,
+                                          source.info->byte_size(), source.file->path().string(), hash);
+        restored.push_back({pair.plan->name, hash.hex_digest()});
+      }
+    } else {
+      auto outputs = method.compute_layer(pairs, plan);
+      for (std::size_t k = 0; k < pairs.size(); ++k) {
+        const Placement& where = placement.at(pairs[k].plan->name);
+        files[where.file]->write_at(where.offset, outputs[k]);
+        restored.push_back({pairs[k].plan->name, sha256_hex(outputs[k])});
+        // Unmap the pages of the inputs we read: on a large model, every layer's Q/K bytes would
+        // otherwise stay resident and RSS would grow with the number of layers.
+        for (const TensorRef& ref : {pairs[k].base, pairs[k].sft})
+          ref.file->file().release(ref.file->data_start() + ref.info->begin, ref.info->byte_size());
+      }
+    }
+    throw_if_interrupted();
+    copier.rethrow_if_failed();
+  }
+  return restored;
+}
 
 }  // namespace
 
@@ -107,76 +146,30 @@ OutputSummary write_output(const Checkpoint& base, const Checkpoint& sft, const 
   OutputSummary summary;
   const Durability durability = qk::durability(options);
 
-  std::vector<ShardLayout> layout;
-  if (options.max_shard_size) {
-    layout = reshard(sft, *options.max_shard_size);
-  } else {
-    for (const auto& shard : sft.shards()) {
-      ShardLayout s{shard->path().filename().string(), {}};
-      for (const auto& info : shard->tensors()) s.tensors.push_back({shard.get(), &info});
-      layout.push_back(std::move(s));
-    }
-  }
+  const std::vector<ShardLayout> layout = lay_out_shards(sft, options.max_shard_size);
   std::uint64_t total = 0;
   for (const auto& shard : sft.shards()) total += shard->file_size();
   Progress progress(fmt::format("{} -> {}", method.name(), options.out.filename().string()), total, ProgressUnit::Bytes, options.quiet);
   HookGuard hook(&progress);
 
-  // 1. Lay out every shard with SFT's bytes: whole files when the sharding is kept (no decoding,
-  //    the kernel copies), or a new header and per-tensor copies when resharding.
-  std::vector<std::unique_ptr<OutputFile>> files;
+  // 1. The shards, with SFT's bytes outside the plan shared (reflink) or copied by the kernel on a
+  //    thread of its own while 2. writes the planned tensors: the copy and the hashing take two cores.
+  std::set<std::string> planned;
+  for (const auto& t : plan.tensors) planned.insert(t.name);
   std::map<std::string, Placement> placement;
   nlohmann::json weight_map = nlohmann::json::object();
   for (std::size_t i = 0; i < layout.size(); ++i) {
-    const auto& shard = layout[i];
-    auto file = std::make_unique<OutputFile>(staging.path() / shard.name, durability);
-    if (!options.max_shard_size) {
-      const SafetensorsFile& source = *shard.tensors.front().file;
-      file->append_copy(source.file().fd(), 0, source.file_size(), source.path().string());
-      for (const auto& t : shard.tensors) placement[t.info->name] = {i, source.data_start() + t.info->begin};
-    } else {
-      std::vector<TensorInfo> infos;
-      std::uint64_t cursor = 0;
-      for (const auto& t : shard.tensors) {
-        TensorInfo info = *t.info;
-        info.begin = cursor;
-        info.end = cursor + t.info->byte_size();
-        cursor = info.end;
-        infos.push_back(info);
-      }
-      const std::string header = serialize_safetensors_header(infos, sft.shards().front()->metadata());
-      std::byte length[8];
-      for (int b = 0; b < 8; ++b) length[b] = static_cast<std::byte>((header.size() >> (8 * b)) & 0xff);
-      file->append(length);
-      file->append(std::as_bytes(std::span(header.data(), header.size())));
-      const std::uint64_t data_start = 8 + header.size();
-      for (std::size_t k = 0; k < shard.tensors.size(); ++k) {
-        const auto& t = shard.tensors[k];
-        file->append_copy(t.file->file().fd(), t.file->data_start() + t.info->begin, t.info->byte_size(), t.file->path().string());
-        placement[t.info->name] = {i, data_start + infos[k].begin};
-      }
+    for (std::size_t k = 0; k < layout[i].tensors.size(); ++k) {
+      placement[layout[i].tensors[k].info->name] = {i, layout[i].offsets[k]};
+      weight_map[layout[i].tensors[k].info->name] = layout[i].name;
     }
-    for (const auto& t : shard.tensors) weight_map[t.info->name] = shard.name;
-    summary.shards.push_back(shard.name);
-    files.push_back(std::move(file));
+    summary.shards.push_back(layout[i].name);
   }
-
-  // 2. Patch the planned tensors in place, one layer at a time (memory: one layer's Q/K tensors).
-  for (const auto& group : layer_groups(plan)) {
-    std::vector<TensorPair> pairs;
-    for (const auto* t : group) pairs.push_back({t, base.at(t->name), sft.at(t->name)});
-    auto outputs = method.compute_layer(pairs, plan);
-    for (std::size_t k = 0; k < pairs.size(); ++k) {
-      const auto& where = placement.at(pairs[k].plan->name);
-      files[where.file]->write_at(where.offset, outputs[k]);
-      summary.restored.push_back({pairs[k].plan->name, sha256_hex(outputs[k])});
-      // Drop the pages of the inputs we read: on a large model, every layer's Q/K bytes would
-      // otherwise stay resident and RSS would grow with the number of layers.
-      for (const TensorRef& ref : {pairs[k].base, pairs[k].sft})
-        ref.file->file().release(ref.file->data_start() + ref.info->begin, ref.info->byte_size());
-    }
-    throw_if_interrupted();
-  }
+  std::vector<std::unique_ptr<OutputFile>> files;
+  BackgroundCopy copier(create_shards(layout, planned, staging.path(), durability, progress, files));
+  // 2. The planned tensors.
+  summary.restored = write_planned(base, sft, plan, method, placement, files, copier);
+  copier.finish();
   for (auto& file : files) {
     summary.bytes_written += file->size();
     file->close();
