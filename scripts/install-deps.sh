@@ -19,6 +19,8 @@ packages=(
   wordnet-base         # adjective/noun lists for NIAH keys
   chromium             # NIAH report test: renders the HTML report headless (tests/niah)
   clang libclang-rt-14-dev  # libFuzzer and the sanitizer runtimes for scripts/fuzz.sh (docs/hardening.md)
+  xfsprogs             # mkfs.xfs: the reflink test and bench make a loop-mounted XFS with reflink=1 (docs/restore.md)
+  time                 # GNU time: wall, CPU and peak RSS in bench/restore_vs_cp.sh
 )
 missing=()
 for p in "${packages[@]}"; do
