@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""Writes a synthetic Qwen3-Next-shaped base/SFT pair of sharded bf16 safetensors for benchmarks.
+"""Writes a synthetic Qwen3-Next- or Llama-shaped base/SFT pair of sharded bf16 safetensors for benchmarks.
 
 Standard library only. SFT gets random bytes (so nothing compresses or deduplicates); base gets the
 same header with a sparse, all-zero data section (it costs no disk, and restore reads only its Q/K
-rows). Usage: make_synthetic_checkpoint.py OUT_DIR [--gb 8] [--hidden 4096] [--shard-gb 2]
-         [--heads 32 --kv-heads 8 --head-dim 128 --global-every 4]
+rows), or random bytes too with --dense-base (a real base: its Q/K pages must come from the page cache
+or the disk like SFT's). Usage: make_synthetic_checkpoint.py OUT_DIR [--family qwen3_next|llama] [--gb 8]
+         [--hidden 4096] [--shard-gb 2] [--heads 32 --kv-heads 8 --head-dim 128 --global-every 4] [--dense-base]
+(--global-every applies to qwen3_next; every llama layer is global attention.)
 """
 import argparse
 import json
@@ -16,7 +18,10 @@ def layer_tensors(i, a, kind):
     h, hd, nh, nkv, inter = a.hidden, a.head_dim, a.heads, a.kv_heads, a.intermediate
     p = f"model.layers.{i}."
     t = {p + "input_layernorm.weight": [h], p + "post_attention_layernorm.weight": [h]}
-    if kind == "full_attention":
+    if a.family == "llama":
+        t.update({p + "self_attn.q_proj.weight": [nh * hd, h], p + "self_attn.k_proj.weight": [nkv * hd, h],
+                  p + "self_attn.v_proj.weight": [nkv * hd, h], p + "self_attn.o_proj.weight": [h, nh * hd]})
+    elif kind == "full_attention":
         t.update({p + "self_attn.q_proj.weight": [2 * nh * hd, h], p + "self_attn.k_proj.weight": [nkv * hd, h],
                   p + "self_attn.v_proj.weight": [nkv * hd, h], p + "self_attn.o_proj.weight": [h, nh * hd],
                   p + "self_attn.q_norm.weight": [hd], p + "self_attn.k_norm.weight": [hd]})
@@ -40,6 +45,8 @@ def numel(shape):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
+    ap.add_argument("--family", choices=["qwen3_next", "llama"], default="qwen3_next")
+    ap.add_argument("--dense-base", action="store_true", help="random bytes in base too (default: sparse zeros)")
     ap.add_argument("--gb", type=float, default=8.0)
     ap.add_argument("--hidden", type=int, default=4096)
     ap.add_argument("--heads", type=int, default=32)
@@ -55,7 +62,7 @@ def main():
     layer_types = []
     while sum(numel(s) for s in tensors.values()) * 2 < a.gb * 1e9:
         i = len(layer_types)
-        kind = "full_attention" if (i + 1) % a.global_every == 0 else "linear_attention"
+        kind = "full_attention" if a.family == "llama" or (i + 1) % a.global_every == 0 else "linear_attention"
         layer_types.append(kind)
         tensors.update(layer_tensors(i, a, kind))
     tensors.update({"model.norm.weight": [a.hidden], "lm_head.weight": [a.vocab, a.hidden]})
@@ -70,10 +77,14 @@ def main():
         size += nbytes
     shards.append(current)
 
-    config = {"architectures": ["Qwen3NextForCausalLM"], "model_type": "qwen3_next", "hidden_size": a.hidden,
-              "num_hidden_layers": len(layer_types), "num_attention_heads": a.heads, "num_key_value_heads": a.kv_heads,
-              "head_dim": a.head_dim, "layer_types": layer_types, "intermediate_size": a.intermediate,
-              "vocab_size": a.vocab, "partial_rotary_factor": 0.25, "dtype": "bfloat16"}
+    config = {"hidden_size": a.hidden, "num_hidden_layers": len(layer_types), "num_attention_heads": a.heads,
+              "num_key_value_heads": a.kv_heads, "head_dim": a.head_dim, "intermediate_size": a.intermediate,
+              "vocab_size": a.vocab, "dtype": "bfloat16"}
+    if a.family == "llama":
+        config.update({"architectures": ["LlamaForCausalLM"], "model_type": "llama"})
+    else:
+        config.update({"architectures": ["Qwen3NextForCausalLM"], "model_type": "qwen3_next", "layer_types": layer_types,
+                       "partial_rotary_factor": 0.25})
     for which in ("base", "sft"):
         d = os.path.join(a.out, which)
         os.makedirs(d, exist_ok=True)
@@ -92,7 +103,7 @@ def main():
             path = os.path.join(d, fname)
             with open(path, "wb") as f:
                 f.write(struct.pack("<Q", len(text)) + text)
-                if which == "sft":
+                if which == "sft" or a.dense_base:
                     remaining = offset
                     while remaining:
                         n = min(remaining, 64 << 20)
