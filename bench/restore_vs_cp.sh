@@ -16,6 +16,8 @@
 # Rounds alternate the tools, the order flipping every round; medians (and every round) are printed,
 # with the load average, since the development machine is shared.
 # Usage: bench/restore_vs_cp.sh [BENCH_DIR] [DISK_GB] [CACHE_GB]   (default /tmp/qkbench 8 2)
+#   QKRESTORE=BIN (default build/qkrestore); QKRESTORE_OLD=BIN adds an older binary to every round;
+#   QK_BENCH_ROUNDS (page cache and reflink, default 5), QK_BENCH_DISK_ROUNDS (default 3).
 # Disk: about 2 x (CACHE_GB + DISK_GB) for the pairs (kept for the next run), 2 x DISK_GB of outputs
 # while it runs, and an XFS image of 3 x CACHE_GB + 1 GB (removed at the end).
 set -euo pipefail
@@ -24,6 +26,7 @@ dir=${1:-/tmp/qkbench}
 disk_gb=${2:-8}
 cache_gb=${3:-2}
 bin=${QKRESTORE:-$here/build/qkrestore}
+old=${QKRESTORE_OLD:-}  # an older binary, measured in the same rounds (before/after)
 rounds=${QK_BENCH_ROUNDS:-5}
 disk_rounds=${QK_BENCH_DISK_ROUNDS:-3}
 # Llama-7B-like proportions at a smaller hidden size; base holds random bytes like SFT, so that its
@@ -47,32 +50,69 @@ load() { cut -d' ' -f1-3 /proc/loadavg; }
 echo "load average at the start: $(load)"
 
 used_bytes() { python3 -c "import os, sys; s = os.statvfs(sys.argv[1]); print((s.f_blocks - s.f_bfree) * s.f_frsize)" "$1"; }
+# XFS frees a removed file's blocks in the background: after a removal, wait until the count holds still.
+settled_used_bytes() {
+  local now last=-1
+  sync
+  for _ in $(seq 50); do
+    now=$(used_bytes "$1")
+    [ "$now" = "$last" ] && break
+    last=$now
+    sleep 0.2
+  done
+  echo "$now"
+}
 
-# measure REGIME TOOL OUT [--blocks FS] -- COMMAND...: runs COMMAND once, appends a line to the results:
-# regime, tool, seconds, user, sys, peak RSS (KB), new bytes on FS (-1 when not asked).
+# measure REGIME TOOL [--blocks FS] -- COMMAND...: runs COMMAND once and appends to the results: regime,
+# tool, seconds, user, sys, peak RSS (KB), and the bytes FS's used blocks grew by (-1 when not asked).
 measure() {
-  local regime=$1 tool=$2 out=$3 fs=""
-  shift 3
+  local regime=$1 tool=$2 fs=""
+  shift 2
   if [ "$1" = --blocks ]; then fs=$2; shift 2; fi
   shift  # --
-  rm -rf "$out"
-  local before=0
-  if [ -n "$fs" ]; then sync; before=$(used_bytes "$fs"); fi
+  local before=0 new=-1
+  if [ -n "$fs" ]; then before=$(settled_used_bytes "$fs"); fi
   /usr/bin/time -f "%e %U %S %M" -o "$dir/time.txt" "$@" >/dev/null 2>"$dir/stderr.txt" || { cat "$dir/stderr.txt" >&2; exit 1; }
-  local new=-1
   if [ -n "$fs" ]; then sync; new=$(( $(used_bytes "$fs") - before )); fi
   echo "$regime $tool $(cat "$dir/time.txt") $new" >>"$results"
 }
 
-restore() { "$bin" restore -q --base "$1/base" --sft "$1/sft" --out "$1/restore_out" "${@:2}"; }
+# run_rounds REGIME DIR MODE ROUNDS TOOL...: alternated rounds of the tools on the pair in DIR, the order
+# reversed every other round, one output at a time (the others removed first, as a user has one).
+# MODE: cache (nothing between runs), sync (`sync` before each run, not timed), blocks (sync, and the
+# new blocks OUT took, measured after a sync).
+run_rounds() {
+  local regime=$1 d=$2 mode=$3 n=$4
+  shift 4
+  local tools=("$@") order cmd blocks=()
+  [ "$mode" = blocks ] && blocks=(--blocks "$d")
+  for round in $(seq "$n"); do
+    order=("${tools[@]}")
+    if [ $((round % 2)) = 0 ]; then order=(); for ((i = ${#tools[@]} - 1; i >= 0; i--)); do order+=("${tools[i]}"); done; fi
+    for tool in "${order[@]}"; do
+      case $tool in
+        cp) cmd=(cp -r "$d/sft" "$d/out_$tool") ;;
+        cp_never) cmd=(cp -r --reflink=never "$d/sft" "$d/out_$tool") ;;
+        cp_sync) cmd=(sh -c "cp -r '$d/sft' '$d/out_$tool' && sync") ;;
+        restore | old) cmd=("$(binary "$tool")" restore -q --base "$d/base" --sft "$d/sft" --out "$d/out_$tool") ;;
+        restore_fsync | old_fsync) cmd=("$(binary "$tool")" restore -q --fsync --base "$d/base" --sft "$d/sft" --out "$d/out_$tool") ;;
+      esac
+      rm -rf "$d"/out_*
+      [ "$mode" = cache ] || sync
+      measure "$regime" "$tool" "${blocks[@]}" -- "${cmd[@]}"
+    done
+  done
+}
+binary() { case $1 in old*) echo "$old" ;; *) echo "$bin" ;; esac; }
+with_old() { for t in "$@"; do echo "$t"; done; [ -z "$old" ] || for t in "$@"; do case $t in restore*) echo "old${t#restore}" ;; esac; done; }
 
-# Verifies restore's output in pair directory $1 (restoring once more, not timed, if the last round
-# removed it) and prints the sizes of what it restored: "restored_bytes largest_tensor_bytes".
+# Restores the pair in directory $1 once more (not timed), verifies the output and prints the sizes of
+# what it restored: "restored_bytes largest_tensor_bytes".
 verified_sizes() {
-  rm -rf "$1/cp_out"
-  [ -d "$1/restore_out" ] || restore "$1"
-  "$bin" verify -q --base "$1/base" --sft "$1/sft" --out "$1/restore_out" >/dev/null
-  python3 - "$1/restore_out" <<'PY'
+  rm -rf "$1"/out_*
+  "$bin" restore -q --base "$1/base" --sft "$1/sft" --out "$1/out_restore"
+  "$bin" verify -q --base "$1/base" --sft "$1/sft" --out "$1/out_restore" >/dev/null
+  python3 - "$1/out_restore" <<'PY'
 import json, os, struct, sys
 out = sys.argv[1]
 prov = json.load(open(os.path.join(out, "qkrestore.json")))
@@ -85,38 +125,21 @@ for shard in prov["shards"]:
             sizes.append(t["data_offsets"][1] - t["data_offsets"][0])
 print(sum(sizes), max(sizes))
 PY
-  rm -rf "$1/restore_out"
+  rm -rf "$1/out_restore"
 }
 
 # 1. Page cache: inputs read once; no sync between runs.
 d=$dir/cache
 sync  # the pair's own writing is done before the first round, as long after a download
 cat "$d"/sft/* "$d"/base/* >/dev/null
-for round in $(seq "$rounds"); do
-  if [ $((round % 2)) = 1 ]; then order="cp restore"; else order="restore cp"; fi
-  for tool in $order; do
-    rm -rf "$d/cp_out" "$d/restore_out"  # one output at a time, as a user has
-    if [ "$tool" = cp ]; then measure cache cp "$d/cp_out" -- cp -r "$d/sft" "$d/cp_out"
-    else measure cache restore "$d/restore_out" -- restore "$d"; fi
-  done
-done
+mapfile -t tools < <(with_old cp restore)
+run_rounds cache "$d" cache "$rounds" "${tools[@]}"
 sizes=$(verified_sizes "$d"); read -r cache_restored cache_largest <<<"$sizes"
 
 # 2. Disk-bound: sync (not timed) before each run.
 d=$dir/disk
-for round in $(seq "$disk_rounds"); do
-  if [ $((round % 2)) = 1 ]; then order="cp restore cpsync fsync"; else order="fsync cpsync restore cp"; fi
-  for tool in $order; do
-    rm -rf "$d/cp_out" "$d/restore_out"
-    sync
-    case $tool in
-      cp) measure disk cp "$d/cp_out" -- cp -r "$d/sft" "$d/cp_out" ;;
-      cpsync) measure disk cp_sync "$d/cp_out" -- sh -c "cp -r '$d/sft' '$d/cp_out' && sync" ;;
-      restore) measure disk restore "$d/restore_out" -- restore "$d" ;;
-      fsync) measure disk restore_fsync "$d/restore_out" -- restore "$d" --fsync ;;
-    esac
-  done
-done
+mapfile -t tools < <(with_old cp restore cp_sync restore_fsync)
+run_rounds disk "$d" sync "$disk_rounds" "${tools[@]}"
 sizes=$(verified_sizes "$d"); read -r disk_restored disk_largest <<<"$sizes"
 
 # 3. Reflink: the page-cache pair on a loop-mounted XFS with reflink=1.
@@ -140,14 +163,8 @@ if [ -z "$reflink_skip" ]; then
   m=$x/mnt
   cp -r --reflink=never "$dir/cache/sft" "$dir/cache/base" "$m/"
   cat "$m"/sft/* "$m"/base/* >/dev/null
-  for round in $(seq "$rounds"); do
-    if [ $((round % 2)) = 1 ]; then order="cp restore"; else order="restore cp"; fi
-    for tool in $order; do
-      rm -rf "$m/cp_out" "$m/restore_out"
-      if [ "$tool" = cp ]; then measure reflink cp_never "$m/cp_out" --blocks "$m" -- cp -r --reflink=never "$m/sft" "$m/cp_out"
-      else measure reflink restore "$m/restore_out" --blocks "$m" -- restore "$m"; fi
-    done
-  done
+  mapfile -t tools < <(with_old cp_never restore)
+  run_rounds reflink "$m" blocks "$rounds" "${tools[@]}"
   sizes=$(verified_sizes "$m")
   cleanup_xfs
   trap - EXIT
@@ -163,45 +180,59 @@ runs = {}
 for line in open(results):
     regime, tool, wall, user, sys_, rss, new = line.split()
     runs.setdefault((regime, tool), []).append((float(wall), float(user) + float(sys_), int(rss), int(new)))
+has_old = any(tool.startswith("old") for _, tool in runs)
+failed = []
 
 def median(regime, tool, field=0):
     return statistics.median(r[field] for r in runs[(regime, tool)])
 
-def row(regime, tool):
-    return f"{tool} {median(regime, tool):.2f} s (CPU {median(regime, tool, 1):.2f} s; rounds {' '.join(f'{r[0]:.2f}' for r in runs[(regime, tool)])})"
+def show(regime, tool):
+    rs = runs[(regime, tool)]
+    text = f"  {tool:14} {median(regime, tool):6.2f} s  CPU {median(regime, tool, 1):5.2f} s  rounds {' '.join(f'{r[0]:.2f}' for r in rs)}"
+    if rs[0][3] >= 0: text += f"  new blocks {max(r[3] for r in rs) / 1e6:.1f} MB (largest of the rounds)"
+    print(text)
 
-failed = []
-def check(label, value, target):
-    ok = value <= target
-    if not ok: failed.append(label)
-    return f"{value:.3f} (target <= {target}{'' if ok else ': MISSED'})"
+def ratio(label, regime, tool, baseline, target):
+    value = median(regime, tool) / median(regime, baseline)
+    line = f"  {tool} / {baseline} = {value:.3f}"
+    if tool.startswith("restore"):
+        ok = value <= target
+        if not ok: failed.append(label)
+        line += f" (target <= {target}{'' if ok else ': MISSED'})"
+    print(line)
 
-print("medians of alternated rounds; CPU = user + system")
-print(f"page cache ({cache_size / 1e9:.2f} GB, {cache_restored / 1e6:.0f} MB restored; no sync between runs):")
-print(f"  {row('cache', 'cp')}\n  {row('cache', 'restore')}")
-print(f"  restore / cp -r = {check('page cache', median('cache', 'restore') / median('cache', 'cp'), 1.1)}")
-print(f"disk-bound ({disk_size / 1e9:.2f} GB, {disk_restored / 1e6:.0f} MB restored; sync before each run):")
-for tool in ("cp", "restore", "cp_sync", "restore_fsync"): print(f"  {row('disk', tool)}")
-print(f"  restore / cp -r = {check('disk-bound', median('disk', 'restore') / median('disk', 'cp'), 1.05)}")
-print(f"  restore --fsync / (cp -r && sync) = {check('--fsync', median('disk', 'restore_fsync') / median('disk', 'cp_sync'), 1.1)}")
-rss_kb = max(r[2] for key, rs in runs.items() if key[1].startswith("restore") for r in rs)
+def regime(name, title, pairs):
+    print(title)
+    tools = [t for (r, t) in runs if r == name]
+    for tool in tools: show(name, tool)
+    for label, tool, baseline, target in pairs:
+        ratio(label, name, tool, baseline, target)
+        old = "old" + tool[len("restore"):]
+        if has_old: ratio(label, name, old, baseline, target)
+
+print("medians of alternated rounds; CPU = user + system (median)" + ("; old = QKRESTORE_OLD" if has_old else ""))
+regime("cache", f"page cache ({cache_size / 1e9:.2f} GB, {cache_restored / 1e6:.0f} MB restored; inputs cached, no sync between runs):",
+       [("page cache", "restore", "cp", 1.1)])
+regime("disk", f"disk-bound ({disk_size / 1e9:.2f} GB, {disk_restored / 1e6:.0f} MB restored; sync before each run):",
+       [("disk-bound", "restore", "cp", 1.05), ("--fsync", "restore_fsync", "cp_sync", 1.1)])
+rss_kb = max(r[2] for (_, tool), rs in runs.items() if tool.startswith("restore") for r in rs)
 bound = 256e6 + largest
 print(f"peak RSS of restore {rss_kb / 1024:.1f} MiB; bound 256 MB + largest restored tensor {largest / 1e6:.1f} MB = "
       f"{bound / 1e6:.1f} MB ({'within' if rss_kb * 1024 <= bound else 'OVER'})")
+if has_old:
+    print(f"peak RSS of old {max(r[2] for (_, tool), rs in runs.items() if tool.startswith('old') for r in rs) / 1024:.1f} MiB")
 if rss_kb * 1024 > bound: failed.append("peak RSS")
+shared = True
 if reflink_skip:
     print(f"reflink: SKIPPED ({reflink_skip})")
 else:
-    print(f"reflink (XFS, reflink=1, loop-mounted; {cache_restored / 1e6:.0f} MB restored; sync before and after each run):")
-    for tool in ("cp_never", "restore"):
-        news = [r[3] for r in runs[("reflink", tool)]]
-        print(f"  {row('reflink', tool)}; new blocks {max(news) / 1e6:.1f} MB (largest of the rounds)")
-    print(f"  restore / cp -r --reflink=never = {check('reflink time', median('reflink', 'restore') / median('reflink', 'cp_never'), 0.5)}")
+    regime("reflink", f"reflink (XFS, reflink=1, loop-mounted; {cache_restored / 1e6:.0f} MB restored; sync before and after each run):",
+           [("reflink time", "restore", "cp_never", 0.5)])
     worst = max(r[3] for r in runs[("reflink", "restore")])
-    print(f"  OUT's new blocks - restored bytes = {(worst - cache_restored) / 1e6:.1f} MB "
-          f"(target <= 64 MB: {'met' if worst <= cache_restored + 64e6 else 'MISSED'})")
-    if worst > cache_restored + 64e6:
-        print("FAIL: restore on a reflink filesystem no longer shares SFT's blocks")
-        sys.exit(1)
+    shared = worst <= cache_restored + 64e6
+    print(f"  restore's OUT: new blocks - restored bytes = {(worst - cache_restored) / 1e6:.1f} MB (target <= 64 MB: {'met' if shared else 'MISSED'})")
 if failed: print("targets missed: " + ", ".join(failed))
+if not shared:
+    print("FAIL: restore on a reflink filesystem no longer shares SFT's blocks")
+    sys.exit(1)
 PY
