@@ -24,7 +24,7 @@ struct ModelInfo {
   std::size_t num_layers = 0;
   std::size_t max_position_embeddings = 0;
   std::vector<std::int32_t> eos_token_ids;  // from config.json / generation_config.json
-  std::uint64_t weight_bytes = 0;           // fp32 bytes the engine holds
+  std::uint64_t weight_bytes = 0;           // bytes of the weights the engine reads (bf16 ones as bf16)
   std::uint64_t active_weight_bytes_per_token = 0;  // bytes one decode step reads (routed experts: top-k)
 };
 

@@ -48,8 +48,8 @@ std::unique_ptr<CausalLM> make_causal_lm(const nlohmann::json& config, const Wei
 }
 
 std::unique_ptr<CausalLM> load_causal_lm(const std::filesystem::path& dir) {
-  Checkpoint checkpoint(dir);
-  nlohmann::json config = checkpoint.config();
+  auto checkpoint = std::make_shared<const Checkpoint>(dir);
+  nlohmann::json config = checkpoint->config();
   // generation_config.json's eos_token_id (often a list) overrides config.json's, as transformers' generate().
   const auto generation = dir / "generation_config.json";
   if (std::filesystem::exists(generation)) {
@@ -57,7 +57,7 @@ std::unique_ptr<CausalLM> load_causal_lm(const std::filesystem::path& dir) {
     if (gen.is_object() && gen.contains("eos_token_id") && !gen["eos_token_id"].is_null())
       config["eos_token_id"] = gen["eos_token_id"];
   }
-  CheckpointWeights weights(checkpoint);
+  CheckpointWeights weights(std::move(checkpoint));
   return make_causal_lm(config, weights);
 }
 

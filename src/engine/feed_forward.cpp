@@ -15,20 +15,19 @@ using I = std::int64_t;
 
 SwiGluMlp::SwiGluMlp(std::size_t hidden, std::size_t intermediate, const WeightSource& w, const std::string& p)
     : hidden_(hidden), intermediate_(intermediate) {
-  gate_up_ = w.load(p + "gate_proj.weight", {I(intermediate), I(hidden)});
-  const auto up = w.load(p + "up_proj.weight", {I(intermediate), I(hidden)});
-  gate_up_.insert(gate_up_.end(), up.begin(), up.end());
-  down_ = w.load(p + "down_proj.weight", {I(hidden), I(intermediate)});
+  gate_up_[0] = w.matrix(p + "gate_proj.weight", {I(intermediate), I(hidden)});
+  gate_up_[1] = w.matrix(p + "up_proj.weight", {I(intermediate), I(hidden)});
+  down_ = w.matrix(p + "down_proj.weight", {I(hidden), I(intermediate)});
 }
 
-SwiGluMlp::SwiGluMlp(std::size_t hidden, std::size_t intermediate, std::vector<float> gate_up, std::vector<float> down)
-    : hidden_(hidden), intermediate_(intermediate), gate_up_(std::move(gate_up)), down_(std::move(down)) {}
+SwiGluMlp::SwiGluMlp(std::size_t hidden, std::size_t intermediate, Matrix gate, Matrix up, Matrix down)
+    : hidden_(hidden), intermediate_(intermediate), gate_up_{std::move(gate), std::move(up)}, down_(std::move(down)) {}
 
 void SwiGluMlp::forward(const float* x, std::size_t rows, float* y) const {
   const std::size_t I2 = 2 * intermediate_;
   float* gu = scratch(Scratch::MlpGateUp, rows * I2);
   float* act = scratch(Scratch::MlpAct, rows * intermediate_);
-  matmul_wt(x, gate_up_.data(), gu, rows, hidden_, I2);
+  matmul_wt(x, gate_up_, gu, rows);
   {
     OpTimer timer(Op::Elementwise);
     // act = silu(gate) * up, rows in parallel
@@ -37,20 +36,21 @@ void SwiGluMlp::forward(const float* x, std::size_t rows, float* y) const {
         swiglu(gu + r * I2, gu + r * I2 + intermediate_, act + r * intermediate_, intermediate_);
     });
   }
-  matmul_wt(act, down_.data(), y, rows, intermediate_, hidden_);
+  matmul_wt(act, down_, y, rows);
 }
 
 SparseMoe::SparseMoe(const SparseMoeShape& s, const WeightSource& w, const std::string& p) : s_(s) {
   const I H = I(s.hidden), In = I(s.expert_intermediate), E = I(s.experts);
-  router_ = w.load(p + "gate.weight", {E, H});
+  router_ = w.matrix(p + "gate.weight", {E, H});
   if (w.has(p + "experts.gate_up_proj")) {
-    const auto gate_up = w.load(p + "experts.gate_up_proj", {E, 2 * In, H});
-    const auto down = w.load(p + "experts.down_proj", {E, H, In});
-    const std::size_t gu_size = 2 * s.expert_intermediate * s.hidden, d_size = s.hidden * s.expert_intermediate;
+    // Views of the fused tensors: expert e's gate rows, up rows and down rows.
+    const Matrix gate_up = w.matrix(p + "experts.gate_up_proj", {E, 2 * In, H});
+    const Matrix down = w.matrix(p + "experts.down_proj", {E, H, In});
+    const std::size_t inter = s.expert_intermediate;
     for (std::size_t e = 0; e < s.experts; ++e)
-      experts_.push_back(std::make_unique<SwiGluMlp>(
-          s.hidden, s.expert_intermediate, std::vector<float>(gate_up.begin() + e * gu_size, gate_up.begin() + (e + 1) * gu_size),
-          std::vector<float>(down.begin() + e * d_size, down.begin() + (e + 1) * d_size)));
+      experts_.push_back(std::make_unique<SwiGluMlp>(s.hidden, inter, gate_up.rows_view(2 * inter * e, inter),
+                                                     gate_up.rows_view(2 * inter * e + inter, inter),
+                                                     down.rows_view(s.hidden * e, s.hidden)));
   } else {
     for (std::size_t e = 0; e < s.experts; ++e)
       experts_.push_back(std::make_unique<SwiGluMlp>(s.hidden, s.expert_intermediate, w,
@@ -58,44 +58,53 @@ SparseMoe::SparseMoe(const SparseMoeShape& s, const WeightSource& w, const std::
   }
   if (s.shared_intermediate > 0) {
     shared_ = std::make_unique<SwiGluMlp>(s.hidden, s.shared_intermediate, w, p + "shared_expert.");
-    shared_gate_ = w.load(p + "shared_expert_gate.weight", {1, H});
+    shared_gate_ = w.matrix(p + "shared_expert_gate.weight", {1, H});
   }
 }
 
-std::size_t SparseMoe::weight_floats() const {
-  std::size_t n = router_.size() + shared_gate_.size() + (shared_ ? shared_->weight_floats() : 0);
-  for (const auto& e : experts_) n += e->weight_floats();
+std::size_t SparseMoe::weight_bytes() const {
+  std::size_t n = router_.bytes() + shared_gate_.bytes() + (shared_ ? shared_->weight_bytes() : 0);
+  for (const auto& e : experts_) n += e->weight_bytes();
   return n;
 }
 
-std::size_t SparseMoe::active_weight_floats() const {
-  return router_.size() + shared_gate_.size() + (shared_ ? shared_->weight_floats() : 0) +
-         s_.top_k * experts_.front()->weight_floats();
+std::size_t SparseMoe::active_weight_bytes() const {
+  return router_.bytes() + shared_gate_.bytes() + (shared_ ? shared_->weight_bytes() : 0) +
+         s_.top_k * experts_.front()->weight_bytes();
+}
+
+std::vector<SparseMoe::Route> SparseMoe::route(float* logits) const {
+  // probabilities = softmax(logits); keep the top k (ties: lower index first, as torch.topk on CPU returns
+  // them in practice), renormalise when norm_topk_prob; listed by expert index.
+  const std::size_t E = s_.experts, K = s_.top_k;
+  softmax_inplace(logits, E);
+  std::vector<std::size_t> order(E);
+  std::iota(order.begin(), order.end(), 0);
+  std::partial_sort(order.begin(), order.begin() + K, order.end(), [&](std::size_t a, std::size_t b) {
+    return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
+  });
+  float sum = 0.0f;
+  for (std::size_t k = 0; k < K; ++k) sum += logits[order[k]];
+  std::vector<Route> routes;
+  for (std::size_t k = 0; k < K; ++k)
+    routes.push_back({order[k], s_.norm_topk_prob ? logits[order[k]] / sum : logits[order[k]]});
+  std::sort(routes.begin(), routes.end(), [](const Route& a, const Route& b) { return a.expert < b.expert; });
+  return routes;
 }
 
 void SparseMoe::forward(const float* x, std::size_t rows, float* y) const {
-  const std::size_t H = s_.hidden, E = s_.experts, K = s_.top_k;
-  // Router: probabilities = softmax(x W_r^T); keep the top k (ties: lower index first, as torch.topk
-  // on CPU returns them in practice), renormalise when norm_topk_prob.
+  if (rows == 1) return forward_one(x, y);
+  const std::size_t H = s_.hidden, E = s_.experts;
   std::vector<float> probs(rows * E);
-  matmul_wt(x, router_.data(), probs.data(), rows, H, E);
+  matmul_wt(x, router_, probs.data(), rows);
   std::optional<OpTimer> timer(Op::MoeRouting);
   std::vector<std::vector<std::size_t>> rows_of(E);
   std::vector<std::vector<float>> weight_of(E);
-  std::vector<std::size_t> order(E);
-  for (std::size_t r = 0; r < rows; ++r) {
-    float* p = probs.data() + r * E;
-    softmax_inplace(p, E);
-    std::iota(order.begin(), order.end(), 0);
-    std::partial_sort(order.begin(), order.begin() + K, order.end(),
-                      [&](std::size_t a, std::size_t b) { return p[a] > p[b] || (p[a] == p[b] && a < b); });
-    float sum = 0.0f;
-    for (std::size_t k = 0; k < K; ++k) sum += p[order[k]];
-    for (std::size_t k = 0; k < K; ++k) {
-      rows_of[order[k]].push_back(r);
-      weight_of[order[k]].push_back(s_.norm_topk_prob ? p[order[k]] / sum : p[order[k]]);
+  for (std::size_t r = 0; r < rows; ++r)
+    for (const Route& route : route(probs.data() + r * E)) {
+      rows_of[route.expert].push_back(r);
+      weight_of[route.expert].push_back(route.weight);
     }
-  }
   std::fill(y, y + rows * H, 0.0f);
   // Each expert runs once on the rows routed to it (gathered into one block), then scatters back.
   std::vector<float> in, out;
@@ -119,11 +128,52 @@ void SparseMoe::forward(const float* x, std::size_t rows, float* y) const {
     // y += sigmoid(x . w_gate) * shared_expert(x)
     std::vector<float> shared(rows * H), gate(rows);
     shared_->forward(x, rows, shared.data());
-    matmul_wt(x, shared_gate_.data(), gate.data(), rows, H, 1);
+    matmul_wt(x, shared_gate_, gate.data(), rows);
     for (std::size_t r = 0; r < rows; ++r) {
       const float sg = sigmoid(gate[r]);
       for (std::size_t d = 0; d < H; ++d) y[r * H + d] += sg * shared[r * H + d];
     }
+  }
+}
+
+// One token (decode): the same arithmetic as forward's, in two parallel loops instead of two per expert: the
+// picked experts' and the shared expert's gate/up products with the shared gate, then their down products.
+void SparseMoe::forward_one(const float* x, float* y) const {
+  const std::size_t H = s_.hidden, I = s_.expert_intermediate, S = s_.shared_intermediate;
+  std::vector<float> probs(s_.experts);
+  matmul_wt(x, router_, probs.data(), 1);
+  const std::vector<Route> routes = route(probs.data());
+  const std::size_t K = routes.size();
+  std::vector<float> gate_up(K * 2 * I + 2 * S), act(K * I + S), out((K + 1) * H), shared_gate(1);
+  std::vector<Product> products;
+  for (std::size_t k = 0; k < K; ++k) {
+    const SwiGluMlp& e = *experts_[routes[k].expert];
+    products.push_back({x, &e.gate(), gate_up.data() + k * 2 * I, 2 * I});
+    products.push_back({x, &e.up(), gate_up.data() + k * 2 * I + I, 2 * I});
+  }
+  if (shared_) {
+    products.push_back({x, &shared_->gate(), gate_up.data() + K * 2 * I, 2 * S});
+    products.push_back({x, &shared_->up(), gate_up.data() + K * 2 * I + S, 2 * S});
+    products.push_back({x, &shared_gate_, shared_gate.data(), 1});
+  }
+  matmul_batch(products, 1);
+  {
+    OpTimer timer(Op::Elementwise);
+    for (std::size_t k = 0; k < K; ++k) swiglu(gate_up.data() + k * 2 * I, gate_up.data() + k * 2 * I + I, act.data() + k * I, I);
+    if (shared_) swiglu(gate_up.data() + K * 2 * I, gate_up.data() + K * 2 * I + S, act.data() + K * I, S);
+  }
+  products.clear();
+  for (std::size_t k = 0; k < K; ++k) products.push_back({act.data() + k * I, &experts_[routes[k].expert]->down(), out.data() + k * H, H});
+  if (shared_) products.push_back({act.data() + K * I, &shared_->down(), out.data() + K * H, H});
+  matmul_batch(products, 1);
+  // y = sum_k weight_k expert_k(x) (by expert index, as forward adds them) + sigmoid(x . w_gate) shared(x)
+  OpTimer timer(Op::MoeRouting);
+  std::fill(y, y + H, 0.0f);
+  for (std::size_t k = 0; k < K; ++k)
+    for (std::size_t d = 0; d < H; ++d) y[d] += routes[k].weight * out[k * H + d];
+  if (shared_) {
+    const float sg = sigmoid(shared_gate[0]);
+    for (std::size_t d = 0; d < H; ++d) y[d] += sg * out[K * H + d];
   }
 }
 

@@ -16,24 +16,27 @@ class FeedForward {
   virtual ~FeedForward() = default;
   // x: [rows, hidden], y: [rows, hidden] (overwritten)
   virtual void forward(const float* x, std::size_t rows, float* y) const = 0;
-  virtual std::size_t weight_floats() const = 0;
-  virtual std::size_t active_weight_floats() const = 0;  // read per token
+  virtual std::size_t weight_bytes() const = 0;
+  virtual std::size_t active_weight_bytes() const = 0;  // read per token
 };
 
 class SwiGluMlp final : public FeedForward {
  public:
   // prefix: e.g. "model.layers.3.mlp." or "model.layers.3.mlp.shared_expert."
   SwiGluMlp(std::size_t hidden, std::size_t intermediate, const WeightSource& weights, const std::string& prefix);
-  // From already-loaded matrices: gate_up [2*intermediate, hidden] (gate rows first), down [hidden, intermediate].
-  SwiGluMlp(std::size_t hidden, std::size_t intermediate, std::vector<float> gate_up, std::vector<float> down);
+  // From already-loaded matrices: gate and up [intermediate, hidden], down [hidden, intermediate].
+  SwiGluMlp(std::size_t hidden, std::size_t intermediate, Matrix gate, Matrix up, Matrix down);
   void forward(const float* x, std::size_t rows, float* y) const override;
-  std::size_t weight_floats() const override { return gate_up_.size() + down_.size(); }
-  std::size_t active_weight_floats() const override { return weight_floats(); }
+  std::size_t weight_bytes() const override { return gate_up_[0].bytes() + gate_up_[1].bytes() + down_.bytes(); }
+  std::size_t active_weight_bytes() const override { return weight_bytes(); }
+  const Matrix& gate() const { return gate_up_[0]; }
+  const Matrix& up() const { return gate_up_[1]; }
+  const Matrix& down() const { return down_; }
 
  private:
   std::size_t hidden_, intermediate_;
-  std::vector<float> gate_up_;  // [2 * intermediate, hidden]: gate_proj rows, then up_proj rows
-  std::vector<float> down_;     // [hidden, intermediate]
+  Matrix gate_up_[2];  // gate_proj, up_proj: one product, [2 * intermediate] outputs (gate first)
+  Matrix down_;        // [hidden, intermediate]
 };
 
 struct SparseMoeShape {
@@ -48,15 +51,22 @@ class SparseMoe final : public FeedForward {
   // the released checkpoints' layout) or fused (experts.gate_up_proj [E, 2I, H], experts.down_proj [E, H, I]).
   SparseMoe(const SparseMoeShape& shape, const WeightSource& weights, const std::string& prefix);
   void forward(const float* x, std::size_t rows, float* y) const override;
-  std::size_t weight_floats() const override;
-  std::size_t active_weight_floats() const override;
+  std::size_t weight_bytes() const override;
+  std::size_t active_weight_bytes() const override;
 
  private:
+  struct Route {
+    std::size_t expert;
+    float weight;
+  };
+  std::vector<Route> route(float* router_logits) const;  // the token's top-k experts, by expert index
+  void forward_one(const float* x, float* y) const;
+
   SparseMoeShape s_;
-  std::vector<float> router_;  // [experts, hidden]
+  Matrix router_;  // [experts, hidden]
   std::vector<std::unique_ptr<SwiGluMlp>> experts_;
   std::unique_ptr<SwiGluMlp> shared_;  // absent when shared_intermediate == 0
-  std::vector<float> shared_gate_;     // [1, hidden]
+  Matrix shared_gate_;                 // [1, hidden]
 };
 
 }  // namespace qk::engine

@@ -14,11 +14,10 @@ using I = std::int64_t;
 
 GatedAttention::GatedAttention(const GatedAttentionShape& s, const WeightSource& w, const std::string& p) : s_(s) {
   const I hidden = static_cast<I>(s.hidden), hd = static_cast<I>(s.head_dim);
-  q_proj_ = w.load(p + "q_proj.weight", {I(s.heads) * 2 * hd, hidden});
-  kv_proj_ = w.load(p + "k_proj.weight", {I(s.kv_heads) * hd, hidden});
-  const auto v = w.load(p + "v_proj.weight", {I(s.kv_heads) * hd, hidden});
-  kv_proj_.insert(kv_proj_.end(), v.begin(), v.end());
-  o_proj_ = w.load(p + "o_proj.weight", {hidden, I(s.heads) * hd});
+  q_proj_ = w.matrix(p + "q_proj.weight", {I(s.heads) * 2 * hd, hidden});
+  kv_proj_[0] = w.matrix(p + "k_proj.weight", {I(s.kv_heads) * hd, hidden});
+  kv_proj_[1] = w.matrix(p + "v_proj.weight", {I(s.kv_heads) * hd, hidden});
+  o_proj_ = w.matrix(p + "o_proj.weight", {hidden, I(s.heads) * hd});
   q_norm_ = w.load(p + "q_norm.weight", {hd});
   k_norm_ = w.load(p + "k_norm.weight", {hd});
   rope_.rotary_dim = s.rotary_dim;
@@ -27,8 +26,9 @@ GatedAttention::GatedAttention(const GatedAttentionShape& s, const WeightSource&
   rope_.inverse_frequencies(inv_freq_.data());
 }
 
-std::size_t GatedAttention::weight_floats() const {
-  return q_proj_.size() + kv_proj_.size() + o_proj_.size() + q_norm_.size() + k_norm_.size();
+std::size_t GatedAttention::weight_bytes() const {
+  return q_proj_.bytes() + kv_proj_[0].bytes() + kv_proj_[1].bytes() + o_proj_.bytes() +
+         (q_norm_.size() + k_norm_.size()) * sizeof(float);
 }
 
 void GatedAttention::init_cache(LayerCache& cache) const {
@@ -41,8 +41,10 @@ void GatedAttention::forward(const float* x, std::size_t rows, const BatchRows& 
   const std::size_t q_width = H * hd, kv_width = KV * hd, half = s_.rotary_dim / 2;
   float* qg = scratch(Scratch::AttentionQueryGate, rows * 2 * q_width);
   float* kv = scratch(Scratch::AttentionKeyValue, rows * 2 * kv_width);
-  matmul_wt(x, q_proj_.data(), qg, rows, s_.hidden, 2 * q_width);
-  matmul_wt(x, kv_proj_.data(), kv, rows, s_.hidden, 2 * kv_width);
+  const Product in_proj[] = {{x, &q_proj_, qg, 2 * q_width},
+                             {x, &kv_proj_[0], kv, 2 * kv_width},
+                             {x, &kv_proj_[1], kv + kv_width, 2 * kv_width}};
+  matmul_batch(in_proj, rows);
 
   float* attn = scratch(Scratch::AttentionOut, rows * q_width);
   float* q = scratch(Scratch::AttentionQuery, rows * q_width);
@@ -94,12 +96,12 @@ void GatedAttention::forward(const float* x, std::size_t rows, const BatchRows& 
         mul_sigmoid(attn + r * q_width + h * hd, qg + r * 2 * q_width + h * 2 * hd + hd, hd);
   });
   timer.reset();
-  matmul_wt(attn, o_proj_.data(), y, rows, q_width, s_.hidden);
+  matmul_wt(attn, o_proj_, y, rows);
 }
 
 std::span<float> GatedAttention::tensor(std::string_view name) {
-  if (name == "q_proj.weight") return q_proj_;
-  if (name == "k_proj.weight") return std::span<float>(kv_proj_).first(s_.kv_heads * s_.head_dim * s_.hidden);
+  if (name == "q_proj.weight") return q_proj_.writable();
+  if (name == "k_proj.weight") return kv_proj_[0].writable();
   if (name == "q_norm.weight") return q_norm_;
   if (name == "k_norm.weight") return k_norm_;
   return {};

@@ -29,8 +29,9 @@ class GatedAttention {
   GatedAttention(const GatedAttentionShape& shape, const WeightSource& weights, const std::string& prefix);
   void init_cache(LayerCache& cache) const;
   void forward(const float* x, std::size_t rows, const BatchRows& batch, float* y) const;
-  std::size_t weight_floats() const;
-  // In-memory surgery (src/heads): the layer's weights as checkpoint tensors, fp32 row-major, writable.
+  std::size_t weight_bytes() const;
+  // In-memory surgery (src/heads): the layer's weights as checkpoint tensors, fp32 row-major, writable (a bf16
+  // matrix is widened to f32 on the first call, and read in f32 from then on).
   // "q_proj.weight" [heads * 2 * head_dim, hidden], "k_proj.weight" [kv_heads * head_dim, hidden],
   // "q_norm.weight", "k_norm.weight"; empty for any other name.
   std::span<float> tensor(std::string_view name);
@@ -41,9 +42,9 @@ class GatedAttention {
   GatedAttentionShape s_;
   RopeTable rope_;
   std::vector<float> inv_freq_;  // [rotary_dim / 2]
-  std::vector<float> q_proj_;    // [heads * 2 * head_dim, hidden]
-  std::vector<float> kv_proj_;   // k_proj then v_proj: [2 * kv_heads * head_dim, hidden]
-  std::vector<float> o_proj_;    // [hidden, heads * head_dim]
+  Matrix q_proj_;                // [heads * 2 * head_dim, hidden]
+  Matrix kv_proj_[2];            // k_proj, v_proj: one product, [2 * kv_heads * head_dim] outputs
+  Matrix o_proj_;                // [hidden, heads * head_dim]
   std::vector<float> q_norm_, k_norm_;  // [head_dim], zero-centred
   AttentionProbe* probe_ = nullptr;
   std::size_t layer_index_ = 0;

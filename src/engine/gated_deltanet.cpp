@@ -17,19 +17,19 @@ constexpr std::size_t kChunkedFrom = 16;
 
 GatedDeltaNet::GatedDeltaNet(const GatedDeltaNetShape& s, const WeightSource& w, const std::string& p) : s_(s) {
   const I hidden = static_cast<I>(s.hidden);
-  in_proj_qkvz_ = w.load(p + "in_proj_qkvz.weight", {I(2 * s.key_total() + 2 * s.value_total()), hidden});
-  in_proj_ba_ = w.load(p + "in_proj_ba.weight", {I(2 * s.value_heads), hidden});
+  in_proj_qkvz_ = w.matrix(p + "in_proj_qkvz.weight", {I(2 * s.key_total() + 2 * s.value_total()), hidden});
+  in_proj_ba_ = w.matrix(p + "in_proj_ba.weight", {I(2 * s.value_heads), hidden});
   conv_weight_ = w.load(p + "conv1d.weight", {I(s.conv_channels()), 1, I(s.conv_kernel)});
   dt_bias_ = w.load(p + "dt_bias", {I(s.value_heads)});
   neg_A_ = w.load(p + "A_log", {I(s.value_heads)});
   for (float& a : neg_A_) a = -std::exp(a);
   norm_weight_ = w.load(p + "norm.weight", {I(s.value_dim)});
-  out_proj_ = w.load(p + "out_proj.weight", {hidden, I(s.value_total())});
+  out_proj_ = w.matrix(p + "out_proj.weight", {hidden, I(s.value_total())});
 }
 
-std::size_t GatedDeltaNet::weight_floats() const {
-  return in_proj_qkvz_.size() + in_proj_ba_.size() + conv_weight_.size() + dt_bias_.size() + neg_A_.size() +
-         norm_weight_.size() + out_proj_.size();
+std::size_t GatedDeltaNet::weight_bytes() const {
+  return in_proj_qkvz_.bytes() + in_proj_ba_.bytes() + out_proj_.bytes() +
+         (conv_weight_.size() + dt_bias_.size() + neg_A_.size() + norm_weight_.size()) * sizeof(float);
 }
 
 void GatedDeltaNet::init_cache(LayerCache& cache) const {
@@ -45,8 +45,8 @@ void GatedDeltaNet::forward(const float* x, std::size_t rows, const BatchRows& b
 
   float* qkvz = scratch(Scratch::DeltaNetProjection, rows * qkvz_width);
   float* ba = scratch(Scratch::DeltaNetGates, rows * 2 * nv);
-  matmul_wt(x, in_proj_qkvz_.data(), qkvz, rows, s_.hidden, qkvz_width);
-  matmul_wt(x, in_proj_ba_.data(), ba, rows, s_.hidden, 2 * nv);
+  const Product in_proj[] = {{x, &in_proj_qkvz_, qkvz, qkvz_width}, {x, &in_proj_ba_, ba, 2 * nv}};
+  matmul_batch(in_proj, rows);
 
   // Un-group the projection. Per key head kh the fused row holds [q (dk) | k (dk) | v (group*dv) | z (group*dv)]
   // (transformers' fix_query_key_value_ordering); the conv runs over [all q | all k | all v]. Rows in parallel.
@@ -127,7 +127,7 @@ void GatedDeltaNet::forward(const float* x, std::size_t rows, const BatchRows& b
     mul_silu(core + begin * value_total, z + begin * value_total, (end - begin) * value_total);
   });
   timer.reset();
-  matmul_wt(core, out_proj_.data(), y, rows, value_total, s_.hidden);
+  matmul_wt(core, out_proj_, y, rows);
 }
 
 }  // namespace qk::engine

@@ -31,17 +31,17 @@ class GatedDeltaNet {
   void init_cache(LayerCache& cache) const;
   // x: [rows, hidden] (normed input), y: [rows, hidden] (mixer output, overwritten)
   void forward(const float* x, std::size_t rows, const BatchRows& batch, float* y) const;
-  std::size_t weight_floats() const;
+  std::size_t weight_bytes() const;
 
  private:
   GatedDeltaNetShape s_;
-  std::vector<float> in_proj_qkvz_;  // [2*key_total + 2*value_total, hidden], grouped per key head
-  std::vector<float> in_proj_ba_;    // [2*value_heads, hidden], grouped per key head
+  Matrix in_proj_qkvz_;               // [2*key_total + 2*value_total, hidden], grouped per key head
+  Matrix in_proj_ba_;                 // [2*value_heads, hidden], grouped per key head
   std::vector<float> conv_weight_;   // [conv_channels, kernel]
   std::vector<float> dt_bias_;       // [value_heads]
   std::vector<float> neg_A_;         // -exp(A_log): [value_heads]
   std::vector<float> norm_weight_;   // [value_dim]
-  std::vector<float> out_proj_;      // [hidden, value_total]
+  Matrix out_proj_;                   // [hidden, value_total]
 };
 
 }  // namespace qk::engine

@@ -1,6 +1,5 @@
 #include "engine/kernels.hpp"
 
-#include <cblas.h>
 #if defined(__x86_64__)
 #include <immintrin.h>
 #endif
@@ -11,123 +10,9 @@
 #include <memory>
 #include <vector>
 
-#include "engine/op_timer.hpp"
 #include "util/thread_pool.hpp"
 
 namespace qk::engine {
-namespace {
-
-// Up to this many rows a product is bandwidth-bound (each weight is used a few times only), and sgemm,
-// which first packs the whole weight matrix, reads it more than once: dot_rows reads it once. (For one
-// row it also beat OpenBLAS sgemv by ~15% in engine_bench on the development machine.)
-constexpr std::size_t kFewRows = 8;
-
-// y[r][o] (+)= x[r] . w[o] for output features [o_begin, o_end). Portable version: plain dot products.
-void dot_rows_portable(const float* x, std::size_t rows, const float* w, std::size_t in, std::size_t o_begin,
-                       std::size_t o_end, float* y, std::size_t out, bool accumulate) {
-  for (std::size_t o = o_begin; o < o_end; ++o)
-    for (std::size_t r = 0; r < rows; ++r) {
-      float sum = 0.0f;
-      for (std::size_t i = 0; i < in; ++i) sum += w[o * in + i] * x[r * in + i];
-      float& yo = y[r * out + o];
-      yo = accumulate ? yo + sum : sum;
-    }
-}
-
-#if defined(__x86_64__) && defined(__GNUC__)
-// The same with AVX2/FMA, rows four at a time: each 8-float chunk of a weight row is loaded once and
-// multiplied into four rows' accumulators, independent chains, so the loop runs at load throughput rather
-// than FMA latency. A group of two or three rows repeats its last row and drops the extra sums; a last
-// single row gets four accumulators along its length.
-__attribute__((target("avx2,fma"))) void dot_rows_avx2(const float* x, std::size_t rows, const float* w,
-                                                      std::size_t in, std::size_t o_begin, std::size_t o_end,
-                                                      float* y, std::size_t out, bool accumulate) {
-  auto horizontal_sum = [](__m256 v) __attribute__((target("avx2,fma"))) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-  };
-  std::size_t r0 = 0;
-  for (; r0 + 1 < rows; r0 += 4) {
-    const float* x0 = x + r0 * in;
-    const float* x1 = x + std::min(r0 + 1, rows - 1) * in;
-    const float* x2 = x + std::min(r0 + 2, rows - 1) * in;
-    const float* x3 = x + std::min(r0 + 3, rows - 1) * in;
-    for (std::size_t o = o_begin; o < o_end; ++o) {
-      const float* wo = w + o * in;
-      __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-      std::size_t i = 0;
-      for (; i + 8 <= in; i += 8) {
-        const __m256 wv = _mm256_loadu_ps(wo + i);
-        a0 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x0 + i), a0);
-        a1 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x1 + i), a1);
-        a2 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x2 + i), a2);
-        a3 = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x3 + i), a3);
-      }
-      const float* xs[4] = {x0, x1, x2, x3};
-      const float sums[4] = {horizontal_sum(a0), horizontal_sum(a1), horizontal_sum(a2), horizontal_sum(a3)};
-      for (std::size_t k = 0; k < 4 && r0 + k < rows; ++k) {
-        float sum = sums[k];
-        for (std::size_t t = i; t < in; ++t) sum += wo[t] * xs[k][t];
-        float& yo = y[(r0 + k) * out + o];
-        yo = accumulate ? yo + sum : sum;
-      }
-    }
-  }
-  if (r0 >= rows) return;
-  // A last single row (decode): four accumulators along the row instead.
-  const float* xr = x + r0 * in;
-  for (std::size_t o = o_begin; o < o_end; ++o) {
-    const float* wo = w + o * in;
-    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-    std::size_t i = 0;
-    for (; i + 32 <= in; i += 32) {
-      a0 = _mm256_fmadd_ps(_mm256_loadu_ps(wo + i), _mm256_loadu_ps(xr + i), a0);
-      a1 = _mm256_fmadd_ps(_mm256_loadu_ps(wo + i + 8), _mm256_loadu_ps(xr + i + 8), a1);
-      a2 = _mm256_fmadd_ps(_mm256_loadu_ps(wo + i + 16), _mm256_loadu_ps(xr + i + 16), a2);
-      a3 = _mm256_fmadd_ps(_mm256_loadu_ps(wo + i + 24), _mm256_loadu_ps(xr + i + 24), a3);
-    }
-    float sum = horizontal_sum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
-    for (; i < in; ++i) sum += wo[i] * xr[i];
-    float& yo = y[r0 * out + o];
-    yo = accumulate ? yo + sum : sum;
-  }
-}
-#endif
-
-void dot_rows(const float* x, std::size_t rows, const float* w, std::size_t in, std::size_t o_begin,
-              std::size_t o_end, float* y, std::size_t out, bool accumulate) {
-#if defined(__x86_64__) && defined(__GNUC__)
-  static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  if (avx2) return dot_rows_avx2(x, rows, w, in, o_begin, o_end, y, out, accumulate);
-#endif
-  dot_rows_portable(x, rows, w, in, o_begin, o_end, y, out, accumulate);
-}
-
-}  // namespace
-
-void matmul_wt(const float* x, const float* w, float* y, std::size_t rows, std::size_t in, std::size_t out,
-               bool accumulate) {
-  if (rows == 0 || out == 0) return;
-  OpTimer timer(Op::Projection);
-  const float beta = accumulate ? 1.0f : 0.0f;
-  if (rows <= kFewRows) {
-    // Decode (one row per sequence): bound by memory bandwidth; output features split over the pool's
-    // threads, each streaming its share of the weight rows once.
-    parallel_ranges(out, 64, [&](std::size_t begin, std::size_t end) {
-      dot_rows(x, rows, w, in, begin, end, y, out, accumulate);
-    });
-    return;
-  }
-  // Prefill: single-threaded sgemm per block of output features, blocks spread over the pool's threads (a
-  // few per thread, so a thread slowed by other processes takes fewer). Each block packs its own slice of w.
-  parallel_ranges(out, 128, [&](std::size_t begin, std::size_t end) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, static_cast<int>(rows), static_cast<int>(end - begin),
-                static_cast<int>(in), 1.0f, x, static_cast<int>(in), w + begin * in, static_cast<int>(in), beta,
-                y + begin, static_cast<int>(out));
-  });
-}
 
 void rmsnorm(const float* x, const float* weight, float* y, std::size_t rows, std::size_t dim, float eps,
              bool zero_centred) {

@@ -1,4 +1,5 @@
 // The engine's kernels on plain float arrays (row-major, fp32): elementwise and row kernels (kernels.cpp),
+// the weight products (matmul.hpp),
 // attention over a KV cache (attention_kernel.cpp), the short convolution (causal_conv1d.cpp), and the
 // per-thread scratch buffers the layers work in.
 // Every kernel states its shapes; `rows` counts tokens, `dim` the features of one token.
@@ -6,6 +7,8 @@
 #include <bit>
 #include <cstddef>
 #include <cstdint>
+
+#include "engine/matmul.hpp"
 
 // Array kernels marked QK_SIMD_CLONES are compiled twice, for x86-64-v3 (AVX2) and the baseline, and the
 // loader picks the one the CPU runs (GCC/clang function multi-versioning); the build itself targets the
@@ -18,13 +21,6 @@
 #endif
 
 namespace qk::engine {
-
-// y[rows, out] = x[rows, in] * w[out, in]^T  (a PyTorch nn.Linear without bias), on the engine's threads:
-// OpenBLAS sgemm per block of outputs, or for up to 8 rows (decode, batched decode) a kernel that streams
-// each weight once.
-// accumulate: y += instead of y =.
-void matmul_wt(const float* x, const float* w, float* y, std::size_t rows, std::size_t in, std::size_t out,
-               bool accumulate = false);
 
 // RMSNorm over each row: y = x / sqrt(mean(x^2) + eps) * scale, where scale = 1 + weight for the
 // zero-centred variant (Qwen3NextRMSNorm) and scale = weight otherwise (Qwen3NextRMSNormGated).

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "engine/feed_forward.hpp"
+#include "engine/flush_denormals.hpp"
 #include "engine/gated_attention.hpp"
 #include "engine/gated_deltanet.hpp"
 #include "engine/kernels.hpp"
@@ -29,28 +30,30 @@ class Qwen3Next final : public CausalLM {
   Qwen3Next(const nlohmann::json& json, const WeightSource& w) {
     c_ = parse_qwen3_next_config(json, w.label() + "/config.json");
     const I H = I(c_.hidden_size), V = I(c_.vocab_size);
-    embed_ = w.load("model.embed_tokens.weight", {V, H});
-    if (!c_.tie_word_embeddings) lm_head_ = w.load("lm_head.weight", {V, H});
+    embed_ = w.matrix("model.embed_tokens.weight", {V, H});
+    if (!c_.tie_word_embeddings) lm_head_ = w.matrix("lm_head.weight", {V, H});
     final_norm_ = w.load("model.norm.weight", {H});
-    std::uint64_t floats = embed_.size() + lm_head_.size() + final_norm_.size();
-    std::uint64_t active = c_.hidden_size + c_.vocab_size * c_.hidden_size;  // one embedding row + lm_head
+    const Matrix& head = c_.tie_word_embeddings ? embed_ : lm_head_;
+    const std::uint64_t norm_bytes = c_.hidden_size * sizeof(float);
+    std::uint64_t bytes = embed_.bytes() + lm_head_.bytes() + norm_bytes;
+    std::uint64_t active = head.bytes() + head.bytes() / c_.vocab_size + norm_bytes;  // lm_head + one embedding row
     for (std::size_t i = 0; i < c_.num_hidden_layers; ++i) {
       const std::string p = "model.layers." + std::to_string(i) + ".";
       Layer layer;
       layer.input_norm = w.load(p + "input_layernorm.weight", {H});
       layer.post_attention_norm = w.load(p + "post_attention_layernorm.weight", {H});
-      std::size_t mixer_floats;
+      std::size_t mixer_bytes;
       if (c_.is_linear_attention(i)) {
         GatedDeltaNetShape s{c_.hidden_size, c_.linear_num_key_heads, c_.linear_num_value_heads,
                              c_.linear_key_head_dim, c_.linear_value_head_dim, c_.linear_conv_kernel_dim,
                              c_.rms_norm_eps};
         layer.linear = std::make_unique<GatedDeltaNet>(s, w, p + "linear_attn.");
-        mixer_floats = layer.linear->weight_floats();
+        mixer_bytes = layer.linear->weight_bytes();
       } else {
         GatedAttentionShape s{c_.hidden_size, c_.num_attention_heads, c_.num_key_value_heads, c_.head_dim,
                               c_.rotary_dim, c_.rope_theta, c_.rms_norm_eps};
         layer.attention = std::make_unique<GatedAttention>(s, w, p + "self_attn.");
-        mixer_floats = layer.attention->weight_floats();
+        mixer_bytes = layer.attention->weight_bytes();
       }
       if (c_.is_moe(i)) {
         SparseMoeShape s{c_.hidden_size, c_.num_experts, c_.num_experts_per_tok, c_.moe_intermediate_size,
@@ -59,8 +62,8 @@ class Qwen3Next final : public CausalLM {
       } else {
         layer.ffn = std::make_unique<SwiGluMlp>(c_.hidden_size, c_.intermediate_size, w, p + "mlp.");
       }
-      floats += mixer_floats + layer.ffn->weight_floats() + 2 * c_.hidden_size;
-      active += mixer_floats + layer.ffn->active_weight_floats() + 2 * c_.hidden_size;
+      bytes += mixer_bytes + layer.ffn->weight_bytes() + 2 * norm_bytes;
+      active += mixer_bytes + layer.ffn->active_weight_bytes() + 2 * norm_bytes;
       layers_.push_back(std::move(layer));
     }
     info_.model_type = "qwen3_next";
@@ -69,8 +72,8 @@ class Qwen3Next final : public CausalLM {
     info_.num_layers = c_.num_hidden_layers;
     info_.max_position_embeddings = c_.max_position_embeddings;
     info_.eos_token_ids = c_.eos_token_ids;
-    info_.weight_bytes = floats * sizeof(float);
-    info_.active_weight_bytes_per_token = active * sizeof(float);
+    info_.weight_bytes = bytes;
+    info_.active_weight_bytes_per_token = active;
   }
 
   const ModelInfo& info() const override { return info_; }
@@ -112,7 +115,7 @@ class Qwen3Next final : public CausalLM {
       for (std::int32_t token : seg.tokens) {
         if (token < 0 || static_cast<std::size_t>(token) >= V)
           fail(ErrorKind::Usage, "token id {} is outside the vocabulary (size {})", token, V);
-        std::copy_n(embed_.data() + static_cast<std::size_t>(token) * H, H, x.data() + r++ * H);
+        embed_.row_to_f32(static_cast<std::size_t>(token), x.data() + r++ * H);
       }
     return run_layers(batch, rows, 0, std::move(x), which);
   }
@@ -144,6 +147,7 @@ class Qwen3Next final : public CausalLM {
   // Layers first_layer.. on the residual stream x, then the positions advance and the logits asked for.
   std::vector<float> run_layers(std::span<const Segment> batch, std::size_t rows, std::size_t first_layer, std::vector<float> x,
                                 LogitsFor which) {
+    const FlushDenormals flush;
     const std::size_t H = c_.hidden_size, V = c_.vocab_size;
     std::vector<float> normed(rows * H), mixed(rows * H);
     for (std::size_t l = first_layer; l < layers_.size(); ++l) {
@@ -195,15 +199,15 @@ class Qwen3Next final : public CausalLM {
     for (std::size_t i = 0; i < wanted.size(); ++i)
       rmsnorm(x.data() + wanted[i] * H, final_norm_.data(), last.data() + i * H, 1, H, c_.rms_norm_eps, true);
     std::vector<float> logits(wanted.size() * V);
-    const std::vector<float>& head = c_.tie_word_embeddings ? embed_ : lm_head_;
-    matmul_wt(last.data(), head.data(), logits.data(), wanted.size(), H, V);
+    matmul_wt(last.data(), c_.tie_word_embeddings ? embed_ : lm_head_, logits.data(), wanted.size());
     return logits;
   }
 
   Qwen3NextConfig c_;
   std::map<std::size_t, std::vector<float>>* capture_ = nullptr;
   ModelInfo info_;
-  std::vector<float> embed_, lm_head_, final_norm_;
+  Matrix embed_, lm_head_;  // [vocab, hidden]; lm_head_ empty when tied
+  std::vector<float> final_norm_;
   std::vector<Layer> layers_;
 };
 

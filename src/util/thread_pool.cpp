@@ -10,6 +10,9 @@
 #include <mutex>
 #include <thread>
 #include <vector>
+#if defined(__x86_64__)
+#include <xmmintrin.h>
+#endif
 
 namespace qk {
 namespace {
@@ -40,6 +43,7 @@ class Pool {
     std::lock_guard caller(run_mutex_);
     {
       std::lock_guard lock(mutex_);
+      float_mode_ = FloatMode::current();
       body_ = &body;
       count_ = count;
       next_ = 0;
@@ -78,13 +82,39 @@ class Pool {
         if (stopping_) return;
         seen = generation_;
       }
-      drain();
+      {
+        const FloatMode own = FloatMode::current();
+        float_mode_.apply();
+        drain();
+        own.apply();
+      }
       std::lock_guard lock(mutex_);
       if (--active_ == 0) done_.notify_all();
     }
   }
 
+  // The caller's floating-point mode (x86: MXCSR's rounding and flush-to-zero / denormals-are-zero bits),
+  // which the workers take on for the job, so that every item computes as it would on the calling thread.
+  struct FloatMode {
+    static constexpr unsigned kStatusFlags = 0x3F;  // sticky exception flags: per thread, not a mode
+    unsigned csr = 0;
+    static FloatMode current() {
+#if defined(__x86_64__)
+      return {_mm_getcsr() & ~kStatusFlags};
+#else
+      return {};
+#endif
+    }
+    void apply() const {
+#if defined(__x86_64__)
+      const unsigned now = _mm_getcsr();
+      if ((now & ~kStatusFlags) != csr) _mm_setcsr(csr | (now & kStatusFlags));
+#endif
+    }
+  };
+
   std::vector<std::thread> workers_;
+  FloatMode float_mode_;
   std::mutex run_mutex_;
   std::mutex mutex_;
   std::condition_variable wake_, done_;

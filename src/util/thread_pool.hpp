@@ -2,7 +2,8 @@
 // (QK-Pro and diagnose over heads and chunks, the engine over heads, query blocks and row blocks).
 // Threads start on first use, one per core (QK_THREADS overrides), so commands that never run a
 // parallel loop (restore, verify) start none. Items must be independent and write their own results:
-// the outcome then depends neither on the thread count nor on the order.
+// the outcome then depends neither on the thread count nor on the order. Items run in the calling thread's
+// floating-point mode (rounding, flushing of denormals: see engine/flush_denormals.hpp).
 #pragma once
 #include <cstddef>
 #include <functional>

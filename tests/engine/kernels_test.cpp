@@ -35,7 +35,7 @@ TEST(Kernels, MatmulMatchesTripleLoopForOneAndManyRows) {
     const std::size_t in = 33, out = 17;
     auto x = random_vector(rows * in, 1), w = random_vector(out * in, 2);
     std::vector<float> y(rows * out), expect(rows * out, 0.0f);
-    matmul_wt(x.data(), w.data(), y.data(), rows, in, out);
+    matmul_wt(x.data(), Matrix::view(w.data(), out, in), y.data(), rows);
     for (std::size_t r = 0; r < rows; ++r)
       for (std::size_t o = 0; o < out; ++o)
         for (std::size_t i = 0; i < in; ++i) expect[r * out + o] += x[r * in + i] * w[o * in + i];
