@@ -1,12 +1,13 @@
 // engine_bench: the embedded engine's speed against this machine's own limits, measured in one run.
-//   1. OpenBLAS sgemm FLOP rate (the prefill yardstick) and memory bandwidth, STREAM-style copy and plain
+//   1. the GEMM FLOP rate of the engine's own prefill product (matmul_wt at the prefill's shape, f32 or bf16
+//      weights: the prefill yardstick) and of OpenBLAS's threaded sgemm, and memory bandwidth, STREAM-style copy and plain
 //      read (the decode yardsticks), each measured before and after the model runs and averaged, since on
 //      a shared machine the load changes during the run
-//   2. a random qwen3_next model of realistic proportions (built in memory, fp32)
+//   2. a random qwen3_next model of realistic proportions (built in memory, fp32 or with --bf16 1 bf16)
 //   3. prefill of a 4K-token prompt: model FLOPs / time, as a fraction of the sgemm rate
 //   4. decode: bytes of weights read per token / time per token, as a fraction of the bandwidths
 //   5. per-sequence memory of the linear-attention layers at 1K and 4K context (must not grow)
-// Usage: engine_bench [--tokens 4096] [--decode 32] [--json out.json]
+// Usage: engine_bench [--tokens 4096] [--decode 32] [--bf16 0|1] [--json out.json]
 #include <cblas.h>
 
 #include <chrono>
@@ -23,6 +24,8 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/causal_lm.hpp"
+#include "engine/matmul.hpp"
+#include "io/dtype.hpp"
 #include "engine/op_timer.hpp"
 #include "util/thread_pool.hpp"
 
@@ -95,9 +98,25 @@ double copy_bandwidth_gbs() {
   return best;
 }
 
+// Best-of-3 rate of the engine's own product (matmul_wt on the pool's threads) at [tokens, hidden] x [4096, hidden]^T.
+double engine_gemm_gflops(int m, int n, int k, bool bf16) {
+  std::vector<float> x(static_cast<std::size_t>(m) * k, 0.5f), y(static_cast<std::size_t>(m) * n);
+  std::vector<float> w32(static_cast<std::size_t>(n) * k, 0.25f);
+  const Matrix w = bf16 ? Matrix(std::vector<std::uint16_t>(w32.size(), qk::f32_to_bf16(0.25f)), n, k)
+                        : Matrix(std::move(w32), n, k);
+  double best = 0;
+  for (int rep = 0; rep < 3; ++rep) {
+    const auto t = Clock::now();
+    matmul_wt(x.data(), w, y.data(), m);
+    best = std::max(best, 2.0 * m * n * k / seconds_since(t) / 1e9);
+  }
+  return best;
+}
+
 struct Yardsticks {
-  double sgemm_gflops, copy_gbs, read_gbs;
+  double gemm_gflops, sgemm_gflops, copy_gbs, read_gbs;
 };
+bool bf16_weights = false;
 
 // The sgemm yardstick is OpenBLAS's own, threaded over all cores; the engine keeps OpenBLAS at one thread
 // (its pool splits the products), so the setting is switched for the measurement only.
@@ -106,9 +125,11 @@ Yardsticks measure_yardsticks(std::size_t tokens, int hidden, const char* when) 
   openblas_set_num_threads(static_cast<int>(std::thread::hardware_concurrency()));
   const double sgemm = sgemm_gflops(static_cast<int>(tokens), 4096, hidden);
   openblas_set_num_threads(engine_setting);
-  Yardsticks y{sgemm, copy_bandwidth_gbs(), read_bandwidth_gbs()};
-  std::printf("%s: sgemm %zux4096x%d %.1f GFLOP/s (%.1f per CPU-second), copy %.1f GB/s, read %.1f GB/s\n", when,
-              tokens, hidden, y.sgemm_gflops, sgemm_cpu_gflops, y.copy_gbs, y.read_gbs);
+  const double gemm = engine_gemm_gflops(static_cast<int>(tokens), 4096, hidden, bf16_weights);
+  Yardsticks y{gemm, sgemm, copy_bandwidth_gbs(), read_bandwidth_gbs()};
+  std::printf("%s: engine GEMM (%s weights) %zux4096x%d %.1f GFLOP/s; OpenBLAS sgemm %.1f GFLOP/s (%.1f per CPU-second), "
+              "copy %.1f GB/s, read %.1f GB/s\n", when, bf16_weights ? "bf16" : "f32", tokens, hidden, y.gemm_gflops,
+              y.sgemm_gflops, sgemm_cpu_gflops, y.copy_gbs, y.read_gbs);
   return y;
 }
 
@@ -138,7 +159,7 @@ MemoryWeights random_weights(const nlohmann::json& c) {
                      dv = c["linear_value_head_dim"], K = c["linear_conv_kernel_dim"];
   std::mt19937 gen(7);
   std::normal_distribution<float> normal(0.0f, 0.02f);
-  MemoryWeights w;
+  MemoryWeights w(bf16_weights);
   auto put = [&](const std::string& name, std::vector<std::int64_t> shape, float fill = NAN) {
     std::int64_t count = 1;
     for (auto d : shape) count *= d;
@@ -227,6 +248,7 @@ int main(int argc, char** argv) {
     if (!std::strcmp(argv[i], "--tokens")) tokens = std::stoul(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--decode")) decode_steps = std::stoul(argv[i + 1]);
     else if (!std::strcmp(argv[i], "--json")) json_out = argv[i + 1];
+    else if (!std::strcmp(argv[i], "--bf16")) bf16_weights = std::string(argv[i + 1]) == "1";
   }
   std::printf("threads: %zu (engine pool), hardware %u\n", worker_threads(), std::thread::hardware_concurrency());
   const auto config = bench_config();
@@ -235,7 +257,7 @@ int main(int argc, char** argv) {
 
   auto t = Clock::now();
   auto model = make_causal_lm(config, random_weights(config));
-  std::printf("model: %.0f MB fp32, %.0f MB read per decode token (built in %.1f s)\n", model->info().weight_bytes / 1e6,
+  std::printf("model: %.0f MB of weights, %.0f MB read per decode token (built in %.1f s)\n", model->info().weight_bytes / 1e6,
               model->info().active_weight_bytes_per_token / 1e6, seconds_since(t));
 
   std::mt19937 gen(1);
@@ -310,13 +332,14 @@ int main(int argc, char** argv) {
   // The ratios, against the mean of the yardsticks measured before and after.
   const Yardsticks after = measure_yardsticks(tokens, config["hidden_size"].get<int>(), "yardsticks after");
   const double load_after = load_average();
-  const double peak = (before.sgemm_gflops + after.sgemm_gflops) / 2;
+  const double peak = (before.gemm_gflops + after.gemm_gflops) / 2;
+  const double sgemm_peak = (before.sgemm_gflops + after.sgemm_gflops) / 2;
   const double copy = (before.copy_gbs + after.copy_gbs) / 2, read = (before.read_gbs + after.read_gbs) / 2;
   std::printf("RATIOS (load average %.1f before, %.1f after, on %u cores):\n", load_before, load_after,
               std::thread::hardware_concurrency());
-  std::printf("  prefill %zu tokens: %.1f GFLOP/s = %.0f%% of sgemm %.1f (wall clock); per CPU-second %.0f%%\n", tokens,
-              prefill_gflops, 100 * prefill_gflops / peak, peak, 100 * prefill_cpu_gflops / sgemm_cpu_gflops);
-  std::printf("  prefill in 1K chunks: %.0f%% of sgemm\n", 100 * chunked_gflops / peak);
+  std::printf("  prefill %zu tokens: %.1f GFLOP/s = %.0f%% of the engine's GEMM %.1f (wall clock), %.0f%% of OpenBLAS "
+              "sgemm %.1f\n", tokens, prefill_gflops, 100 * prefill_gflops / peak, peak, 100 * prefill_gflops / sgemm_peak, sgemm_peak);
+  std::printf("  prefill in 1K chunks: %.0f%% of the engine's GEMM\n", 100 * chunked_gflops / peak);
   std::printf("  prefill cores used: %.2f (CPU-seconds / wall seconds; other processes take the rest)\n",
               prefill_cpu_s / prefill_s);
   std::printf("  decode: %.1f GB/s = %.0f%% of copy bandwidth %.1f GB/s, %.0f%% of read bandwidth %.1f GB/s\n",
@@ -339,14 +362,16 @@ int main(int argc, char** argv) {
     nlohmann::json j{{"threads", worker_threads()},
                      {"load_average_before", load_before},
                      {"load_average_after", load_after},
-                     {"sgemm_gflops", peak},
-                     {"sgemm_gflops_before_after", {before.sgemm_gflops, after.sgemm_gflops}},
+                     {"bf16_weights", bf16_weights},
+                     {"gemm_gflops", peak},
+                     {"gemm_gflops_before_after", {before.gemm_gflops, after.gemm_gflops}},
+                     {"sgemm_gflops", sgemm_peak},
                      {"copy_bandwidth_gbs", copy},
                      {"read_bandwidth_gbs", read},
                      {"prefill_tokens", tokens},
                      {"prefill_seconds", prefill_s},
                      {"prefill_gflops", prefill_gflops},
-                     {"prefill_fraction_of_sgemm", prefill_gflops / peak},
+                     {"prefill_fraction_of_gemm", prefill_gflops / peak},
                      {"sgemm_gflops_per_cpu_second", sgemm_cpu_gflops},
                      {"prefill_gflops_per_cpu_second", prefill_cpu_gflops},
                      {"prefill_cores_used", prefill_cpu_s / prefill_s},
@@ -355,7 +380,7 @@ int main(int argc, char** argv) {
                      {"decode_gbs", decode_gbs},
                      {"decode_fraction_of_copy_bandwidth", decode_gbs / copy},
                      {"decode_fraction_of_read_bandwidth", decode_gbs / read},
-                     {"prefill_1k_chunks_fraction_of_sgemm", chunked_gflops / peak},
+                     {"prefill_1k_chunks_fraction_of_gemm", chunked_gflops / peak},
                      {"batched4_tokens_per_s", 4 / batch_step},
                      {"linear_state_bytes_1k", linear_bytes(short_state)},
                      {"linear_state_bytes_full", linear_bytes(state)},

@@ -21,6 +21,7 @@ packages=(
   clang libclang-rt-14-dev  # libFuzzer and the sanitizer runtimes for scripts/fuzz.sh (docs/hardening.md)
   xfsprogs             # mkfs.xfs: the reflink test and bench make a loop-mounted XFS with reflink=1 (docs/restore.md)
   time                 # GNU time: wall, CPU and peak RSS in bench/restore_vs_cp.sh
+  python3-numpy python3-tqdm  # bench/llama only: llama.cpp's own gguf writer (gguf-py) needs them
 )
 missing=()
 for p in "${packages[@]}"; do
