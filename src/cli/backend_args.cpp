@@ -2,8 +2,8 @@
 
 #include <cstdlib>
 
-#include "niah/openai_backend.hpp"
-#include "server/embedded_backend.hpp"
+#include "backend/openai_backend.hpp"
+#include "backend/embedded_backend.hpp"
 
 namespace qk::cli {
 
@@ -28,19 +28,19 @@ void add_backend_options(CLI::App& app, BackendArgs& args) {
   app.add_option("--backoff", args.backoff, "first retry wait in seconds (doubles each retry)")->capture_default_str();
 }
 
-std::unique_ptr<niah::Backend> make_backend(const BackendArgs& args) {
-  if (args.embedded()) return server::make_embedded_backend(args.model);
-  niah::OpenAiOptions options;
+std::unique_ptr<backend::Backend> make_backend(const BackendArgs& args) {
+  if (args.embedded()) return backend::make_embedded_backend(args.model);
+  backend::OpenAiOptions options;
   options.base_url = args.server;
   options.model = args.model;
-  options.api = niah::parse_api_kind(args.api);
-  options.chat_prefix = niah::parse_chat_prefix(args.chat_prefix);
+  options.api = backend::parse_api_kind(args.api);
+  options.chat_prefix = backend::parse_chat_prefix(args.chat_prefix);
   if (const char* key = std::getenv(args.api_key_env.c_str())) options.api_key = key;
   options.read_timeout_s = args.timeout;
   options.connect_timeout_s = args.connect_timeout;
   options.retries = args.retries;
   options.backoff_s = args.backoff;
-  return niah::make_openai_backend(options);
+  return backend::make_openai_backend(options);
 }
 
 }  // namespace qk::cli

@@ -7,7 +7,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "niah/backend.hpp"
+#include "backend/backend.hpp"
 
 namespace qk::cli {
 
@@ -20,6 +20,6 @@ struct BackendArgs {
 };
 
 void add_backend_options(CLI::App& app, BackendArgs& args);
-std::unique_ptr<niah::Backend> make_backend(const BackendArgs& args);
+std::unique_ptr<backend::Backend> make_backend(const BackendArgs& args);
 
 }  // namespace qk::cli

@@ -2,10 +2,11 @@
 // Parsing only: the work lives in src/eval.
 #include <fmt/format.h>
 
+#include "backend/chat_template.hpp"
+#include "backend/prompt_template.hpp"
 #include "cli/backend_args.hpp"
 #include "cli/command.hpp"
 #include "eval/eval_run.hpp"
-#include "eval/model_chat.hpp"
 #include "eval/scoring.hpp"
 #include "util/error.hpp"
 
@@ -45,24 +46,23 @@ int run_eval_run(const EvalRunArgs& args) {
   const bool chat = args.backend.api == "chat";
   if (chat && (!args.template_name.empty() || !args.template_file.empty()))
     fail(ErrorKind::Usage, "--api chat uses the model's own chat template: drop --template / --template-file");
-  if (chat && args.backend.embedded()) {
-    // The embedded engine takes raw text: render the model's chat template here, as `serve` would.
-    recipe.template_text = model_chat_question_template(args.backend.model, recipe.shots);
-    recipe.shots.clear();
-  } else if (chat) {
-    recipe.chat = true;
+  backend::TemplateChoice choice;
+  if (chat) {
+    choice.source = backend::TemplateSource::ModelChat;
+    choice.model_dir = args.backend.model;  // read only by the embedded engine, which takes raw text
   } else if (!args.template_file.empty()) {
-    recipe.template_text = question_template_from_file(args.template_file);
+    choice.source = backend::TemplateSource::File;
+    choice.file = args.template_file;
   } else {
-    const std::string name = args.template_name.empty() ? "base" : args.template_name;
-    recipe.template_text = builtin_question_template(name);
-    if (const auto source = chat_template_source(args.backend.model); source && name == "base")
+    if (!args.template_name.empty()) choice.builtin = args.template_name;
+    if (const auto source = backend::own_chat_template_source(args.backend.model); source && choice.builtin == "base")
       fmt::print(stderr,
                  "warning: {} has a chat template ({}), but the prompts are raw text (--api completions --template "
                  "base): a chat model often answers nothing to them. Use --api chat for its own template, or "
                  "--template chatml.\n",
                  args.backend.model, *source);
   }
+  recipe.question = backend::question_template(choice, !args.backend.embedded(), shot_turns(recipe.shots));
   options.samples = args.samples;
   options.temperature = args.temperature;
   options.seed = args.seed;

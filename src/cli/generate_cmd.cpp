@@ -4,8 +4,8 @@
 #include <fmt/format.h>
 
 #include "cli/command.hpp"
-#include "server/chat_template.hpp"
-#include "server/engine_service.hpp"
+#include "backend/chat_template.hpp"
+#include "engine_service/engine_service.hpp"
 
 namespace qk::cli {
 namespace {
@@ -20,12 +20,12 @@ struct GenerateArgs {
 };
 
 int run_generate(const GenerateArgs& args) {
-  auto service = server::EngineService::open(args.model);
+  auto service = engine_service::EngineService::open(args.model);
   const std::string text =
-      args.chat ? server::ChatTemplate::from_model_dir(args.model)
+      args.chat ? backend::ChatTemplate::from_model_dir(args.model)
                       .render(nlohmann::ordered_json::array({{{"role", "user"}, {"content", args.prompt}}}), true)
                 : args.prompt;
-  server::TextRequest request;
+  engine_service::TextRequest request;
   request.prompt = service->tokenizer().encode(text, true);
   request.options.max_tokens = args.max_tokens;
   request.options.temperature = args.temperature;
@@ -33,7 +33,7 @@ int run_generate(const GenerateArgs& args) {
   request.options.top_k = args.top_k;
   request.options.seed = args.seed;
   const auto start = std::chrono::steady_clock::now();
-  const server::TextResult result = service->run(std::move(request));
+  const engine_service::TextResult result = service->run(std::move(request));
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   fmt::print("{}\n", result.text);
   fmt::print(stderr, "[{} prompt tokens, {} generated, finish: {}, {:.2f} s]\n", result.prompt_tokens,

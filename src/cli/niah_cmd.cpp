@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "backend/prompt_template.hpp"
 #include "cli/backend_args.hpp"
 #include "cli/command.hpp"
 #include "cli/surgery_args.hpp"
@@ -15,7 +16,6 @@
 #include "niah/runner.hpp"
 #include "niah/scoring.hpp"
 #include "niah/task_set.hpp"
-#include "server/chat_template.hpp"
 #include "util/error.hpp"
 
 namespace qk::cli {
@@ -42,17 +42,20 @@ int run_niah_generate(const NiahGenerateArgs& args) {
   options.tokens_to_generate = args.tokens_to_generate;
   options.reserve_tokens = args.reserve_tokens;
   options.full_token_count = args.full_token_count;
+  backend::TemplateChoice choice;
   if (!args.template_file.empty()) {
-    options.model_template = model_template_from_file(args.template_file);
+    choice.source = backend::TemplateSource::File;
+    choice.file = args.template_file;
   } else if (args.template_name == "model") {
     // The model's own chat template, from the --tokenizer folder (tokenizer.json's folder when a file).
     std::filesystem::path dir = args.tokenizer;
     if (!std::filesystem::is_directory(dir)) dir = dir.parent_path();
-    const auto chat = server::ChatTemplate::from_model_dir(dir.empty() ? "." : dir);
-    options.model_template = {"model:" + chat.source_name(), server::ruler_model_template(chat)};
+    choice.source = backend::TemplateSource::ModelChat;
+    choice.model_dir = dir.empty() ? "." : dir;
   } else {
-    options.model_template = builtin_model_template(args.template_name);
+    choice.builtin = args.template_name;
   }
+  options.model_template = backend::model_template(choice);
 
   const auto data_dir = find_niah_data_dir(args.data_dir);
   const WordList words = WordList::load(data_dir / "adjectives.txt", data_dir / "nouns.txt");
@@ -125,7 +128,7 @@ int run_run(const RunArgs& args) {
   run.only_task = args.only_task;
   run.limit = args.limit;
   run.show_progress = !args.quiet;
-  const RunStats stats = run_predictions(*backend, run);
+  const backend::RunStats stats = run_predictions(*backend, run);
   if (!args.quiet)
     fmt::print(stderr, "{} predictions written, {} already there, {} samples in {} ({:.1f} s)\n", stats.done,
                stats.skipped, stats.total, args.tasks, stats.seconds);

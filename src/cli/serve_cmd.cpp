@@ -18,18 +18,18 @@ struct ServeArgs {
 server::OpenAiServer* running = nullptr;
 
 int run_serve(const ServeArgs& args) {
-  server::ServiceOptions service_options;
+  engine_service::ServiceOptions service_options;
   service_options.max_batch = args.max_batch;
   service_options.prefill_chunk = args.prefill_chunk;
-  auto service = server::EngineService::open(args.model, service_options);
+  auto service = engine_service::EngineService::open(args.model, service_options);
 
   server::ServerOptions options;
   options.host = args.host;
   options.port = args.port;
   options.model_name = args.name.empty() ? std::filesystem::path(args.model).lexically_normal().filename().string() : args.name;
   if (options.model_name.empty()) options.model_name = args.model;
-  options.chat_template = std::make_shared<const server::ChatTemplate>(
-      args.chat_format == "chatml" ? server::ChatTemplate::chatml() : server::ChatTemplate::from_model_dir(args.model));
+  options.chat_template = std::make_shared<const backend::ChatTemplate>(
+      args.chat_format == "chatml" ? backend::ChatTemplate::chatml() : backend::ChatTemplate::from_model_dir(args.model));
   options.default_max_tokens = args.default_max_tokens;
   server::OpenAiServer http(*service, options);
   const int port = http.bind();

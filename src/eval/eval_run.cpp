@@ -6,23 +6,23 @@
 
 namespace qk::eval {
 
-niah::RunStats run_eval(niah::Backend& backend, const std::vector<Problem>& problems, const EvalRunOptions& options) {
+backend::RunStats run_eval(backend::Backend& backend, const std::vector<Problem>& problems, const EvalRunOptions& options) {
   const std::size_t samples = std::max<std::size_t>(1, options.samples);
-  niah::WorkSource work;
+  backend::WorkSource work;
   for (const auto& p : problems) work.ids.push_back(p.id);
   work.prompts = [&](std::size_t i) {
-    std::vector<niah::Prompt> prompts;
+    std::vector<backend::Prompt> prompts;
     for (std::size_t k = 0; k < samples; ++k) {
-      niah::Prompt prompt = build_prompt(options.recipe, problems[i]);
+      backend::Prompt prompt = build_prompt(options.recipe, problems[i]);
       prompt.temperature = options.temperature;
       if (options.temperature > 0) prompt.seed = options.seed + static_cast<std::int64_t>(k);
       prompts.push_back(std::move(prompt));
     }
     return prompts;
   };
-  work.line = [&](std::size_t i, const std::vector<niah::Completion>& completions, double seconds) {
+  work.line = [&](std::size_t i, const std::vector<backend::Completion>& completions, double seconds) {
     const Problem& problem = problems[i];
-    auto judged = [&](const niah::Completion& c) {
+    auto judged = [&](const backend::Completion& c) {
       const Extraction e = extract_answer(c.text);
       const bool correct = !e.answer.empty() && answers_equivalent(e.answer, problem.gold);
       return nlohmann::ordered_json{{"pred", c.text},
@@ -35,7 +35,7 @@ niah::RunStats run_eval(niah::Backend& backend, const std::vector<Problem>& prob
                                     {"completion_tokens", c.completion_tokens}};
     };
     nlohmann::ordered_json line{{"id", problem.id},
-                                {"prompt", prompt_record(build_prompt(options.recipe, problem), options.recipe.chat)},
+                                {"prompt", prompt_record(build_prompt(options.recipe, problem), options.recipe.question.chat)},
                                 {"gold", problem.gold}};
     const auto first = judged(completions.at(0));
     for (const auto& [key, value] : first.items()) line[key] = value;
@@ -47,7 +47,7 @@ niah::RunStats run_eval(niah::Backend& backend, const std::vector<Problem>& prob
     line["seconds"] = seconds;
     return line;
   };
-  return niah::run_resumable(backend, work, {.predictions_jsonl = options.predictions_jsonl, .label = "eval run",
+  return backend::run_resumable(backend, work, {.predictions_jsonl = options.predictions_jsonl, .label = "eval run",
                                              .jobs = options.jobs, .limit = options.limit, .show_progress = options.show_progress});
 }
 

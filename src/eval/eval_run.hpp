@@ -1,5 +1,5 @@
 // `eval run`: every problem through a backend (OpenAI-compatible server or the embedded engine),
-// resumably (niah/resumable_run.hpp), one prediction line per problem: id, prompt, pred, extracted,
+// resumably (backend/resumable_run.hpp), one prediction line per problem: id, prompt, pred, extracted,
 // rule, gold, correct, finish_reason, and with K samples a "samples" array (each reply judged).
 #pragma once
 #include <cstdint>
@@ -8,7 +8,7 @@
 
 #include "eval/problems.hpp"
 #include "eval/prompting.hpp"
-#include "niah/resumable_run.hpp"
+#include "backend/resumable_run.hpp"
 
 namespace qk::eval {
 
@@ -23,6 +23,6 @@ struct EvalRunOptions {
   bool show_progress = true;
 };
 
-niah::RunStats run_eval(niah::Backend& backend, const std::vector<Problem>& problems, const EvalRunOptions& options);
+backend::RunStats run_eval(backend::Backend& backend, const std::vector<Problem>& problems, const EvalRunOptions& options);
 
 }  // namespace qk::eval

@@ -18,7 +18,7 @@
 //   surgery.apply(c);                                       // undoes the previous candidate first
 //   surgery.undo();                                         // SFT again (also done by the destructor)
 //
-// Behind a server::EngineService (the embedded NIAH/eval backend): keep a raw pointer to the model
+// Behind an engine_service::EngineService (the embedded backend): keep a raw pointer to the model
 // before handing it over (`auto* raw = model.get(); EngineService service(std::move(model), tokenizer);`)
 // and call apply/undo only while no request is queued or running; the next submit() takes the
 // service's mutex, so the engine thread sees the new weights.

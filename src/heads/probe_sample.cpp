@@ -73,7 +73,7 @@ std::vector<niah::Sample> generate_niah_samples(const std::string& tokenizer_dir
   GeneratorOptions options;
   options.seed = seed;
   options.tokens_to_generate = tokens_to_generate;
-  options.model_template = builtin_model_template(template_name);
+  options.model_template = backend::builtin_model_template(template_name);
   const auto data_dir = find_niah_data_dir();
   const WordList words = WordList::load(data_dir / "adjectives.txt", data_dir / "nouns.txt");
   std::optional<EssayHaystack> essay;

@@ -1,11 +1,11 @@
 // Runs a NIAH task JSONL through a backend and appends one prediction a line to a predictions JSONL,
-// resumably (niah/resumable_run.hpp): predictions already in the file (by sample id) are skipped.
+// resumably (backend/resumable_run.hpp): predictions already in the file (by sample id) are skipped.
 #pragma once
 #include <filesystem>
 #include <string>
 
-#include "niah/backend.hpp"
-#include "niah/resumable_run.hpp"
+#include "backend/backend.hpp"
+#include "backend/resumable_run.hpp"
 
 namespace qk::niah {
 
@@ -20,6 +20,6 @@ struct RunOptions {
 };
 
 // Throws the first backend error after the requests in flight have finished and been written.
-RunStats run_predictions(Backend& backend, const RunOptions& options);
+backend::RunStats run_predictions(backend::Backend& backend, const RunOptions& options);
 
 }  // namespace qk::niah

@@ -10,7 +10,7 @@
 
 #include "niah/essay_haystack.hpp"
 #include "niah/needle_values.hpp"
-#include "niah/prompt_template.hpp"
+#include "niah/ruler_prompt.hpp"
 #include "niah/task_spec.hpp"
 #include "niah/token_counter.hpp"
 
@@ -25,7 +25,7 @@ struct GeneratorOptions {
   int tokens_to_generate = 128;  // RULER's tokens_to_generate for NIAH
   int reserve_tokens = 0;        // RULER's model_template_token: tokens a server-side chat template adds
   std::uint64_t seed = 42;       // RULER's default random_seed
-  ModelTemplate model_template = builtin_model_template("base");
+  backend::ModelTemplate model_template = backend::builtin_model_template("base");
   // Count every final prompt with one full tokenization instead of from per-unit counts and seams
   // (slower; the generator also does it by itself when its one-off additivity checks fail).
   bool full_token_count = false;

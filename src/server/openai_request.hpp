@@ -9,8 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "server/chat_template.hpp"
-#include "server/engine_service.hpp"
+#include "engine_service/engine_service.hpp"
 
 namespace qk::server {
 
@@ -23,13 +22,19 @@ struct HttpError : std::runtime_error {
   std::string type, param, code;
 };
 
+// A validated message of a chat request (role and its text), as the request parser checks them.
+struct ChatMessage {
+  std::string role;
+  std::string content;
+};
+
 enum class Endpoint { Completions, ChatCompletions };
 
 // The fields shared by /v1/completions and /v1/chat/completions, checked against the endpoint's list
 // of fields (an unknown one is a 400 naming it).
 struct CommonFields {
   std::string model;
-  TextRequest request;  // prompt left empty; options and stop strings filled
+  engine_service::TextRequest request;  // prompt left empty; options and stop strings filled
   std::size_t n = 1;    // choices, each its own sequence
   bool stream = false;
   bool include_usage = false;  // stream_options.include_usage

@@ -34,9 +34,9 @@ nlohmann::json parse_body(const httplib::Request& req) {
 
 }  // namespace
 
-OpenAiServer::OpenAiServer(EngineService& service, ServerOptions options)
+OpenAiServer::OpenAiServer(engine_service::EngineService& service, ServerOptions options)
     : service_(service), options_(std::move(options)), http_(std::make_unique<httplib::Server>()), started_(now_seconds()) {
-  if (!options_.chat_template) options_.chat_template = std::make_shared<const ChatTemplate>(ChatTemplate::chatml());
+  if (!options_.chat_template) options_.chat_template = std::make_shared<const backend::ChatTemplate>(backend::ChatTemplate::chatml());
   auto& http = *http_;
   http.set_payload_max_length(options_.max_body_bytes);
   // Bounded against idle and slow clients (ServerOptions): without these, httplib's pool of
@@ -146,7 +146,7 @@ void OpenAiServer::reply(Endpoint endpoint, CommonFields f, const std::string& e
   const std::size_t prompt_tokens = f.request.prompt.size();
   const std::uint64_t seed = f.request.options.seed;
   auto request_for = [&](std::size_t choice) {
-    TextRequest r = f.request;
+    engine_service::TextRequest r = f.request;
     r.options.seed = choice_seed(seed, choice);
     return r;
   };
@@ -155,8 +155,8 @@ void OpenAiServer::reply(Endpoint endpoint, CommonFields f, const std::string& e
     auto queue = std::make_shared<PieceQueue>();
     try {
       for (std::size_t i = 0; i < f.n; ++i) {
-        TextRequest r = request_for(i);
-        r.on_piece = [queue, i](StreamPiece piece) { queue->push(i, std::move(piece)); };
+        engine_service::TextRequest r = request_for(i);
+        r.on_piece = [queue, i](engine_service::StreamPiece piece) { queue->push(i, std::move(piece)); };
         r.cancelled = queue->cancelled;
         service_.submit(std::move(r));  // the stream follows it through the queue
       }
@@ -169,12 +169,12 @@ void OpenAiServer::reply(Endpoint endpoint, CommonFields f, const std::string& e
     return;
   }
 
-  std::vector<std::future<TextResult>> pending;
+  std::vector<std::future<engine_service::TextResult>> pending;
   for (std::size_t i = 0; i < f.n; ++i) pending.push_back(service_.submit(request_for(i)));
   nlohmann::json choices = nlohmann::json::array();
   std::size_t completion_tokens = 0;
   for (std::size_t i = 0; i < f.n; ++i) {
-    const TextResult r = pending[i].get();
+    const engine_service::TextResult r = pending[i].get();
     completion_tokens += r.tokens.size();
     nlohmann::json logprobs;  // null unless asked
     if (f.logprobs) {

@@ -1,4 +1,4 @@
-// An OpenAI-compatible HTTP server (cpp-httplib) over an EngineService:
+// An OpenAI-compatible HTTP server (cpp-httplib) over an EngineService (src/engine_service):
 //   GET  /v1/models              the one served model
 //   GET  /v1/models/{id}         it alone (404 for another id)
 //   POST /v1/completions         raw prompt (string or token ids)
@@ -13,8 +13,8 @@
 #include <memory>
 #include <string>
 
-#include "server/chat_template.hpp"
-#include "server/engine_service.hpp"
+#include "backend/chat_template.hpp"
+#include "engine_service/engine_service.hpp"
 #include "server/openai_request.hpp"
 
 #include <nlohmann/json.hpp>
@@ -30,7 +30,7 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   int port = 8000;  // 0: any free port (see bound_port)
   std::string model_name;
-  std::shared_ptr<const ChatTemplate> chat_template;  // the model's (ChatTemplate::from_model_dir); null: ChatML
+  std::shared_ptr<const backend::ChatTemplate> chat_template;  // the model's (ChatTemplate::from_model_dir); null: ChatML
   std::size_t default_max_tokens = 16;  // OpenAI's default for /v1/completions
   std::size_t max_body_bytes = 64 << 20;
 
@@ -48,7 +48,7 @@ struct ServerOptions {
 
 class OpenAiServer {
  public:
-  OpenAiServer(EngineService& service, ServerOptions options);
+  OpenAiServer(engine_service::EngineService& service, ServerOptions options);
   ~OpenAiServer();
   // Binds the socket; returns the port. Throws Error(Io) when the address is taken.
   int bind();
@@ -62,7 +62,7 @@ class OpenAiServer {
   // Runs the n choices of a parsed request and answers: one JSON reply, or a stream when asked.
   void reply(Endpoint endpoint, CommonFields fields, const std::string& echo, httplib::Response& res);
 
-  EngineService& service_;
+  engine_service::EngineService& service_;
   ServerOptions options_;
   std::unique_ptr<httplib::Server> http_;
   std::int64_t started_;

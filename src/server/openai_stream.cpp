@@ -7,7 +7,7 @@
 
 namespace qk::server {
 
-void PieceQueue::push(std::size_t choice, StreamPiece piece) {
+void PieceQueue::push(std::size_t choice, engine_service::StreamPiece piece) {
   {
     std::lock_guard lock(mutex_);
     pieces_.emplace_back(choice, std::move(piece));
@@ -15,7 +15,7 @@ void PieceQueue::push(std::size_t choice, StreamPiece piece) {
   arrived_.notify_one();
 }
 
-std::deque<std::pair<std::size_t, StreamPiece>> PieceQueue::pop(std::chrono::milliseconds wait) {
+std::deque<std::pair<std::size_t, engine_service::StreamPiece>> PieceQueue::pop(std::chrono::milliseconds wait) {
   std::unique_lock lock(mutex_);
   arrived_.wait_for(lock, wait, [this] { return !pieces_.empty(); });
   return std::exchange(pieces_, {});
@@ -42,7 +42,7 @@ class ChunkWriter {
   }
 
   // The chunks of one piece: its text (with logprobs), then finish_reason when it is the last.
-  std::string piece(std::size_t index, const StreamPiece& p) {
+  std::string piece(std::size_t index, const engine_service::StreamPiece& p) {
     std::string out;
     if (!p.error.empty()) {
       --open_;

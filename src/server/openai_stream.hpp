@@ -13,7 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "server/engine_service.hpp"
+#include "engine_service/engine_service.hpp"
 #include "server/openai_request.hpp"
 
 namespace httplib {
@@ -25,15 +25,15 @@ namespace qk::server {
 // The pieces of a request's choices, from the engine thread to the HTTP thread.
 class PieceQueue {
  public:
-  void push(std::size_t choice, StreamPiece piece);
+  void push(std::size_t choice, engine_service::StreamPiece piece);
   // Everything queued, waiting up to `wait` for something to arrive.
-  std::deque<std::pair<std::size_t, StreamPiece>> pop(std::chrono::milliseconds wait);
+  std::deque<std::pair<std::size_t, engine_service::StreamPiece>> pop(std::chrono::milliseconds wait);
   const std::shared_ptr<std::atomic<bool>> cancelled = std::make_shared<std::atomic<bool>>(false);
 
  private:
   std::mutex mutex_;
   std::condition_variable arrived_;
-  std::deque<std::pair<std::size_t, StreamPiece>> pieces_;
+  std::deque<std::pair<std::size_t, engine_service::StreamPiece>> pieces_;
 };
 
 struct StreamShape {

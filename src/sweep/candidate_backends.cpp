@@ -17,12 +17,12 @@
 #include <nlohmann/json.hpp>
 
 #include "arch/profile.hpp"
+#include "backend/embedded_backend.hpp"
 #include "engine/causal_lm.hpp"
-#include "heads/candidate.hpp"
-#include "server/embedded_backend.hpp"
-#include "server/engine_service.hpp"
-#include "surgery/output.hpp"
 #include "engine/prefill_reuse.hpp"
+#include "engine_service/engine_service.hpp"
+#include "heads/candidate.hpp"
+#include "surgery/output.hpp"
 #include "tokenizer/tokenizer.hpp"
 #include "util/error.hpp"
 
@@ -49,7 +49,7 @@ class EmbeddedCandidates final : public CandidateBackends {
     if (!std::filesystem::exists(sft_dir / "tokenizer.json"))
       fail(ErrorKind::Io, "{} has no tokenizer.json (the engine needs it to turn text into tokens)", sft_dir.string());
     engine::CausalLM* held = model.get();
-    sft_service_ = std::make_shared<server::EngineService>(std::move(model), Tokenizer::from_file(sft_dir / "tokenizer.json"));
+    sft_service_ = std::make_shared<engine_service::EngineService>(std::move(model), Tokenizer::from_file(sft_dir / "tokenizer.json"));
     surgery_.emplace(*held, base_, sft_);
   }
 
@@ -60,11 +60,11 @@ class EmbeddedCandidates final : public CandidateBackends {
       case CandidateKind::Sft:
         surgery_->undo();
         if (reuse_) reuse_->record();
-        backend_ = server::make_embedded_backend(sft_service_, "sft");
+        backend_ = backend::make_embedded_backend(sft_service_, "sft");
         break;
       case CandidateKind::Base:
-        if (!base_service_) base_service_ = server::EngineService::open(base_dir_);
-        backend_ = server::make_embedded_backend(base_service_, "base");
+        if (!base_service_) base_service_ = engine_service::EngineService::open(base_dir_);
+        backend_ = backend::make_embedded_backend(base_service_, "base");
         break;
       case CandidateKind::Surgery: {
         const SurgeryPlan& plan = surgery_->apply(candidate.spec);
@@ -72,7 +72,7 @@ class EmbeddedCandidates final : public CandidateBackends {
           if (plan.selected_layers.empty()) reuse_->pass_through();
           else reuse_->reuse_from(static_cast<std::size_t>(*std::min_element(plan.selected_layers.begin(), plan.selected_layers.end())));
         }
-        backend_ = server::make_embedded_backend(sft_service_, candidate.name);
+        backend_ = backend::make_embedded_backend(sft_service_, candidate.name);
         break;
       }
     }
@@ -93,9 +93,9 @@ class EmbeddedCandidates final : public CandidateBackends {
   std::filesystem::path base_dir_;
   Checkpoint base_, sft_;
   engine::PrefillReuse* reuse_ = nullptr;  // owned by the SFT service's model
-  std::shared_ptr<server::EngineService> sft_service_, base_service_;
+  std::shared_ptr<engine_service::EngineService> sft_service_, base_service_;
   std::optional<heads::InMemorySurgery> surgery_;  // after the service: undone before the model goes
-  std::unique_ptr<niah::Backend> backend_;
+  std::unique_ptr<backend::Backend> backend_;
 };
 
 int free_port() {
@@ -174,15 +174,15 @@ class ServedCandidates final : public CandidateBackends {
     }
     ::setpgid(pid_, pid_);
     const std::string model_name = wait_until_ready(port, command, log);
-    niah::OpenAiOptions client;
+    backend::OpenAiOptions client;
     client.base_url = fmt::format("http://127.0.0.1:{}", port);
     client.model = model_name;
     client.retries = options_.retries;
     client.read_timeout_s = options_.request_timeout_s;
-    client.api = niah::ApiKind::Completions;
-    raw_ = niah::make_openai_backend(client);
-    client.api = niah::ApiKind::Chat;
-    chat_ = niah::make_openai_backend(client);
+    client.api = backend::ApiKind::Completions;
+    raw_ = backend::make_openai_backend(client);
+    client.api = backend::ApiKind::Chat;
+    chat_ = backend::make_openai_backend(client);
     return {raw_.get(), chat_.get()};
   }
 
@@ -239,7 +239,7 @@ class ServedCandidates final : public CandidateBackends {
   ServeOptions options_;
   pid_t pid_ = -1;
   std::filesystem::path scratch_model_;
-  std::unique_ptr<niah::Backend> raw_, chat_;
+  std::unique_ptr<backend::Backend> raw_, chat_;
 };
 
 }  // namespace

@@ -11,18 +11,18 @@
 #include <string>
 
 #include "io/checkpoint.hpp"
-#include "niah/backend.hpp"
-#include "niah/openai_backend.hpp"
+#include "backend/backend.hpp"
+#include "backend/openai_backend.hpp"
 #include "sweep/candidate_set.hpp"
 
 namespace qk::sweep {
 
 // The two ways to reach a candidate: raw completions (NIAH task files hold their template already) and
 // chat, where the server applies the model's chat template; `chat` is null for raw-only backends (the
-// embedded engine), which get the template rendered by the caller (eval/model_chat.hpp).
+// embedded engine), which get the template rendered by the caller (backend::question_template).
 struct Answerers {
-  niah::Backend* raw = nullptr;
-  niah::Backend* chat = nullptr;
+  backend::Backend* raw = nullptr;
+  backend::Backend* chat = nullptr;
 };
 
 class CandidateBackends {

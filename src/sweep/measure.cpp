@@ -5,8 +5,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "backend/prompt_template.hpp"
 #include "eval/eval_run.hpp"
-#include "eval/model_chat.hpp"
 #include "util/files.hpp"
 #include "niah/runner.hpp"
 #include "util/error.hpp"
@@ -70,15 +70,10 @@ const CandidateResult& Measurer::measure(const Candidate& candidate, const Measu
       eval_run.jobs = options_.jobs;
       eval_run.show_progress = false;
       eval_run.recipe.max_tokens = options_.reasoning_max_tokens;
-      niah::Backend* reasoning_backend = answer.raw;
-      if (!options_.reasoning_template.empty()) {
-        eval_run.recipe.template_text = eval::builtin_question_template(options_.reasoning_template);
-      } else if (answer.chat) {
-        eval_run.recipe.chat = true;
-        reasoning_backend = answer.chat;
-      } else {
-        eval_run.recipe.template_text = eval::model_chat_question_template(options_.chat_model, {});
-      }
+      backend::TemplateChoice choice{.source = backend::TemplateSource::ModelChat, .model_dir = options_.chat_model};
+      if (!options_.reasoning_template.empty()) choice = {.builtin = options_.reasoning_template};
+      eval_run.recipe.question = backend::question_template(choice, answer.chat != nullptr, {});
+      backend::Backend* reasoning_backend = eval_run.recipe.question.chat ? answer.chat : answer.raw;
       eval::run_eval(*reasoning_backend, problems(set.reasoning_tasks), eval_run);
       r.reasoning = eval::score_reasoning_file(eval_run.predictions_jsonl);
       r.reasoning.title = candidate.name;

@@ -6,7 +6,7 @@
 
 #include "arch/layout.hpp"
 #include "fault_support.hpp"
-#include "niah/openai_backend.hpp"
+#include "backend/openai_backend.hpp"
 #include "raw_reply_server.hpp"
 #include "surgery/plan.hpp"
 #include "tokenizer/tokenizer.hpp"
@@ -64,14 +64,14 @@ void load_tokenizer(const Case& c) {
 void ask_server(const Case& c) {
   auto& server = test::RawReplyServer::shared();
   server.set_reply(test::read_bytes(kCorpus / c.file));
-  niah::OpenAiOptions options;
+  backend::OpenAiOptions options;
   options.base_url = "http://127.0.0.1:" + std::to_string(server.port());
   options.model = "corpus";
   options.retries = c.retries;
   options.backoff_s = 0.01;
   options.connect_timeout_s = options.read_timeout_s = 5;
-  auto backend = niah::make_openai_backend(options);
-  backend->generate({niah::Prompt{"question", " answer:", 4}});
+  auto backend = backend::make_openai_backend(options);
+  backend->generate({backend::Prompt{"question", " answer:", 4}});
 }
 
 const std::map<std::string, std::function<void(const Case&)>> kParsers = {

@@ -51,6 +51,6 @@ TEST(NiahGolden, GridLayoutChatmlSeed3) {
   plan.grid_depths = 3;
   GeneratorOptions options;
   options.seed = 3;
-  options.model_template = builtin_model_template("chatml");
+  options.model_template = qk::backend::builtin_model_template("chatml");
   check_golden("grid_chatml_seed3.jsonl", plan, options);
 }

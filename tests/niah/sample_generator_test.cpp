@@ -19,7 +19,7 @@ namespace {
 SampleGenerator make_generator(std::uint64_t seed = 11, const std::string& template_name = "base") {
   GeneratorOptions options;
   options.seed = seed;
-  options.model_template = builtin_model_template(template_name);
+  options.model_template = qk::backend::builtin_model_template(template_name);
   return SampleGenerator(test_counter(), shipped_words(), &shipped_essay(), options);
 }
 

@@ -18,10 +18,10 @@
 
 #include "engine/causal_lm.hpp"
 #include "engine/generate.hpp"
-#include "niah/openai_backend.hpp"
+#include "backend/openai_backend.hpp"
 #include "niah/runner.hpp"
 #include "niah/sample_jsonl.hpp"
-#include "server/embedded_backend.hpp"
+#include "backend/embedded_backend.hpp"
 #include "server/openai_server.hpp"
 #include "support/magic_number_tasks.hpp"
 #include "tokenizer/tokenizer.hpp"
@@ -37,7 +37,7 @@ namespace {
 class ServerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    service_ = server::EngineService::open(qk::test::tiny_engine_model()).release();
+    service_ = engine_service::EngineService::open(qk::test::tiny_engine_model()).release();
     server::ServerOptions options;
     options.port = 0;
     options.model_name = "tiny";
@@ -74,12 +74,12 @@ class ServerTest : public ::testing::Test {
     return engine::generate(*model, r).tokens;
   }
 
-  static server::EngineService* service_;
+  static engine_service::EngineService* service_;
   static server::OpenAiServer* http_;
   static std::thread* thread_;
   static int port_;
 };
-server::EngineService* ServerTest::service_ = nullptr;
+engine_service::EngineService* ServerTest::service_ = nullptr;
 server::OpenAiServer* ServerTest::http_ = nullptr;
 std::thread* ServerTest::thread_ = nullptr;
 int ServerTest::port_ = 0;
@@ -396,10 +396,10 @@ TEST_F(ServerTest, NiahClientRunsEndToEndAgainstServe) {
   const fs::path dir = fs::temp_directory_path() / ("qk_server_niah_" + std::to_string(::getpid()));
   fs::create_directories(dir);
   test::write_magic_number_tasks(dir / "tasks.jsonl", 3, "12", test::PromptStyle::ChatML, "The number is", 64);
-  niah::OpenAiOptions options;
+  backend::OpenAiOptions options;
   options.base_url = "http://127.0.0.1:" + std::to_string(port_);
   options.model = "tiny";
-  auto http_backend = niah::make_openai_backend(options);
+  auto http_backend = backend::make_openai_backend(options);
   niah::RunOptions run;
   run.tasks_jsonl = dir / "tasks.jsonl";
   run.predictions_jsonl = dir / "served.jsonl";
@@ -409,7 +409,7 @@ TEST_F(ServerTest, NiahClientRunsEndToEndAgainstServe) {
   const auto stats = niah::run_predictions(*http_backend, run);
   EXPECT_EQ(stats.done, 3u);
 
-  auto embedded = server::make_embedded_backend(qk::test::tiny_engine_model());
+  auto embedded = backend::make_embedded_backend(qk::test::tiny_engine_model());
   run.predictions_jsonl = dir / "embedded.jsonl";
   EXPECT_EQ(niah::run_predictions(*embedded, run).done, 3u);
 

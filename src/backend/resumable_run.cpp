@@ -1,4 +1,4 @@
-#include "niah/resumable_run.hpp"
+#include "backend/resumable_run.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -16,7 +16,7 @@
 #include "util/json.hpp"
 #include "util/progress.hpp"
 
-namespace qk::niah {
+namespace qk::backend {
 
 std::vector<std::string> completed_prediction_ids(const std::filesystem::path& path, const std::string& label) {
   std::vector<std::string> ids;
@@ -115,4 +115,4 @@ RunStats run_resumable(Backend& backend, const WorkSource& work, const Resumable
   return stats;
 }
 
-}  // namespace qk::niah
+}  // namespace qk::backend

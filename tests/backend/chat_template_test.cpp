@@ -1,17 +1,14 @@
-// The model's own chat template in `serve`: where it is found (chat_template.jinja, tokenizer_config.json
-// string or named list), the special tokens, how OpenAI messages reach it (text parts, tool-call
-// arguments), continue_final_message's cut, errors, and one chat request end to end with Qwen3's real
-// template and chat_template_kwargs.
+// The model's own chat template: where it is found (chat_template.jinja, tokenizer_config.json string or
+// named list), the special tokens, how OpenAI messages reach it (text parts, tool-call arguments),
+// continue_final_message's cut, errors, and the prompt templates cut from it (NIAH's, questions').
+// The chat request end to end through `serve` is in tests/server/chat_request_test.cpp.
 #include <gtest/gtest.h>
-#include <httplib.h>
 
 #include <fstream>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 
-#include "server/chat_template.hpp"
-#include "server/openai_server.hpp"
+#include "backend/chat_template.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_models.hpp"
 #include "tokenizer/tokenizer.hpp"
@@ -34,7 +31,7 @@ ojson user(const std::string& text) { return {{"role", "user"}, {"content", text
 TEST(ChatTemplate, FoundInTheModelDirectory) {
   test::TempDir dir;
   // No template at all: ChatML.
-  EXPECT_EQ(server::ChatTemplate::from_model_dir(dir.path()).render(ojson::array({user("hi")}), true),
+  EXPECT_EQ(backend::ChatTemplate::from_model_dir(dir.path()).render(ojson::array({user("hi")}), true),
             "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n");
   // tokenizer_config.json: a list of named templates, "default" used; tokens may be AddedToken objects.
   write(dir / "tokenizer_config.json", ojson{{"bos_token", {{"content", "<B>"}, {"lstrip", false}}},
@@ -42,13 +39,13 @@ TEST(ChatTemplate, FoundInTheModelDirectory) {
                                              {"chat_template", {{{"name", "tool_use"}, {"template", "T"}},
                                                                 {{"name", "default"}, {"template", "{{ bos_token }}D{{ eos_token }}"}}}}}
                                            .dump());
-  EXPECT_EQ(server::ChatTemplate::from_model_dir(dir.path()).render(ojson::array({user("hi")}), true), "<B>D<E>");
+  EXPECT_EQ(backend::ChatTemplate::from_model_dir(dir.path()).render(ojson::array({user("hi")}), true), "<B>D<E>");
   // A string in tokenizer_config.json.
   write(dir / "tokenizer_config.json", ojson{{"eos_token", "<E>"}, {"chat_template", "S{{ messages|length }}"}}.dump());
-  EXPECT_EQ(server::ChatTemplate::from_model_dir(dir.path()).render(ojson::array({user("hi")}), true), "S1");
+  EXPECT_EQ(backend::ChatTemplate::from_model_dir(dir.path()).render(ojson::array({user("hi")}), true), "S1");
   // chat_template.jinja wins over tokenizer_config.json.
   write(dir / "chat_template.jinja", "F{{ eos_token }}\n");
-  const auto t = server::ChatTemplate::from_model_dir(dir.path());
+  const auto t = backend::ChatTemplate::from_model_dir(dir.path());
   EXPECT_EQ(t.render(ojson::array({user("hi")}), true), "F<E>");
   EXPECT_EQ(t.source_name(), (dir / "chat_template.jinja").string());
 }
@@ -57,7 +54,7 @@ TEST(ChatTemplate, BrokenTemplatesAreFormatErrorsNamingTheFile) {
   test::TempDir dir;
   write(dir / "chat_template.jinja", "{% for m in messages %}never closed");
   try {
-    server::ChatTemplate::from_model_dir(dir.path());
+    backend::ChatTemplate::from_model_dir(dir.path());
     FAIL() << "a template without endfor loaded";
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::Format);
@@ -65,14 +62,14 @@ TEST(ChatTemplate, BrokenTemplatesAreFormatErrorsNamingTheFile) {
   }
   fs::remove(dir / "chat_template.jinja");
   write(dir / "tokenizer_config.json", R"({"chat_template": [{"name": "rag", "template": "x"}]})");
-  EXPECT_THROW(server::ChatTemplate::from_model_dir(dir.path()), Error);
+  EXPECT_THROW(backend::ChatTemplate::from_model_dir(dir.path()), Error);
 }
 
 TEST(ChatTemplate, OpenAiMessagesAreNormalisedAsVllmPassesThem) {
   test::TempDir dir;
   write(dir / "chat_template.jinja", real_template("llama3_1_tools"));
   write(dir / "tokenizer_config.json", R"({"bos_token": "<|begin_of_text|>", "eos_token": "<|eot_id|>"})");
-  const auto t = server::ChatTemplate::from_model_dir(dir.path());
+  const auto t = backend::ChatTemplate::from_model_dir(dir.path());
   const ojson messages = ojson::parse(R"([
     {"role": "user", "content": [{"type": "text", "text": "Weather"}, {"type": "text", "text": "in Paris?"}]},
     {"role": "assistant", "content": null, "tool_calls": [{"id": "c", "type": "function",
@@ -97,7 +94,7 @@ TEST(ChatTemplate, OpenAiMessagesAreNormalisedAsVllmPassesThem) {
 TEST(ChatTemplate, RaiseExceptionIsTheRequestsFault) {
   test::TempDir dir;
   write(dir / "chat_template.jinja", real_template("mistral7b"));
-  const auto t = server::ChatTemplate::from_model_dir(dir.path());
+  const auto t = backend::ChatTemplate::from_model_dir(dir.path());
   try {
     t.render(ojson::array({{{"role", "system"}, {"content", "s"}}, user("hi")}), true);
     FAIL() << "Mistral's template accepted a system message";
@@ -111,7 +108,7 @@ TEST(ChatTemplate, RaiseExceptionIsTheRequestsFault) {
 TEST(ChatTemplate, ContinueFinalMessageCutsAfterItsContentAsTransformersDoes) {
   test::TempDir dir;
   write(dir / "chat_template.jinja", real_template("qwen3"));
-  const auto qwen3 = server::ChatTemplate::from_model_dir(dir.path());
+  const auto qwen3 = backend::ChatTemplate::from_model_dir(dir.path());
   const ojson conversation = ojson::array({user("2+2?"), {{"role", "assistant"}, {"content", "The answer is"}}});
   // Qwen3 gives the final assistant turn an empty think block; the text stops right after the message.
   EXPECT_EQ(qwen3.render(conversation, false, ojson::object(), nullptr, true),
@@ -123,7 +120,7 @@ TEST(ChatTemplate, ContinueFinalMessageCutsAfterItsContentAsTransformersDoes) {
             "<|im_start|>user\n2+2?<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\nThe answer is  ");
   write(dir / "chat_template.jinja", real_template("llama3"));
   write(dir / "tokenizer_config.json", R"({"bos_token": "<|begin_of_text|>"})");
-  const auto llama3 = server::ChatTemplate::from_model_dir(dir.path());
+  const auto llama3 = backend::ChatTemplate::from_model_dir(dir.path());
   EXPECT_EQ(llama3.render(padded, false, ojson::object(), nullptr, true),
             "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\n2+2?<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n"
             "The answer is");
@@ -131,45 +128,13 @@ TEST(ChatTemplate, ContinueFinalMessageCutsAfterItsContentAsTransformersDoes) {
 
 TEST(ChatTemplate, RulerModelTemplateIsOneUserTurnContinuedIntoTheAnswer) {
   test::TempDir dir;
-  EXPECT_EQ(server::ruler_model_template(server::ChatTemplate::from_model_dir(dir.path())),
+  EXPECT_EQ(backend::ruler_model_template(backend::ChatTemplate::from_model_dir(dir.path())),
             "<|im_start|>user\n{task_template}<|im_end|>\n<|im_start|>assistant\n");  // = niah's built-in chatml
   write(dir / "chat_template.jinja", real_template("qwen3"));
-  EXPECT_EQ(server::ruler_model_template(server::ChatTemplate::from_model_dir(dir.path())),
+  EXPECT_EQ(backend::ruler_model_template(backend::ChatTemplate::from_model_dir(dir.path())),
             "<|im_start|>user\n{task_template}<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n");
   write(dir / "chat_template.jinja", "{{ messages[0].content }}");  // no assistant turn to continue
-  EXPECT_THROW(server::ruler_model_template(server::ChatTemplate::from_model_dir(dir.path())), Error);
-}
-
-TEST(ChatTemplate, ServeRendersTheModelsTemplateWithChatTemplateKwargs) {
-  auto service = server::EngineService::open(test::tiny_engine_model());
-  test::TempDir dir;
-  write(dir / "chat_template.jinja", real_template("qwen3"));
-  server::ServerOptions options;
-  options.port = 0;
-  options.model_name = "tiny";
-  options.chat_template = std::make_shared<const server::ChatTemplate>(server::ChatTemplate::from_model_dir(dir.path()));
-  server::OpenAiServer http(*service, options);
-  const int port = http.bind();
-  std::thread thread([&] { http.serve(); });
-  httplib::Client client("127.0.0.1", port);
-  client.set_read_timeout(120, 0);
-  const ojson body{{"model", "tiny"},
-                   {"messages", ojson::array({user("hi")})},
-                   {"max_tokens", 1},
-                   {"chat_template_kwargs", {{"enable_thinking", false}}}};
-  auto res = client.Post("/v1/chat/completions", body.dump(), "application/json");
-  ojson bad_body = body;
-  bad_body["messages"] = ojson::array({{{"role", "assistant"}, {"content", nullptr}, {"tool_calls", "oops"}}});
-  auto bad = client.Post("/v1/chat/completions", bad_body.dump(), "application/json");
-  http.stop();
-  thread.join();
-  ASSERT_TRUE(res);
-  ASSERT_EQ(res->status, 200) << res->body;
-  // Qwen3 with enable_thinking=false opens the answer with an empty think block.
-  const std::string expected = "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n";
-  EXPECT_EQ(ojson::parse(res->body)["usage"]["prompt_tokens"], service->tokenizer().encode(expected, true).size());
-  ASSERT_TRUE(bad);
-  EXPECT_EQ(bad->status, 400) << bad->body;
+  EXPECT_THROW(backend::ruler_model_template(backend::ChatTemplate::from_model_dir(dir.path())), Error);
 }
 
 }  // namespace

@@ -11,9 +11,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "niah/backend.hpp"
+#include "backend/backend.hpp"
 
-namespace qk::niah {
+namespace qk::backend {
 
 struct ResumableRunOptions {
   std::filesystem::path predictions_jsonl;
@@ -45,4 +45,4 @@ std::vector<std::string> completed_prediction_ids(const std::filesystem::path& p
 // Throws the first backend error after the requests in flight have finished and been written.
 RunStats run_resumable(Backend& backend, const WorkSource& work, const ResumableRunOptions& options);
 
-}  // namespace qk::niah
+}  // namespace qk::backend

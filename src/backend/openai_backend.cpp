@@ -1,4 +1,4 @@
-#include "niah/openai_backend.hpp"
+#include "backend/openai_backend.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -13,7 +13,7 @@
 #include "util/error.hpp"
 #include "util/json.hpp"
 
-namespace qk::niah {
+namespace qk::backend {
 
 ApiKind parse_api_kind(const std::string& name) {
   if (name == "completions") return ApiKind::Completions;
@@ -175,4 +175,4 @@ std::unique_ptr<Backend> make_openai_backend(OpenAiOptions options) {
   return std::make_unique<OpenAiBackend>(std::move(options));
 }
 
-}  // namespace qk::niah
+}  // namespace qk::backend

@@ -1,12 +1,12 @@
-#include "server/engine_service.hpp"
+#include "engine_service/engine_service.hpp"
 
 #include <algorithm>
 
-#include "server/text_assembler.hpp"
+#include "engine_service/text_assembler.hpp"
 #include "util/utf8.hpp"
 #include "util/error.hpp"
 
-namespace qk::server {
+namespace qk::engine_service {
 
 struct EngineService::Job {
   engine::GenerationRequest generation;
@@ -172,4 +172,4 @@ void EngineService::work() {
   }
 }
 
-}  // namespace qk::server
+}  // namespace qk::engine_service

@@ -1,4 +1,4 @@
-// The model behind the server and the embedded NIAH backend: one engine thread owns the model and works
+// The model behind the server (src/server) and the embedded backend (src/backend): one engine thread owns the model and works
 // through a queue, decoding up to max_batch requests together; a request that finishes leaves at once
 // and a queued one takes its place at the next step (continuous batching).
 // Callers on any thread submit text or token requests and wait for their result; a request may also
@@ -22,7 +22,7 @@
 #include "engine/generate.hpp"
 #include "tokenizer/tokenizer.hpp"
 
-namespace qk::server {
+namespace qk::engine_service {
 
 // A piece of generated text as it becomes final (see TextAssembler): well-formed UTF-8, never part of a
 // stop string, with the tokens it completes.
@@ -110,4 +110,4 @@ class EngineService {
   std::thread worker_;
 };
 
-}  // namespace qk::server
+}  // namespace qk::engine_service

@@ -2,11 +2,11 @@
 // assemble to the whole text. On the byte-level test tokenizer (one token per byte), the hardest case.
 #include <gtest/gtest.h>
 
-#include "server/text_assembler.hpp"
+#include "engine_service/text_assembler.hpp"
 #include "support/test_models.hpp"
 
 using namespace qk;
-using namespace qk::server;
+using namespace qk::engine_service;
 
 namespace {
 

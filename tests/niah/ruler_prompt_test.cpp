@@ -3,7 +3,7 @@
 #include <regex>
 
 #include "niah/needle_values.hpp"
-#include "niah/prompt_template.hpp"
+#include "niah/ruler_prompt.hpp"
 #include "niah/random.hpp"
 #include "util/error.hpp"
 
@@ -11,7 +11,7 @@ using namespace qk::niah;
 
 // The expected strings are RULER's prompt as printed by its niah.py for S2 (one number) and MV (four).
 TEST(NiahPrompt, SingleAnswerIsMadeSingular) {
-  PromptFrame frame = build_prompt_frame(builtin_model_template("base"), "numbers", "wry-dog", true);
+  PromptFrame frame = build_prompt_frame(qk::backend::builtin_model_template("base"), "numbers", "wry-dog", true);
   EXPECT_EQ(frame.head,
             "A special magic number is hidden within the following text. Make sure to memorize it. I will quiz you "
             "about the number afterwards.\n");
@@ -23,7 +23,7 @@ TEST(NiahPrompt, SingleAnswerIsMadeSingular) {
 }
 
 TEST(NiahPrompt, SeveralAnswersStayPlural) {
-  PromptFrame frame = build_prompt_frame(builtin_model_template("base"), "numbers", "a-b, c-d, e-f, and g-h", false);
+  PromptFrame frame = build_prompt_frame(qk::backend::builtin_model_template("base"), "numbers", "a-b, c-d, e-f, and g-h", false);
   EXPECT_EQ(frame.head,
             "Some special magic numbers are hidden within the following text. Make sure to memorize it. I will quiz "
             "you about the numbers afterwards.\n");
@@ -32,14 +32,13 @@ TEST(NiahPrompt, SeveralAnswersStayPlural) {
 }
 
 TEST(NiahPrompt, ChatTemplatesWrapTheTaskAndPutThePrefixInTheAssistantTurn) {
-  PromptFrame frame = build_prompt_frame(builtin_model_template("chatml"), "uuids", "k", true);
+  PromptFrame frame = build_prompt_frame(qk::backend::builtin_model_template("chatml"), "uuids", "k", true);
   EXPECT_TRUE(frame.head.starts_with("<|im_start|>user\nA special magic uuid is hidden"));
   const std::string before_prefix = frame.tail.substr(0, frame.answer_prefix_offset);
   EXPECT_TRUE(before_prefix.ends_with("provided text?<|im_end|>\n<|im_start|>assistant\n")) << before_prefix;
-  PromptFrame llama = build_prompt_frame(builtin_model_template("llama-3"), "numbers", "k", true);
+  PromptFrame llama = build_prompt_frame(qk::backend::builtin_model_template("llama-3"), "numbers", "k", true);
   EXPECT_TRUE(llama.head.starts_with("<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\n"));
   EXPECT_TRUE(llama.tail.substr(0, llama.answer_prefix_offset).ends_with("<|start_header_id|>assistant<|end_header_id|>\n\n"));
-  EXPECT_THROW(builtin_model_template("vicuna"), qk::Error);
 }
 
 TEST(NiahPrompt, QueriesJoinLikeRuler) {

@@ -1,10 +1,10 @@
-#include "server/text_assembler.hpp"
+#include "engine_service/text_assembler.hpp"
 
 #include <algorithm>
 
 #include "util/utf8.hpp"
 
-namespace qk::server {
+namespace qk::engine_service {
 
 TextAssembler::TextAssembler(const Tokenizer& tokenizer, std::vector<std::string> stop_strings)
     : tokenizer_(tokenizer) {
@@ -69,4 +69,4 @@ TextPiece TextAssembler::take(bool final) {
   return piece;
 }
 
-}  // namespace qk::server
+}  // namespace qk::engine_service

@@ -6,9 +6,9 @@
 #include <memory>
 #include <string>
 
-#include "niah/backend.hpp"
+#include "backend/backend.hpp"
 
-namespace qk::niah {
+namespace qk::backend {
 
 enum class ApiKind { Completions, Chat };
 
@@ -33,4 +33,4 @@ std::unique_ptr<Backend> make_openai_backend(OpenAiOptions options);
 ApiKind parse_api_kind(const std::string& name);        // completions | chat
 ChatPrefix parse_chat_prefix(const std::string& name);  // assistant | user | none
 
-}  // namespace qk::niah
+}  // namespace qk::backend

@@ -1,4 +1,5 @@
-// Chat prompts for /v1/chat/completions, `generate --chat` and `niah generate --template model`: the
+// Chat prompts for /v1/chat/completions, `generate --chat`, `niah generate --template model` and raw
+// reasoning prompts in the model's own format (`eval run --api chat --engine embedded`, `sweep`): the
 // model directory's own Jinja chat template (chat_template.jinja, or tokenizer_config.json
 // "chat_template", a string or a list of named templates of which "default" is used), rendered by
 // src/jinja as @huggingface/jinja renders it, with what transformers' apply_chat_template passes:
@@ -8,21 +9,19 @@
 #pragma once
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "backend/backend.hpp"
 
 namespace qk::jinja {
 class Template;
 }
 
-namespace qk::server {
-
-// A validated message of a chat request (role and its text), as the request parser checks them.
-struct ChatMessage {
-  std::string role;
-  std::string content;
-};
+namespace qk::backend {
 
 class ChatTemplate {
  public:
@@ -63,4 +62,14 @@ class ChatTemplate {
 // does not show the user's text exactly once.
 std::string ruler_model_template(const ChatTemplate& chat_template);
 
-}  // namespace qk::server
+// Where `model_dir`'s own chat template comes from ("DIR/chat_template.jinja"), or nothing when the
+// folder has none (ChatTemplate's ChatML fallback is not the model's own), its template does not
+// parse, or it is not a folder (a served model's name).
+std::optional<std::string> own_chat_template_source(const std::filesystem::path& model_dir);
+
+// A question template for backends that take raw text: the chat template's rendering of [examples as
+// earlier turns..., user: "{question}"] with the generation prompt, as `serve` renders a chat request.
+// Error(Unsupported) when the template does not show the user's text.
+std::string chat_question_template(const ChatTemplate& chat_template, const std::vector<ChatTurn>& examples);
+
+}  // namespace qk::backend

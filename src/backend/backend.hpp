@@ -1,11 +1,12 @@
-// A backend turns prompts into completions. The runners (niah run, eval run) know only this interface:
-// the OpenAI-HTTP client and the embedded engine (src/server/embedded_backend) implement it.
+// A backend turns prompts into completions: the one way every task asks a model (niah run, eval run,
+// sweep). The runner (resumable_run.hpp) knows only this interface; the OpenAI-HTTP client
+// (openai_backend.hpp) and the embedded engine (embedded_backend.hpp) implement it.
 #pragma once
 #include <cstdint>
 #include <string>
 #include <vector>
 
-namespace qk::niah {
+namespace qk::backend {
 
 struct ChatTurn {
   std::string role;  // user | assistant
@@ -39,4 +40,4 @@ class Backend {
   virtual std::string describe() const = 0;
 };
 
-}  // namespace qk::niah
+}  // namespace qk::backend

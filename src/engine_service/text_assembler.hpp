@@ -9,7 +9,7 @@
 
 #include "tokenizer/tokenizer.hpp"
 
-namespace qk::server {
+namespace qk::engine_service {
 
 struct TextPiece {
   std::string text;            // well-formed UTF-8 (ill-formed bytes become U+FFFD)
@@ -45,4 +45,4 @@ class TextAssembler {
   std::size_t sent_tokens_ = 0;
 };
 
-}  // namespace qk::server
+}  // namespace qk::engine_service

@@ -1,12 +1,13 @@
-#include "server/chat_template.hpp"
+#include "backend/chat_template.hpp"
 
 #include <fstream>
 #include <sstream>
 
+#include "backend/prompt_template.hpp"
 #include "jinja/template.hpp"
 #include "util/error.hpp"
 
-namespace qk::server {
+namespace qk::backend {
 
 namespace {
 
@@ -182,4 +183,28 @@ std::string ruler_model_template(const ChatTemplate& chat_template) {
   return text;
 }
 
-}  // namespace qk::server
+std::optional<std::string> own_chat_template_source(const std::filesystem::path& model_dir) {
+  std::error_code error;
+  if (!std::filesystem::is_directory(model_dir, error)) return std::nullopt;
+  try {
+    std::string source = ChatTemplate::from_model_dir(model_dir).source_name();
+    if (source == ChatTemplate::chatml().source_name()) return std::nullopt;
+    return source;
+  } catch (const Error&) {
+    return std::nullopt;  // no template, or one that does not parse: nothing to point the user to
+  }
+}
+
+std::string chat_question_template(const ChatTemplate& chat_template, const std::vector<ChatTurn>& examples) {
+  // A marker no template rewrites, rendered in the question's place and then swapped for "{question}".
+  const std::string marker = "\x01QKRESTORE-QUESTION\x01";
+  auto messages = ojson::array();
+  for (const auto& turn : examples) messages.push_back({{"role", turn.role}, {"content", turn.content}});
+  messages.push_back({{"role", "user"}, {"content", marker}});
+  const std::string text = chat_template.render(messages, true);
+  if (text.find(marker) == std::string::npos)
+    fail(ErrorKind::Unsupported, "{}: the chat template does not show the user's message", chat_template.source_name());
+  return replace_all(text, marker, "{question}");
+}
+
+}  // namespace qk::backend
