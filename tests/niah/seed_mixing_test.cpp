@@ -80,7 +80,7 @@ TEST(NiahSeedMixing, Seeds7And42ShareNoPrompt) {
   for (std::uint64_t seed : {7, 42}) {
     GeneratorOptions options;
     options.seed = seed;
-    options.model_template = builtin_model_template("chatml");
+    options.model_template = qk::backend::builtin_model_template("chatml");
     const SampleGenerator generator(test_counter(), shipped_words(), &shipped_essay(), options);
     for (const auto& request : plan_requests(plan)) {
       const Sample sample = generator.generate(request);
