@@ -1,5 +1,8 @@
 #include "arch/profile.hpp"
 
+#include <regex>
+
+#include "arch/tensor_classes.hpp"
 #include "io/checkpoint.hpp"
 #include "util/error.hpp"
 #include "util/json.hpp"
@@ -74,6 +77,9 @@ TensorTemplate parse_tensor_template(const json& j, const Context& ctx) {
   t.match = get_string(j, "match", ctx);
   if (t.name.empty() == t.match.empty()) ctx.error("a tensor needs exactly one of 'name' and 'match'");
   t.optional = bool_field(j, "optional", ctx.field("global_tensors"), false);
+  t.rest = get_string(j, "rest", ctx);
+  if (!t.rest.empty() && !TensorClasses::builtin().leaf(t.rest))
+    ctx.error(fmt::format("'rest' names '{}', which is not a tensor class ({})", t.rest, TensorClasses::builtin().choices()));
   if (j.contains("gated")) t.gated = j["gated"].is_boolean() ? (j["gated"].get<bool>() ? "1" : "0") : get_string(j, "gated", ctx);
   if (j.contains("rows")) {
     const json& r = j["rows"];
@@ -89,6 +95,46 @@ TensorTemplate parse_tensor_template(const json& j, const Context& ctx) {
 }
 
 const json& builtin_defaults();
+
+ClassTemplate parse_class_template(const json& j, const Context& ctx) {
+  if (!j.is_object()) ctx.error("a 'classes' entry is the name of a class set or an object {class, match | outside, kinds}");
+  ClassTemplate c;
+  c.tensor_class = get_string(j, "class", ctx);
+  if (!TensorClasses::builtin().leaf(c.tensor_class))
+    ctx.error(fmt::format("'classes' names '{}', which is not a tensor class ({})", c.tensor_class, TensorClasses::builtin().choices()));
+  const std::string match = get_string(j, "match", ctx), outside = get_string(j, "outside", ctx);
+  if (match.empty() == outside.empty()) ctx.error(fmt::format("class {}: give exactly one of 'match' and 'outside'", c.tensor_class));
+  c.outside = !outside.empty();
+  c.match = c.outside ? outside : match;
+  if (c.outside == TensorClasses::builtin().leaf(c.tensor_class)->per_layer)
+    ctx.error(fmt::format("class {} lies {} the layer stack: use '{}'", c.tensor_class, c.outside ? "in" : "outside", c.outside ? "match" : "outside"));
+  try {
+    std::regex check(c.match);
+  } catch (const std::regex_error& e) {
+    ctx.error(fmt::format("class {}: '{}' is not a valid regular expression: {}", c.tensor_class, c.match, e.what()));
+  }
+  if (j.contains("kinds"))
+    for (const auto& kind : j["kinds"]) c.kinds.push_back(get_kind(kind, ctx));
+  return c;
+}
+
+// "classes": names of lists in defaults.class_sets (the file's, then the built-in ones) and templates.
+std::vector<ClassTemplate> parse_classes(const json& list, const json& defaults, const Context& ctx) {
+  if (!list.is_array()) ctx.error("'classes' must be a list");
+  std::vector<ClassTemplate> out;
+  for (const auto& entry : list) {
+    if (!entry.is_string()) {
+      out.push_back(parse_class_template(entry, ctx));
+      continue;
+    }
+    const std::string name = entry.get<std::string>();
+    const json* sets = defaults.contains("class_sets") ? &defaults["class_sets"] : &builtin_defaults()["class_sets"];
+    if (!sets->contains(name)) sets = &builtin_defaults()["class_sets"];
+    if (!sets->contains(name)) ctx.error(fmt::format("'classes' names the set '{}', which defaults.class_sets does not define", name));
+    for (const auto& t : (*sets)[name]) out.push_back(parse_class_template(t, ctx));
+  }
+  return out;
+}
 
 FamilyProfile parse_family(const std::string& model_type, const json& j, const json& defaults, const std::string& label) {
   Context ctx{label, "family '" + model_type + "'"};
@@ -131,6 +177,7 @@ FamilyProfile parse_family(const std::string& model_type, const json& j, const j
     tensors = &defaults[name];
   }
   for (const auto& t : *tensors) f.global_tensors.push_back(parse_tensor_template(t, ctx));
+  if (j.contains("classes")) f.class_templates = parse_classes(j["classes"], defaults, ctx);
   if (f.kind_sources.empty() && !f.default_kind) ctx.error("needs 'layer_kinds' or 'default_kind'");
   return f;
 }

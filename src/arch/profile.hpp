@@ -36,6 +36,16 @@ struct TensorTemplate {
   bool optional = false;
   std::string gated;  // expression: nonzero means `rows` select query rows out of query+gate rows
   std::optional<RowBlocksSpec> rows;
+  std::string rest;   // the tensor class of the rows the q/k row blocks leave ("attn.gate", "attn.v"); may be empty
+};
+
+// Which tensors fall in a tensor class (tensor_classes.hpp): a pattern below "{layers}.{i}." in layers
+// of the given kinds, or (outside) a pattern on the whole name of a tensor outside the layer stack.
+struct ClassTemplate {
+  std::string tensor_class;  // a leaf of tensor_classes
+  std::string match;         // regular expression, matched in full
+  bool outside = false;
+  std::vector<LayerKind> kinds;  // empty: every kind
 };
 
 struct LayerKindSource {
@@ -66,6 +76,7 @@ struct FamilyProfile {
   PositionSpec position;
   std::vector<TensorTemplate> global_tensors;
   std::vector<std::string> ffn_tensors;  // name parts of feed-forward tensors
+  std::vector<ClassTemplate> class_templates;  // "classes"; attn.q/attn.k come from global_tensors
 };
 
 class FamilyTable {

@@ -89,8 +89,11 @@ class CausalLM {
 
   // In-memory surgery (src/heads/candidate.hpp): a weight the model holds exactly as the checkpoint
   // tensor `name` (fp32, row-major, same shape), writable; empty when the model does not hold that
-  // tensor as-is. Changing it changes what the next forward computes, as loading an edited checkpoint would.
+  // tensor as-is. Changing it changes what the next forward computes, as loading an edited checkpoint
+  // would, once tensor_written(name) has been called (a model that keeps a value computed from a
+  // tensor, such as -exp(A_log), recomputes it there).
   virtual std::span<float> mutable_tensor(std::string_view) { return {}; }
+  virtual void tensor_written(std::string_view) {}
   // Attention probabilities of chosen positions (AttentionProbe above); nullptr turns it off. Models
   // without softmax attention layers record nothing.
   virtual void set_attention_probe(AttentionProbe*) {}

@@ -23,6 +23,13 @@ SwiGluMlp::SwiGluMlp(std::size_t hidden, std::size_t intermediate, const WeightS
 SwiGluMlp::SwiGluMlp(std::size_t hidden, std::size_t intermediate, Matrix gate, Matrix up, Matrix down)
     : hidden_(hidden), intermediate_(intermediate), gate_up_{std::move(gate), std::move(up)}, down_(std::move(down)) {}
 
+std::span<float> SwiGluMlp::tensor(std::string_view name) {
+  if (name == "gate_proj.weight") return gate_up_[0].writable();
+  if (name == "up_proj.weight") return gate_up_[1].writable();
+  if (name == "down_proj.weight") return down_.writable();
+  return {};
+}
+
 void SwiGluMlp::forward(const float* x, std::size_t rows, float* y) const {
   const std::size_t I2 = 2 * intermediate_;
   float* gu = scratch(Scratch::MlpGateUp, rows * I2);
@@ -42,7 +49,8 @@ void SwiGluMlp::forward(const float* x, std::size_t rows, float* y) const {
 SparseMoe::SparseMoe(const SparseMoeShape& s, const WeightSource& w, const std::string& p) : s_(s) {
   const I H = I(s.hidden), In = I(s.expert_intermediate), E = I(s.experts);
   router_ = w.matrix(p + "gate.weight", {E, H});
-  if (w.has(p + "experts.gate_up_proj")) {
+  fused_experts_ = w.has(p + "experts.gate_up_proj");
+  if (fused_experts_) {
     // Views of the fused tensors: expert e's gate rows, up rows and down rows.
     const Matrix gate_up = w.matrix(p + "experts.gate_up_proj", {E, 2 * In, H});
     const Matrix down = w.matrix(p + "experts.down_proj", {E, H, In});
@@ -60,6 +68,23 @@ SparseMoe::SparseMoe(const SparseMoeShape& s, const WeightSource& w, const std::
     shared_ = std::make_unique<SwiGluMlp>(s.hidden, s.shared_intermediate, w, p + "shared_expert.");
     shared_gate_ = w.matrix(p + "shared_expert_gate.weight", {1, H});
   }
+}
+
+std::span<float> SparseMoe::tensor(std::string_view name) {
+  if (name == "gate.weight") return router_.writable();
+  if (name == "shared_expert_gate.weight") return shared_gate_.writable();
+  constexpr std::string_view shared = "shared_expert.", experts = "experts.";
+  if (name.starts_with(shared)) return shared_ ? shared_->tensor(name.substr(shared.size())) : std::span<float>();
+  if (fused_experts_ || !name.starts_with(experts)) return {};
+  const std::string_view rest = name.substr(experts.size());
+  const std::size_t dot = rest.find('.');
+  std::size_t e = 0;
+  for (char c : rest.substr(0, dot)) {
+    if (c < '0' || c > '9') return {};
+    e = e * 10 + static_cast<std::size_t>(c - '0');
+  }
+  if (dot == std::string_view::npos || dot == 0 || e >= experts_.size()) return {};
+  return experts_[e]->tensor(rest.substr(dot + 1));
 }
 
 std::size_t SparseMoe::weight_bytes() const {

@@ -18,6 +18,10 @@ class FeedForward {
   virtual void forward(const float* x, std::size_t rows, float* y) const = 0;
   virtual std::size_t weight_bytes() const = 0;
   virtual std::size_t active_weight_bytes() const = 0;  // read per token
+  // In-memory surgery (src/heads): a weight as the checkpoint tensor `name` (below "mlp."), fp32
+  // row-major, writable (widened to f32 on the first call); empty when it is not held as one tensor
+  // (the experts of a checkpoint that stores them fused).
+  virtual std::span<float> tensor(std::string_view name) = 0;
 };
 
 class SwiGluMlp final : public FeedForward {
@@ -32,6 +36,8 @@ class SwiGluMlp final : public FeedForward {
   const Matrix& gate() const { return gate_up_[0]; }
   const Matrix& up() const { return gate_up_[1]; }
   const Matrix& down() const { return down_; }
+  // "gate_proj.weight", "up_proj.weight", "down_proj.weight".
+  std::span<float> tensor(std::string_view name) override;
 
  private:
   std::size_t hidden_, intermediate_;
@@ -53,6 +59,9 @@ class SparseMoe final : public FeedForward {
   void forward(const float* x, std::size_t rows, float* y) const override;
   std::size_t weight_bytes() const override;
   std::size_t active_weight_bytes() const override;
+  // "gate.weight", "experts.<e>.{gate,up,down}_proj.weight" (checkpoints that store experts one by
+  // one), "shared_expert.{gate,up,down}_proj.weight", "shared_expert_gate.weight".
+  std::span<float> tensor(std::string_view name) override;
 
  private:
   struct Route {
@@ -63,6 +72,7 @@ class SparseMoe final : public FeedForward {
   void forward_one(const float* x, float* y) const;
 
   SparseMoeShape s_;
+  bool fused_experts_ = false;  // the checkpoint stores experts.gate_up_proj / experts.down_proj
   Matrix router_;  // [experts, hidden]
   std::vector<std::unique_ptr<SwiGluMlp>> experts_;
   std::unique_ptr<SwiGluMlp> shared_;  // absent when shared_intermediate == 0

@@ -102,6 +102,8 @@ void GatedAttention::forward(const float* x, std::size_t rows, const BatchRows& 
 std::span<float> GatedAttention::tensor(std::string_view name) {
   if (name == "q_proj.weight") return q_proj_.writable();
   if (name == "k_proj.weight") return kv_proj_[0].writable();
+  if (name == "v_proj.weight") return kv_proj_[1].writable();
+  if (name == "o_proj.weight") return o_proj_.writable();
   if (name == "q_norm.weight") return q_norm_;
   if (name == "k_norm.weight") return k_norm_;
   return {};

@@ -32,8 +32,8 @@ class GatedAttention {
   std::size_t weight_bytes() const;
   // In-memory surgery (src/heads): the layer's weights as checkpoint tensors, fp32 row-major, writable (a bf16
   // matrix is widened to f32 on the first call, and read in f32 from then on).
-  // "q_proj.weight" [heads * 2 * head_dim, hidden], "k_proj.weight" [kv_heads * head_dim, hidden],
-  // "q_norm.weight", "k_norm.weight"; empty for any other name.
+  // "q_proj.weight" [heads * 2 * head_dim, hidden], "k_proj.weight" and "v_proj.weight"
+  // [kv_heads * head_dim, hidden], "o_proj.weight", "q_norm.weight", "k_norm.weight"; empty for any other name.
   std::span<float> tensor(std::string_view name);
   // Records attention probabilities of the positions `probe` wants; null (the default) records nothing.
   void set_probe(AttentionProbe* probe, std::size_t layer) { probe_ = probe, layer_index_ = layer; }

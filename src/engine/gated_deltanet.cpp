@@ -21,8 +21,8 @@ GatedDeltaNet::GatedDeltaNet(const GatedDeltaNetShape& s, const WeightSource& w,
   in_proj_ba_ = w.matrix(p + "in_proj_ba.weight", {I(2 * s.value_heads), hidden});
   conv_weight_ = w.load(p + "conv1d.weight", {I(s.conv_channels()), 1, I(s.conv_kernel)});
   dt_bias_ = w.load(p + "dt_bias", {I(s.value_heads)});
-  neg_A_ = w.load(p + "A_log", {I(s.value_heads)});
-  for (float& a : neg_A_) a = -std::exp(a);
+  a_log_ = w.load(p + "A_log", {I(s.value_heads)});
+  tensor_written("A_log");
   norm_weight_ = w.load(p + "norm.weight", {I(s.value_dim)});
   out_proj_ = w.matrix(p + "out_proj.weight", {hidden, I(s.value_total())});
 }
@@ -30,6 +30,23 @@ GatedDeltaNet::GatedDeltaNet(const GatedDeltaNetShape& s, const WeightSource& w,
 std::size_t GatedDeltaNet::weight_bytes() const {
   return in_proj_qkvz_.bytes() + in_proj_ba_.bytes() + out_proj_.bytes() +
          (conv_weight_.size() + dt_bias_.size() + neg_A_.size() + norm_weight_.size()) * sizeof(float);
+}
+
+std::span<float> GatedDeltaNet::tensor(std::string_view name) {
+  if (name == "in_proj_qkvz.weight") return in_proj_qkvz_.writable();
+  if (name == "in_proj_ba.weight") return in_proj_ba_.writable();
+  if (name == "conv1d.weight") return conv_weight_;
+  if (name == "dt_bias") return dt_bias_;
+  if (name == "A_log") return a_log_;
+  if (name == "norm.weight") return norm_weight_;
+  if (name == "out_proj.weight") return out_proj_.writable();
+  return {};
+}
+
+void GatedDeltaNet::tensor_written(std::string_view name) {
+  if (name != "A_log") return;
+  neg_A_.resize(a_log_.size());
+  for (std::size_t i = 0; i < a_log_.size(); ++i) neg_A_[i] = -std::exp(a_log_[i]);
 }
 
 void GatedDeltaNet::init_cache(LayerCache& cache) const {

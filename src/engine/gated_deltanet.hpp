@@ -32,6 +32,12 @@ class GatedDeltaNet {
   // x: [rows, hidden] (normed input), y: [rows, hidden] (mixer output, overwritten)
   void forward(const float* x, std::size_t rows, const BatchRows& batch, float* y) const;
   std::size_t weight_bytes() const;
+  // In-memory surgery (src/heads): the block's weights as checkpoint tensors (names below
+  // "linear_attn."), fp32 row-major, writable (matrices widened to f32 on the first call); empty for
+  // any other name. After writing "A_log", call tensor_written("A_log"): -exp(A_log) is kept and
+  // recomputed there.
+  std::span<float> tensor(std::string_view name);
+  void tensor_written(std::string_view name);
 
  private:
   GatedDeltaNetShape s_;
@@ -39,6 +45,7 @@ class GatedDeltaNet {
   Matrix in_proj_ba_;                 // [2*value_heads, hidden], grouped per key head
   std::vector<float> conv_weight_;   // [conv_channels, kernel]
   std::vector<float> dt_bias_;       // [value_heads]
+  std::vector<float> a_log_;         // A_log as the checkpoint holds it: [value_heads]
   std::vector<float> neg_A_;         // -exp(A_log): [value_heads]
   std::vector<float> norm_weight_;   // [value_dim]
   Matrix out_proj_;                   // [hidden, value_total]

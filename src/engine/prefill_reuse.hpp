@@ -58,6 +58,7 @@ class PrefillReuse final : public CausalLM {
   SequenceState new_sequence() const override { return inner_->new_sequence(); }
   std::vector<float> forward(std::span<const Segment> batch, LogitsFor which) override;
   std::span<float> mutable_tensor(std::string_view name) override { return inner_->mutable_tensor(name); }
+  void tensor_written(std::string_view name) override { inner_->tensor_written(name); }
   void set_attention_probe(AttentionProbe* probe) override { inner_->set_attention_probe(probe); }
 
  private:

@@ -2,6 +2,8 @@
 #include <algorithm>
 #include <cctype>
 #include <map>
+#include <optional>
+#include <string_view>
 
 #include "engine/feed_forward.hpp"
 #include "engine/flush_denormals.hpp"
@@ -79,15 +81,25 @@ class Qwen3Next final : public CausalLM {
   const ModelInfo& info() const override { return info_; }
 
   std::span<float> mutable_tensor(std::string_view name) override {
-    // "model.layers.<i>.self_attn.<tensor>" of a full-attention layer
-    constexpr std::string_view prefix = "model.layers.";
-    if (name.substr(0, prefix.size()) != prefix) return {};
-    std::size_t i = prefix.size(), layer = 0;
-    if (i >= name.size() || !std::isdigit(static_cast<unsigned char>(name[i]))) return {};
-    while (i < name.size() && std::isdigit(static_cast<unsigned char>(name[i]))) layer = layer * 10 + (name[i++] - '0');
-    constexpr std::string_view attention = ".self_attn.";
-    if (layer >= layers_.size() || !layers_[layer].attention || name.substr(i, attention.size()) != attention) return {};
-    return layers_[layer].attention->tensor(name.substr(i + attention.size()));
+    if (name == "model.embed_tokens.weight") return embed_.writable();
+    if (name == "lm_head.weight") return lm_head_.writable();  // empty when tied to the embeddings
+    if (name == "model.norm.weight") return final_norm_;
+    const auto [layer, rest] = split_layer_name(name);
+    if (!layer) return {};
+    Layer& l = layers_[*layer];
+    if (rest == "input_layernorm.weight") return l.input_norm;
+    if (rest == "post_attention_layernorm.weight") return l.post_attention_norm;
+    constexpr std::string_view attention = "self_attn.", linear = "linear_attn.", mlp = "mlp.";
+    if (l.attention && rest.starts_with(attention)) return l.attention->tensor(rest.substr(attention.size()));
+    if (l.linear && rest.starts_with(linear)) return l.linear->tensor(rest.substr(linear.size()));
+    if (rest.starts_with(mlp)) return l.ffn->tensor(rest.substr(mlp.size()));
+    return {};
+  }
+
+  void tensor_written(std::string_view name) override {
+    constexpr std::string_view linear = "linear_attn.";
+    const auto [layer, rest] = split_layer_name(name);
+    if (layer && layers_[*layer].linear && rest.starts_with(linear)) layers_[*layer].linear->tensor_written(rest.substr(linear.size()));
   }
 
   void set_attention_probe(AttentionProbe* probe) override {
@@ -133,6 +145,17 @@ class Qwen3Next final : public CausalLM {
   void set_residual_capture(std::map<std::size_t, std::vector<float>>* capture) override { capture_ = capture; }
 
  private:
+  // "model.layers.<i>.<rest>" of an existing layer: i and rest; nullopt otherwise.
+  std::pair<std::optional<std::size_t>, std::string_view> split_layer_name(std::string_view name) const {
+    constexpr std::string_view prefix = "model.layers.";
+    if (!name.starts_with(prefix)) return {};
+    std::size_t i = prefix.size(), layer = 0;
+    if (i >= name.size() || !std::isdigit(static_cast<unsigned char>(name[i]))) return {};
+    while (i < name.size() && std::isdigit(static_cast<unsigned char>(name[i]))) layer = layer * 10 + (name[i++] - '0');
+    if (layer >= layers_.size() || i >= name.size() || name[i] != '.') return {};
+    return {layer, name.substr(i + 1)};
+  }
+
   std::size_t check_batch(std::span<const Segment> batch) const {
     std::size_t rows = 0;
     for (const auto& seg : batch) {

@@ -15,6 +15,7 @@ InMemorySurgery::~InMemorySurgery() { undo(); }
 
 void InMemorySurgery::undo() {
   for (auto it = saved_.rbegin(); it != saved_.rend(); ++it) std::copy(it->values.begin(), it->values.end(), it->tensor.begin() + it->offset);
+  for (const auto& s : saved_) model_.tensor_written(s.name);
   saved_.clear();
   floats_written_ = 0;
   plan_.reset();
@@ -26,6 +27,7 @@ const SurgeryPlan& InMemorySurgery::apply(const RepairSpec& candidate) {
   auto plan = std::make_unique<SurgeryPlan>(make_plan(base_, sft_, candidate.selection, table_));
   // Everything computed and checked before the first float is written: an error leaves SFT's weights.
   struct Write {
+    std::string name;
     std::span<float> tensor;
     std::size_t offset;
     std::vector<float> values;
@@ -41,7 +43,7 @@ const SurgeryPlan& InMemorySurgery::apply(const RepairSpec& candidate) {
       std::span<float> held = model_.mutable_tensor(t.name);
       if (held.empty())
         fail(ErrorKind::Unsupported, "in-memory surgery: the engine's {} model does not hold tensor '{}' as the checkpoint stores it "
-             "(only the query/key tensors of its attention layers can be changed in memory); write the candidate with `{}` instead",
+             "(e.g. experts stored fused, or a family whose engine keeps it transformed); write the candidate with `{}` instead",
              model_.info().model_type, t.name, candidate.command(base_.dir().string(), sft_.dir().string(), "OUT"));
       if (held.size() != info.element_count())
         fail(ErrorKind::Mismatch, "in-memory surgery: tensor '{}' has {} elements in the engine but {} in {}: was the model loaded from SFT?",
@@ -54,15 +56,16 @@ const SurgeryPlan& InMemorySurgery::apply(const RepairSpec& candidate) {
         const std::size_t offset = r.begin * row_elements, count = (r.end - r.begin) * row_elements;
         std::vector<float> values(count);
         decode_to_f32(info.dtype, std::span<const std::byte>(outputs[k]).subspan(offset * width, count * width), values);
-        writes.push_back({held, offset, std::move(values)});
+        writes.push_back({t.name, held, offset, std::move(values)});
       }
     }
   }
   for (auto& w : writes) {
-    saved_.push_back({w.tensor, w.offset, std::vector<float>(w.tensor.begin() + w.offset, w.tensor.begin() + w.offset + w.values.size())});
+    saved_.push_back({w.name, w.tensor, w.offset, std::vector<float>(w.tensor.begin() + w.offset, w.tensor.begin() + w.offset + w.values.size())});
     std::copy(w.values.begin(), w.values.end(), w.tensor.begin() + w.offset);
     floats_written_ += w.values.size();
   }
+  for (const auto& w : writes) model_.tensor_written(w.name);
   plan_ = std::move(plan);
   return *plan_;
 }

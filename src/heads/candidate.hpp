@@ -5,8 +5,9 @@
 // The rows written are exactly those `qkrestore <method> ... --out DIR` would write: the same plan
 // (make_plan with the same Selection), the same method code (SurgeryMethod::compute_layer on the
 // mapped base/SFT tensors), rounded to SFT's dtype; so the engine computes what it would after
-// loading DIR (tests/heads/candidate_test.cpp checks logits bit for bit). Only the planned Q/K rows
-// are touched, and undo puts back SFT's values bit for bit.
+// loading DIR (tests/heads/candidate_test.cpp checks logits bit for bit). Only the planned rows are
+// touched (Q/K rows, or any class of --take: MLPs, norms, embeddings, linear attention, with blend
+// weights), and undo puts back SFT's values bit for bit.
 //
 //   Checkpoint base(base_dir), sft(sft_dir);
 //   auto model = engine::load_causal_lm(sft_dir);          // the SFT model
@@ -54,6 +55,7 @@ class InMemorySurgery {
 
  private:
   struct Saved {
+    std::string name;
     std::span<float> tensor;
     std::size_t offset = 0;
     std::vector<float> values;

@@ -146,7 +146,7 @@ HeadsReport find_heads(const HeadsOptions& o, const FamilyTable& table) {
     InMemorySurgery surgery(model, base, sft, table);
     auto probe_candidate = [&](const RepairSpec& candidate) {
       const SurgeryPlan& plan = surgery.apply(candidate);
-      model.reuse_from(static_cast<std::size_t>(*std::min_element(plan.selected_layers.begin(), plan.selected_layers.end())));
+      model.reuse_from(plan.first_changed_layer().value());
       return run_probes(model, probes, false).recall;
     };
     report.recall_full_restore = probe_candidate(RepairSpec{}).recall();

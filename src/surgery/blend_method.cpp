@@ -28,19 +28,22 @@ double BlendMethod::alpha_for(int layer) const {
   return it == layer_alphas_.end() ? alpha_ : it->second;
 }
 
+void blend_rows(const TensorPair& pair, float alpha, std::span<std::byte> out) {
+  std::vector<RowRange> rows = pair.plan->rows;
+  if (rows.empty()) rows.push_back({0, pair.plan->total_rows});
+  for (const auto& r : rows) {
+    const RowMatrix base = decode_rows(pair.base, r.begin, r.end - r.begin);
+    const RowMatrix sft = decode_rows(pair.sft, r.begin, r.end - r.begin);
+    const RowMatrix mixed = alpha * base + (1.0f - alpha) * sft;
+    encode_rows(mixed, *pair.sft.info, out, r.begin);
+  }
+}
+
 std::vector<std::vector<std::byte>> BlendMethod::compute_layer(std::span<const TensorPair> tensors, const SurgeryPlan&) const {
   auto outputs = copy_sft_bytes(tensors);
   for (std::size_t i = 0; i < tensors.size(); ++i) {
     const TensorPair& pair = tensors[i];
-    const float alpha = static_cast<float>(alpha_for(pair.plan->layer));
-    std::vector<RowRange> rows = pair.plan->rows;
-    if (rows.empty()) rows.push_back({0, pair.plan->total_rows});
-    for (const auto& r : rows) {
-      const RowMatrix base = decode_rows(pair.base, r.begin, r.end - r.begin);
-      const RowMatrix sft = decode_rows(pair.sft, r.begin, r.end - r.begin);
-      const RowMatrix out = alpha * base + (1.0f - alpha) * sft;
-      encode_rows(out, *pair.sft.info, outputs[i], r.begin);
-    }
+    blend_rows(pair, static_cast<float>(pair.plan->weight.value_or(alpha_for(pair.plan->layer))), outputs[i]);
   }
   return outputs;
 }

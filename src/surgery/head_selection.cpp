@@ -46,28 +46,45 @@ HeadSpec HeadSpec::parse(const std::string& text) {
     if (colon == std::string::npos) bad("has no ':' between layer and heads");
     const int layer = parse_index(token.substr(0, colon));
     if (layer < 0) bad(fmt::format("does not start with a layer index ('{}')", token.substr(0, colon)));
-    const std::string heads = token.substr(colon + 1);
-    LayerHeadRequest& request = spec.layers[layer];
-    if (heads == "*") {
-      request.all_groups = true;
-    } else if (!heads.empty() && (heads[0] == 'q' || heads[0] == 'Q')) {
-      const int h = parse_index(std::string_view(heads).substr(1));
-      if (h < 0) bad(fmt::format("'{}' is not a query head like q5", heads));
-      request.query_heads.insert(h);
-    } else if (const std::size_t dash = heads.find('-'); dash != std::string::npos) {
-      const int first = parse_index(std::string_view(heads).substr(0, dash)), last = parse_index(std::string_view(heads).substr(dash + 1));
-      if (first < 0 || last < 0) bad(fmt::format("'{}' is not a KV group range like 0-1", heads));
-      if (last < first) bad(fmt::format("range '{}' ends before it starts", heads));
-      for (int g = first; g <= last; ++g) request.kv_groups.insert(g);
-    } else {
-      const int g = parse_index(heads);
-      if (g < 0) bad(fmt::format("'{}' is not a KV group index, a range, * or qHEAD", heads));
-      request.kv_groups.insert(g);
-    }
+    if (const std::string why = parse_layer_heads(token.substr(colon + 1), spec.layers[layer]); !why.empty()) bad(why);
     if (comma == text.size()) break;
   }
   if (spec.layers.empty()) fail(ErrorKind::Usage, "--heads '{}' selects nothing; {}", text, kGrammar);
   return spec;
+}
+
+std::string parse_layer_heads(std::string_view heads, LayerHeadRequest& request) {
+  if (heads == "*") {
+    request.all_groups = true;
+  } else if (!heads.empty() && (heads[0] == 'q' || heads[0] == 'Q')) {
+    const int h = parse_index(heads.substr(1));
+    if (h < 0) return fmt::format("'{}' is not a query head like q5", heads);
+    request.query_heads.insert(h);
+  } else if (const std::size_t dash = heads.find('-'); dash != std::string_view::npos) {
+    const int first = parse_index(heads.substr(0, dash)), last = parse_index(heads.substr(dash + 1));
+    if (first < 0 || last < 0) return fmt::format("'{}' is not a KV group range like 0-1", heads);
+    if (last < first) return fmt::format("range '{}' ends before it starts", heads);
+    for (int g = first; g <= last; ++g) request.kv_groups.insert(g);
+  } else {
+    const int g = parse_index(heads);
+    if (g < 0) return fmt::format("'{}' is not a KV group index, a range, * or qHEAD", heads);
+    request.kv_groups.insert(g);
+  }
+  return "";
+}
+
+std::string layer_heads_text(const LayerHeadRequest& r) {
+  std::vector<std::string> parts;
+  if (r.all_groups) parts.push_back("*");
+  if (!r.kv_groups.empty()) {
+    const int first = *r.kv_groups.begin(), last = *r.kv_groups.rbegin();
+    if (last - first + 1 == static_cast<int>(r.kv_groups.size()))
+      parts.push_back(first == last ? std::to_string(first) : fmt::format("{}-{}", first, last));
+    else
+      for (int g : r.kv_groups) parts.push_back(std::to_string(g));
+  }
+  for (int h : r.query_heads) parts.push_back(fmt::format("q{}", h));
+  return fmt::format("{}", fmt::join(parts, ","));
 }
 
 std::set<int> HeadSpec::layer_set() const {

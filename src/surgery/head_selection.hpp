@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace qk {
@@ -27,6 +28,12 @@ struct HeadSpec {
   std::string to_string() const;  // canonical form, parses back to the same spec
   bool operator==(const HeadSpec&) const = default;
 };
+
+// One layer's heads as written after "LAYER:" (G, G-G, * or qH) added to `request`; returns why the
+// text is not one of those, or "" when it is. The grammar --heads and --take share.
+std::string parse_layer_heads(std::string_view text, LayerHeadRequest& request);
+// The text parse_layer_heads reads back, for a request it made ("*", "3", "0-1", "q5").
+std::string layer_heads_text(const LayerHeadRequest& request);
 
 // The rows one layer takes from base, resolved against its head counts.
 struct LayerHeads {

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "surgery/blend_method.hpp"
+
 
 namespace qk {
 
@@ -25,7 +27,8 @@ std::vector<std::vector<std::byte>> RestoreMethod::compute_layer(std::span<const
   for (const auto& pair : tensors) {
     auto sft = pair.sft.data();
     std::vector<std::byte> out(sft.begin(), sft.end());
-    copy_base_rows(pair, out);
+    if (pair.plan->weight && *pair.plan->weight != 1.0) blend_rows(pair, static_cast<float>(*pair.plan->weight), out);
+    else copy_base_rows(pair, out);
     outputs.push_back(std::move(out));
   }
   return outputs;
@@ -33,7 +36,8 @@ std::vector<std::vector<std::byte>> RestoreMethod::compute_layer(std::span<const
 
 const TensorRef* RestoreMethod::verbatim_source(const TensorPair& pair) const {
   const TensorInfo &base = *pair.base.info, &sft = *pair.sft.info;
-  return pair.plan->whole() && base.dtype == sft.dtype && base.byte_size() == sft.byte_size() ? &pair.base : nullptr;
+  const bool blended = pair.plan->weight && *pair.plan->weight != 1.0;  // --take CLASS@L:W: computed, not copied
+  return pair.plan->whole() && !blended && base.dtype == sft.dtype && base.byte_size() == sft.byte_size() ? &pair.base : nullptr;
 }
 
 }  // namespace qk

@@ -37,7 +37,8 @@ class SurgeryMethod {
   virtual const TensorRef* verbatim_source(const TensorPair&) const { return nullptr; }
 };
 
-// QK-Restore (paper, Algorithm 1): the planned rows come from base, converted to SFT's dtype.
+// QK-Restore (paper, Algorithm 1): the planned rows come from base, converted to SFT's dtype; a planned
+// tensor with a weight below 1 (--take CLASS@L:W) is blended at that weight instead (blend_method.hpp).
 class RestoreMethod final : public SurgeryMethod {
  public:
   MethodSpec spec() const override { return MethodSpec::defaults(MethodKind::Restore); }

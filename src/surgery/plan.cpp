@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "arch/tensor_classes.hpp"
+#include "surgery/tensor_class_map.hpp"
 #include "util/error.hpp"
 #include "util/json.hpp"
 
@@ -35,6 +37,10 @@ std::string describe_rows(const PlannedTensor& t) {
   return text + fmt::format(" = {} of {}", t.selected_rows(), t.total_rows);
 }
 
+std::string describe(const PlannedTensor& t) {
+  return describe_rows(t) + (t.weight ? fmt::format(", weight {}", *t.weight) : "");
+}
+
 class Planner {
  public:
   Planner(const Checkpoint& base, const Checkpoint& sft, const Selection& options, const FamilyTable& table)
@@ -59,9 +65,21 @@ class Planner {
     plan.kv_heads = sft_layout_.evaluate("kv_heads").value_or(0);
     plan.head_dim = sft_layout_.evaluate("head_dim").value_or(0);
     prefix_ = plan.layer_prefix;
-    plan.selected_layers = select_layers();
-    if (options_.heads) select_heads(plan);
-    for (int layer : plan.selected_layers) plan_layer(layer, plan.notes);
+    head_dim_ = plan.head_dim;
+    // The Q/K rows of --layers / --heads (or of the global layers when nothing else is asked), then the
+    // classes of --take.
+    if (options_.take.empty() || options_.layers || options_.heads) {
+      plan.selected_layers = select_layers();
+      if (options_.heads) select_heads(plan);
+      for (int layer : plan.selected_layers) plan_layer(layer, plan.notes);
+    } else {
+      for (const auto& [flag, on] : {std::pair{"--include-sliding", options_.include_sliding}, std::pair{"--include-gate", options_.include_gate},
+                                    std::pair{"--with-qk-norm", options_.with_qk_norm}})
+        if (on)
+          fail(ErrorKind::Usage, "{} shapes the Q/K rows of --layers / --heads; with --take alone, name the class instead "
+               "(attn.gate, attn.qk_norm, attn.qk@LAYERS for sliding layers)", flag);
+    }
+    if (!options_.take.empty()) take_classes(plan);
     if (options_.tensors_regex) apply_tensor_regex(plan.selected_layers);
     order_as_in_sft(plan);
     note_dtype_conversions(plan);
@@ -116,23 +134,66 @@ class Planner {
     return selected;
   }
 
-  // --heads: refuses what cannot be cut per head, then narrows the selected layers to the spec's.
-  void select_heads(SurgeryPlan& plan) {
-    const HeadSpec& spec = *options_.heads;
-    const FamilyProfile& family = sft_layout_.family();
+  // The families whose attention has no rows per head: a shared block with adapters, MLA.
+  void refuse_per_head_cuts(const std::string& option, const std::string& model_type) {
     std::map<char, std::set<std::string>> weights;
-    for (const auto& tmpl : family.global_tensors) {
+    for (const auto& tmpl : sft_layout_.family().global_tensors) {
       if (!tmpl.match.empty())
-        fail(ErrorKind::Unsupported, "--heads: {} cannot be cut per head: its global attention is one block shared by several layers, "
+        fail(ErrorKind::Unsupported, "{}: {} cannot be cut per head: its global attention is one block shared by several layers, "
              "with per-layer low-rank adapters ({}) that mix every head's rows, so a KV group has no query/key rows of its own; "
-             "restore whole layers instead", plan.model_type, tmpl.match);
+             "restore whole layers instead", option, model_type, tmpl.match);
       if (tmpl.part == TensorPart::Weight) weights[tmpl.side].insert(tmpl.name);
     }
     for (const auto& [side, names] : weights)
       if (names.size() > 1)
-        fail(ErrorKind::Unsupported, "--heads: {} cannot be cut per head: its attention is MLA, where {} are produced from a shared "
+        fail(ErrorKind::Unsupported, "{}: {} cannot be cut per head: its attention is MLA, where {} are produced from a shared "
              "compressed latent ({}), so a KV group has no rows of its own in those projections; restore whole layers instead",
-             plan.model_type, side == 'k' ? "the keys of every head" : "the queries of every head", fmt::join(names, ", "));
+             option, model_type, side == 'k' ? "the keys of every head" : "the queries of every head", fmt::join(names, ", "));
+  }
+
+  // --take: every tensor (and rows) of each item's classes in its layers, at its weight.
+  void take_classes(SurgeryPlan& plan) {
+    const TensorClasses& classes = TensorClasses::builtin();
+    const TensorClassMap map = classify_tensors(sft_, sft_layout_, prefix_);
+    std::set<int> layers(plan.selected_layers.begin(), plan.selected_layers.end());
+    for (const TakeItem& item : options_.take) {
+      const std::string where = fmt::format("--take '{}'", item.to_string());
+      if (item.layers && item.layers->second >= sft_layout_.num_layers())
+        fail(ErrorKind::Usage, "{}: layer {} is out of range: the model has layers 0-{}", where, item.layers->second, sft_layout_.num_layers() - 1);
+      if (item.heads) refuse_per_head_cuts(where, plan.model_type);
+      const std::vector<std::string> leaves = classes.expand(item.tensor_class);
+      std::map<int, LayerHeads> heads;
+      std::set<std::string> held;  // the classes the item's layers do hold, for the message when it takes nothing
+      bool took = false;
+      for (const ClassPiece& piece : map.pieces) {
+        const bool in_layers = piece.layer < 0 ? !classes.per_layer(item.tensor_class)
+                                               : item.all_layers || (item.layers && piece.layer >= item.layers->first && piece.layer <= item.layers->second);
+        if (!in_layers) continue;
+        held.insert(piece.tensor_class);
+        if (std::find(leaves.begin(), leaves.end(), piece.tensor_class) == leaves.end()) continue;
+        if (!check_pair(piece.name, false, std::max(piece.layer, 0), plan.notes)) continue;
+        std::vector<RowRange> rows = piece.rows;
+        if (item.heads) {
+          auto it = heads.find(piece.layer);
+          if (it == heads.end()) it = heads.emplace(piece.layer, resolve_layer_heads(piece.layer, *item.heads, plan.heads, plan.kv_heads)).first;
+          rows = rows_of_heads(piece.name, *piece.tmpl, rows, it->second);
+        }
+        add(piece.name, piece.layer, piece.tensor_class, rows, item.heads.has_value() || !piece.rows.empty(), item.weight);
+        if (piece.layer >= 0) layers.insert(piece.layer);
+        took = true;
+      }
+      if (!took)
+        fail(ErrorKind::Usage, "{}: this {} model has no tensor of class {} there ({}: {})", where, plan.model_type, item.tensor_class,
+             item.layers || item.all_layers ? "those layers hold" : "outside the layers it has",
+             held.empty() ? std::string("nothing") : fmt::format("{}", fmt::join(held, ", ")));
+    }
+    plan.selected_layers.assign(layers.begin(), layers.end());
+  }
+
+  // --heads: refuses what cannot be cut per head, then narrows the selected layers to the spec's.
+  void select_heads(SurgeryPlan& plan) {
+    const HeadSpec& spec = *options_.heads;
+    refuse_per_head_cuts("--heads", plan.model_type);
     if (options_.with_qk_norm)
       fail(ErrorKind::Usage, "--heads cannot be combined with --with-qk-norm: a q/k norm weight is shared by every head of its layer "
            "(or normalises the whole projection), so restoring it would change the heads that were not selected");
@@ -152,7 +213,6 @@ class Planner {
     plan.selected_layers.assign(spec.layers.size(), 0);
     std::transform(spec.layers.begin(), spec.layers.end(), plan.selected_layers.begin(), [](const auto& e) { return e.first; });
     head_selection_ = &plan.head_selection;
-    head_dim_ = plan.head_dim;
   }
 
   // The rows of the selected heads among a template's rows: the template's rows (all rows when it
@@ -195,7 +255,9 @@ class Planner {
   }
 
   // `rows` empty: the whole tensor, unless `exact` (a head selection that took no row of it: nothing).
-  void add(const std::string& name, int layer, std::string role, std::vector<RowRange> rows, bool exact = false) {
+  // `weight`: base's weight in a blend of the rows (--take); one per tensor.
+  void add(const std::string& name, int layer, std::string role, std::vector<RowRange> rows, bool exact = false,
+           std::optional<double> weight = std::nullopt) {
     if (exact && rows.empty()) return;
     const TensorInfo& info = *sft_.at(name).info;
     const std::int64_t total = info.rows();
@@ -206,11 +268,16 @@ class Planner {
     auto [it, inserted] = planned_.try_emplace(name);
     PlannedTensor& t = it->second;
     if (inserted) {
-      t = PlannedTensor{name, layer, role, normalize(rows), total};
+      t = PlannedTensor{name, layer, role, normalize(rows), total, weight};
       return;
     }
+    if (t.weight != weight) {
+      auto text = [](std::optional<double> w) { return w ? fmt::format("{}", *w) : std::string("the method's"); };
+      fail(ErrorKind::Usage, "tensor '{}' is taken twice with different weights ({} and {}): a tensor takes one weight", name,
+           text(t.weight), text(weight));
+    }
     // A second template on the same tensor (fused QKV: query rows and key rows).
-    t.role = fmt::format("{}+{}", t.role, role);
+    if (t.role != role) t.role = fmt::format("{}+{}", t.role, role);
     if (t.whole() || (rows.empty() && !exact)) t.rows.clear();
     else {
       rows.insert(rows.end(), t.rows.begin(), t.rows.end());
@@ -241,21 +308,7 @@ class Planner {
     }
   }
 
-  std::vector<RowRange> rows_of(const TensorTemplate& tmpl) {
-    if (!tmpl.rows) return {};
-    if (!tmpl.gated.empty()) {
-      const bool gate_present = sft_layout_.evaluate(tmpl.gated).value_or(0) != 0;
-      if (!gate_present || options_.include_gate) return {};
-    }
-    const auto& spec = *tmpl.rows;
-    const std::int64_t count = sft_layout_.require_int(spec.count, "a row-block count");
-    const std::int64_t block = sft_layout_.require_int(spec.block, "a row-block size");
-    const std::int64_t stride = spec.stride.empty() ? block : sft_layout_.require_int(spec.stride, "a row-block stride");
-    const std::int64_t offset = sft_layout_.require_int(spec.offset, "a row-block offset");
-    std::vector<RowRange> rows;
-    for (std::int64_t h = 0; h < count; ++h) rows.push_back({offset + h * stride, offset + h * stride + block});
-    return rows;
-  }
+  std::vector<RowRange> rows_of(const TensorTemplate& tmpl) { return template_rows(sft_layout_, tmpl, options_.include_gate); }
 
   // --tensors REGEX: keep the planned tensors whose name matches, and add every other matching
   // tensor of the selected layers (or outside the layer stack) whole.
@@ -327,6 +380,15 @@ const LayerHeads* SurgeryPlan::heads_of(int layer) const {
   return it == head_selection.end() ? nullptr : &it->second;
 }
 
+std::optional<std::size_t> SurgeryPlan::first_changed_layer() const {
+  std::optional<std::size_t> first;
+  for (const auto& t : tensors) {
+    const std::size_t layer = t.layer < 0 ? 0 : static_cast<std::size_t>(t.layer);
+    if (!first || layer < *first) first = layer;
+  }
+  return first;
+}
+
 const PlannedTensor* SurgeryPlan::find(std::string_view name) const {
   for (const auto& t : tensors)
     if (t.name == name) return &t;
@@ -360,6 +422,7 @@ nlohmann::json SurgeryPlan::to_json() const {
       for (const auto& r : t.rows) rows.push_back({r.begin, r.end});
       tensors_json.push_back({{"name", t.name}, {"role", t.role}, {"rows", t.whole() ? nlohmann::json("all") : rows},
                               {"selected_rows", t.selected_rows()}, {"total_rows", t.total_rows}});
+      if (t.weight) tensors_json.back()["weight"] = *t.weight;
     }
     nlohmann::json entry = {{"index", layer.index}, {"kind", layer_kind_name(layer.kind)}, {"config_value", layer.config_value},
                             {"from_base", tensors_json}};
@@ -370,7 +433,10 @@ nlohmann::json SurgeryPlan::to_json() const {
   j["layers"] = layers_json;
   nlohmann::json other = nlohmann::json::array();
   for (const auto& t : tensors)
-    if (t.layer < 0) other.push_back({{"name", t.name}, {"role", t.role}, {"rows", "all"}});
+    if (t.layer < 0) {
+      other.push_back({{"name", t.name}, {"role", t.role}, {"rows", "all"}});
+      if (t.weight) other.back()["weight"] = *t.weight;
+    }
   j["other_tensors_from_base"] = other;
   j["notes"] = notes;
   return j;
@@ -391,10 +457,10 @@ std::string SurgeryPlan::to_text() const {
     if (const LayerHeads* selected = heads_of(layer.index))
       out += fmt::format("  heads: KV groups [{}], query heads [{}]", fmt::join(selected->kv_groups, ","), fmt::join(selected->query_heads, ","));
     out += "\n";
-    for (const auto* t : mine) out += fmt::format("    from base: {:<55} {:<10} {}\n", t->name, t->role, describe_rows(*t));
+    for (const auto* t : mine) out += fmt::format("    from base: {:<55} {:<10} {}\n", t->name, t->role, describe(*t));
   }
   for (const auto& t : tensors)
-    if (t.layer < 0) out += fmt::format("    from base: {:<55} {:<10} {}\n", t.name, t.role, describe_rows(t));
+    if (t.layer < 0) out += fmt::format("    from base: {:<55} {:<10} {}\n", t.name, t.role, describe(t));
   std::size_t whole = 0, partial = 0;
   for (const auto& t : tensors) (t.whole() ? whole : partial) += 1;
   out += fmt::format("{} tensors from base ({} whole, {} by row ranges); every other tensor from SFT\n", tensors.size(), whole, partial);

@@ -25,9 +25,10 @@ struct RowRange {
 struct PlannedTensor {
   std::string name;
   int layer = -1;          // -1 for tensors outside the layer stack
-  std::string role;        // "q weight", "k bias", "q norm", "q+k weight" (fused), "selected" (--tensors)
+  std::string role;        // "q weight", "k bias", "q norm", "q+k weight" (fused), "selected" (--tensors), a class ("mlp.down")
   std::vector<RowRange> rows;  // sorted, disjoint; empty means the whole tensor
   std::int64_t total_rows = 0;
+  std::optional<double> weight;  // --take CLASS...:W: base's weight in a blend of these rows; none: the method's
   bool whole() const { return rows.empty(); }
   std::int64_t selected_rows() const;
 };
@@ -50,6 +51,9 @@ struct SurgeryPlan {
   const LayerHeads* heads_of(int layer) const;
 
   const PlannedTensor* find(std::string_view name) const;
+  // The first layer whose computation changes: the lowest planned layer, 0 when a tensor outside the
+  // layer stack is planned (embeddings come first), nullopt for an empty plan. Prefill below it is SFT's.
+  std::optional<std::size_t> first_changed_layer() const;
   // rotary_dim for a method whose math depends on it (procrustes, diagnose): throws Error(Format)
   // naming the missing config field rather than treating the layers as NoPE. Copying methods
   // (restore, blend) never need it.

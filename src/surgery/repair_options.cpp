@@ -200,6 +200,26 @@ const std::vector<Row>& rows() {
                                            "include_gate"),
       switch_row<&Selection::with_qk_norm>("--with-qk-norm", "restore q/k norm weights too (they stay SFT by default)", "+qk-norm",
                                            "with_qk_norm"),
+      {{"--take", "ITEMS", "tensor classes from base by layer: CLASS@LAYERS[:GROUPS][:WEIGHT], e.g. mlp@0-3:0.25,attn.qk@3:3 "
+                           "(docs/repair-spec.md lists the classes)", {MethodKind::Restore, MethodKind::Blend}, true},
+       "take", "take",
+       [](RepairSpec& s, const std::string& v, const std::string& where) { s.selection.take = parse_take(v, where); },
+       [](const RepairSpec& s) { return s.selection.take.empty() ? std::nullopt : std::optional<std::string>(take_text(s.selection.take)); },
+       [](const RepairSpec& s) {
+         if (s.selection.take.empty()) return Json(Json::value_t::discarded);  // not written: outputs without it keep their bytes
+         Json items = Json::array();
+         for (const auto& item : s.selection.take) items.push_back(item.to_string());
+         return items;
+       },
+       [](RepairSpec& s, const Json& v, const std::string& where) {
+         for (const auto& item : json_as<std::vector<std::string>>(v, where)) {
+           try {
+             s.selection.take.push_back(TakeItem::parse(item, where));
+           } catch (const Error& e) {
+             fail(ErrorKind::Format, "{}", e.what());
+           }
+         }
+       }},
   };
   return table;
 }
@@ -266,14 +286,16 @@ std::string RepairSpec::label() const {
 nlohmann::json RepairSpec::method_options_json() const {
   Json j = Json::object();
   for (const auto& row : rows())
-    if (!row.option.selection && row.json_key && applies(row, method.kind)) j[row.json_key] = row.to_json(*this);
+    if (!row.option.selection && row.json_key && applies(row, method.kind))
+      if (Json value = row.to_json(*this); !value.is_discarded()) j[row.json_key] = std::move(value);
   return j;
 }
 
 nlohmann::json RepairSpec::selection_json() const {
   Json j = Json::object();
   for (const auto& row : rows())
-    if (row.option.selection && row.json_key) j[row.json_key] = row.to_json(*this);
+    if (row.option.selection && row.json_key && applies(row, method.kind))
+      if (Json value = row.to_json(*this); !value.is_discarded()) j[row.json_key] = std::move(value);
   return j;
 }
 
@@ -297,7 +319,7 @@ RepairSpec RepairSpec::from_json(const nlohmann::json& j, const std::string& whe
     if (!j[key].is_object()) fail(ErrorKind::Format, "{} must be an object", at);
     for (const auto& [field, value] : j[key].items()) {
       auto row = std::find_if(rows().begin(), rows().end(), [&](const Row& r) {
-        return r.json_key && field == r.json_key && r.option.selection == selection && (selection || applies(r, spec.method.kind));
+        return r.json_key && field == r.json_key && r.option.selection == selection && applies(r, spec.method.kind);
       });
       if (row == rows().end())
         fail(ErrorKind::Format, "{}: unknown field '{}' for method {} (written by a newer qkrestore?)", at, field, name);

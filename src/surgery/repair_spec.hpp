@@ -22,6 +22,8 @@
 #include <set>
 #include <span>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -50,7 +52,27 @@ struct MethodSpec {
   bool operator==(const MethodSpec& other) const;  // on the fields `kind` uses
 };
 
+// One unit of a class selection (`--take`, docs/repair-spec.md): a tensor class (families.json
+// tensor_classes: a leaf such as mlp.down or a group such as mlp, attn.qk) in a range of layers,
+// optionally cut to KV groups, optionally blended. Its text: CLASS@LAYERS[:GROUPS][:WEIGHT], or
+// CLASS[:WEIGHT] outside the layer stack: "mlp@0-3:0.25", "attn.qk@3:3", "attn.qk@3:*:0.5", "embed".
+struct TakeItem {
+  std::string tensor_class;
+  bool all_layers = false;                     // @*: every layer that holds the class
+  std::optional<std::pair<int, int>> layers;   // @N or @N-M: first and last layer
+  std::optional<LayerHeadRequest> heads;       // :GROUPS (attn.q, attn.k, attn.qk): as one token of --heads
+  std::optional<double> weight;                // :WEIGHT in [0, 1], base's share; none: the method's (restore 1)
+  // Error(Usage) naming `where`, the item and the part that is wrong.
+  static TakeItem parse(std::string_view text, const std::string& where);
+  std::string to_string() const;  // canonical; parses back to the same item
+  bool operator==(const TakeItem&) const = default;
+};
+// Items joined by commas; Error(Usage) naming `option`, the whole text and the bad item.
+std::vector<TakeItem> parse_take(const std::string& text, const std::string& option);
+std::string take_text(const std::vector<TakeItem>& items);
+
 // Which tensors, and which rows of them, come from base. Empty: the Q/K rows of every global layer.
+// With --take alone, only the classes it names; with --layers or --heads too, those Q/K rows and the classes.
 struct Selection {
   std::optional<std::set<int>> layers;       // --layers: replaces the default choice of layers
   std::optional<std::string> tensors_regex;  // --tensors: restricts to / extends by matching tensor names
@@ -58,6 +80,7 @@ struct Selection {
   bool include_sliding = false;              // --include-sliding
   bool include_gate = false;                 // --include-gate
   bool with_qk_norm = false;                 // --with-qk-norm
+  std::vector<TakeItem> take;                // --take: tensor classes by layer, with weights
   bool operator==(const Selection&) const = default;
 };
 

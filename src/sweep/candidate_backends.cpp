@@ -69,8 +69,8 @@ class EmbeddedCandidates final : public CandidateBackends {
       case CandidateKind::Surgery: {
         const SurgeryPlan& plan = surgery_->apply(candidate.spec);
         if (reuse_) {
-          if (plan.selected_layers.empty()) reuse_->pass_through();
-          else reuse_->reuse_from(static_cast<std::size_t>(*std::min_element(plan.selected_layers.begin(), plan.selected_layers.end())));
+          if (const auto first = plan.first_changed_layer()) reuse_->reuse_from(*first);
+          else reuse_->pass_through();
         }
         backend_ = backend::make_embedded_backend(sft_service_, candidate.name);
         break;

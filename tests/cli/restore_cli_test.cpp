@@ -316,6 +316,24 @@ TEST_F(RestoreCli, TheRecordedRepairPrintsACommandThatRerunsIt) {
   expect_nothing_written("none");
 }
 
+// --take as a user runs it: plan shows the classes and weights, restore writes, verify re-checks; a bad
+// item is a usage error naming it, with nothing written.
+TEST_F(RestoreCli, TakeClassesPlanRestoreVerify) {
+  auto p = run_qkrestore("plan " + pair() + " --take ffn@0-1:0.25,attn.qk@3:1");
+  ASSERT_EQ(p.status, 0) << p.output;
+  EXPECT_NE(p.output.find("model.layers.0.mlp.experts.0.down_proj.weight"), std::string::npos) << p.output;
+  EXPECT_NE(p.output.find("weight 0.25"), std::string::npos) << p.output;
+  auto r = run_qkrestore("restore -q " + pair() + " --take ffn@0-1:0.25,attn.qk@3:1 --out " + out());
+  ASSERT_EQ(r.status, 0) << r.output;
+  auto v = run_qkrestore("verify " + pair() + " --out " + out());
+  EXPECT_EQ(v.status, 0) << v.output;
+  EXPECT_EQ(read_json_file(tmp_ / "out" / "qkrestore.json")["options"]["take"], nlohmann::json::parse(R"(["ffn@0-1:0.25", "attn.qk@3:1"])"));
+  auto bad = run_qkrestore("restore " + pair() + " --take ffn@0-1,mlpp@2 --out " + out("bad"));
+  EXPECT_EQ(bad.status, 2) << bad.output;
+  EXPECT_NE(bad.output.find("item 'mlpp@2'"), std::string::npos) << bad.output;
+  expect_nothing_written("bad");
+}
+
 // Issue 17: inputs that used to escape as "internal error" (std::stoi, nlohmann type errors) are
 // exit 1 with a message naming the file and the field.
 void expect_format_error(const test::RunResult& r, const std::vector<std::string>& needles) {

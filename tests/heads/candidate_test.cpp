@@ -44,6 +44,51 @@ RepairSpec candidate(MethodKind method, double alpha, std::optional<std::string>
 
 constexpr MethodKind kRestore = MethodKind::Restore, kBlend = MethodKind::Blend, kProcrustes = MethodKind::Procrustes;
 
+RepairSpec parse(MethodKind method, const std::vector<std::string>& args) { return RepairSpec::parse_args(method, args); }
+
+// In memory == loading the checkpoint the same repair writes, for each candidate; undo == SFT.
+void expect_in_memory_equals_written(const std::filesystem::path& base_dir, const std::filesystem::path& sft_dir,
+                                     const std::vector<RepairSpec>& candidates) {
+  const Checkpoint base(base_dir), sft(sft_dir);
+  auto model = engine::load_causal_lm(sft_dir);
+  const std::vector<float> sft_logits = logits_of(*model);
+  InMemorySurgery surgery(*model, base, sft, FamilyTable::builtin());
+  for (const auto& c : candidates) {
+    SCOPED_TRACE(c.label());
+    test::TempDir dir;
+    write_candidate(base, sft, c, dir / "out");
+    const std::vector<float> want = logits_of(*engine::load_causal_lm(dir / "out"));
+    surgery.apply(c);
+    EXPECT_GT(surgery.floats_written(), 0u);
+    const std::vector<float> got = logits_of(*model);
+    ASSERT_EQ(got.size(), want.size());
+    EXPECT_EQ(0, std::memcmp(got.data(), want.data(), got.size() * sizeof(float)));
+    EXPECT_NE(0, std::memcmp(got.data(), sft_logits.data(), got.size() * sizeof(float)));
+  }
+  surgery.undo();
+  const std::vector<float> back = logits_of(*model);
+  EXPECT_EQ(0, std::memcmp(back.data(), sft_logits.data(), back.size() * sizeof(float)));
+}
+
+// Every class of --take, with and without weights, on the MoE + linear-attention fixture.
+TEST(InMemorySurgery, EveryTensorClassEqualsLoadingTheWrittenCheckpoint) {
+  expect_in_memory_equals_written(
+      kPair / "base", kPair / "sft", {parse(kRestore, {"--take", "embed,lm_head:0.5,final_norm"}), parse(kRestore, {"--take", "norm@0-3:0.25"}),
+              parse(kRestore, {"--take", "attn@1"}), parse(kRestore, {"--take", "attn.v@3:0.5,attn.o@3,attn.gate@1"}),
+              parse(kRestore, {"--take", "linear@0:0.5"}), parse(kRestore, {"--take", "linear.decay@0-2,linear.conv@2"}),
+              parse(kRestore, {"--take", "moe.experts@0,moe.router@1:0.25,moe.shared@2"}),
+              parse(kRestore, {"--heads", "3:1", "--take", "ffn@0-1:0.25"}),
+              parse(kBlend, {"--alpha", "0.75", "--heads", "1:0", "--take", "ffn@3,linear.in@2:0.25"})});
+}
+
+// The shipped dense pair: the pilot's class-aware repair, restore --heads 3:3 plus a 0.25 blend of
+// base's MLPs 0-3, in memory.
+TEST(InMemorySurgery, TheOneGroupRepairPlusAQuarterOfBasesEarlyMlps) {
+  const auto models = test::source_dir() / "models";
+  expect_in_memory_equals_written(models / "base", models / "cot",
+                                  {parse(kRestore, {"--take", "attn.qk@3:3,mlp@0-3:0.25"}), parse(kRestore, {"--take", "mlp.down@2"})});
+}
+
 TEST(InMemorySurgery, EqualsLoadingTheWrittenCheckpointAndUndoes) {
   const Checkpoint base(kPair / "base"), sft(kPair / "sft");
   auto model = engine::load_causal_lm(kPair / "sft");
@@ -85,13 +130,31 @@ TEST(InMemorySurgery, AFailedCandidateLeavesSft) {
   EXPECT_THROW(surgery.apply(candidate(kProcrustes, 1, "1:q0")), Error);  // one query head cannot be aligned alone
   const std::vector<float> now = logits_of(*model);
   EXPECT_EQ(0, std::memcmp(now.data(), sft_logits.data(), now.size() * sizeof(float)));
-  RepairSpec norms = candidate(kRestore, 1, std::nullopt);
-  norms.selection.tensors_regex = "v_proj";  // v_proj is not held as the checkpoint stores it (fused with k_proj)
+}
+
+// A model that holds no tensor as the checkpoint stores it (as a family whose engine keeps its weights
+// transformed would): a candidate is refused naming the tensor and the command that writes it.
+class HoldsNothing final : public engine::CausalLM {
+ public:
+  explicit HoldsNothing(std::unique_ptr<engine::CausalLM> inner) : inner_(std::move(inner)) {}
+  const engine::ModelInfo& info() const override { return inner_->info(); }
+  engine::SequenceState new_sequence() const override { return inner_->new_sequence(); }
+  std::vector<float> forward(std::span<const engine::Segment> batch, engine::LogitsFor which) override { return inner_->forward(batch, which); }
+
+ private:
+  std::unique_ptr<engine::CausalLM> inner_;
+};
+
+TEST(InMemorySurgery, ATensorTheEngineDoesNotHoldIsRefusedNamingTheCommand) {
+  const Checkpoint base(kPair / "base"), sft(kPair / "sft");
+  HoldsNothing model(engine::load_causal_lm(kPair / "sft"));
+  InMemorySurgery surgery(model, base, sft, FamilyTable::builtin());
   try {
-    surgery.apply(norms);
-    ADD_FAILURE() << "v_proj applied in memory";
+    surgery.apply(parse(kRestore, {"--take", "attn.o@1"}));
+    ADD_FAILURE() << "applied in memory";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("v_proj"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("o_proj"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("qkrestore restore"), std::string::npos) << e.what();
   }
 }
 
