@@ -317,7 +317,10 @@ RepairSpec RepairSpec::from_json(const nlohmann::json& j, const std::string& whe
     if (!j.contains(key) || j[key].is_null()) return;
     const std::string at = fmt::format("{}: {}", where, key);
     if (!j[key].is_object()) fail(ErrorKind::Format, "{} must be an object", at);
-    for (const auto& [field, value] : j[key].items()) {
+    for (const auto& item : j[key].items()) {
+      // A named copy: lambdas may not capture structured bindings before C++20's P1091 (clang 14).
+      const std::string field = item.key();
+      const nlohmann::json& value = item.value();
       auto row = std::find_if(rows().begin(), rows().end(), [&](const Row& r) {
         return r.json_key && field == r.json_key && r.option.selection == selection && applies(r, spec.method.kind);
       });

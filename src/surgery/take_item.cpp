@@ -39,8 +39,6 @@ int index_of(std::string_view text) {
   return ec != std::errc() || end != text.data() + text.size() || value < 0 ? -1 : value;
 }
 
-std::string number_text(double v) { return fmt::format("{}", v); }
-
 }  // namespace
 
 TakeItem TakeItem::parse(std::string_view token, const std::string& where) {
@@ -106,7 +104,7 @@ std::string TakeItem::to_string() const {
   if (all_layers) text += "@*";
   else if (layers) text += layers->first == layers->second ? fmt::format("@{}", layers->first) : fmt::format("@{}-{}", layers->first, layers->second);
   if (heads) text += ":" + layer_heads_text(*heads);
-  if (weight) text += ":" + number_text(*weight);
+  if (weight) text += ":" + fmt::format("{}", *weight);
   return text;
 }
 
