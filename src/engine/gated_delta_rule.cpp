@@ -3,9 +3,13 @@
 #include "engine/kernels.hpp"
 
 #include <cblas.h>
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 #include <vector>
 
 namespace qk::engine {
@@ -21,10 +25,106 @@ QK_SIMD_CLONES void axpy(float a, const float* x, float* y, std::size_t n) {
   for (std::size_t j = 0; j < n; ++j) y[j] += a * x[j];
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#if !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12's AVX-512 intrinsics, as in matmul.cpp
+#endif
+// One token of the recurrence on the state's columns [j0, j0 + 16 NV) (the last vector masked by `last`),
+// in an equivalent two-pass form: one read of S, then one read-modify-write (the loop above makes two):
+//   a = S^T k,  b = S^T q                     (S before this token)
+//   delta = beta (v - exp(g) a)
+//   out = exp(g) b + (k . q) delta            (= S'^T q)
+//   S' = exp(g) S + k delta^T
+// a, b and delta stay in registers (up to 8 vectors each); every row of S is a few aligned-or-not loads.
+template <int NV>
+__attribute__((target("avx512f"))) void delta_rule_columns(std::size_t dk, std::size_t dv, std::size_t j0,
+                                                           __mmask16 last, const float* qt, const float* kt,
+                                                           const float* vt, float decay, float beta, float kq,
+                                                           float* state, float* ot) {
+  __mmask16 mask[NV];
+  for (int c = 0; c < NV; ++c) mask[c] = c == NV - 1 ? last : static_cast<__mmask16>(0xFFFF);
+  __m512 a[NV], b[NV], delta[NV];
+  for (int c = 0; c < NV; ++c) a[c] = b[c] = _mm512_setzero_ps();
+  for (std::size_t i = 0; i < dk; ++i) {
+    const float* si = state + i * dv + j0;
+    const __m512 ki = _mm512_set1_ps(kt[i]), qi = _mm512_set1_ps(qt[i]);
+    for (int c = 0; c < NV; ++c) {
+      const __m512 s = _mm512_maskz_loadu_ps(mask[c], si + 16 * c);
+      a[c] = _mm512_fmadd_ps(s, ki, a[c]);
+      b[c] = _mm512_fmadd_ps(s, qi, b[c]);
+    }
+  }
+  const __m512 d = _mm512_set1_ps(decay), be = _mm512_set1_ps(beta), kqv = _mm512_set1_ps(kq);
+  for (int c = 0; c < NV; ++c) {
+    const __m512 v = _mm512_maskz_loadu_ps(mask[c], vt + j0 + 16 * c);
+    delta[c] = _mm512_mul_ps(be, _mm512_fnmadd_ps(d, a[c], v));
+    _mm512_mask_storeu_ps(ot + j0 + 16 * c, mask[c], _mm512_fmadd_ps(d, b[c], _mm512_mul_ps(kqv, delta[c])));
+  }
+  for (std::size_t i = 0; i < dk; ++i) {
+    float* si = state + i * dv + j0;
+    const __m512 ki = _mm512_set1_ps(kt[i]);
+    for (int c = 0; c < NV; ++c) {
+      const __m512 s = _mm512_maskz_loadu_ps(mask[c], si + 16 * c);
+      _mm512_mask_storeu_ps(si + 16 * c, mask[c], _mm512_fmadd_ps(d, s, _mm512_mul_ps(ki, delta[c])));
+    }
+  }
+}
+
+template <int... NV>
+void delta_rule_columns_of(std::size_t vectors, std::integer_sequence<int, NV...>, std::size_t dk, std::size_t dv,
+                           std::size_t j0, __mmask16 last, const float* qt, const float* kt, const float* vt,
+                           float decay, float beta, float kq, float* state, float* ot) {
+  ((vectors == static_cast<std::size_t>(NV + 1)
+        ? delta_rule_columns<NV + 1>(dk, dv, j0, last, qt, kt, vt, decay, beta, kq, state, ot)
+        : void()),
+   ...);
+}
+
+void gated_delta_rule_recurrent_avx512(DeltaRuleShape shape, std::size_t tokens, HeadRows q, HeadRows k, HeadRows v,
+                                       const float* g, const float* beta, std::size_t gb_stride, float* state,
+                                       float* out, std::size_t out_stride) {
+  constexpr std::size_t kColumns = 128;  // 8 vectors of a, b and delta in registers
+  const std::size_t dk = shape.dk, dv = shape.dv;
+  for (std::size_t t = 0; t < tokens; ++t) {
+    const float* qt = q.row(t);
+    const float* kt = k.row(t);
+    float kq = 0.0f;
+    for (std::size_t i = 0; i < dk; ++i) kq += kt[i] * qt[i];
+    const float decay = std::exp(g[t * gb_stride]), b = beta[t * gb_stride];
+    for (std::size_t j0 = 0; j0 < dv; j0 += kColumns) {
+      const std::size_t width = std::min(kColumns, dv - j0), vectors = (width + 15) / 16;
+      const auto last = static_cast<__mmask16>(width % 16 ? (1u << (width % 16)) - 1 : 0xFFFF);
+      delta_rule_columns_of(vectors, std::make_integer_sequence<int, kColumns / 16>{}, dk, dv, j0, last, qt, kt,
+                            v.row(t), decay, b, kq, state, out + t * out_stride);
+    }
+  }
+}
+#endif
+
 }  // namespace
 
-// Built for AVX2 as well: the loops over the dv columns of the state vectorise.
-QK_SIMD_CLONES void gated_delta_rule_recurrent(DeltaRuleShape shape, std::size_t tokens, HeadRows q, HeadRows k, HeadRows v,
+bool delta_rule_avx512_available() {
+#if defined(__x86_64__) && defined(__GNUC__)
+  static const bool available = __builtin_cpu_supports("avx512f");
+  return available;
+#else
+  return false;
+#endif
+}
+
+void gated_delta_rule_recurrent(DeltaRuleShape shape, std::size_t tokens, HeadRows q, HeadRows k, HeadRows v,
+                                const float* g, const float* beta, std::size_t gb_stride, float* state, float* out,
+                                std::size_t out_stride) {
+#if defined(__x86_64__) && defined(__GNUC__)
+  if (delta_rule_avx512_available())
+    return gated_delta_rule_recurrent_avx512(shape, tokens, q, k, v, g, beta, gb_stride, state, out, out_stride);
+#endif
+  gated_delta_rule_recurrent_plain(shape, tokens, q, k, v, g, beta, gb_stride, state, out, out_stride);
+}
+
+// The reference loop, as the formulas read (and the path of CPUs without AVX-512). GCC does not vectorise it
+// (it cannot rule out that state, delta and out overlap), hence the AVX-512 form above for decode.
+QK_SIMD_CLONES void gated_delta_rule_recurrent_plain(DeltaRuleShape shape, std::size_t tokens, HeadRows q, HeadRows k, HeadRows v,
                                 const float* g, const float* beta, std::size_t gb_stride, float* state,
                                 float* out, std::size_t out_stride) {
   const std::size_t dk = shape.dk, dv = shape.dv;

@@ -24,9 +24,17 @@ struct DeltaRuleShape {
 
 // One token at a time: the O(1)-per-token decode path. g, beta: one value per token (stride 1 across
 // tokens is not assumed: g[t * g_stride]). out: [tokens, out_stride], first dv features of each row written.
+// With AVX-512 (CPU detection) an equivalent two-pass form in registers: a = S^T k and b = S^T q from one
+// read of S, then delta = beta (v - exp(g) a), out = exp(g) b + (k . q) delta, S <- exp(g) S + k delta^T;
+// it equals the plain loop up to rounding. Otherwise the plain loop.
 void gated_delta_rule_recurrent(DeltaRuleShape shape, std::size_t tokens, HeadRows q, HeadRows k, HeadRows v,
                                 const float* g, const float* beta, std::size_t gb_stride, float* state,
                                 float* out, std::size_t out_stride);
+// The reference loop, token by token as the formulas above read (tests compare the two).
+void gated_delta_rule_recurrent_plain(DeltaRuleShape shape, std::size_t tokens, HeadRows q, HeadRows k, HeadRows v,
+                                      const float* g, const float* beta, std::size_t gb_stride, float* state,
+                                      float* out, std::size_t out_stride);
+bool delta_rule_avx512_available();
 
 // The same recurrence evaluated chunk by chunk (the WY form of transformers' torch_chunk_gated_delta_rule):
 // within a chunk of C tokens the token-to-token updates become small dense products, so prefill costs

@@ -157,6 +157,29 @@ TEST(Kernels, ChunkedDeltaRuleEqualsRecurrence) {
   EXPECT_LT(max_abs_diff(s1, s2), 2e-5f);
 }
 
+// Decode's recurrence (the AVX-512 two-pass form where the CPU has it) against the reference loop, on the
+// shipped models' head shape (128 x 128) and on widths with partial vectors and more than one column block.
+TEST(Kernels, RecurrentDeltaRuleEqualsReferenceLoop) {
+  if (!delta_rule_avx512_available()) GTEST_SKIP() << "no AVX-512: the engine runs the reference loop itself";
+  for (auto [dk, dv] : {std::pair<std::size_t, std::size_t>{128, 128}, {32, 40}, {16, 200}}) {
+    const std::size_t T = 5;
+    auto q = random_vector(T * dk, 21), k = random_vector(T * dk, 22), v = random_vector(T * dv, 23);
+    for (std::size_t t = 0; t < T; ++t) {
+      l2norm_inplace(q.data() + t * dk, dk, 1e-6f);
+      l2norm_inplace(k.data() + t * dk, dk, 1e-6f);
+    }
+    const std::vector<float> g = {-0.1f, -1.5f, 0.0f, -0.7f, -0.02f}, beta = {0.9f, 0.2f, 1.0f, 0.5f, 0.05f};
+    auto init = random_vector(dk * dv, 24, 0.3f);
+    std::vector<float> s1 = init, s2 = init, o1(T * dv), o2(T * dv);
+    gated_delta_rule_recurrent({dk, dv}, T, {q.data(), dk}, {k.data(), dk}, {v.data(), dv}, g.data(), beta.data(), 1,
+                               s1.data(), o1.data(), dv);
+    gated_delta_rule_recurrent_plain({dk, dv}, T, {q.data(), dk}, {k.data(), dk}, {v.data(), dv}, g.data(),
+                                     beta.data(), 1, s2.data(), o2.data(), dv);
+    EXPECT_LT(max_abs_diff(o1, o2), 1e-5f) << dk << " x " << dv;
+    EXPECT_LT(max_abs_diff(s1, s2), 1e-5f) << dk << " x " << dv;
+  }
+}
+
 TEST(Kernels, DeltaRuleWritesValueAtKeyWithFullBetaAndNoDecay) {
   // beta = 1, g = 0: after one token the state maps k to v exactly, so a query equal to k reads v.
   const std::size_t dk = 4, dv = 3;
