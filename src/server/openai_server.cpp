@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <chrono>
 
+#include "server/api_key.hpp"
+#include "server/guarded_http_server.hpp"
 #include "server/openai_request.hpp"
 #include "server/openai_response.hpp"
 #include "server/openai_stream.hpp"
@@ -35,7 +37,12 @@ nlohmann::json parse_body(const httplib::Request& req) {
 }  // namespace
 
 OpenAiServer::OpenAiServer(engine_service::EngineService& service, ServerOptions options)
-    : service_(service), options_(std::move(options)), http_(std::make_unique<httplib::Server>()), started_(now_seconds()) {
+    : service_(service),
+      options_(std::move(options)),
+      http_(std::make_unique<GuardedHttpServer>(
+          ConnectionLimits{.request_timeout_s = options_.request_timeout_s,
+                           .max_connections_per_client = options_.max_connections_per_client})),
+      started_(now_seconds()) {
   if (!options_.chat_template) options_.chat_template = std::make_shared<const backend::ChatTemplate>(backend::ChatTemplate::chatml());
   auto& http = *http_;
   http.set_payload_max_length(options_.max_body_bytes);
@@ -48,13 +55,17 @@ OpenAiServer::OpenAiServer(engine_service::EngineService& service, ServerOptions
   http.set_keep_alive_timeout(options_.keep_alive_timeout_s);
   http.set_keep_alive_max_count(options_.keep_alive_max_requests);
 
-  // Every handler runs inside `guard`: HttpError -> its status, qk::Error(Usage) -> 400, anything else -> 500.
+  // Every handler runs inside `guard`: the API key first (401), then HttpError -> its status,
+  // qk::Error(Usage) -> 400, anything else -> 500. The key is checked once the body is read, so the
+  // connection stays in step for the client's next request.
   auto guard = [this](auto handler) {
     return [this, handler](const httplib::Request& req, httplib::Response& res) {
       try {
+        check_api_key(req.get_header_value("Authorization"), options_.api_key);
         handler(req, res);
       } catch (const HttpError& e) {
         reply_json(res, e.status, error_body(e.what(), e.type, e.param, e.code));
+        if (e.status == 401) res.set_header("WWW-Authenticate", "Bearer");
       } catch (const Error& e) {
         const bool client = e.kind() == ErrorKind::Usage;
         reply_json(res, client ? 400 : 500, error_body(e.what(), client ? "invalid_request_error" : "server_error"));
@@ -200,11 +211,7 @@ void OpenAiServer::reply(Endpoint endpoint, CommonFields f, const std::string& e
 OpenAiServer::~OpenAiServer() { stop(); }
 
 int OpenAiServer::bind() {
-  if (options_.port == 0) {
-    port_ = http_->bind_to_any_port(options_.host);
-  } else {
-    port_ = http_->bind_to_port(options_.host, options_.port) ? options_.port : -1;
-  }
+  port_ = http_->bind(options_.host, options_.port);
   if (port_ < 0) fail(ErrorKind::Io, "cannot listen on {}:{} (address in use or not available)", options_.host, options_.port);
   return port_;
 }

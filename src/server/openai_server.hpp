@@ -8,6 +8,8 @@
 // sampling and penalties; the fields and what is refused are in openai_request.hpp and docs/engine.md.
 // Requests from many connections queue into the engine thread; bad requests get 400 (unknown model 404,
 // unknown route 404) with an OpenAI-style JSON error body, and no request can take the server down.
+// With an API key, requests without it get 401; a client gets 408 when its request takes longer than
+// the request deadline to arrive and 429 past its connection cap (ServerOptions).
 #pragma once
 #include <atomic>
 #include <memory>
@@ -20,11 +22,12 @@
 #include <nlohmann/json.hpp>
 
 namespace httplib {
-class Server;
 struct Response;
 }
 
 namespace qk::server {
+
+class GuardedHttpServer;
 
 struct ServerOptions {
   std::string host = "127.0.0.1";
@@ -44,6 +47,14 @@ struct ServerOptions {
   int write_timeout_s = 5;            // the client reads nothing for this long: connection closed
   int keep_alive_timeout_s = 2;       // an idle kept-alive connection gives its thread back after this
   std::size_t keep_alive_max_requests = 32;  // then the connection is closed, so no client keeps a thread forever
+  // Per client (guarded_http_server.hpp): the whole request (line, headers, body) within this many
+  // seconds of connecting or of the previous response, else 408 (0: no deadline); at most this many
+  // connections at once from one address, else 429 (0: no cap; half the worker pool by default).
+  double request_timeout_s = 60;
+  std::size_t max_connections_per_client = 64;
+  // Not empty: every route but /health needs "Authorization: Bearer <api_key>"; without it, 401 in
+  // OpenAI's error shape (vLLM's and llama.cpp's --api-key).
+  std::string api_key;
 };
 
 class OpenAiServer {
@@ -64,7 +75,7 @@ class OpenAiServer {
 
   engine_service::EngineService& service_;
   ServerOptions options_;
-  std::unique_ptr<httplib::Server> http_;
+  std::unique_ptr<GuardedHttpServer> http_;
   std::int64_t started_;
   std::atomic<std::uint64_t> next_id_{1};
   int port_ = -1;

@@ -1,7 +1,8 @@
 // The official `openai` npm client against a running `qkrestore serve` (started by
-// tests/server/openai_npm_test.cpp, which passes QK_BASE_URL, QK_MODEL and QK_SERVER_PID): every route
-// and option the server supports, the 400s for what it does not, and a soak of streaming clients of
-// which half hang up mid-stream. Run: node tests/npm/openai_client_test.mjs (node:test, exit 1 on failure).
+// tests/server/openai_npm_test.cpp, which passes QK_BASE_URL, QK_API_KEY, QK_MODEL and QK_SERVER_PID):
+// the API key (401 without it), every route and option the server supports, the 400s for what it does
+// not, and a soak of streaming clients of which half hang up mid-stream.
+// Run: node tests/npm/openai_client_test.mjs (node:test, exit 1 on failure).
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { test } from 'node:test';
@@ -10,8 +11,9 @@ import OpenAI from 'openai';
 const baseURL = process.env.QK_BASE_URL;
 const model = process.env.QK_MODEL;
 const serverPid = process.env.QK_SERVER_PID;
-assert.ok(baseURL && model && serverPid, 'QK_BASE_URL, QK_MODEL and QK_SERVER_PID must be set');
-const client = new OpenAI({ baseURL: `${baseURL}/v1`, apiKey: 'unused', maxRetries: 0, timeout: 60_000 });
+const apiKey = process.env.QK_API_KEY;
+assert.ok(baseURL && model && serverPid && apiKey, 'QK_BASE_URL, QK_MODEL, QK_SERVER_PID and QK_API_KEY must be set');
+const client = new OpenAI({ baseURL: `${baseURL}/v1`, apiKey, maxRetries: 0, timeout: 60_000 });
 
 const chatMessages = [
   { role: 'system', content: 'You answer briefly.' },
@@ -64,6 +66,27 @@ async function expectBadRequest(promise, field) {
     return true;
   });
 }
+
+test('a wrong API key is a 401 AuthenticationError in OpenAI\'s error shape; the right one is served', async () => {
+  const stranger = new OpenAI({ baseURL: `${baseURL}/v1`, apiKey: `${apiKey}-wrong`, maxRetries: 0, timeout: 60_000 });
+  for (const request of [
+    () => stranger.models.list(),
+    () => stranger.completions.create({ model, prompt: 'x', max_tokens: 1 }),
+    () => stranger.chat.completions.create({ model, messages: chatMessages, max_tokens: 1 }),
+  ]) {
+    await assert.rejects(request(), (error) => {
+      assert.ok(error instanceof OpenAI.AuthenticationError, `expected a 401, got ${error}`);
+      assert.equal(error.status, 401);
+      assert.equal(error.code, 'invalid_api_key');
+      assert.equal(error.type, 'invalid_request_error');
+      return true;
+    });
+  }
+  const res = await fetch(`${baseURL}/v1/models`);  // no key at all
+  assert.equal(res.status, 401);
+  assert.equal((await res.json()).error.code, 'invalid_api_key');
+  assert.equal((await client.models.list()).data[0].id, model);
+});
 
 test('models.list and models.retrieve', async () => {
   const list = [];
@@ -237,7 +260,7 @@ test('soak: 64 streaming clients at once, half hang up mid-stream; nothing leaks
   const started = performance.now();
   // Each soak client has its own connection (a fresh client), as separate users would.
   const runs = Array.from({ length: clients }, async (_, i) => {
-    const own = new OpenAI({ baseURL: `${baseURL}/v1`, apiKey: 'unused', maxRetries: 0, timeout: 60_000 });
+    const own = new OpenAI({ baseURL: `${baseURL}/v1`, apiKey, maxRetries: 0, timeout: 60_000 });
     const hangUp = i % 2 === 1;
     // The ones that hang up ask for far more than they read (ignore_eos: it would run to the end),
     // so an uncancelled generation would show in the time and the counters.

@@ -31,16 +31,19 @@ std::string read_file(const fs::path& p) {
 }
 
 // `qkrestore serve` as a child process on a free port; stderr goes to a file, from which the port is read.
+// The API key reaches it through QKRESTORE_API_KEY, as an operator would pass it. 64 streaming clients
+// from one address (the soak) and the test's own client are more than the default per-address cap.
 class ServeChild {
  public:
-  ServeChild(const fs::path& model, const std::string& name) : log_(dir_.path() / "serve.log") {
+  ServeChild(const fs::path& model, const std::string& name, const std::string& api_key) : log_(dir_.path() / "serve.log") {
     pid_ = ::fork();
     if (pid_ == 0) {
       const int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
       ::dup2(fd, 1);
       ::dup2(fd, 2);
+      ::setenv("QKRESTORE_API_KEY", api_key.c_str(), 1);
       ::execl(QK_BINARY, QK_BINARY, "serve", "--model", model.c_str(), "--port", "0", "--served-model-name", name.c_str(),
-              static_cast<char*>(nullptr));
+              "--max-connections-per-client", "128", static_cast<char*>(nullptr));
       ::_exit(127);
     }
     const std::regex bound("on http://127\\.0\\.0\\.1:([0-9]+)/v1");
@@ -87,9 +90,10 @@ TEST(OpenAiNpmClient, EveryRouteAndOptionAndASoakOfStreamingClients) {
   ASSERT_TRUE(fs::exists(npm_dir / "node_modules" / "openai" / "package.json"))
       << "the openai npm client is not installed: run `npm ci --prefix tests/npm` (scripts/test.sh does)";
   ASSERT_EQ(std::system("node --version > /dev/null 2>&1"), 0) << "node is not installed (scripts/install-deps.sh installs it)";
-  ServeChild serve(qk::test::source_dir() / "models" / "base", "base");
+  const std::string api_key = "sk-qk-npm-test";
+  ServeChild serve(qk::test::source_dir() / "models" / "base", "base", api_key);
   ASSERT_GT(serve.port(), 0) << serve.log();
-  const std::string command = "QK_BASE_URL=http://127.0.0.1:" + std::to_string(serve.port()) +
+  const std::string command = "QK_BASE_URL=http://127.0.0.1:" + std::to_string(serve.port()) + " QK_API_KEY=" + api_key +
                               " QK_MODEL=base QK_SERVER_PID=" + std::to_string(serve.pid()) + " node " +
                               qk::test::shell_quote((npm_dir / "openai_client_test.mjs").string()) + " 2>&1";
   const auto started = std::chrono::steady_clock::now();
