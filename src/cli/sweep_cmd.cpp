@@ -90,13 +90,13 @@ int run_sweep_command(SweepArgs& args) {
   const auto candidates = sweep::make_candidates(set);
   std::unique_ptr<sweep::CandidateBackends> backends;
   if (args.serve_cmd.empty()) {
-    backends = sweep::make_embedded_candidates(o.base, o.sft);
+    backends = sweep::make_embedded_candidates(o.base, o.sft, table);
   } else {
     sweep::ServeOptions serve;
     serve.command = args.serve_cmd;
     serve.scratch = o.out / "scratch";
     serve.ready_timeout_s = args.serve_timeout;
-    backends = sweep::make_served_candidates(o.base, o.sft, serve);
+    backends = sweep::make_served_candidates(o.base, o.sft, table, serve);
   }
   const sweep::SweepResult result = sweep::run_sweep(o, candidates, *backends);
   backends.reset();

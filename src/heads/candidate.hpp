@@ -40,9 +40,9 @@ namespace qk::heads {
 class InMemorySurgery {
  public:
   // `model` must hold the weights of `sft` (engine::load_causal_lm(sft.dir())). base, sft and model
-  // must outlive this object. Error(Unsupported) later if the model does not expose a planned tensor.
-  InMemorySurgery(engine::CausalLM& model, const Checkpoint& base, const Checkpoint& sft,
-                  FamilyTable table = FamilyTable::builtin());
+  // must outlive this object. `table` plans the candidates: the user's (--arch-file) where given, never
+  // silently the built-in one. Error(Unsupported) later if the model does not expose a planned tensor.
+  InMemorySurgery(engine::CausalLM& model, const Checkpoint& base, const Checkpoint& sft, FamilyTable table);
   ~InMemorySurgery();
   InMemorySurgery(const InMemorySurgery&) = delete;
   InMemorySurgery& operator=(const InMemorySurgery&) = delete;

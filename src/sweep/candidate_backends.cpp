@@ -30,19 +30,20 @@ namespace qk::sweep {
 namespace {
 
 // The global layers: where candidates start to differ from SFT, so where prefill can be resumed.
-std::vector<std::size_t> global_layers(const Checkpoint& base, const Checkpoint& sft) {
+std::vector<std::size_t> global_layers(const Checkpoint& base, const Checkpoint& sft, const FamilyTable& table) {
   std::vector<std::size_t> layers;
-  for (int l : make_plan(base, sft, Selection{}, FamilyTable::builtin()).selected_layers) layers.push_back(static_cast<std::size_t>(l));
+  for (int l : make_plan(base, sft, Selection{}, table).selected_layers) layers.push_back(static_cast<std::size_t>(l));
   return layers;
 }
 
 class EmbeddedCandidates final : public CandidateBackends {
  public:
-  EmbeddedCandidates(const std::filesystem::path& base_dir, const std::filesystem::path& sft_dir, EmbeddedOptions options)
+  EmbeddedCandidates(const std::filesystem::path& base_dir, const std::filesystem::path& sft_dir, const FamilyTable& table,
+                     EmbeddedOptions options)
       : base_dir_(base_dir), base_(base_dir), sft_(sft_dir) {
     std::unique_ptr<engine::CausalLM> model = engine::load_causal_lm(sft_dir);
     if (options.prefill_reuse) {
-      auto reuse = std::make_unique<engine::PrefillReuse>(std::move(model), global_layers(base_, sft_), options.reuse_budget_bytes);
+      auto reuse = std::make_unique<engine::PrefillReuse>(std::move(model), global_layers(base_, sft_, table), options.reuse_budget_bytes);
       reuse_ = reuse.get();
       model = std::move(reuse);
     }
@@ -50,7 +51,7 @@ class EmbeddedCandidates final : public CandidateBackends {
       fail(ErrorKind::Io, "{} has no tokenizer.json (the engine needs it to turn text into tokens)", sft_dir.string());
     engine::CausalLM* held = model.get();
     sft_service_ = std::make_shared<engine_service::EngineService>(std::move(model), Tokenizer::from_file(sft_dir / "tokenizer.json"));
-    surgery_.emplace(*held, base_, sft_);
+    surgery_.emplace(*held, base_, sft_, table);
   }
 
   Answerers start(const Candidate& candidate, const std::filesystem::path&) override {
@@ -125,8 +126,8 @@ std::string shell_quote(const std::string& s) {
 
 class ServedCandidates final : public CandidateBackends {
  public:
-  ServedCandidates(std::filesystem::path base_dir, std::filesystem::path sft_dir, ServeOptions options)
-      : base_dir_(std::move(base_dir)), sft_dir_(std::move(sft_dir)), options_(std::move(options)) {
+  ServedCandidates(std::filesystem::path base_dir, std::filesystem::path sft_dir, FamilyTable table, ServeOptions options)
+      : base_dir_(std::move(base_dir)), sft_dir_(std::move(sft_dir)), table_(std::move(table)), options_(std::move(options)) {
     if (options_.command.find("{model}") == std::string::npos || options_.command.find("{port}") == std::string::npos)
       fail(ErrorKind::Usage, "--serve-cmd must hold {{model}} and {{port}}, e.g. 'vllm serve {{model}} --port {{port}}'");
   }
@@ -148,7 +149,7 @@ class ServedCandidates final : public CandidateBackends {
       if (error) fail(ErrorKind::Io, "cannot create {}: {}", options_.scratch.string(), error.message());
       scratch_model_ = options_.scratch / candidate.name;
       Checkpoint base(base_dir_), sft(sft_dir_);
-      const SurgeryPlan plan = make_plan(base, sft, candidate.spec.selection, FamilyTable::builtin());
+      const SurgeryPlan plan = make_plan(base, sft, candidate.spec.selection, table_);
       OutputOptions out;
       out.out = scratch_model_;
       out.overwrite = true;
@@ -236,6 +237,7 @@ class ServedCandidates final : public CandidateBackends {
   }
 
   std::filesystem::path base_dir_, sft_dir_;
+  FamilyTable table_;
   ServeOptions options_;
   pid_t pid_ = -1;
   std::filesystem::path scratch_model_;
@@ -245,13 +247,15 @@ class ServedCandidates final : public CandidateBackends {
 }  // namespace
 
 std::unique_ptr<CandidateBackends> make_embedded_candidates(const std::filesystem::path& base_dir,
-                                                            const std::filesystem::path& sft_dir, EmbeddedOptions options) {
-  return std::make_unique<EmbeddedCandidates>(base_dir, sft_dir, options);
+                                                            const std::filesystem::path& sft_dir, const FamilyTable& table,
+                                                            EmbeddedOptions options) {
+  return std::make_unique<EmbeddedCandidates>(base_dir, sft_dir, table, options);
 }
 
 std::unique_ptr<CandidateBackends> make_served_candidates(const std::filesystem::path& base_dir,
-                                                          const std::filesystem::path& sft_dir, ServeOptions options) {
-  return std::make_unique<ServedCandidates>(base_dir, sft_dir, std::move(options));
+                                                          const std::filesystem::path& sft_dir, const FamilyTable& table,
+                                                          ServeOptions options) {
+  return std::make_unique<ServedCandidates>(base_dir, sft_dir, table, std::move(options));
 }
 
 }  // namespace qk::sweep

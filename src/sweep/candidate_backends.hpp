@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "arch/profile.hpp"
 #include "io/checkpoint.hpp"
 #include "backend/backend.hpp"
 #include "backend/openai_backend.hpp"
@@ -40,8 +41,9 @@ struct EmbeddedOptions {
   std::size_t reuse_budget_bytes = std::size_t{1} << 30;  // memory the reused prefill may hold
 };
 
+// `table` plans every candidate (the user's --arch-file table where given).
 std::unique_ptr<CandidateBackends> make_embedded_candidates(const std::filesystem::path& base_dir,
-                                                            const std::filesystem::path& sft_dir,
+                                                            const std::filesystem::path& sft_dir, const FamilyTable& table,
                                                             EmbeddedOptions options = {});
 
 struct ServeOptions {
@@ -53,6 +55,7 @@ struct ServeOptions {
 };
 
 std::unique_ptr<CandidateBackends> make_served_candidates(const std::filesystem::path& base_dir,
-                                                          const std::filesystem::path& sft_dir, ServeOptions options);
+                                                          const std::filesystem::path& sft_dir, const FamilyTable& table,
+                                                          ServeOptions options);
 
 }  // namespace qk::sweep

@@ -93,7 +93,7 @@ TEST(InMemorySurgery, EqualsLoadingTheWrittenCheckpointAndUndoes) {
   const Checkpoint base(kPair / "base"), sft(kPair / "sft");
   auto model = engine::load_causal_lm(kPair / "sft");
   const std::vector<float> sft_logits = logits_of(*model);
-  InMemorySurgery surgery(*model, base, sft);
+  InMemorySurgery surgery(*model, base, sft, FamilyTable::builtin());
   for (const auto& c : {candidate(kRestore, 1, std::nullopt), candidate(kRestore, 1, "1:0"), candidate(kRestore, 1, "3:q3"),
                         candidate(kBlend, 0.5, "3:1,1:0"), candidate(kProcrustes, 1, "1:1"), candidate(kProcrustes, 0.5, std::nullopt)}) {
     SCOPED_TRACE(c.label());
@@ -115,7 +115,7 @@ TEST(InMemorySurgery, EqualsLoadingTheWrittenCheckpointAndUndoes) {
 TEST(InMemorySurgery, OnlyTheSelectedRowsAreWritten) {
   const Checkpoint base(kPair / "base"), sft(kPair / "sft");
   auto model = engine::load_causal_lm(kPair / "sft");
-  InMemorySurgery surgery(*model, base, sft);
+  InMemorySurgery surgery(*model, base, sft, FamilyTable::builtin());
   surgery.apply(candidate(kRestore, 1, "1:0"));
   // KV group 0 of layer 1: 2 query heads x 16 rows of q_proj plus 16 key rows, 32 columns each.
   EXPECT_EQ(surgery.floats_written(), (2 * 16 + 16) * 32u);
@@ -125,7 +125,7 @@ TEST(InMemorySurgery, AFailedCandidateLeavesSft) {
   const Checkpoint base(kPair / "base"), sft(kPair / "sft");
   auto model = engine::load_causal_lm(kPair / "sft");
   const std::vector<float> sft_logits = logits_of(*model);
-  InMemorySurgery surgery(*model, base, sft);
+  InMemorySurgery surgery(*model, base, sft, FamilyTable::builtin());
   surgery.apply(candidate(kRestore, 1, "1:0"));
   EXPECT_THROW(surgery.apply(candidate(kProcrustes, 1, "1:q0")), Error);  // one query head cannot be aligned alone
   const std::vector<float> now = logits_of(*model);
@@ -224,7 +224,7 @@ TEST(ForwardFrom, EqualsTheFullForwardOfTheEditedModel) {
   EXPECT_EQ(captured[1].size(), 40u * width);
   const std::vector<float> sft_again = run(&captured[3]);
   EXPECT_EQ(0, std::memcmp(sft_again.data(), sft_logits.data(), sft_logits.size() * sizeof(float)));
-  InMemorySurgery surgery(*model, base, sft);
+  InMemorySurgery surgery(*model, base, sft, FamilyTable::builtin());
   surgery.apply(candidate(kRestore, 1, "3:1"));
   const std::vector<float> want = run(nullptr), got = run(&captured[3]);
   ASSERT_EQ(got.size(), want.size());

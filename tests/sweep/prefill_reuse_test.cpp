@@ -58,7 +58,7 @@ TEST(PrefillReuse, CandidatesPrefilledFromSftsRecordMatchTheFullPrefillBitForBit
   const Checkpoint base(kModels / "base"), sft(kModels / "cot");
   auto plain = engine::load_causal_lm(kModels / "cot");
   engine::PrefillReuse reuse(engine::load_causal_lm(kModels / "cot"), {3, 7, 11}, std::size_t{1} << 30, /*min_tokens=*/2);  // 2: not the decoding steps
-  heads::InMemorySurgery plain_surgery(*plain, base, sft), reuse_surgery(reuse, base, sft);
+  heads::InMemorySurgery plain_surgery(*plain, base, sft, FamilyTable::builtin()), reuse_surgery(reuse, base, sft, FamilyTable::builtin());
   std::vector<std::int32_t> prompt(700);  // chunks of 256, 256, 188
   for (std::size_t i = 0; i < prompt.size(); ++i) prompt[i] = static_cast<std::int32_t>((i * 2654435761u) % 4000 + 10);
 
@@ -157,7 +157,7 @@ TEST(PrefillReuse, SweepAnswersTheSameWithAndWithoutIt) {
     o.out = dir / (reuse ? "reuse" : "plain");
     EmbeddedOptions e;
     e.prefill_reuse = reuse == 1;
-    auto backends = make_embedded_candidates(o.base, o.sft, e);
+    auto backends = make_embedded_candidates(o.base, o.sft, FamilyTable::builtin(), e);
     run_sweep(o, candidates, *backends);
     if (reuse) savings = backends->savings();
     for (const auto& c : candidates)

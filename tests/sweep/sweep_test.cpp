@@ -1,5 +1,6 @@
 // sweep: the candidate set, the recommendation rule, and the whole command on the shipped models, in
-// process and through `qkrestore serve` started per candidate by --serve-cmd (the two must agree).
+// process and through `qkrestore serve` started per candidate by --serve-cmd (the two must agree), and
+// with a family only the user's --arch-file defines.
 #include <fstream>
 
 #include <gtest/gtest.h>
@@ -138,6 +139,50 @@ TEST(SweepCli, InProcessAndThroughServeAgree) {
   r = qk::test::run_qkrestore(common + " --serve-cmd 'true {model} {port}' --serve-timeout 5 --out " + (dir / "bad").string());
   EXPECT_EQ(r.status, 1) << r.output;
   EXPECT_NE(r.output.find("--serve-cmd exited (status 0) before answering"), std::string::npos) << r.output;
+}
+
+// Issue 22 item 2: a family only the user's --arch-file defines, through a whole sweep. The pair is the
+// shipped one with its model_type renamed ("my_next", unknown to the built-in table); the file gives
+// "my_next" the built-in qwen3_next entry. The candidates must be planned and written with that table
+// (before, they were planned with the built-in one and the sweep failed on the first candidate). The
+// user's server knows the family: here a wrapper that serves each checkpoint it is given under the
+// engine's name for it.
+TEST(SweepCli, AFamilyOnlyTheArchFileDefinesRunsAWholeSweep) {
+  qk::test::TempDir dir;
+  const fs::path models = qk::test::source_dir() / "models";
+  for (const char* which : {"base", "cot"}) {
+    fs::copy(models / which, dir / which, fs::copy_options::recursive);
+    std::ifstream in(dir / which / "config.json");
+    json config = json::parse(in);
+    config["model_type"] = "my_next";
+    std::ofstream(dir / which / "config.json", std::ios::trunc) << config.dump(2);
+  }
+  std::ifstream table_in(qk::test::source_dir() / "src/arch/families.json");
+  const json builtin = json::parse(table_in);
+  std::ofstream(dir / "arch.json") << json{{"families", {{"my_next", builtin["families"]["qwen3_next"]}}}}.dump(2);
+  std::ofstream(dir / "heads.json") << R"([{"layer": 3, "kv_group": 0}])";
+  auto r = qk::test::run_qkrestore("niah generate -q --tokenizer " + (dir / "base").string() + " --tasks niah_single_2 --lengths 1K "
+                                   "--samples 2 --seed 3 --template chatml --out " + (dir / "niah.jsonl").string());
+  ASSERT_EQ(r.status, 0) << r.output;
+  const std::string served = (dir / "served_models").string();
+  const std::string serve = "mkdir -p " + served + " && rm -rf " + served + "/{port} && cp -r {model} " + served + "/{port} && sed -i " +
+                            "s/my_next/qwen3_next/ " + served + "/{port}/config.json && exec " + std::string(QK_BINARY) +
+                            " serve --model " + served + "/{port} --port {port}";
+  const std::string common = "sweep -q --base " + (dir / "base").string() + " --sft " + (dir / "cot").string() + " --arch-file " +
+                             (dir / "arch.json").string() + " --niah " + (dir / "niah.jsonl").string() + " --reasoning " +
+                             (qk::test::source_dir() / "data/reasoning/selection.jsonl").string() +
+                             " --reasoning-limit 2 --max-tokens 32 --niah-max-tokens 16 --heads-file " + (dir / "heads.json").string() +
+                             " --top-k 1 --blend '' --qkpro '' --no-per-layer --no-base --serve-timeout 60 --serve-cmd " +
+                             qk::test::shell_quote(serve);
+  r = qk::test::run_qkrestore(common + " --out " + (dir / "out").string());
+  ASSERT_EQ(r.status, 0) << r.output;
+  const json sweep = [&] {
+    std::ifstream in(dir / "out/sweep.json");
+    return json::parse(in);
+  }();
+  ASSERT_EQ(sweep["candidates"].size(), 3u);  // sft, top-1, restore: each measured through the user's server
+  EXPECT_EQ(sweep["candidates"][1]["repair"], "restore heads=3:0");
+  for (const auto& c : sweep["candidates"]) EXPECT_TRUE(c.contains("recall")) << c.dump();
 }
 
 }  // namespace
