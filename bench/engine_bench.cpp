@@ -28,6 +28,7 @@
 #include "io/dtype.hpp"
 #include "engine/op_timer.hpp"
 #include "util/thread_pool.hpp"
+#include "yardsticks.hpp"
 
 using namespace qk::engine;
 using qk::parallel_for;
@@ -57,29 +58,6 @@ double sgemm_gflops(int m, int n, int k) {
   return best;
 }
 
-// Best-of-3 read bandwidth: the pool's threads sum 16 parts of a 1 GiB array (larger than any cache);
-// parts are handed out as threads free up, so a thread slowed by other processes does not hold up the rest.
-double read_bandwidth_gbs() {
-  const std::size_t n = (std::size_t{1} << 30) / sizeof(float);
-  std::vector<float> data(n, 1.0f);
-  const std::size_t parts = 16;
-  std::vector<double> sums(parts);
-  double best = 0;
-  for (int rep = 0; rep < 3; ++rep) {
-    const auto t = Clock::now();
-    parallel_for(parts, [&](std::size_t p) {
-      const float* x = data.data() + p * (n / parts);
-      float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-      for (std::size_t i = 0; i + 8 <= n / parts; i += 8)
-        for (int j = 0; j < 8; ++j) acc[j] += x[i + j];
-      sums[p] = acc[0] + acc[1] + acc[2] + acc[3] + acc[4] + acc[5] + acc[6] + acc[7];
-    });
-    best = std::max(best, n * sizeof(float) / seconds_since(t) / 1e9);
-  }
-  std::printf("  (checksum %.0f)\n", sums[0]);
-  return best;
-}
-
 // Best-of-3 STREAM-style copy (b = a over 512 MiB arrays, 16 parts on the pool's threads), counting bytes
 // read plus bytes written as STREAM does.
 double copy_bandwidth_gbs() {
@@ -98,21 +76,6 @@ double copy_bandwidth_gbs() {
   return best;
 }
 
-// Best-of-3 rate of the engine's own product (matmul_wt on the pool's threads) at [tokens, hidden] x [4096, hidden]^T.
-double engine_gemm_gflops(int m, int n, int k, bool bf16) {
-  std::vector<float> x(static_cast<std::size_t>(m) * k, 0.5f), y(static_cast<std::size_t>(m) * n);
-  std::vector<float> w32(static_cast<std::size_t>(n) * k, 0.25f);
-  const Matrix w = bf16 ? Matrix(std::vector<std::uint16_t>(w32.size(), qk::f32_to_bf16(0.25f)), n, k)
-                        : Matrix(std::move(w32), n, k);
-  double best = 0;
-  for (int rep = 0; rep < 3; ++rep) {
-    const auto t = Clock::now();
-    matmul_wt(x.data(), w, y.data(), m);
-    best = std::max(best, 2.0 * m * n * k / seconds_since(t) / 1e9);
-  }
-  return best;
-}
-
 struct Yardsticks {
   double gemm_gflops, sgemm_gflops, copy_gbs, read_gbs;
 };
@@ -125,8 +88,8 @@ Yardsticks measure_yardsticks(std::size_t tokens, int hidden, const char* when) 
   openblas_set_num_threads(static_cast<int>(std::thread::hardware_concurrency()));
   const double sgemm = sgemm_gflops(static_cast<int>(tokens), 4096, hidden);
   openblas_set_num_threads(engine_setting);
-  const double gemm = engine_gemm_gflops(static_cast<int>(tokens), 4096, hidden, bf16_weights);
-  Yardsticks y{gemm, sgemm, copy_bandwidth_gbs(), read_bandwidth_gbs()};
+  const double gemm = qk::bench::engine_gemm(tokens, 4096, static_cast<std::size_t>(hidden), bf16_weights).wall;
+  Yardsticks y{gemm, sgemm, copy_bandwidth_gbs(), qk::bench::read_bandwidth().wall};
   std::printf("%s: engine GEMM (%s weights) %zux4096x%d %.1f GFLOP/s; OpenBLAS sgemm %.1f GFLOP/s (%.1f per CPU-second), "
               "copy %.1f GB/s, read %.1f GB/s\n", when, bf16_weights ? "bf16" : "f32", tokens, hidden, y.gemm_gflops,
               y.sgemm_gflops, sgemm_cpu_gflops, y.copy_gbs, y.read_gbs);

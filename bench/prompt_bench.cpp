@@ -3,9 +3,11 @@
 //   prefill: the prompt through generate_continuous (chunks of 1024), up to the first generated token
 //   decode:  the following greedy tokens, tokens per second
 //   rss:     peak resident memory (VmHWM; the mapped bf16 weights count once they are read)
+//   --yardsticks: afterwards (peak RSS already taken), the machine's read bandwidth and the engine's bf16 GEMM rate
+//            at the prefill chunk's shape (1024 x 4096 x hidden), on the same threads (bench/yardsticks.hpp)
 // One JSON line on stdout; the greedy tokens are listed so that bench/llama/vs_llama.sh can compare them with
 // llama.cpp's. The prompt: token ids from --prompt-file (whitespace-separated), or --tokens random ids.
-//   build/bench/prompt_bench MODEL_DIR [--prompt-file ids.txt | --tokens 2048] [--decode 64] [--no-flush-denormals] [--ops]
+//   build/bench/prompt_bench MODEL_DIR [--prompt-file ids.txt | --tokens 2048] [--decode 64] [--no-flush-denormals] [--ops] [--yardsticks]
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -28,6 +30,7 @@
 #include "engine/flush_denormals.hpp"
 #include "engine/matmul.hpp"
 #define QK_BF16_ENGINE 1
+#include "yardsticks.hpp"
 #endif
 
 namespace {
@@ -70,13 +73,14 @@ int main(int argc, char** argv) {
   CLI::App app{"prompt_bench: load, prefill and decode of one prompt with the embedded engine"};
   std::string model_dir, prompt_file;
   std::size_t tokens = 2048, decode = 64;
-  bool keep_denormals = false, ops = false;
+  bool keep_denormals = false, ops = false, yardsticks = false;
   app.add_option("model", model_dir, "Hugging Face model directory")->required();
   app.add_option("--prompt-file", prompt_file, "token ids, whitespace-separated");
   app.add_option("--tokens", tokens, "random prompt of this many tokens (without --prompt-file)");
   app.add_option("--decode", decode, "greedy tokens to generate (at least 2)")->check(CLI::Range(2, 100000));
   app.add_flag("--no-flush-denormals", keep_denormals, "compute with denormal floats (the engine flushes them)");
   app.add_flag("--ops", ops, "time each kind of operation (adds a clock read per operation)");
+  app.add_flag("--yardsticks", yardsticks, "measure read bandwidth and the engine's bf16 GEMM rate after the run");
   CLI11_PARSE(app, argc, argv);
 #ifdef QK_BF16_ENGINE
   qk::engine::set_flush_denormals(!keep_denormals);
@@ -143,5 +147,15 @@ int main(int argc, char** argv) {
     for (std::size_t op = 0; op < seconds.size(); ++op)
       out["op_seconds"][std::string(qk::engine::op_name(static_cast<qk::engine::Op>(op)))] = seconds[op];
   }
+#ifdef QK_BF16_ENGINE
+  if (yardsticks) {
+    const auto read = qk::bench::read_bandwidth();
+    const auto gemm = qk::bench::engine_gemm(1024, 4096, model->info().hidden_size, true);
+    out["read_gb_s"] = read.wall;
+    out["read_gb_cpu_s"] = read.per_cpu_s;
+    out["gemm_gflop_s"] = gemm.wall;
+    out["gemm_gflop_cpu_s"] = gemm.per_cpu_s;
+  }
+#endif
   std::printf("%s\n", out.dump().c_str());
 }

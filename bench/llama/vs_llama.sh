@@ -3,7 +3,11 @@
 # the BF16 GGUF of the same weights (llama.cpp's prebuilt CPU binaries from node-llama-cpp; the GGUF written
 # by llama.cpp's own gguf-py, taken from the llama.cpp sources that package ships), both at --threads (2):
 #   prefill tok/s of a 2048-token prompt, decode tok/s (greedy), load (process start to ready), peak RSS,
-#   greedy tokens compared; rounds alternate the two programs, ratios are taken within a round.
+#   greedy tokens compared; rounds alternate the two programs, ratios are taken within a round. After each
+#   engine run, on the same threads: read bandwidth and the engine's bf16 GEMM rate (prompt_bench --yardsticks),
+#   so that decode is also given as bytes of weights per token / time against that bandwidth, and prefill as the
+#   products' FLOPs (2 per active weight per prompt token; attention and the delta rule not counted) / time
+#   against that GEMM rate.
 # The model: bench/llama/make_moe_checkpoint.py (397M-parameter qwen3_next MoE, random bf16 weights).
 #   bench/llama/vs_llama.sh [--work DIR] [--rounds 3] [--tokens 2048] [--decode 64] [--threads 2] [--f32]
 # On a machine other processes load, llama.cpp's threads busy-wait at each barrier for threads that are not
@@ -47,7 +51,7 @@ for round in $(seq 1 "$rounds"); do
   # the files come from the page cache in every run (both programs map them)
   cat "$model/model.safetensors" "$work"/moe397m-*.gguf >/dev/null
   echo "round $round, load $(cut -d' ' -f1-3 /proc/loadavg)"
-  QK_THREADS=$threads "$engine" "$model" --prompt-file "$work/prompt.txt" --decode "$decode" | sed "s/^{/{\"round\":$round,\"run\":\"engine\",/" >>"$results"
+  QK_THREADS=$threads "$engine" "$model" --prompt-file "$work/prompt.txt" --decode "$decode" --yardsticks | sed "s/^{/{\"round\":$round,\"run\":\"engine\",/" >>"$results"
   (cd "$here" && node llama_bench.mjs "$work/moe397m-bf16.gguf" --prompt-file "$work/prompt.txt" --decode "$decode" --threads "$threads") |
     sed "s/^{/{\"round\":$round,\"run\":\"llama.cpp BF16\",/" >>"$results"
   if [ "$f32" = 1 ]; then
@@ -57,9 +61,10 @@ for round in $(seq 1 "$rounds"); do
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
-/usr/bin/python3 - "$results" "$(stat -c %s "$model/model.safetensors")" <<'PY'
+/usr/bin/python3 - "$results" "$(stat -c %s "$model/model.safetensors")" "$model/config.json" <<'PY'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
+config = json.load(open(sys.argv[3]))
 checkpoint_mb = int(sys.argv[2]) / 2**20
 runs = sorted({r["run"] for r in rows}, key=lambda r: (r != "engine", r))
 def med(run, key):
@@ -84,6 +89,18 @@ for run in runs[1:]:
     print(f"greedy tokens, engine vs {run}: identical for the first {first} of {min(len(a), len(b))}; "
           f"{sum(x == y for x, y in zip(a, b))} positions equal")
 e = [r for r in rows if r["run"] == "engine"]
+# decode: bytes of weights read per token / time; prefill: 2 FLOP per weight a prompt token passes (all but
+# lm_head, which runs for the last token only, and the embedding row), per round against that round's yardsticks
+lm_head = config["vocab_size"] * config["hidden_size"] * 2
+for r in e:
+    mb, n = r["decode_weight_mb_per_token"], r["prompt_tokens"]
+    dgb, dgb_cpu = mb * r["decode_tok_s"] / 1e3, mb * (len(r["tokens"]) - 1) / r["decode_cpu_s"] / 1e3
+    flops = 2 * (mb * 1e6 - lm_head) / 2 * n
+    pg, pg_cpu = flops / r["prefill_s"] / 1e9, flops / r["prefill_cpu_s"] / 1e9
+    print(f"round {r['round']} engine: decode {dgb:.1f} GB/s = {dgb / r['read_gb_s']:.0%} of read bandwidth {r['read_gb_s']:.1f} GB/s "
+          f"(per CPU-s {dgb_cpu:.1f} = {dgb_cpu / r['read_gb_cpu_s']:.0%} of {r['read_gb_cpu_s']:.1f}); "
+          f"prefill {pg:.0f} GFLOP/s = {pg / r['gemm_gflop_s']:.0%} of the engine's bf16 GEMM {r['gemm_gflop_s']:.0f} "
+          f"(per CPU-s {pg_cpu:.0f} = {pg_cpu / r['gemm_gflop_cpu_s']:.0%} of {r['gemm_gflop_cpu_s']:.0f})")
 print(f"engine load {med('engine', 'load_s'):.2f} s (target <= 1 s); peak RSS {med('engine', 'peak_rss_mb'):.0f} MiB = "
       f"{med('engine', 'peak_rss_mb') / checkpoint_mb:.2f} x the checkpoint's {checkpoint_mb:.0f} MiB (target <= 1.20 x); "
       f"decode reads {e[0]['decode_weight_mb_per_token']:.0f} MB of weights per token")
