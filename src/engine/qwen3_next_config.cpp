@@ -83,7 +83,7 @@ Qwen3NextConfig parse_qwen3_next_config(const nlohmann::json& j, const std::stri
     if (layer.kind != LayerKind::Global && layer.kind != LayerKind::Linear)
       fail(ErrorKind::Unsupported, "{}: layer {} is {} (the engine runs qwen3_next's linear_attention and full_attention layers)",
            label, layer.index, layer_kind_name(layer.kind));
-    c.layer_types.push_back(layer.kind == LayerKind::Global ? "full_attention" : "linear_attention");
+    c.layer_kinds.push_back(layer.kind);
   }
 
   if (j.contains("eos_token_id") && !j["eos_token_id"].is_null()) {

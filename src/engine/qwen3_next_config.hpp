@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "arch/profile.hpp"
 #include "engine/causal_lm.hpp"
 
 namespace qk::engine {
@@ -43,10 +44,12 @@ struct Qwen3NextConfig {
   std::size_t decoder_sparse_step = 1;
   bool norm_topk_prob = true;
   std::vector<std::size_t> mlp_only_layers;
-  std::vector<std::string> layer_types;  // "linear_attention" | "full_attention", one per layer
+  // One per layer, as the architecture table reads config.json (layer_types or full_attention_interval):
+  // LayerKind::Linear (Gated DeltaNet) or LayerKind::Global (gated full attention).
+  std::vector<LayerKind> layer_kinds;
   std::vector<std::int32_t> eos_token_ids;
 
-  bool is_linear_attention(std::size_t layer) const { return layer_types[layer] == "linear_attention"; }
+  bool is_linear_attention(std::size_t layer) const { return layer_kinds[layer] == LayerKind::Linear; }
   bool is_moe(std::size_t layer) const;  // transformers' Qwen3NextDecoderLayer rule
 };
 

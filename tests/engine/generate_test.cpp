@@ -216,6 +216,8 @@ TEST(Loader, LegacyFullAttentionIntervalGivesEveryFourthLayer) {
   EXPECT_TRUE(c.is_linear_attention(0));
   EXPECT_FALSE(c.is_linear_attention(3));
   EXPECT_FALSE(c.is_linear_attention(7));
+  EXPECT_EQ(c.layer_kinds[3], qk::LayerKind::Global);
+  EXPECT_EQ(c.layer_kinds[4], qk::LayerKind::Linear);
   EXPECT_EQ(c.rotary_dim, 64u);  // head_dim 256 x 0.25 by default
 }
 
