@@ -9,6 +9,7 @@
 #include "eval/eval_run.hpp"
 #include "eval/scoring.hpp"
 #include "util/error.hpp"
+#include "util/named_path.hpp"
 
 namespace qk::cli {
 namespace {
@@ -94,10 +95,8 @@ int run_eval_score(const EvalScoreArgs& args) {
   if (!args.title.empty()) summary.title = args.title;
   std::vector<NamedReasoning> others;
   for (const auto& spec : args.compare) {
-    const auto eq = spec.find('=');
-    if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size())
-      fail(ErrorKind::Usage, "--compare '{}' must be NAME=PATH (predictions JSONL or an `eval score` folder)", spec);
-    others.push_back({spec.substr(0, eq), load_reasoning_run(spec.substr(eq + 1))});
+    const NamedPath run = parse_named_path(spec, "--compare", "PATH", "predictions JSONL or an `eval score` folder");
+    others.push_back({run.name, load_reasoning_run(run.path)});
   }
   write_reasoning_summary(summary, args.out, others);
   fmt::print("{}: {} {}/{} = {} -> {}/summary.{{json,md,csv}}\n", summary.title,

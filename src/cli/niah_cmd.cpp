@@ -17,6 +17,7 @@
 #include "niah/scoring.hpp"
 #include "niah/task_set.hpp"
 #include "util/error.hpp"
+#include "util/named_path.hpp"
 
 namespace qk::cli {
 namespace {
@@ -187,11 +188,9 @@ int run_report(const ReportArgs& args) {
   using namespace qk::niah;
   std::vector<NamedRun> runs;
   for (const auto& spec : args.runs) {
-    const auto eq = spec.find('=');
-    if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size())
-      fail(ErrorKind::Usage, "--run '{}' must be NAME=DIR (a folder written by `niah score`)", spec);
-    std::filesystem::path dir = spec.substr(eq + 1);
-    runs.push_back({spec.substr(0, eq), read_summary_json(std::filesystem::is_directory(dir) ? dir / "summary.json" : dir)});
+    const NamedPath run = parse_named_path(spec, "--run", "DIR", "a folder written by `niah score`");
+    const std::filesystem::path& dir = run.path;
+    runs.push_back({run.name, read_summary_json(std::filesystem::is_directory(dir) ? dir / "summary.json" : dir)});
   }
   std::ofstream out(args.out, std::ios::binary | std::ios::trunc);
   if (!out) fail(ErrorKind::Io, "cannot write {}", args.out);

@@ -9,6 +9,7 @@
 #include "niah/report_html.hpp"
 #include "util/error.hpp"
 #include "util/json.hpp"
+#include "util/named_path.hpp"
 
 namespace qk::eval {
 
@@ -33,11 +34,9 @@ std::string pct(double fraction) { return fmt::format("{:.1f}", 100 * fraction);
 std::vector<ReportRun> load_report_runs(const std::vector<std::string>& specs) {
   std::vector<ReportRun> runs;
   for (const auto& spec : specs) {
-    const auto eq = spec.find('=');
-    if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size())
-      fail(ErrorKind::Usage, "--run '{}' must be NAME=DIR (a folder written by `niah score` or `eval score`)", spec);
-    const std::string name = spec.substr(0, eq);
-    const std::filesystem::path path = spec.substr(eq + 1);
+    const NamedPath run = parse_named_path(spec, "--run", "DIR", "a folder written by `niah score` or `eval score`");
+    const std::string& name = run.name;
+    const std::filesystem::path& path = run.path;
     auto it = std::find_if(runs.begin(), runs.end(), [&](const ReportRun& r) { return r.name == name; });
     if (it == runs.end()) it = runs.insert(runs.end(), ReportRun{name, std::nullopt, std::nullopt});
     std::error_code error;
