@@ -2,7 +2,9 @@
 # The layering of src/ (docs/architecture.md), checked by ctest (test "layers"):
 #  - a folder includes only the folders its library links, as CMakeLists.txt declares them once
 #    (qk_concern(NAME DEPS qk_a ...)), directly or through them; src/cli (the executable) may include any;
-#  - the declared dependencies have no cycle;
+#  - the declared dependencies have no cycle, and each points to a lower floor than its folder's, the
+#    floors read from the table of docs/architecture.md (rows "| FLOOR | folder, folder |"); every folder
+#    of src/ sits on one;
 #  - the arrows below never exist, whatever CMake declares: the tasks and HTTP sit on the backend wing
 #    side by side, so eval does not reach into server, server not into niah, and the wing reaches up
 #    into none of them.
@@ -17,6 +19,15 @@ while read -r name rest; do
 done < <(sed -nE 's/^qk_concern\(([a-z_0-9]+)[[:space:]]+DEPS[[:space:]]+([^)]*)\).*/\1 \2/p' "$root/CMakeLists.txt")
 if ((${#deps[@]} == 0)); then
   echo "layers: no qk_concern(...) lines found in $root/CMakeLists.txt" >&2
+  exit 1
+fi
+
+declare -A floor=()
+while IFS='|' read -r _ number folders _; do
+  for folder in ${folders//,/ }; do floor[$folder]=$((number)); done
+done < <(grep -E '^\| [0-9]+ \| [a-z_, ]+ \|$' "$root/docs/architecture.md")
+if ((${#floor[@]} == 0)); then
+  echo "layers: no floors table (| FLOOR | folders |) found in $root/docs/architecture.md" >&2
   exit 1
 fi
 
@@ -43,6 +54,18 @@ for name in "${!deps[@]}"; do
     status=1
   fi
 done
+for name in "${!deps[@]}"; do
+  [[ -z ${floor[$name]+x} ]] && continue  # reported below, with the folders of src/
+  for dep in ${deps[$name]}; do
+    if [[ -z ${floor[$dep]+x} ]]; then
+      echo "layers: CMakeLists.txt: qk_$name links qk_$dep, which has no floor in docs/architecture.md" >&2
+      status=1
+    elif ((floor[$dep] >= floor[$name])); then
+      echo "layers: CMakeLists.txt: qk_$name (floor ${floor[$name]}) links qk_$dep (floor ${floor[$dep]}): an arrow that does not point down (docs/architecture.md)" >&2
+      status=1
+    fi
+  done
+done
 for pair in "${forbidden[@]}"; do
   from=${pair%%:*} to=${pair#*:}
   if [[ ${reach[$from]:-} == *" $to "* ]]; then
@@ -53,6 +76,10 @@ done
 
 for dir in "$root"/src/*/; do
   folder=$(basename "$dir")
+  if [[ -z ${floor[$folder]+x} ]]; then
+    echo "layers: src/$folder has no floor in the table of docs/architecture.md" >&2
+    status=1
+  fi
   [[ $folder == cli ]] && continue
   if [[ -z ${reach[$folder]+x} ]]; then
     echo "layers: src/$folder has no qk_concern($folder ...) in CMakeLists.txt" >&2
