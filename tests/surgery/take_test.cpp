@@ -23,7 +23,7 @@ using Args = std::vector<std::string>;
 const auto kMoe = test::checkpoints_dir() / "qwen3_next";  // 4 layers: linear 0, 2; global 1, 3; MoE feed-forward
 const auto kDense = test::checkpoints_dir() / "llama";     // 4 global layers, dense MLP, untied lm_head
 
-RepairSpec parse(MethodKind kind, const Args& args) { return RepairSpec::parse_args(kind, args); }
+RepairSpec take_spec(MethodKind kind, const Args& args) { return RepairSpec::parse_args(kind, args); }
 
 TEST(Take, GrammarRoundTrips) {
   for (const std::string text : {"mlp@0-3:0.25,attn.qk@3:3", "attn.qk@3:*:0.5", "attn.q@1:q2", "embed", "lm_head:0.5", "linear@*",
@@ -32,13 +32,13 @@ TEST(Take, GrammarRoundTrips) {
     EXPECT_EQ(take_text(parse_take(text, "--take")), text);
   }
   EXPECT_EQ(take_text(parse_take("mlp@2-2:1.0", "--take")), "mlp@2:1");  // canonical
-  const RepairSpec spec = parse(MethodKind::Restore, {"--take", "mlp@0-3:0.25,attn.qk@3:3"});
+  const RepairSpec spec = take_spec(MethodKind::Restore, {"--take", "mlp@0-3:0.25,attn.qk@3:3"});
   EXPECT_EQ(RepairSpec::parse_args(MethodKind::Restore, spec.to_args()), spec);
   EXPECT_EQ(RepairSpec::from_json(spec.to_json(), "test"), spec);
   EXPECT_EQ(spec.label(), "restore take=mlp@0-3:0.25,attn.qk@3:3");
   EXPECT_EQ(spec.command("B", "S", "O"), "qkrestore restore --base B --sft S --out O --take mlp@0-3:0.25,attn.qk@3:3");
   EXPECT_EQ(spec.to_json()["options"]["take"], nlohmann::json::parse(R"(["mlp@0-3:0.25", "attn.qk@3:3"])"));
-  EXPECT_FALSE(parse(MethodKind::Restore, {}).to_json()["options"].contains("take"));  // outputs without it keep their bytes
+  EXPECT_FALSE(take_spec(MethodKind::Restore, {}).to_json()["options"].contains("take"));  // outputs without it keep their bytes
 }
 
 void expect_usage_error(const std::string& take, const std::vector<std::string>& needles) {
@@ -62,7 +62,7 @@ TEST(Take, BadItemsAreRefusedNamingThePart) {
   expect_usage_error("attn.qk@3:0.5", {"'0.5'", "KV groups"});
   expect_usage_error("mlp@0:0.5:1", {"'1' left over"});
   expect_usage_error("mlp@0,,mlp@1", {"an item is empty"});
-  EXPECT_THROW(parse(MethodKind::Procrustes, {"--take", "mlp@0"}), Error);  // restore and blend only
+  EXPECT_THROW(take_spec(MethodKind::Procrustes, {"--take", "mlp@0"}), Error);  // restore and blend only
 }
 
 // The existing options and their class names select the same rows, and write the same bytes.
@@ -70,7 +70,7 @@ TEST(Take, HeadsAndLayersMapOntoTheSameRows) {
   const Checkpoint base(kMoe / "base"), sft(kMoe / "sft");
   auto rows_of = [&](const Args& args) {
     std::map<std::string, std::vector<std::pair<std::int64_t, std::int64_t>>> out;
-    for (const auto& t : make_plan(base, sft, parse(MethodKind::Restore, args).selection, FamilyTable::builtin()).tensors) {
+    for (const auto& t : make_plan(base, sft, take_spec(MethodKind::Restore, args).selection, FamilyTable::builtin()).tensors) {
       auto& rows = out[t.name];  // the rows themselves: a whole tensor is its one full range
       if (t.whole()) rows.emplace_back(0, t.total_rows);
       for (const auto& r : t.rows) rows.emplace_back(r.begin, r.end);
@@ -88,7 +88,7 @@ TEST(Take, HeadsAndLayersMapOntoTheSameRows) {
   EXPECT_TRUE(both.count("model.layers.3.self_attn.k_proj.weight"));
 }
 
-bool same_bytes(const TensorRef& a, const TensorRef& b) {
+bool same_tensor_bytes(const TensorRef& a, const TensorRef& b) {
   return a.data().size() == b.data().size() && std::memcmp(a.data().data(), b.data().data(), a.data().size()) == 0;
 }
 
@@ -105,19 +105,19 @@ std::filesystem::path write(const Checkpoint& base, const Checkpoint& sft, const
 TEST(Take, RestoreIsExactAndAWeightIsBlendsArithmetic) {
   const Checkpoint base(kDense / "base"), sft(kDense / "sft");
   test::TempDir tmp;
-  const Checkpoint taken(write(base, sft, parse(MethodKind::Restore, {"--take", "mlp@1-2,embed,norm@3"}), tmp / "taken"));
+  const Checkpoint taken(write(base, sft, take_spec(MethodKind::Restore, {"--take", "mlp@1-2,embed,norm@3"}), tmp / "taken"));
   for (const auto& name : sft.tensor_names()) {
     const bool from_base = name == "model.embed_tokens.weight" || name == "model.layers.3.input_layernorm.weight" ||
                            name == "model.layers.3.post_attention_layernorm.weight" ||
                            ((name.rfind("model.layers.1.mlp.", 0) == 0 || name.rfind("model.layers.2.mlp.", 0) == 0));
-    EXPECT_TRUE(same_bytes(taken.at(name), from_base ? base.at(name) : sft.at(name))) << name;
+    EXPECT_TRUE(same_tensor_bytes(taken.at(name), from_base ? base.at(name) : sft.at(name))) << name;
   }
   // A weight of 0.25 under restore = blend --alpha 0.25 on the same class, byte for byte; and the
   // documented arithmetic: 0.25 * base + 0.75 * SFT in float, rounded to SFT's bf16 (to nearest even).
-  const Checkpoint weighted(write(base, sft, parse(MethodKind::Restore, {"--take", "mlp@0:0.25"}), tmp / "weighted"));
-  const Checkpoint blended(write(base, sft, parse(MethodKind::Blend, {"--alpha", "0.25", "--take", "mlp@0"}), tmp / "blended"));
+  const Checkpoint weighted(write(base, sft, take_spec(MethodKind::Restore, {"--take", "mlp@0:0.25"}), tmp / "weighted"));
+  const Checkpoint blended(write(base, sft, take_spec(MethodKind::Blend, {"--alpha", "0.25", "--take", "mlp@0"}), tmp / "blended"));
   const std::string down = "model.layers.0.mlp.down_proj.weight";
-  for (const auto& name : sft.tensor_names()) EXPECT_TRUE(same_bytes(weighted.at(name), blended.at(name))) << name;
+  for (const auto& name : sft.tensor_names()) EXPECT_TRUE(same_tensor_bytes(weighted.at(name), blended.at(name))) << name;
   const auto b = test::decoded(base.at(down)), s = test::decoded(sft.at(down)), w = test::decoded(weighted.at(down));
   std::size_t differ = 0;
   for (std::size_t i = 0; i < w.size(); ++i) {
@@ -131,14 +131,14 @@ TEST(Take, RestoreIsExactAndAWeightIsBlendsArithmetic) {
   }
   EXPECT_GT(differ, 0u);
   // blend's alpha applies to items without a weight; an item's weight wins.
-  const Checkpoint mixed(write(base, sft, parse(MethodKind::Blend, {"--alpha", "0.5", "--take", "mlp@0:0.25,norm@0"}), tmp / "mixed"));
-  EXPECT_TRUE(same_bytes(mixed.at(down), weighted.at(down)));
+  const Checkpoint mixed(write(base, sft, take_spec(MethodKind::Blend, {"--alpha", "0.5", "--take", "mlp@0:0.25,norm@0"}), tmp / "mixed"));
+  EXPECT_TRUE(same_tensor_bytes(mixed.at(down), weighted.at(down)));
 }
 
 TEST(Take, VerifyRecomputesTakenClassesAndCatchesAFlippedByte) {
   const Checkpoint base(kMoe / "base"), sft(kMoe / "sft");
   test::TempDir tmp;
-  const RepairSpec spec = parse(MethodKind::Restore, {"--take", "attn.qk@3:1,ffn@0-1:0.25,linear@2:0.5,lm_head,final_norm"});
+  const RepairSpec spec = take_spec(MethodKind::Restore, {"--take", "attn.qk@3:1,ffn@0-1:0.25,linear@2:0.5,lm_head,final_norm"});
   write(base, sft, spec, tmp / "out");
   EXPECT_EQ(RepairSpec::from_json(read_json_file(tmp / "out" / "qkrestore.json"), "qkrestore.json"), spec);
   VerifyReport report = verify_output(base, sft, tmp / "out", FamilyTable::builtin(), true);
@@ -159,7 +159,7 @@ TEST(Take, VerifyRecomputesTakenClassesAndCatchesAFlippedByte) {
 void expect_plan_error(const Args& args, const std::vector<std::string>& needles) {
   const Checkpoint base(kMoe / "base"), sft(kMoe / "sft");
   try {
-    make_plan(base, sft, parse(MethodKind::Restore, args).selection, FamilyTable::builtin());
+    make_plan(base, sft, take_spec(MethodKind::Restore, args).selection, FamilyTable::builtin());
     ADD_FAILURE() << "planned " << fmt::format("{}", fmt::join(args, " "));
   } catch (const Error& e) {
     for (const auto& needle : needles) EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << needle << " in " << e.what();
