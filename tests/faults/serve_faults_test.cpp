@@ -15,6 +15,7 @@
 
 #include "fault_support.hpp"
 #include "server/openai_server.hpp"
+#include "support/loopback.hpp"
 #include "support/test_models.hpp"
 
 namespace qk {
@@ -56,24 +57,7 @@ class ServeProcess {
   int port_ = 0;
 };
 
-// A connection to the server from the loopback address `from`: 127.0.0.2, 127.0.0.3 ... are other
-// clients to the server's per-address connection cap.
-int connect_loopback(int port, const char* from = "127.0.0.1") {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in local{};
-  local.sin_family = AF_INET;
-  ::inet_pton(AF_INET, from, &local.sin_addr);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<std::uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0 ||
-      ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
+using test::connect_loopback;
 
 const std::string kGood = json{{"model", "tiny"}, {"prompt", "The needle is"}, {"max_tokens", 4}, {"temperature", 0}}.dump();
 

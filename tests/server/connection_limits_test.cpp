@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "server/openai_server.hpp"
+#include "support/loopback.hpp"
 #include "support/test_models.hpp"
 
 using namespace qk;
@@ -59,24 +60,6 @@ class Serving {
   int port_ = 0;
 };
 
-// A TCP connection to the server from the loopback address `from` (127.0.0.2 is another client).
-int connect_from(const char* from, int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in local{};
-  local.sin_family = AF_INET;
-  ::inet_pton(AF_INET, from, &local.sin_addr);
-  sockaddr_in server{};
-  server.sin_family = AF_INET;
-  server.sin_port = htons(static_cast<std::uint16_t>(port));
-  server.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0 ||
-      ::connect(fd, reinterpret_cast<sockaddr*>(&server), sizeof server) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
 // Everything the server sends until it closes the connection or `until` passes; `closed` tells which.
 std::string read_until_closed(int fd, steady_clock::time_point until, bool& closed) {
   std::string text;
@@ -105,7 +88,7 @@ TEST(ConnectionLimits, SlowLorisIsCutOffAtTheDeadlineWhileSixteenClientsAreServe
   constexpr double kDeadline = 2.5;
   options.request_timeout_s = kDeadline;
   Serving serving(options);
-  const int slow = connect_from("127.0.0.1", serving.port());
+  const int slow = test::connect_loopback(serving.port(), "127.0.0.1");
   ASSERT_GE(slow, 0);
   const auto connected = steady_clock::now();
   // The slow client: a valid request, one byte every second (each read well within the 5 s read timeout).
@@ -159,11 +142,11 @@ TEST(ConnectionLimits, AClientPastItsConnectionCapGets429WhileOthersAreServed) {
   Serving serving(options);
   std::vector<int> held;
   for (int i = 0; i < 4; ++i) {
-    held.push_back(connect_from("127.0.0.2", serving.port()));
+    held.push_back(test::connect_loopback(serving.port(), "127.0.0.2"));
     ASSERT_GE(held.back(), 0);
   }
   std::this_thread::sleep_for(milliseconds(300));  // the server has taken all four
-  const int fifth = connect_from("127.0.0.2", serving.port());
+  const int fifth = test::connect_loopback(serving.port(), "127.0.0.2");
   ASSERT_GE(fifth, 0);
   bool closed = false;
   const std::string refused = read_until_closed(fifth, steady_clock::now() + seconds(5), closed);
@@ -179,7 +162,7 @@ TEST(ConnectionLimits, AClientPastItsConnectionCapGets429WhileOthersAreServed) {
   ::close(held.back());
   held.pop_back();
   std::this_thread::sleep_for(milliseconds(300));
-  const int again = connect_from("127.0.0.2", serving.port());
+  const int again = test::connect_loopback(serving.port(), "127.0.0.2");
   ASSERT_GE(again, 0);
   const std::string get = "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
   ::send(again, get.data(), get.size(), MSG_NOSIGNAL);
