@@ -63,21 +63,6 @@ using BatchRows = std::vector<SegmentRows>;
 
 enum class LogitsFor { LastToken, AllTokens };
 
-// A read-only look into the full-attention layers: the attention probabilities of chosen query
-// positions, head by head, for measuring which heads retrieve (src/heads). Recomputed from the
-// layer's queries and KV cache after the attention kernel ran, so the kernel and the hot path are
-// untouched: with no probe set, a layer pays one null-pointer test per forward call.
-class AttentionProbe {
- public:
-  virtual ~AttentionProbe() = default;
-  // True for the absolute positions (of segment `segment` of the batch) whose attention to record.
-  virtual bool wants(std::size_t segment, std::size_t position) const = 0;
-  // softmax(scale q k^T) of query head `head` of full-attention layer `layer` at `position` over the
-  // keys 0..position (probabilities.size() == position + 1). Called on the forward's thread.
-  virtual void record(std::size_t layer, std::size_t segment, std::size_t position, std::size_t head,
-                      std::span<const float> probabilities) = 0;
-};
-
 class CausalLM {
  public:
   virtual ~CausalLM() = default;
@@ -87,30 +72,8 @@ class CausalLM {
   // [segments, vocab] (LastToken) or [sum of tokens, vocab] (AllTokens), rows in segment order.
   virtual std::vector<float> forward(std::span<const Segment> batch, LogitsFor which) = 0;
 
-  // In-memory surgery (src/heads/candidate.hpp): a weight the model holds exactly as the checkpoint
-  // tensor `name` (fp32, row-major, same shape), writable; empty when the model does not hold that
-  // tensor as-is. Changing it changes what the next forward computes, as loading an edited checkpoint
-  // would, once tensor_written(name) has been called (a model that keeps a value computed from a
-  // tensor, such as -exp(A_log), recomputes it there).
-  virtual std::span<float> mutable_tensor(std::string_view) { return {}; }
-  virtual void tensor_written(std::string_view) {}
-  // Attention probabilities of chosen positions (AttentionProbe above); nullptr turns it off. Models
-  // without softmax attention layers record nothing.
-  virtual void set_attention_probe(AttentionProbe*) {}
-  // Prefix reuse when many weight edits are evaluated on the same tokens (src/heads): with a capture
-  // set, forward appends the residual stream entering each layer that is a key of the map (rows in
-  // batch order); forward_from then runs only layers first_layer.. from such a residual, advancing the
-  // caches of those layers and the positions. Layers before first_layer are neither run nor read, so
-  // it computes what forward would whenever their weights are those the residual was captured with.
-  virtual void set_residual_capture(std::map<std::size_t, std::vector<float>>*) {
-    fail_unsupported("residual capture");
-  }
-  virtual std::vector<float> forward_from(std::span<const Segment>, std::size_t, std::span<const float>, LogitsFor) {
-    fail_unsupported("forward_from");
-  }
-
- protected:
-  [[noreturn]] void fail_unsupported(const char* what) const;
+  // What heads/ and sweep/ reach into (weights in memory, attention probes, a forward from a chosen
+  // layer) is not part of this interface: engine/model_hooks.hpp.
 };
 
 // Builds the model for config["model_type"]; Error(Unsupported) names the type and the supported ones.

@@ -29,10 +29,6 @@ std::vector<std::string> supported_model_types() {
   return types;
 }
 
-void CausalLM::fail_unsupported(const char* what) const {
-  fail(ErrorKind::Unsupported, "the engine's {} model has no {}", info().model_type, what);
-}
-
 std::size_t SequenceState::bytes() const {
   std::size_t n = 0;
   for (const auto& l : layers) n += (l.conv.size() + l.recurrent.size() + l.keys.size() + l.values.size()) * sizeof(float);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "engine/causal_lm.hpp"
+#include "engine/model_hooks.hpp"
 #include "engine/kernels.hpp"
 #include "engine/weights.hpp"
 

@@ -9,28 +9,31 @@ namespace {
 
 std::size_t float_bytes(const std::vector<float>& v) { return v.size() * sizeof(float); }
 
-// Clears the inner model's residual capture on every exit path.
+// Clears the inner model's residual capture on every exit path (none to set on a model without one).
 struct CaptureScope {
-  CausalLM& model;
-  CaptureScope(CausalLM& m, std::map<std::size_t, std::vector<float>>* capture) : model(m) {
-    model.set_residual_capture(capture);
+  ResumableForward* model;
+  CaptureScope(ResumableForward* m, std::map<std::size_t, std::vector<float>>* capture) : model(m) {
+    if (model) model->set_residual_capture(capture);
   }
-  ~CaptureScope() { model.set_residual_capture(nullptr); }
+  ~CaptureScope() {
+    if (model) model->set_residual_capture(nullptr);
+  }
 };
 
 }  // namespace
 
 PrefillReuse::PrefillReuse(std::unique_ptr<CausalLM> inner, std::vector<std::size_t> levels,
                            std::size_t budget_bytes, std::size_t min_tokens)
-    : inner_(std::move(inner)), levels_(std::move(levels)), budget_(budget_bytes), min_tokens_(min_tokens) {
+    : inner_(std::move(inner)),
+      edit_(editable(*inner_)),
+      resume_(resumable(*inner_)),
+      levels_(std::move(levels)),
+      budget_(budget_bytes),
+      min_tokens_(min_tokens) {
   std::sort(levels_.begin(), levels_.end());
   levels_.erase(std::unique(levels_.begin(), levels_.end()), levels_.end());
   std::erase_if(levels_, [&](std::size_t l) { return l == 0 || l >= inner_->info().num_layers; });  // 0: nothing to skip
-  try {
-    inner_->set_residual_capture(nullptr);
-  } catch (const Error&) {
-    levels_.clear();  // a family without residual capture / forward_from: every forward runs in full
-  }
+  if (!resume_) levels_.clear();  // a family without residual capture / forward_from: every forward runs in full
 }
 
 void PrefillReuse::change_mode(Mode mode) {
@@ -109,7 +112,7 @@ std::vector<float> PrefillReuse::record_chunk(const Segment& segment, LogitsFor 
     for (std::size_t l : levels_) capture[l];
   std::vector<float> logits;
   {
-    CaptureScope scope(*inner_, keep ? &capture : nullptr);
+    CaptureScope scope(resume_, keep ? &capture : nullptr);
     logits = inner_->forward({&segment, 1}, which);
   }
   if (!keep) return logits;
@@ -142,7 +145,7 @@ std::vector<float> PrefillReuse::record_chunk(const Segment& segment, LogitsFor 
 }
 
 std::vector<float> PrefillReuse::reuse_chunk(const Segment& segment, const Record& record, LogitsFor which) {
-  std::vector<float> logits = inner_->forward_from({&segment, 1}, reuse_layer_, record.residual.at(reuse_layer_), which);
+  std::vector<float> logits = resume_->forward_from({&segment, 1}, reuse_layer_, record.residual.at(reuse_layer_), which);
   for (std::size_t l = 0; l < reuse_layer_; ++l) {
     LayerCache& cache = segment.state->layers[l];
     const LayerCache& kept = record.below[l];

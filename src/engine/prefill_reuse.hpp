@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "engine/causal_lm.hpp"
+#include "engine/model_hooks.hpp"
 
 namespace qk::engine {
 
@@ -42,7 +43,7 @@ struct PrefillReuseStats {
   std::size_t skipped_for_budget = 0;                // chunks not recorded: over budget
 };
 
-class PrefillReuse final : public CausalLM {
+class PrefillReuse final : public CausalLM, public EditableModel {
  public:
   // levels: the layers a candidate may start from (the global layers), ascending.
   PrefillReuse(std::unique_ptr<CausalLM> inner, std::vector<std::size_t> levels, std::size_t budget_bytes,
@@ -57,9 +58,10 @@ class PrefillReuse final : public CausalLM {
   const ModelInfo& info() const override { return inner_->info(); }
   SequenceState new_sequence() const override { return inner_->new_sequence(); }
   std::vector<float> forward(std::span<const Segment> batch, LogitsFor which) override;
-  std::span<float> mutable_tensor(std::string_view name) override { return inner_->mutable_tensor(name); }
-  void tensor_written(std::string_view name) override { inner_->tensor_written(name); }
-  void set_attention_probe(AttentionProbe* probe) override { inner_->set_attention_probe(probe); }
+  // The wrapped model's, when it has them (in-memory candidates and probes go through this wrapper).
+  std::span<float> mutable_tensor(std::string_view name) override { return edit_ ? edit_->mutable_tensor(name) : std::span<float>{}; }
+  void tensor_written(std::string_view name) override { if (edit_) edit_->tensor_written(name); }
+  void set_attention_probe(AttentionProbe* probe) override { if (edit_) edit_->set_attention_probe(probe); }
 
  private:
   // What one prefill chunk of SFT left behind.
@@ -87,6 +89,8 @@ class PrefillReuse final : public CausalLM {
   void change_mode(Mode mode);
 
   std::unique_ptr<CausalLM> inner_;
+  EditableModel* edit_;       // inner_'s, or nullptr
+  ResumableForward* resume_;  // inner_'s, or nullptr: every forward runs in full
   std::vector<std::size_t> levels_;
   std::size_t budget_, min_tokens_;
   Mode mode_ = Mode::PassThrough;

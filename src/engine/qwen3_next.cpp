@@ -10,6 +10,7 @@
 #include "engine/gated_attention.hpp"
 #include "engine/gated_deltanet.hpp"
 #include "engine/kernels.hpp"
+#include "engine/model_hooks.hpp"
 #include "engine/op_timer.hpp"
 #include "util/thread_pool.hpp"
 #include "engine/qwen3_next_config.hpp"
@@ -27,7 +28,7 @@ struct Layer {
   std::vector<float> input_norm, post_attention_norm;  // zero-centred, [hidden]
 };
 
-class Qwen3Next final : public CausalLM {
+class Qwen3Next final : public CausalLM, public EditableModel, public ResumableForward {
  public:
   Qwen3Next(const nlohmann::json& json, const WeightSource& w) {
     c_ = parse_qwen3_next_config(json, w.label() + "/config.json");

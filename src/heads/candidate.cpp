@@ -9,13 +9,13 @@
 namespace qk::heads {
 
 InMemorySurgery::InMemorySurgery(engine::CausalLM& model, const Checkpoint& base, const Checkpoint& sft, FamilyTable table)
-    : model_(model), base_(base), sft_(sft), table_(std::move(table)) {}
+    : model_(model), editable_(engine::editable(model)), base_(base), sft_(sft), table_(std::move(table)) {}
 
 InMemorySurgery::~InMemorySurgery() { undo(); }
 
 void InMemorySurgery::undo() {
   for (auto it = saved_.rbegin(); it != saved_.rend(); ++it) std::copy(it->values.begin(), it->values.end(), it->tensor.begin() + it->offset);
-  for (const auto& s : saved_) model_.tensor_written(s.name);
+  for (const auto& s : saved_) editable_->tensor_written(s.name);  // saved_: only what was written through it
   saved_.clear();
   floats_written_ = 0;
   plan_.reset();
@@ -40,7 +40,7 @@ const SurgeryPlan& InMemorySurgery::apply(const RepairSpec& candidate) {
     for (std::size_t k = 0; k < pairs.size(); ++k) {
       const PlannedTensor& t = *pairs[k].plan;
       const TensorInfo& info = *pairs[k].sft.info;
-      std::span<float> held = model_.mutable_tensor(t.name);
+      std::span<float> held = editable_ ? editable_->mutable_tensor(t.name) : std::span<float>{};
       if (held.empty())
         fail(ErrorKind::Unsupported, "in-memory surgery: the engine's {} model does not hold tensor '{}' as the checkpoint stores it "
              "(e.g. experts stored fused, or a family whose engine keeps it transformed); write the candidate with `{}` instead",
@@ -65,7 +65,7 @@ const SurgeryPlan& InMemorySurgery::apply(const RepairSpec& candidate) {
     std::copy(w.values.begin(), w.values.end(), w.tensor.begin() + w.offset);
     floats_written_ += w.values.size();
   }
-  for (const auto& w : writes) model_.tensor_written(w.name);
+  for (const auto& w : writes) editable_->tensor_written(w.name);
   plan_ = std::move(plan);
   return *plan_;
 }

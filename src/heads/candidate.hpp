@@ -30,6 +30,7 @@
 
 #include "arch/profile.hpp"
 #include "engine/causal_lm.hpp"
+#include "engine/model_hooks.hpp"
 #include "io/checkpoint.hpp"
 #include "surgery/method.hpp"
 #include "surgery/plan.hpp"
@@ -61,6 +62,7 @@ class InMemorySurgery {
     std::vector<float> values;
   };
   engine::CausalLM& model_;
+  engine::EditableModel* editable_;  // the model side heads writes; nullptr: it holds no tensor as stored
   const Checkpoint& base_;
   const Checkpoint& sft_;
   FamilyTable table_;

@@ -52,9 +52,13 @@ class NeedleProbe final : public engine::AttentionProbe {
 
 // Clears the probe on every exit path, so a failed measurement leaves the model as it was.
 struct ProbeScope {
-  engine::CausalLM& model;
-  ProbeScope(engine::CausalLM& m, engine::AttentionProbe* p) : model(m) { model.set_attention_probe(p); }
-  ~ProbeScope() { model.set_attention_probe(nullptr); }
+  engine::EditableModel* model;  // nullptr: a model without probes records nothing
+  ProbeScope(engine::CausalLM& m, engine::AttentionProbe* p) : model(engine::editable(m)) {
+    if (model) model->set_attention_probe(p);
+  }
+  ~ProbeScope() {
+    if (model) model->set_attention_probe(nullptr);
+  }
 };
 
 // The segments run_probes feeds for one sample: the prompt but its last token in chunks, then the

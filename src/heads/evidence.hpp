@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "engine/causal_lm.hpp"
+#include "engine/model_hooks.hpp"
 #include "util/statistics.hpp"
 #include "heads/probe_sample.hpp"
 

@@ -179,9 +179,9 @@ TEST(AttentionProbe, ReadOnlyAndDistributions) {
   auto model = engine::load_causal_lm(kPair / "sft");
   const std::vector<float> plain = logits_of(*model);
   CountingProbe probe;
-  model->set_attention_probe(&probe);
+  engine::editable(*model)->set_attention_probe(&probe);
   const std::vector<float> probed = logits_of(*model);
-  model->set_attention_probe(nullptr);
+  engine::editable(*model)->set_attention_probe(nullptr);
   EXPECT_EQ(0, std::memcmp(plain.data(), probed.data(), plain.size() * sizeof(float)));
   EXPECT_EQ(probe.rows, 10u * 4 * 2);  // positions 30-39, 4 heads, 2 full-attention layers
   EXPECT_EQ(probe.layers, (std::set<std::size_t>{1, 3}));
@@ -208,7 +208,7 @@ TEST(ForwardFrom, EqualsTheFullForwardOfTheEditedModel) {
     std::vector<float> all;
     for (const auto& [at, n] : chunks) {
       const engine::Segment segment{&state, std::span<const std::int32_t>(tokens).subspan(at, n)};
-      const auto part = residual ? model->forward_from(std::span<const engine::Segment>(&segment, 1), 3,
+      const auto part = residual ? engine::resumable(*model)->forward_from(std::span<const engine::Segment>(&segment, 1), 3,
                                                        std::span<const float>(*residual).subspan(at * width, n * width),
                                                        engine::LogitsFor::AllTokens)
                                  : model->forward(std::span<const engine::Segment>(&segment, 1), engine::LogitsFor::AllTokens);
@@ -217,9 +217,9 @@ TEST(ForwardFrom, EqualsTheFullForwardOfTheEditedModel) {
     return all;
   };
   std::map<std::size_t, std::vector<float>> captured{{1, {}}, {3, {}}};
-  model->set_residual_capture(&captured);
+  engine::resumable(*model)->set_residual_capture(&captured);
   const std::vector<float> sft_logits = run(nullptr);
-  model->set_residual_capture(nullptr);
+  engine::resumable(*model)->set_residual_capture(nullptr);
   EXPECT_EQ(captured[3].size(), 40u * width);
   EXPECT_EQ(captured[1].size(), 40u * width);
   const std::vector<float> sft_again = run(&captured[3]);
