@@ -9,19 +9,20 @@
 #   products' FLOPs (2 per active weight per prompt token; attention and the delta rule not counted) / time
 #   against that GEMM rate.
 # The model: bench/llama/make_moe_checkpoint.py (397M-parameter qwen3_next MoE, random bf16 weights).
-#   bench/llama/vs_llama.sh [--work DIR] [--rounds 3] [--tokens 2048] [--decode 64] [--threads 2] [--f32]
+#   bench/llama/vs_llama.sh [--work DIR] [--rounds 3] [--tokens 2048] [--decode 64] [--threads 2] [--f32] [--old PROMPT_BENCH]
 # On a machine other processes load, llama.cpp's threads busy-wait at each barrier for threads that are not
 # running, and its decode falls apart; --threads 1 compares the two without barriers.
 # --f32 adds llama.cpp on the F32 GGUF (whose greedy tokens must equal the engine's: same values, f32 math).
+# --old adds an older build's prompt_bench to each round ("engine old"), for a change's effect beside llama.cpp.
 # Needs: build/bench/prompt_bench, node + npm (npm ci here), python3-numpy.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
-work=/tmp/qk-llama-bench rounds=3 tokens=2048 decode=64 threads=2 f32=0
+work=/tmp/qk-llama-bench rounds=3 tokens=2048 decode=64 threads=2 f32=0 old=
 while [ $# -gt 0 ]; do
   case $1 in
     --work) work=$2; shift ;; --rounds) rounds=$2; shift ;; --tokens) tokens=$2; shift ;; --decode) decode=$2; shift ;;
-    --threads) threads=$2; shift ;;
+    --threads) threads=$2; shift ;; --old) old=$2; shift ;;
     --f32) f32=1 ;;
     *) echo "unknown option $1 (see the header of $0)" >&2; exit 2 ;;
   esac
@@ -51,9 +52,13 @@ for round in $(seq 1 "$rounds"); do
   # the files come from the page cache in every run (both programs map them)
   cat "$model/model.safetensors" "$work"/moe397m-*.gguf >/dev/null
   echo "round $round, load $(cut -d' ' -f1-3 /proc/loadavg)"
-  QK_THREADS=$threads "$engine" "$model" --prompt-file "$work/prompt.txt" --decode "$decode" --yardsticks | sed "s/^{/{\"round\":$round,\"run\":\"engine\",/" >>"$results"
+  load=$(cut -d' ' -f1 /proc/loadavg)
+  QK_THREADS=$threads "$engine" "$model" --prompt-file "$work/prompt.txt" --decode "$decode" --yardsticks | sed "s/^{/{\"round\":$round,\"load\":$load,\"run\":\"engine\",/" >>"$results"
   (cd "$here" && node llama_bench.mjs "$work/moe397m-bf16.gguf" --prompt-file "$work/prompt.txt" --decode "$decode" --threads "$threads") |
     sed "s/^{/{\"round\":$round,\"run\":\"llama.cpp BF16\",/" >>"$results"
+  if [ -n "$old" ]; then
+    QK_THREADS=$threads "$old" "$model" --prompt-file "$work/prompt.txt" --decode "$decode" | sed "s/^{/{\"round\":$round,\"run\":\"engine old\",/" >>"$results"
+  fi
   if [ "$f32" = 1 ]; then
     (cd "$here" && node llama_bench.mjs "$work/moe397m-f32.gguf" --prompt-file "$work/prompt.txt" --decode "$decode" --threads "$threads") |
       sed "s/^{/{\"round\":$round,\"run\":\"llama.cpp F32\",/" >>"$results"
@@ -79,6 +84,11 @@ for run in runs:
     print(f"| {run} | {med(run, 'prefill_tok_s'):.1f} | {med(run, 'decode_tok_s'):.2f} | {pc:.1f} | {dc:.2f} | "
           f"{med(run, 'load_s'):.2f} | {med(run, 'peak_rss_mb'):.0f} |")
 engine = {r["round"]: r for r in rows if r["run"] == "engine"}
+print("| round (load) | run | prefill tok/s | prefill CPU s | decode tok/s | decode CPU s |")
+print("|---|---|---:|---:|---:|---:|")
+for r in sorted(rows, key=lambda r: (r["round"], r["run"] != "engine", r["run"])):
+    print(f"| {r['round']} ({engine[r['round']]['load']}) | {r['run']} | {r['prefill_tok_s']:.1f} | {r['prefill_cpu_s']:.2f} | "
+          f"{r['decode_tok_s']:.2f} | {r['decode_cpu_s']:.2f} |")
 for run in runs[1:]:
     ratios_p = [engine[r["round"]]["prefill_tok_s"] / r["prefill_tok_s"] for r in rows if r["run"] == run]
     ratios_d = [engine[r["round"]]["decode_tok_s"] / r["decode_tok_s"] for r in rows if r["run"] == run]

@@ -1,16 +1,32 @@
 // The worker pool every parallel loop runs on: each index exactly once, errors rethrown, nested loops
-// inline, callers on several threads served one loop at a time.
+// inline, callers on several threads served one loop at a time, items in the caller's floating-point mode.
 #include "util/thread_pool.hpp"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <stdexcept>
 #include <thread>
 #include <vector>
+#if defined(__x86_64__)
+#include <xmmintrin.h>
+#endif
 
 namespace {
+
+using namespace std::chrono_literals;
+
+// Waits (up to 10 s) until pred() holds; returns whether it did.
+template <class Pred>
+bool eventually(Pred pred) {
+  for (auto end = std::chrono::steady_clock::now() + 10s; std::chrono::steady_clock::now() < end;) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(100us);
+  }
+  return pred();
+}
 
 TEST(ThreadPool, VisitsEveryIndexOnce) {
   for (std::size_t count : {0u, 1u, 2u, 1000u}) {
@@ -68,5 +84,38 @@ TEST(ThreadPool, CallersOnSeveralThreadsTakeTurns) {
   for (std::size_t c = 0; c < kCallers; ++c)
     EXPECT_EQ(std::count(hits[c].begin(), hits[c].end(), static_cast<int>(kLoops)), static_cast<long>(kCount)) << c;
 }
+
+TEST(ThreadPool, WaitsForItemsWorkersClaimed) {
+  // Slow items, so that workers claim some: every one must be finished when the loop returns.
+  std::vector<std::atomic<int>> done(16);
+  qk::parallel_for(done.size(), [&](std::size_t i) {
+    std::this_thread::sleep_for(2ms);
+    done[i] = 1;
+  });
+  for (std::size_t i = 0; i < done.size(); ++i) EXPECT_EQ(done[i].load(), 1) << i;
+}
+
+#if defined(__x86_64__)
+TEST(ThreadPool, ItemsRunInTheCallersFloatingPointMode) {
+  if (qk::worker_threads() < 2) GTEST_SKIP() << "one thread: no worker";
+  constexpr unsigned kStatusFlags = 0x3F, kFlushToZero = 1u << 15, kDenormalsAreZero = 1u << 6, kRoundUp = 2u << 13;
+  const unsigned saved = _mm_getcsr();
+  for (unsigned mode : {saved | kFlushToZero | kDenormalsAreZero | kRoundUp, saved}) {
+    _mm_setcsr(mode);
+    const std::thread::id caller = std::this_thread::get_id();
+    std::atomic<bool> on_worker{false};
+    std::vector<unsigned> seen(8);
+    // The caller's items wait until a worker has run one, so that a worker takes part however it is scheduled.
+    qk::parallel_for(seen.size(), [&](std::size_t i) {
+      seen[i] = _mm_getcsr() & ~kStatusFlags;
+      if (std::this_thread::get_id() != caller) on_worker = true;
+      else eventually([&] { return on_worker.load(); });
+    });
+    _mm_setcsr(saved);
+    EXPECT_TRUE(on_worker.load());
+    for (unsigned m : seen) EXPECT_EQ(m, mode & ~kStatusFlags);
+  }
+}
+#endif
 
 }  // namespace
