@@ -32,6 +32,7 @@ Action setup_niah(CLI::App& sub);
 Action setup_eval(CLI::App& sub);
 Action setup_report(CLI::App& sub);
 Action setup_sweep(CLI::App& sub);
+Action setup_locate(CLI::App& sub);
 Action setup_serve(CLI::App& sub);
 Action setup_generate(CLI::App& sub);
 Action setup_niah_generate(CLI::App& sub);

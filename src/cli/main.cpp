@@ -19,6 +19,7 @@ const Command kCommands[] = {
     {"heads", "rank the KV groups of the global layers by retrieval evidence: drift, attention on the needle, recall gained", setup_heads},
     {"sweep", "measure candidate repairs on recall and reasoning, draw the frontier, recommend one by a stated rule",
      setup_sweep},
+    {"locate", "where SFT broke recall: each tensor class and layer range from base into SFT, and from SFT into base", setup_locate},
     {"verify", "check an output against BASE and SFT byte for byte", setup_verify},
     {"niah", "RULER-compatible needle-in-a-haystack evaluation: generate, run, score, report", setup_niah},
     {"eval", "reasoning accuracy (GSM8K, MATH, JSONL) with 95% intervals and paired tests: run, score", setup_eval},

@@ -3,9 +3,12 @@
 #include <fmt/format.h>
 
 #include "cli/command.hpp"
+#include "cli/measure_args.hpp"
 #include "cli/surgery_args.hpp"
 #include "heads/heads.hpp"
 #include "io/checkpoint.hpp"
+#include "locate/report.hpp"
+#include "sweep/units.hpp"
 #include "surgery/output.hpp"
 #include "surgery/plan.hpp"
 #include "sweep/sweep.hpp"
@@ -36,14 +39,32 @@ std::vector<double> parse_alphas(const std::string& text, const char* option) {
   return alphas;
 }
 
+// "mlp@0-2,attn.qk@3:3" -> its units (a unit holds no comma).
+std::vector<std::string> split_units(const std::string& text) {
+  std::vector<std::string> units;
+  for (std::size_t start = 0; start <= text.size();) {
+    const std::size_t end = std::min(text.find(',', start), text.size());
+    if (end == start) fail(ErrorKind::Usage, "--units '{}': an empty unit", text);
+    units.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return units;
+}
+
 struct SweepArgs {
   PairArgs pair;
+  MeasureArgs measure;
   sweep::SweepOptions options;
-  std::string out, niah, reasoning, niah_select, reasoning_select, format = "auto", heads_file, serve_cmd, write;
+  std::string out, niah_select, reasoning_select, heads_file, write;
   int top_k = 3;
   std::string blend = "0.5", qkpro = "1";
   bool no_per_layer = false, no_base = false;
-  double min_reasoning = -1, min_recall = -1, min_gain_kept = -1, serve_timeout = 600;
+  // The search: its pool (--units, or --locate-file's forward ranking), weights and budget.
+  std::string units, locate_file, weights = "0.25,0.5,1";
+  std::size_t budget = 20;
+  bool no_search = false, no_prefill_reuse = false;
+  CLI::App* app = nullptr;
+  double min_reasoning = -1, min_recall = -1, min_gain_kept = -1;
 };
 
 int run_sweep_command(SweepArgs& args) {
@@ -52,22 +73,31 @@ int run_sweep_command(SweepArgs& args) {
   o.base = args.pair.base;
   o.sft = args.pair.sft;
   o.out = args.out;
-  o.niah_tasks = args.niah;
-  o.reasoning_tasks = args.reasoning;
+  o.niah_tasks = args.measure.niah;
+  o.reasoning_tasks = args.measure.reasoning;
   o.niah_select = args.niah_select;
   o.reasoning_select = args.reasoning_select;
-  o.ask.reasoning_format.format = eval::parse_problem_format(args.format);
-  o.ask.chat_model = o.sft;
+  o.ask = args.measure.ask_options(args.pair.sft);
   if (args.min_reasoning >= 0) o.rule.min_reasoning = args.min_reasoning;
   if (args.min_recall >= 0) o.rule.min_recall = args.min_recall;
   if (args.min_gain_kept >= 0) o.rule.min_gain_kept = args.min_gain_kept;
 
   const FamilyTable table = args.pair.family_table();
+  // The search's pool: given, or the units locate ranked (forward view, best first).
+  std::vector<std::string> pool;
+  if (!args.no_search) {
+    if (!args.units.empty()) pool = split_units(args.units);
+    else if (!args.locate_file.empty()) pool = locate::read_forward_ranking(args.locate_file);
+  }
+  // Searching replaces the listing: unless asked for, the listed candidates are the reference points
+  // (SFT, base, the one-group repair the search starts from, the paper's restore).
+  auto given = [&](const char* option) { return args.app->get_option(option)->count() > 0; };
+  const bool searching = !pool.empty();
   sweep::CandidateSetOptions set;
-  set.top_k = args.top_k;
-  set.blend_alphas = parse_alphas(args.blend, "--blend");
-  set.procrustes_alphas = parse_alphas(args.qkpro, "--qkpro");
-  set.per_layer = !args.no_per_layer;
+  set.top_k = searching && !given("--top-k") ? 1 : args.top_k;
+  set.blend_alphas = parse_alphas(searching && !given("--blend") ? "" : args.blend, "--blend");
+  set.procrustes_alphas = parse_alphas(searching && !given("--qkpro") ? "" : args.qkpro, "--qkpro");
+  set.per_layer = !args.no_per_layer && !searching;
   set.with_base = !args.no_base;
   {
     const Checkpoint base(o.base), sft(o.sft);
@@ -80,7 +110,7 @@ int run_sweep_command(SweepArgs& args) {
     heads::HeadsOptions h;
     h.base = o.base;
     h.sft = o.sft;
-    h.engine = args.serve_cmd.empty();  // its own short probes (1K), not the sweep's NIAH file: cheap evidence
+    h.engine = args.measure.serve_cmd.empty();  // its own short probes (1K), not the sweep's NIAH file: cheap evidence
     h.quiet = o.ask.quiet;
     const heads::HeadsReport report = heads::find_heads(h, table);
     heads::write_heads_outputs(report, o.out / "heads");
@@ -88,16 +118,25 @@ int run_sweep_command(SweepArgs& args) {
     if (!o.ask.quiet) fmt::print(stderr, "sweep: heads ranked in {:.0f} s -> {}/heads/heads.md\n", report.seconds, o.out.string());
   }
   const auto candidates = sweep::make_candidates(set);
-  std::unique_ptr<sweep::CandidateBackends> backends;
-  if (args.serve_cmd.empty()) {
-    backends = sweep::make_embedded_candidates(o.base, o.sft, table);
-  } else {
-    sweep::ServeOptions serve;
-    serve.command = args.serve_cmd;
-    serve.scratch = o.out / "scratch";
-    serve.ready_timeout_s = args.serve_timeout;
-    backends = sweep::make_served_candidates(o.base, o.sft, table, serve);
+  sweep::EmbeddedOptions embedded;
+  embedded.prefill_reuse = !args.no_prefill_reuse;
+  for (int l : set.global_layers) embedded.levels.push_back(static_cast<std::size_t>(l));
+  if (searching) {
+    if (set.ranked_groups.empty()) fail(ErrorKind::Usage, "the search starts from the best head repair, and heads ranked no group");
+    sweep::SearchPlan plan;
+    plan.start = "top-1";
+    plan.options.budget = args.budget;
+    plan.options.weights = parse_alphas(args.weights, "--weights");
+    // A unit that meets the start's own rows (its KV group's layer) cannot be added to it.
+    const std::string start_unit = "attn.qk@" + set.ranked_groups.front().substr(0, set.ranked_groups.front().find(':'));
+    for (const auto& unit : pool)
+      if (!sweep::units_overlap(unit, start_unit)) plan.options.pool.push_back(unit);
+    plan.compose = sweep::with_moves;
+    for (const auto& unit : plan.options.pool)  // where the composed candidates may start to differ from SFT
+      if (auto first = sweep::unit_first_layer(unit); first && *first > 0) embedded.levels.push_back(static_cast<std::size_t>(*first));
+    o.search = std::move(plan);
   }
+  std::unique_ptr<sweep::CandidateBackends> backends = args.measure.backends(o.base, o.sft, o.out, table, embedded);
   const sweep::SweepResult result = sweep::run_sweep(o, candidates, *backends);
   backends.reset();
   sweep::write_sweep_outputs(o, result);
@@ -128,10 +167,10 @@ int run_sweep_command(SweepArgs& args) {
 
 Action setup_sweep(CLI::App& sub) {
   auto args = std::make_shared<SweepArgs>();
+  args->app = &sub;
   args->pair.bind(sub);
   auto& o = args->options;
-  sub.add_option("--niah", args->niah, "NIAH task JSONL (qkrestore niah generate): the recall axis")->required();
-  sub.add_option("--reasoning", args->reasoning, "reasoning problems (GSM8K / MATH / JSONL): the reasoning axis")->required();
+  args->measure.bind(sub, true);
   sub.add_option("--niah-select", args->niah_select,
                  "NIAH task JSONL to choose on (out of sample: --niah is then only reported on)");
   sub.add_option("--reasoning-select", args->reasoning_select,
@@ -139,12 +178,6 @@ Action setup_sweep(CLI::App& sub) {
   sub.add_flag("--test-all", o.test_all,
                "out of sample: measure every candidate on the test sets (default: the reference points, the pick and "
                "the selection frontier)");
-  sub.add_option("--format", args->format, "format of --reasoning: auto | gsm8k | math | jsonl")->capture_default_str();
-  sub.add_option("--reasoning-limit", o.ask.reasoning_limit, "use the first N problems (0: all)")->capture_default_str();
-  sub.add_option("--template", o.ask.reasoning_template,
-                 "reasoning prompts: base | chatml | llama-3 raw templates (default: the model's chat template)");
-  sub.add_option("--max-tokens", o.ask.reasoning_max_tokens, "tokens per reasoning reply")->capture_default_str();
-  sub.add_option("--niah-max-tokens", o.ask.niah_max_tokens, "tokens per NIAH answer")->capture_default_str();
   sub.add_option("--heads-file", args->heads_file, "heads.json of `qkrestore heads` (default: ranked here)");
   sub.add_option("--top-k", args->top_k, "candidates restoring the best 1..K KV groups")->capture_default_str();
   sub.add_option("--blend", args->blend, "blend alphas, comma-separated ('' for none)")->capture_default_str();
@@ -156,15 +189,17 @@ Action setup_sweep(CLI::App& sub) {
   sub.add_option("--min-gain-kept", args->min_gain_kept,
                  "rule: keep at least this percent of SFT's reasoning gain over base (replaces the McNemar rule; "
                  "does not tighten with more problems)");
-  sub.add_option("--serve-cmd", args->serve_cmd,
-                 "evaluate through your own server started per candidate, e.g. 'vllm serve {model} --port {port}' "
-                 "(default: the embedded engine in-process)");
-  sub.add_option("--serve-timeout", args->serve_timeout, "seconds a server may take to answer GET /v1/models")
-      ->capture_default_str();
+  sub.add_option("--units", args->units,
+                 "search: class x layer units to add to the best head repair, in the order to try them (e.g. "
+                 "mlp@0-2,mlp@3-5,linear@0-2); default: locate's ranking from --locate-file");
+  sub.add_option("--locate-file", args->locate_file, "search: locate.json of `qkrestore locate`; its forward ranking is the pool");
+  sub.add_option("--weights", args->weights, "search: blend weights of base to try per unit, ascending")->capture_default_str();
+  sub.add_option("--budget", args->budget, "search: candidates measured at most, the listed ones included")->capture_default_str();
+  sub.add_flag("--no-search", args->no_search, "list candidates only (no search even with --units or --locate-file)");
+  sub.add_flag("--no-prefill-reuse", args->no_prefill_reuse,
+               "every candidate prefills every prompt in full (the same answers, slower: for benchmarks)");
   sub.add_option("--write", args->write, "also write the recommended repair to this new directory");
-  sub.add_option("-j,--jobs", o.ask.jobs, "requests in flight")->capture_default_str();
   sub.add_option("--out", args->out, "directory: sweep.json, sweep.md, frontier.svg, report.html, candidates/")->required();
-  sub.add_flag("--quiet,-q", o.ask.quiet, "no progress on stderr");
   return [args]() { return run_sweep_command(*args); };
 }
 

@@ -90,14 +90,16 @@ std::vector<float> PrefillReuse::forward(std::span<const Segment> batch, LogitsF
   const auto record = records_.find(*key);
   std::vector<float> logits = record != records_.end() && mode_ == Mode::Reuse ? reuse_chunk(segment, record->second, which)
                                                                               : inner_->forward(batch, which);
-  if (record != records_.end() && record->second.prompts > 1) {
-    Shared kept{*segment.state, logits, which, record->second.prompts - 1, 0};
+  if (const auto seen = occurrences_.find(*key); seen != occurrences_.end() && seen->second > 1) {
+    Shared kept{*segment.state, logits, which, seen->second - 1, 0};
     kept.bytes = float_bytes(kept.logits);
     for (const auto& layer : kept.state.layers)
       kept.bytes += float_bytes(layer.conv) + float_bytes(layer.recurrent) + float_bytes(layer.keys) + float_bytes(layer.values);
-    if (stats_.recorded_bytes + shared_bytes_ + kept.bytes <= budget_) {
+    if (shared_bytes_ + kept.bytes <= budget_) {
       shared_bytes_ += kept.bytes;
       shared_.insert_or_assign(*key, std::move(kept));
+    } else {
+      ++stats_.unshared_for_budget;
     }
   }
   return logits;
@@ -105,8 +107,8 @@ std::vector<float> PrefillReuse::forward(std::span<const Segment> batch, LogitsF
 
 std::vector<float> PrefillReuse::record_chunk(const Segment& segment, LogitsFor which) {
   const std::size_t tokens = segment.tokens.size();
-  if (auto it = records_.find(key_); it != records_.end()) ++it->second.prompts;
-  const bool keep = tokens >= min_tokens_ && !records_.count(key_);
+  if (tokens < min_tokens_) return inner_->forward({&segment, 1}, which);
+  const bool keep = occurrences_[key_]++ == 0;  // its first occurrence: record it (budget permitting)
   std::map<std::size_t, std::vector<float>> capture;
   if (keep)
     for (std::size_t l : levels_) capture[l];

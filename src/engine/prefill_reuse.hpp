@@ -12,16 +12,19 @@
 // computed. Decoding is never shared (the generated tokens differ per candidate).
 //
 // Prompts also share chunks among themselves: a NIAH grid's prompts hold the same haystack, so the chunks
-// before the needle recur from prompt to prompt. SFT's record counts the prompts each chunk occurs in; while
-// a candidate runs, the state after a recurring chunk (every layer's caches, and its logits) is kept until
-// its last occurrence, and the prompts after the first copy it instead of computing the chunk again.
+// before the needle recur from prompt to prompt. SFT's run counts the prompts each chunk occurs in (every
+// chunk, recorded or not); while a candidate runs, the state after a recurring chunk (every layer's caches,
+// and its logits) is kept until its last occurrence, and the prompts after the first copy it instead of
+// computing the chunk again. This is what a candidate changing layer 0 (the embeddings, the first
+// layer's feed-forward block) saves: the record gives it nothing.
 //
 // A chunk is recognised by everything fed to its sequence so far, in the same chunks: a forward of one
 // segment whose state is at position 0 starts a prompt, and the next forwards of that same state continue
 // it (generate_continuous prefills each admitted prompt this way, chunk by chunk, before decoding).
 // Memory is bounded: records stop when they would pass `budget_bytes` (the chunks not recorded are then
-// computed in full, as without reuse). Short chunks (under min_tokens) are not recorded: their prefill is
-// cheaper than copying the recurrent states.
+// computed in full, as without reuse), and the kept states of a candidate have a budget of the same size.
+// Short chunks (under min_tokens) are neither recorded nor shared: their prefill is cheaper than copying
+// the recurrent states.
 //
 // Not thread-safe: mode changes only while no forward runs (between candidates, as InMemorySurgery).
 #pragma once
@@ -41,6 +44,7 @@ struct PrefillReuseStats {
   std::size_t reused_chunks = 0, reused_tokens = 0;  // prefilled from a record
   std::size_t shared_chunks = 0, shared_tokens = 0;  // copied from an earlier prompt of the same candidate
   std::size_t skipped_for_budget = 0;                // chunks not recorded: over budget
+  std::size_t unshared_for_budget = 0;               // recurring chunks whose state was not kept: over budget
 };
 
 class PrefillReuse final : public CausalLM, public EditableModel {
@@ -70,7 +74,6 @@ class PrefillReuse final : public CausalLM, public EditableModel {
     std::vector<LayerCache> below;               // per layer below the highest level: recurrent and conv
                                                          // state after the chunk; keys/values: the chunk's rows only
     std::size_t bytes = 0;
-    std::size_t prompts = 1;                             // in how many prompts SFT met this chunk
   };
   // A candidate's state after a chunk that recurs, with that chunk's logits, kept for its next occurrences.
   struct Shared {
@@ -100,6 +103,7 @@ class PrefillReuse final : public CausalLM, public EditableModel {
   std::size_t tracked_position_ = 0;  // its position after the chunks seen
   std::vector<std::int32_t> key_;
   std::map<std::vector<std::int32_t>, Record> records_;
+  std::map<std::vector<std::int32_t>, std::size_t> occurrences_;  // per chunk of min_tokens or more: in how many prompts SFT met it
   std::map<std::vector<std::int32_t>, Shared> shared_;  // of the current weights only
   std::size_t shared_bytes_ = 0;
   PrefillReuseStats stats_;

@@ -29,73 +29,92 @@
 namespace qk::sweep {
 namespace {
 
-// The global layers: where candidates start to differ from SFT, so where prefill can be resumed.
+// The global layers: where the default candidates start to differ from SFT, so where prefill can be resumed.
 std::vector<std::size_t> global_layers(const Checkpoint& base, const Checkpoint& sft, const FamilyTable& table) {
   std::vector<std::size_t> layers;
   for (int l : make_plan(base, sft, Selection{}, table).selected_layers) layers.push_back(static_cast<std::size_t>(l));
   return layers;
 }
 
+// One model held in the engine, with its weight edits and its recorded prefill: SFT (candidates take
+// base's rows) or base (reverse candidates take SFT's rows).
+struct Host {
+  Host(const std::filesystem::path& dir, const Checkpoint& source, const Checkpoint& held, const FamilyTable& table,
+       const std::vector<std::size_t>& levels, const EmbeddedOptions& options) {
+    std::unique_ptr<engine::CausalLM> model = engine::load_causal_lm(dir);
+    if (options.prefill_reuse) {
+      auto wrapped = std::make_unique<engine::PrefillReuse>(std::move(model), levels, options.reuse_budget_bytes);
+      reuse = wrapped.get();
+      model = std::move(wrapped);
+    }
+    if (!std::filesystem::exists(dir / "tokenizer.json"))
+      fail(ErrorKind::Io, "{} has no tokenizer.json (the engine needs it to turn text into tokens)", dir.string());
+    engine::CausalLM* raw = model.get();
+    service = std::make_shared<engine_service::EngineService>(std::move(model), Tokenizer::from_file(dir / "tokenizer.json"));
+    surgery.emplace(*raw, source, held, table);
+  }
+  // Weights change only here, while no request runs: the engine thread is idle.
+  void as_is() {
+    surgery->undo();
+    if (reuse) reuse->record();
+  }
+  void edited(const RepairSpec& spec) {
+    const SurgeryPlan& plan = surgery->apply(spec);
+    if (!reuse) return;
+    if (const auto first = plan.first_changed_layer()) reuse->reuse_from(*first);
+    else reuse->pass_through();
+  }
+
+  engine::PrefillReuse* reuse = nullptr;  // owned by the service's model
+  std::shared_ptr<engine_service::EngineService> service;
+  std::optional<heads::InMemorySurgery> surgery;  // after the service: undone before the model goes
+};
+
 class EmbeddedCandidates final : public CandidateBackends {
  public:
   EmbeddedCandidates(const std::filesystem::path& base_dir, const std::filesystem::path& sft_dir, const FamilyTable& table,
                      EmbeddedOptions options)
-      : base_dir_(base_dir), base_(base_dir), sft_(sft_dir) {
-    std::unique_ptr<engine::CausalLM> model = engine::load_causal_lm(sft_dir);
-    if (options.prefill_reuse) {
-      auto reuse = std::make_unique<engine::PrefillReuse>(std::move(model), global_layers(base_, sft_, table), options.reuse_budget_bytes);
-      reuse_ = reuse.get();
-      model = std::move(reuse);
-    }
-    if (!std::filesystem::exists(sft_dir / "tokenizer.json"))
-      fail(ErrorKind::Io, "{} has no tokenizer.json (the engine needs it to turn text into tokens)", sft_dir.string());
-    engine::CausalLM* held = model.get();
-    sft_service_ = std::make_shared<engine_service::EngineService>(std::move(model), Tokenizer::from_file(sft_dir / "tokenizer.json"));
-    surgery_.emplace(*held, base_, sft_, table);
+      : base_dir_(base_dir), sft_dir_(sft_dir), base_(base_dir), sft_(sft_dir), table_(table), options_(std::move(options)) {
+    if (options_.levels.empty()) options_.levels = global_layers(base_, sft_, table_);
+    sft_host_.emplace(sft_dir, base_, sft_, table_, options_.levels, options_);
   }
 
   Answerers start(const Candidate& candidate, const std::filesystem::path&) override {
     release();
-    // Weights change only here, while no request runs: the engine thread is idle.
-    switch (candidate.kind) {
-      case CandidateKind::Sft:
-        surgery_->undo();
-        if (reuse_) reuse_->record();
-        backend_ = backend::make_embedded_backend(sft_service_, "sft");
-        break;
-      case CandidateKind::Base:
-        if (!base_service_) base_service_ = engine_service::EngineService::open(base_dir_);
-        backend_ = backend::make_embedded_backend(base_service_, "base");
-        break;
-      case CandidateKind::Surgery: {
-        const SurgeryPlan& plan = surgery_->apply(candidate.spec);
-        if (reuse_) {
-          if (const auto first = plan.first_changed_layer()) reuse_->reuse_from(*first);
-          else reuse_->pass_through();
-        }
-        backend_ = backend::make_embedded_backend(sft_service_, candidate.name);
-        break;
-      }
-    }
+    Host& host = candidate.kind == CandidateKind::Base || candidate.kind == CandidateKind::ReverseSurgery ? base_host() : *sft_host_;
+    if (candidate.kind == CandidateKind::Sft || candidate.kind == CandidateKind::Base) host.as_is();
+    else host.edited(candidate.spec);
+    backend_ = backend::make_embedded_backend(host.service, candidate.name);
     return {backend_.get(), nullptr};
   }
   void release() override { backend_.reset(); }
 
   std::string savings() const override {
-    if (!reuse_) return "";
-    const engine::PrefillReuseStats& s = reuse_->stats();
-    return fmt::format("prefill reuse: {} prompt tokens recorded from SFT ({} chunks, {:.0f} MB), {} prefilled from the record "
-                       "({} chunks), {} copied from an earlier prompt ({} chunks){}", s.recorded_tokens, s.recorded_chunks,
-                       s.recorded_bytes / 1e6, s.reused_tokens, s.reused_chunks, s.shared_tokens, s.shared_chunks,
-                       s.skipped_for_budget ? fmt::format(", {} chunks over budget", s.skipped_for_budget) : "");
+    std::string text;
+    for (const auto* host : {&sft_host_, &base_host_}) {
+      if (!*host || !(*host)->reuse) continue;
+      const engine::PrefillReuseStats& s = (*host)->reuse->stats();
+      text += fmt::format("{}prefill reuse ({}): {} prompt tokens recorded ({} chunks, {:.0f} MB), {} prefilled from the record "
+                          "({} chunks), {} copied from an earlier prompt ({} chunks){}{}", text.empty() ? "" : "; ",
+                          host == &sft_host_ ? "SFT" : "base", s.recorded_tokens, s.recorded_chunks, s.recorded_bytes / 1e6,
+                          s.reused_tokens, s.reused_chunks, s.shared_tokens, s.shared_chunks,
+                          s.skipped_for_budget ? fmt::format(", {} chunks not recorded (over budget)", s.skipped_for_budget) : "",
+                          s.unshared_for_budget ? fmt::format(", {} recurring chunks not kept (over budget)", s.unshared_for_budget) : "");
+    }
+    return text;
   }
 
  private:
-  std::filesystem::path base_dir_;
+  Host& base_host() {
+    if (!base_host_) base_host_.emplace(base_dir_, sft_, base_, table_, options_.levels, options_);  // takes SFT's rows into base
+    return *base_host_;
+  }
+
+  std::filesystem::path base_dir_, sft_dir_;
   Checkpoint base_, sft_;
-  engine::PrefillReuse* reuse_ = nullptr;  // owned by the SFT service's model
-  std::shared_ptr<engine_service::EngineService> sft_service_, base_service_;
-  std::optional<heads::InMemorySurgery> surgery_;  // after the service: undone before the model goes
+  FamilyTable table_;
+  EmbeddedOptions options_;
+  std::optional<Host> sft_host_, base_host_;
   std::unique_ptr<backend::Backend> backend_;
 };
 
@@ -143,20 +162,24 @@ class ServedCandidates final : public CandidateBackends {
   Answerers start(const Candidate& candidate, const std::filesystem::path& candidate_dir) override {
     release();
     std::filesystem::path model_dir = candidate.kind == CandidateKind::Base ? base_dir_ : sft_dir_;
-    if (candidate.kind == CandidateKind::Surgery) {
+    if (candidate.kind == CandidateKind::Surgery || candidate.kind == CandidateKind::ReverseSurgery) {
       std::error_code error;
       std::filesystem::create_directories(options_.scratch, error);
       if (error) fail(ErrorKind::Io, "cannot create {}: {}", options_.scratch.string(), error.message());
       scratch_model_ = options_.scratch / candidate.name;
-      Checkpoint base(base_dir_), sft(sft_dir_);
-      const SurgeryPlan plan = make_plan(base, sft, candidate.spec.selection, table_);
+      // A reverse candidate is the same surgery with the roles swapped: base's files, SFT's rows.
+      const bool reverse = candidate.kind == CandidateKind::ReverseSurgery;
+      const std::filesystem::path& source_dir = reverse ? sft_dir_ : base_dir_;
+      const std::filesystem::path& held_dir = reverse ? base_dir_ : sft_dir_;
+      Checkpoint source(source_dir), held(held_dir);
+      const SurgeryPlan plan = make_plan(source, held, candidate.spec.selection, table_);
       OutputOptions out;
       out.out = scratch_model_;
       out.overwrite = true;
       out.quiet = true;
-      out.command_line = candidate.spec.command(base_dir_.string(), sft_dir_.string(), scratch_model_.string());
+      out.command_line = candidate.spec.command(source_dir.string(), held_dir.string(), scratch_model_.string());
       out.selection = candidate.spec.selection;
-      write_output(base, sft, plan, *candidate.spec.make_method(), out);
+      write_output(source, held, plan, *candidate.spec.make_method(), out);
       model_dir = scratch_model_;
     }
     const int port = free_port();

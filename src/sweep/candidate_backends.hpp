@@ -2,13 +2,15 @@
 //  - In process (EmbeddedCandidates): the SFT model loaded once in the embedded engine; each candidate's
 //    rows are written into it in memory (heads/candidate.hpp) and undone before the next. No checkpoint.
 //    The prompts' prefill below a candidate's first changed layer is taken from SFT's (engine/prefill_reuse.hpp).
-//  - The user's own server (ServedCandidates): the candidate checkpoint written to a scratch folder,
+//  - The user's own server (ServedCandidates): the candidate checkpoint written to a scratch folder (a
+//    reverse one is base's files with SFT's rows),
 //    the server started from a command template (`vllm serve {model} --port {port}`), waited for on
 //    GET /v1/models, used through the OpenAI client, stopped (its process group), the scratch removed.
 #pragma once
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "arch/profile.hpp"
 #include "io/checkpoint.hpp"
@@ -38,7 +40,8 @@ class CandidateBackends {
 
 struct EmbeddedOptions {
   bool prefill_reuse = true;                        // off: every candidate prefills every prompt in full
-  std::size_t reuse_budget_bytes = std::size_t{1} << 30;  // memory the reused prefill may hold
+  std::size_t reuse_budget_bytes = std::size_t{1} << 30;  // memory the reused prefill may hold, per model
+  std::vector<std::size_t> levels;  // layers candidates may start to differ at (empty: the global layers)
 };
 
 // `table` plans every candidate (the user's --arch-file table where given).

@@ -13,6 +13,7 @@ std::string Candidate::description() const {
     case CandidateKind::Sft: return "SFT unchanged";
     case CandidateKind::Base: return "base model";
     case CandidateKind::Surgery: return spec.label();
+    case CandidateKind::ReverseSurgery: return "base + SFT's: " + spec.label();
   }
   return "";
 }

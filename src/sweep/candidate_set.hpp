@@ -11,13 +11,16 @@
 
 namespace qk::sweep {
 
-enum class CandidateKind { Sft, Base, Surgery };
+// Surgery: SFT with the spec's selection taken from base; ReverseSurgery: base with the same selection
+// taken from SFT (`locate`'s reverse view: what SFT's change of those tensors alone does).
+enum class CandidateKind { Sft, Base, Surgery, ReverseSurgery };
 
 struct Candidate {
   std::string name;  // short, unique, used as its folder name: "restore", "layer-3", "top-2", "blend-0.5"
   CandidateKind kind = CandidateKind::Surgery;
-  RepairSpec spec;  // Surgery only
-  std::string description() const;  // the label of the surgery, or "SFT unchanged" / "base model"
+  RepairSpec spec;  // Surgery and ReverseSurgery only
+  // The label of the surgery ("base + SFT's: LABEL" for a reverse one), or "SFT unchanged" / "base model".
+  std::string description() const;
 };
 
 struct CandidateSetOptions {

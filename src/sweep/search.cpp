@@ -33,9 +33,9 @@ UnitExtent extent_of(const std::string& unit) {
   return e;
 }
 
-// Two units touch the same tensors: one class contains the other ("attn" holds "attn.qk") and their
-// layers intersect (a class without layers covers everything of its class).
-bool overlap(const std::string& a, const std::string& b) {
+}  // namespace
+
+bool units_overlap(const std::string& a, const std::string& b) {
   const UnitExtent x = extent_of(a), y = extent_of(b);
   auto within = [](const std::string& inner, const std::string& outer) {
     return inner == outer || inner.rfind(outer + ".", 0) == 0;
@@ -44,6 +44,13 @@ bool overlap(const std::string& a, const std::string& b) {
   if (x.first < 0 || y.first < 0) return true;
   return x.first <= y.last && y.first <= x.last;
 }
+
+std::optional<int> unit_first_layer(const std::string& unit) {
+  const UnitExtent e = extent_of(unit);
+  return e.first < 0 ? std::nullopt : std::optional<int>(e.first);
+}
+
+namespace {
 
 std::string weight_text(double w) { return fmt::format("{:g}", w); }
 
@@ -105,7 +112,7 @@ class Search {
       path_[*accepted].accepted = true;
       mark(*accepted, fmt::format("accepted at step {}", step));
       current_ = *accepted;
-      std::erase_if(next_pool, [&](const std::string& u) { return overlap(u, accepted_unit); });
+      std::erase_if(next_pool, [&](const std::string& u) { return units_overlap(u, accepted_unit); });
       pool = std::move(next_pool);
     }
   }

@@ -14,6 +14,7 @@
 // it was made and what came of it, for the report.
 #pragma once
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -64,5 +65,12 @@ SearchResult greedy_search(const SearchOptions& options, const RuleJudge& judge,
 
 // The weight the screen uses: the middle of the grid (the lower middle for an even count).
 double screening_weight(const std::vector<double>& weights);
+
+// Two units touch the same tensors: one class holds the other ("attn" holds "attn.qk") and their layers
+// meet (a class outside the layer stack meets every unit of its class). The search never adds a unit that
+// meets one already in the repair.
+bool units_overlap(const std::string& a, const std::string& b);
+// The first layer a unit ("mlp@3-5") changes; nullopt outside the layer stack ("embed").
+std::optional<int> unit_first_layer(const std::string& unit);
 
 }  // namespace qk::sweep

@@ -125,6 +125,34 @@ TEST(PrefillReuse, StaysWithinItsBudget) {
 // One NIAH prompt (two chunks: 1024 and about 350 tokens, 128 being kept for the answer) and one problem,
 // one request in flight: each candidate decodes one sequence at a time, so the comparison does not hang on
 // how requests happened to be batched.
+// A candidate that changes layer 0 gets nothing from the record, but still copies the chunks prompts share,
+// including a chunk too large to record.
+TEST(PrefillReuse, ChunksOverTheRecordBudgetAreStillShared) {
+  const Checkpoint base(kModels / "base"), sft(kModels / "cot");
+  auto plain = engine::load_causal_lm(kModels / "cot");
+  // 2 MB: a 256-token chunk's record (2.1 MB) does not fit, the state after it (1.9 MB) does.
+  engine::PrefillReuse reuse(engine::load_causal_lm(kModels / "cot"), {3, 7, 11}, 2'000'000, /*min_tokens=*/2);
+  heads::InMemorySurgery plain_surgery(*plain, base, sft, FamilyTable::builtin()), reuse_surgery(reuse, base, sft, FamilyTable::builtin());
+  std::vector<std::int32_t> first(356), second;
+  for (std::size_t i = 0; i < first.size(); ++i) first[i] = static_cast<std::int32_t>((i * 2654435761u) % 4000 + 10);
+  second.assign(first.begin(), first.begin() + 256);
+  for (std::size_t i = 0; i < 150; ++i) second.push_back(static_cast<std::int32_t>((i * 40503u) % 4000 + 10));
+  reuse.record();
+  prefill_and_decode(reuse, first);
+  prefill_and_decode(reuse, second);
+  EXPECT_EQ(reuse.stats().skipped_for_budget, 2u);  // the shared 256-token chunk, and the second prompt's own once the first's filled the budget
+
+  RepairSpec early;
+  early.selection.take = parse_take("mlp@0:0.5", "test");
+  plain_surgery.apply(early);
+  EXPECT_EQ(*reuse_surgery.apply(early).first_changed_layer(), 0u);
+  reuse.pass_through();
+  EXPECT_TRUE(same_bits(prefill_and_decode(reuse, first), prefill_and_decode(*plain, first)));
+  EXPECT_TRUE(same_bits(prefill_and_decode(reuse, second), prefill_and_decode(*plain, second)));
+  EXPECT_EQ(reuse.stats().shared_chunks, 1u);
+  EXPECT_EQ(reuse.stats().reused_chunks, 0u);
+}
+
 TEST(PrefillReuse, SweepAnswersTheSameWithAndWithoutIt) {
   test::TempDir dir;
   auto r = test::run_qkrestore("niah generate -q --tokenizer " + (kModels / "base").string() +
@@ -140,6 +168,11 @@ TEST(PrefillReuse, SweepAnswersTheSameWithAndWithoutIt) {
   set.with_base = false;
   auto candidates = make_candidates(set);  // sft, top-1, layer-3, layer-7, layer-11, restore: keep the first level and the last
   std::erase_if(candidates, [](const Candidate& c) { return c.name != "sft" && c.name != "top-1" && c.name != "layer-11"; });
+  // And the reverse view on base: base as it is (recorded), base with SFT's Q/K rows of layer 11 (from the record).
+  candidates.push_back({"base", CandidateKind::Base, {}});
+  Candidate reverse{"reverse-11", CandidateKind::ReverseSurgery, {}};
+  reverse.spec.selection.layers = std::set<int>{11};
+  candidates.push_back(reverse);
   SweepOptions o;
   o.base = kModels / "base";
   o.sft = kModels / "cot";
@@ -151,15 +184,19 @@ TEST(PrefillReuse, SweepAnswersTheSameWithAndWithoutIt) {
   o.ask.niah_max_tokens = 12;
   o.ask.jobs = 1;
   o.ask.quiet = true;
-  std::map<std::string, std::vector<std::string>> answers[2];
+  std::map<std::string, std::vector<std::string>> answers[3];
   std::string savings;
-  for (int reuse = 0; reuse < 2; ++reuse) {
-    o.out = dir / (reuse ? "reuse" : "plain");
+  for (int reuse = 0; reuse < 3; ++reuse) {  // 2: through `qkrestore serve`, SFT and the reverse candidate
+    o.out = dir / std::to_string(reuse);
     EmbeddedOptions e;
     e.prefill_reuse = reuse == 1;
-    auto backends = make_embedded_candidates(o.base, o.sft, FamilyTable::builtin(), e);
-    run_sweep(o, candidates, *backends);
-    if (reuse) savings = backends->savings();
+    ServeOptions serve;
+    serve.command = "'" + std::string(QK_BINARY) + "' serve --model {model} --port {port}";
+    serve.scratch = o.out / "scratch";
+    auto backends = reuse < 2 ? make_embedded_candidates(o.base, o.sft, FamilyTable::builtin(), e)
+                             : make_served_candidates(o.base, o.sft, FamilyTable::builtin(), serve);
+    run_sweep(o, reuse < 2 ? candidates : std::vector<Candidate>{candidates[0], reverse}, *backends);
+    if (reuse == 1) savings = backends->savings();
     for (const auto& c : candidates)
       for (const char* file : {"niah/predictions.jsonl", "eval/predictions.jsonl"}) {
         std::ifstream in(o.out / "candidates" / c.name / file);
@@ -171,11 +208,17 @@ TEST(PrefillReuse, SweepAnswersTheSameWithAndWithoutIt) {
     ASSERT_EQ(answers[0][c.name].size(), 2u) << c.name;
     EXPECT_EQ(answers[1][c.name], answers[0][c.name]) << c.name;
   }
+  EXPECT_EQ(answers[2]["reverse-11"], answers[0]["reverse-11"]);  // the reverse checkpoint, served
+  EXPECT_EQ(answers[2]["sft"], answers[0]["sft"]);
+  EXPECT_NE(answers[0]["reverse-11"], answers[0]["base"]) << "SFT's layer-11 Q/K rows change base's answers";
   // SFT recorded both chunks of the NIAH prompt (the problem is too short to record); top-1 (from layer 3)
-  // and layer-11 each prefilled them from the record.
-  ASSERT_EQ(answers[0].size(), 3u);
-  EXPECT_NE(savings.find("(2 chunks,"), std::string::npos) << savings;
-  EXPECT_NE(savings.find("from the record (4 chunks)"), std::string::npos) << savings;
+  // and layer-11 each prefilled them from the record; base recorded them for the reverse candidate.
+  const std::size_t sft = savings.find("(SFT): "), base = savings.find("(base): ");
+  ASSERT_TRUE(sft != std::string::npos && base != std::string::npos && sft < base) << savings;
+  EXPECT_NE(savings.substr(sft, base - sft).find("recorded (2 chunks,"), std::string::npos) << savings;
+  EXPECT_NE(savings.substr(sft, base - sft).find("from the record (4 chunks)"), std::string::npos) << savings;
+  EXPECT_NE(savings.substr(base).find("recorded (2 chunks,"), std::string::npos) << savings;
+  EXPECT_NE(savings.substr(base).find("from the record (2 chunks)"), std::string::npos) << savings;
 }
 
 }  // namespace
