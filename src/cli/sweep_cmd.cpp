@@ -7,6 +7,8 @@
 #include "cli/surgery_args.hpp"
 #include "heads/heads.hpp"
 #include "io/checkpoint.hpp"
+#include "locate/grid.hpp"
+#include "locate/locate.hpp"
 #include "locate/report.hpp"
 #include "sweep/units.hpp"
 #include "surgery/output.hpp"
@@ -39,6 +41,24 @@ std::vector<double> parse_alphas(const std::string& text, const char* option) {
   return alphas;
 }
 
+// The pool of --search: each class a repair can take (those the pair holds) over each quarter of the
+// depth, cut to the layers holding it (locate's grid), the early quarters first: where pilot 5 found the
+// damage, so the screen meets them before the budget runs out.
+std::vector<std::string> class_units(const Checkpoint& base, const Checkpoint& sft, const FamilyTable& table, int layers) {
+  const std::vector<sweep::TensorClass> classes =
+      sweep::tensor_classes(base, sft, table, {"mlp", "moe", "linear", "attn", "norm", "embed", "lm_head"});
+  std::vector<std::string> units;
+  for (const auto& c : classes)
+    if (!c.layers) units.push_back(c.name);  // outside the layer stack: last
+  std::vector<std::string> per_layer;
+  for (const auto& range : locate::quarter_ranges(layers))
+    for (const auto& c : classes)
+      if (c.layers)
+        if (auto site = locate::site_of(c, range)) per_layer.push_back(site->unit());
+  per_layer.insert(per_layer.end(), units.begin(), units.end());
+  return per_layer;
+}
+
 // "mlp@0-2,attn.qk@3:3" -> its units (a unit holds no comma).
 std::vector<std::string> split_units(const std::string& text) {
   std::vector<std::string> units;
@@ -62,7 +82,7 @@ struct SweepArgs {
   // The search: its pool (--units, or --locate-file's forward ranking), weights and budget.
   std::string units, locate_file, weights = "0.25,0.5,1";
   std::size_t budget = 20;
-  bool no_search = false, no_prefill_reuse = false;
+  bool search = false, no_search = false, no_prefill_reuse = false;
   CLI::App* app = nullptr;
   double min_reasoning = -1, min_recall = -1, min_gain_kept = -1;
 };
@@ -88,6 +108,13 @@ int run_sweep_command(SweepArgs& args) {
   if (!args.no_search) {
     if (!args.units.empty()) pool = split_units(args.units);
     else if (!args.locate_file.empty()) pool = locate::read_forward_ranking(args.locate_file);
+    else if (args.search) {
+      const Checkpoint base(o.base), sft(o.sft);
+      pool = class_units(base, sft, table, static_cast<int>(make_plan(base, sft, Selection{}, table).layers.size()));
+    }
+    if (pool.empty() && (args.search || !args.locate_file.empty()))
+      fail(ErrorKind::Usage, "the search has no unit to try: {}", args.search ? "the pair holds none of the classes"
+                                                                              : args.locate_file + " ranks no site that won recall back");
   }
   // Searching replaces the listing: unless asked for, the listed candidates are the reference points
   // (SFT, base, the one-group repair the search starts from, the paper's restore).
@@ -195,6 +222,9 @@ Action setup_sweep(CLI::App& sub) {
   sub.add_option("--locate-file", args->locate_file, "search: locate.json of `qkrestore locate`; its forward ranking is the pool");
   sub.add_option("--weights", args->weights, "search: blend weights of base to try per unit, ascending")->capture_default_str();
   sub.add_option("--budget", args->budget, "search: candidates measured at most, the listed ones included")->capture_default_str();
+  sub.add_flag("--search", args->search,
+               "search over the tensor classes (mlp, moe, linear, attn, norm per quarter of the depth, embed, lm_head), "
+               "early layers first; --units or --locate-file give the pool instead");
   sub.add_flag("--no-search", args->no_search, "list candidates only (no search even with --units or --locate-file)");
   sub.add_flag("--no-prefill-reuse", args->no_prefill_reuse,
                "every candidate prefills every prompt in full (the same answers, slower: for benchmarks)");

@@ -185,4 +185,47 @@ TEST(SweepCli, AFamilyOnlyTheArchFileDefinesRunsAWholeSweep) {
   for (const auto& c : sweep["candidates"]) EXPECT_TRUE(c.contains("recall")) << c.dump();
 }
 
+// Issue 23 item 3: `sweep --search` searches from the best head repair over the tensor classes (a unit per
+// class and quarter of the depth), out of sample with selection sets: the path chosen on them, the reference
+// points and the pick reported on the test sets; the search path in sweep.json and sweep.md.
+TEST(SweepCli, SearchesFromTheBestHeadRepairOutOfSample) {
+  qk::test::TempDir dir;
+  const std::string models = (qk::test::source_dir() / "models").string();
+  for (const char* seed : {"3", "4"}) {
+    auto r = qk::test::run_qkrestore("niah generate -q --tokenizer " + models + "/base --tasks niah_single_2 --lengths 1K "
+                                     "--samples 2 --seed " + std::string(seed) + " --template chatml --out " +
+                                     (dir / (std::string(seed) + ".jsonl")).string());
+    ASSERT_EQ(r.status, 0) << r.output;
+  }
+  std::ofstream(dir / "heads.json") << R"([{"layer": 3, "kv_group": 0}])";
+  const std::string problems = (qk::test::source_dir() / "data/reasoning/selection.jsonl").string();
+  const std::string common = "sweep -q --base " + models + "/base --sft " + models + "/cot --niah " + (dir / "3.jsonl").string() +
+                             " --reasoning " + problems + " --niah-select " + (dir / "4.jsonl").string() + " --reasoning-select " +
+                             problems + " --reasoning-limit 2 --max-tokens 24 --niah-max-tokens 12 --heads-file " +
+                             (dir / "heads.json").string() + " --no-base --weights 0.5,1 --budget 6";
+  auto r = qk::test::run_qkrestore(common + " --search --out " + (dir / "out").string());
+  ASSERT_EQ(r.status, 0) << r.output;
+  const json sweep = read_json(dir / "out/sweep.json");
+  EXPECT_EQ(sweep["picked_on"], "selection");
+  // Listed: SFT, the one-group repair top-1 (the start), the paper's restore; then the search within the budget of 6.
+  ASSERT_EQ(sweep["selection"].size(), 6u) << sweep.dump();
+  const json& path = sweep["search"]["path"];
+  ASSERT_EQ(path.size(), 4u) << sweep["search"].dump();
+  EXPECT_EQ(path[0]["candidate"], "top-1");
+  EXPECT_EQ(path[0]["kind"], "start");
+  // The screen: the first units of the pool (the first quarter of the depth, layers 0-2) at the middle weight.
+  EXPECT_EQ(path[1]["moves"], "mlp@0-2:0.5");
+  EXPECT_EQ(path[2]["moves"], "linear@0-2:0.5");
+  EXPECT_NE(sweep["search"]["stopped"].get<std::string>().find("budget"), std::string::npos) << sweep["search"].dump();
+  const std::string md = [&] {
+    std::ifstream in(dir / "out/sweep.md");
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }();
+  EXPECT_NE(md.find("## The search (4 measured"), std::string::npos) << md;
+  EXPECT_NE(md.find("on the selection sets"), std::string::npos) << md;
+
+  r = qk::test::run_qkrestore(common + " --locate-file " + (dir / "3.jsonl").string() + " --out " + (dir / "bad").string());
+  EXPECT_NE(r.status, 0) << r.output;
+}
+
 }  // namespace
