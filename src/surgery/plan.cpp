@@ -81,6 +81,7 @@ class Planner {
     }
     if (!options_.take.empty()) take_classes(plan);
     if (options_.tensors_regex) apply_tensor_regex(plan.selected_layers);
+    if (options_.exclude_regex) apply_exclusion();
     order_as_in_sft(plan);
     note_dtype_conversions(plan);
     return plan;
@@ -312,13 +313,16 @@ class Planner {
 
   // --tensors REGEX: keep the planned tensors whose name matches, and add every other matching
   // tensor of the selected layers (or outside the layer stack) whole.
-  void apply_tensor_regex(const std::vector<int>& selected_layers) {
-    std::regex pattern;
+  static std::regex option_regex(const char* option, const std::string& text) {
     try {
-      pattern = std::regex(*options_.tensors_regex);
+      return std::regex(text);
     } catch (const std::regex_error& e) {
-      fail(ErrorKind::Usage, "--tensors '{}' is not a valid regular expression: {}", *options_.tensors_regex, e.what());
+      fail(ErrorKind::Usage, "{} '{}' is not a valid regular expression: {}", option, text, e.what());
     }
+  }
+
+  void apply_tensor_regex(const std::vector<int>& selected_layers) {
+    const std::regex pattern = option_regex("--tensors", *options_.tensors_regex);
     std::erase_if(planned_, [&](const auto& entry) { return !std::regex_search(entry.first, pattern); });
     std::set<int> layers(selected_layers.begin(), selected_layers.end());
     std::vector<std::string> unused_notes;
@@ -332,6 +336,17 @@ class Planner {
     if (planned_.empty())
       fail(ErrorKind::Usage, "--tensors '{}' matches no tensor of the selected layers ({})", *options_.tensors_regex,
            fmt::join(selected_layers, ","));
+  }
+
+  // --exclude REGEX: whatever the other options selected, the tensors whose name matches stay SFT's
+  // (e.g. every class of layers 0-3 but their down projections). Refused when it leaves nothing.
+  void apply_exclusion() {
+    const std::regex pattern = option_regex("--exclude", *options_.exclude_regex);
+    const std::size_t selected = planned_.size();
+    std::erase_if(planned_, [&](const auto& entry) { return std::regex_search(entry.first, pattern); });
+    if (planned_.empty())
+      fail(ErrorKind::Usage, "--exclude '{}' matches all {} selected tensors: nothing would come from base", *options_.exclude_regex,
+           selected);
   }
 
   void order_as_in_sft(SurgeryPlan& plan) {

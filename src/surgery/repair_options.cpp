@@ -90,6 +90,22 @@ Row switch_row(const char* flag, const char* help, const char* label, const char
           [](RepairSpec& s, const Json& v, const std::string& where) { s.selection.*Field = json_as<bool>(v, where); }};
 }
 
+// A text option of the selection: one optional string field, stored as given. Absent, it is written
+// as null when kNullWhenAbsent (the fields qkrestore.json always had) and not at all otherwise (options
+// added later: outputs that do not use them keep their bytes).
+template <std::optional<std::string> Selection::*Field, bool kNullWhenAbsent>
+Row text_row(const char* flag, const char* value_name, const char* help, const char* label, const char* json_key) {
+  return {{flag, value_name, help, kAll, true}, label, json_key,
+          [](RepairSpec& s, const std::string& v, const std::string&) { s.selection.*Field = v; },
+          [](const RepairSpec& s) { return s.selection.*Field; },
+          [](const RepairSpec& s) {
+            return s.selection.*Field || kNullWhenAbsent ? optional_json(s.selection.*Field) : Json(Json::value_t::discarded);
+          },
+          [](RepairSpec& s, const Json& v, const std::string& where) {
+            if (!v.is_null()) s.selection.*Field = json_as<std::string>(v, where);
+          }};
+}
+
 const std::vector<Row>& rows() {
   static const std::vector<Row> table = {
       // ---- the method's parameters (method_options) ----
@@ -186,14 +202,12 @@ const std::vector<Row>& rows() {
            fail(ErrorKind::Format, "{}: {}", where, e.what());
          }
        }},
-      {{"--tensors", "REGEX", "only tensors whose name matches REGEX (others of the selected layers are added whole)", kAll, true},
-       "tensors", "tensors",
-       [](RepairSpec& s, const std::string& v, const std::string&) { s.selection.tensors_regex = v; },
-       [](const RepairSpec& s) { return s.selection.tensors_regex; },
-       [](const RepairSpec& s) { return optional_json(s.selection.tensors_regex); },
-       [](RepairSpec& s, const Json& v, const std::string& where) {
-         if (!v.is_null()) s.selection.tensors_regex = json_as<std::string>(v, where);
-       }},
+      text_row<&Selection::tensors_regex, true>("--tensors", "REGEX",
+                                          "only tensors whose name matches REGEX (others of the selected layers are added whole)",
+                                          "tensors", "tensors"),
+      text_row<&Selection::exclude_regex, false>("--exclude", "REGEX",
+                                          "leave the selected tensors whose name matches REGEX as SFT's (applied last)", "exclude",
+                                          "exclude"),
       switch_row<&Selection::include_sliding>("--include-sliding", "also restore sliding-window attention layers", "+sliding",
                                               "include_sliding"),
       switch_row<&Selection::include_gate>("--include-gate", "restore the output-gate rows of gated query projections too", "+gate",

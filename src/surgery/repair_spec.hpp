@@ -76,6 +76,7 @@ std::string take_text(const std::vector<TakeItem>& items);
 struct Selection {
   std::optional<std::set<int>> layers;       // --layers: replaces the default choice of layers
   std::optional<std::string> tensors_regex;  // --tensors: restricts to / extends by matching tensor names
+  std::optional<std::string> exclude_regex;  // --exclude: selected tensors left as SFT's
   std::optional<HeadSpec> heads;             // --heads: only these KV groups / query heads
   bool include_sliding = false;              // --include-sliding
   bool include_gate = false;                 // --include-gate

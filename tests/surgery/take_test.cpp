@@ -1,6 +1,7 @@
 // --take: tensor classes by layer, with per-item blend weights. The grammar round-trips and names the
 // bad part; the existing options map onto the same rows; outputs are exact (restore: base's bytes;
-// a weight: blend's arithmetic and rounding) and re-checked by verify from qkrestore.json.
+// a weight: blend's arithmetic and rounding) and re-checked by verify from qkrestore.json. --exclude
+// leaves matching tensors of any selection as SFT's.
 #include <cstring>
 
 #include <gtest/gtest.h>
@@ -173,6 +174,40 @@ TEST(Take, WhatAModelCannotTakeIsRefusedNamingIt) {
   expect_plan_error({"--take", "attn.qk@3:5"}, {"KV group 5 is out of range"});
   expect_plan_error({"--heads", "3:1", "--take", "attn.qk@3:1:0.5"}, {"self_attn.k_proj.weight", "different weights", "0.5"});
   expect_plan_error({"--take", "ffn@0", "--with-qk-norm"}, {"--with-qk-norm", "attn.qk_norm"});
+}
+
+// --exclude: the option added in surgery/ alone (the spec's field, the codec's row, the plan's step).
+TEST(Exclude, LeavesMatchingTensorsAsSftsAndRoundTrips) {
+  const Checkpoint base(kDense / "base"), sft(kDense / "sft");
+  const RepairSpec spec = take_spec(MethodKind::Restore, {"--take", "mlp@1-2", "--exclude", "down_proj"});
+  EXPECT_EQ(RepairSpec::parse_args(MethodKind::Restore, spec.to_args()), spec);
+  EXPECT_EQ(RepairSpec::from_json(spec.to_json(), "test"), spec);
+  EXPECT_EQ(spec.label(), "restore exclude=down_proj take=mlp@1-2");
+  EXPECT_EQ(spec.command("B", "S", "O"), "qkrestore restore --base B --sft S --out O --exclude down_proj --take mlp@1-2");
+  std::set<std::string> planned;
+  for (const auto& t : make_plan(base, sft, spec.selection, FamilyTable::builtin()).tensors) planned.insert(t.name);
+  EXPECT_EQ(planned, (std::set<std::string>{"model.layers.1.mlp.gate_proj.weight", "model.layers.1.mlp.up_proj.weight",
+                                            "model.layers.2.mlp.gate_proj.weight", "model.layers.2.mlp.up_proj.weight"}));
+  test::TempDir tmp;
+  const Checkpoint out(write(base, sft, spec, tmp / "out"));
+  for (const auto& name : sft.tensor_names())
+    EXPECT_TRUE(same_tensor_bytes(out.at(name), planned.count(name) ? base.at(name) : sft.at(name))) << name;
+  EXPECT_EQ(RepairSpec::from_json(read_json_file(tmp / "out" / "qkrestore.json"), "qkrestore.json"), spec);
+  const VerifyReport report = verify_output(base, sft, tmp / "out", FamilyTable::builtin(), true);
+  EXPECT_TRUE(report.problems.empty()) << report.problems.front();
+  // With the default selection (every global layer's W_Q/W_K): restore all but one layer's keys.
+  std::set<std::string> restored;
+  for (const auto& t : make_plan(base, sft, take_spec(MethodKind::Restore, {"--exclude", "layers\\.3\\.self_attn\\.k_proj"}).selection,
+                                 FamilyTable::builtin()).tensors)
+    restored.insert(t.name);
+  EXPECT_FALSE(restored.count("model.layers.3.self_attn.k_proj.weight"));
+  EXPECT_TRUE(restored.count("model.layers.3.self_attn.q_proj.weight"));
+  EXPECT_TRUE(restored.count("model.layers.0.self_attn.k_proj.weight"));
+}
+
+TEST(Exclude, NothingLeftOrABadPatternIsRefused) {
+  expect_plan_error({"--take", "ffn@0", "--exclude", "mlp"}, {"--exclude 'mlp'", "matches all", "nothing would come from base"});
+  expect_plan_error({"--exclude", "k_proj("}, {"--exclude 'k_proj('", "not a valid regular expression"});
 }
 
 }  // namespace
