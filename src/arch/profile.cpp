@@ -178,6 +178,7 @@ FamilyProfile parse_family(const std::string& model_type, const json& j, const j
   }
   for (const auto& t : *tensors) f.global_tensors.push_back(parse_tensor_template(t, ctx));
   if (j.contains("classes")) f.class_templates = parse_classes(j["classes"], defaults, ctx);
+  if (j.contains("engine_tensors")) f.engine_tensors = EngineTensorNames::from_json(j["engine_tensors"], label + ": " + ctx.where);
   if (f.kind_sources.empty() && !f.default_kind) ctx.error("needs 'layer_kinds' or 'default_kind'");
   return f;
 }

@@ -10,6 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "arch/engine_tensors.hpp"
+
 namespace qk {
 
 enum class LayerKind { Global, Sliding, Linear, Mlp, Moe };
@@ -77,6 +79,7 @@ struct FamilyProfile {
   std::vector<TensorTemplate> global_tensors;
   std::vector<std::string> ffn_tensors;  // name parts of feed-forward tensors
   std::vector<ClassTemplate> class_templates;  // "classes"; attn.q/attn.k come from global_tensors
+  EngineTensorNames engine_tensors;  // the exact names the embedded engine loads; empty for families it does not run
 };
 
 class FamilyTable {

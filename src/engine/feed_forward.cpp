@@ -13,21 +13,37 @@ namespace {
 using I = std::int64_t;
 }
 
-SwiGluMlp::SwiGluMlp(std::size_t hidden, std::size_t intermediate, const WeightSource& w, const std::string& p)
+SwiGluNames SwiGluNames::of(const EngineTensorNames& names, EngineRole gate, EngineRole up, EngineRole down,
+                            std::size_t layer, std::size_t expert) {
+  return {names.name(gate, layer, expert), names.name(up, layer, expert), names.name(down, layer, expert)};
+}
+
+SwiGluMlp::SwiGluMlp(std::size_t hidden, std::size_t intermediate, const WeightSource& w, const SwiGluNames& names)
     : hidden_(hidden), intermediate_(intermediate) {
-  gate_up_[0] = w.matrix(p + "gate_proj.weight", {I(intermediate), I(hidden)});
-  gate_up_[1] = w.matrix(p + "up_proj.weight", {I(intermediate), I(hidden)});
-  down_ = w.matrix(p + "down_proj.weight", {I(hidden), I(intermediate)});
+  gate_up_[0] = w.matrix(names.gate, {I(intermediate), I(hidden)});
+  gate_up_[1] = w.matrix(names.up, {I(intermediate), I(hidden)});
+  down_ = w.matrix(names.down, {I(hidden), I(intermediate)});
 }
 
 SwiGluMlp::SwiGluMlp(std::size_t hidden, std::size_t intermediate, Matrix gate, Matrix up, Matrix down)
     : hidden_(hidden), intermediate_(intermediate), gate_up_{std::move(gate), std::move(up)}, down_(std::move(down)) {}
 
-std::span<float> SwiGluMlp::tensor(std::string_view name) {
-  if (name == "gate_proj.weight") return gate_up_[0].writable();
-  if (name == "up_proj.weight") return gate_up_[1].writable();
-  if (name == "down_proj.weight") return down_.writable();
+std::span<float> SwiGluMlp::writable(Part part) {
+  switch (part) {
+    case Part::Gate: return gate_up_[0].writable();
+    case Part::Up: return gate_up_[1].writable();
+    case Part::Down: return down_.writable();
+  }
   return {};
+}
+
+std::span<float> SwiGluMlp::tensor(EngineRole role, std::size_t) {
+  switch (role) {
+    case EngineRole::MlpGate: return writable(Part::Gate);
+    case EngineRole::MlpUp: return writable(Part::Up);
+    case EngineRole::MlpDown: return writable(Part::Down);
+    default: return {};
+  }
 }
 
 void SwiGluMlp::forward(const float* x, std::size_t rows, float* y) const {
@@ -46,45 +62,50 @@ void SwiGluMlp::forward(const float* x, std::size_t rows, float* y) const {
   matmul_wt(act, down_, y, rows);
 }
 
-SparseMoe::SparseMoe(const SparseMoeShape& s, const WeightSource& w, const std::string& p) : s_(s) {
+SparseMoe::SparseMoe(const SparseMoeShape& s, const WeightSource& w, const EngineTensorNames& names, std::size_t layer)
+    : s_(s) {
   const I H = I(s.hidden), In = I(s.expert_intermediate), E = I(s.experts);
-  router_ = w.matrix(p + "gate.weight", {E, H});
-  fused_experts_ = w.has(p + "experts.gate_up_proj");
+  router_ = w.matrix(names.name(EngineRole::MoeRouter, layer), {E, H});
+  fused_experts_ = names.has(EngineRole::MoeExpertsGateUp) && w.has(names.name(EngineRole::MoeExpertsGateUp, layer));
   if (fused_experts_) {
     // Views of the fused tensors: expert e's gate rows, up rows and down rows.
-    const Matrix gate_up = w.matrix(p + "experts.gate_up_proj", {E, 2 * In, H});
-    const Matrix down = w.matrix(p + "experts.down_proj", {E, H, In});
+    const Matrix gate_up = w.matrix(names.name(EngineRole::MoeExpertsGateUp, layer), {E, 2 * In, H});
+    const Matrix down = w.matrix(names.name(EngineRole::MoeExpertsDown, layer), {E, H, In});
     const std::size_t inter = s.expert_intermediate;
     for (std::size_t e = 0; e < s.experts; ++e)
       experts_.push_back(std::make_unique<SwiGluMlp>(s.hidden, inter, gate_up.rows_view(2 * inter * e, inter),
                                                      gate_up.rows_view(2 * inter * e + inter, inter),
                                                      down.rows_view(s.hidden * e, s.hidden)));
   } else {
-    for (std::size_t e = 0; e < s.experts; ++e)
-      experts_.push_back(std::make_unique<SwiGluMlp>(s.hidden, s.expert_intermediate, w,
-                                                     p + "experts." + std::to_string(e) + "."));
+    for (std::size_t e = 0; e < s.experts; ++e) {
+      const auto expert = SwiGluNames::of(names, EngineRole::MoeExpertGate, EngineRole::MoeExpertUp, EngineRole::MoeExpertDown, layer, e);
+      experts_.push_back(std::make_unique<SwiGluMlp>(s.hidden, s.expert_intermediate, w, expert));
+    }
   }
   if (s.shared_intermediate > 0) {
-    shared_ = std::make_unique<SwiGluMlp>(s.hidden, s.shared_intermediate, w, p + "shared_expert.");
-    shared_gate_ = w.matrix(p + "shared_expert_gate.weight", {1, H});
+    const auto shared = SwiGluNames::of(names, EngineRole::MoeSharedGate, EngineRole::MoeSharedUp, EngineRole::MoeSharedDown, layer);
+    shared_ = std::make_unique<SwiGluMlp>(s.hidden, s.shared_intermediate, w, shared);
+    shared_gate_ = w.matrix(names.name(EngineRole::MoeSharedSigmoidGate, layer), {1, H});
   }
 }
 
-std::span<float> SparseMoe::tensor(std::string_view name) {
-  if (name == "gate.weight") return router_.writable();
-  if (name == "shared_expert_gate.weight") return shared_gate_.writable();
-  constexpr std::string_view shared = "shared_expert.", experts = "experts.";
-  if (name.starts_with(shared)) return shared_ ? shared_->tensor(name.substr(shared.size())) : std::span<float>();
-  if (fused_experts_ || !name.starts_with(experts)) return {};
-  const std::string_view rest = name.substr(experts.size());
-  const std::size_t dot = rest.find('.');
-  std::size_t e = 0;
-  for (char c : rest.substr(0, dot)) {
-    if (c < '0' || c > '9') return {};
-    e = e * 10 + static_cast<std::size_t>(c - '0');
+std::span<float> SparseMoe::tensor(EngineRole role, std::size_t expert) {
+  using Part = SwiGluMlp::Part;
+  auto routed = [&](Part part) {
+    return fused_experts_ || expert >= experts_.size() ? std::span<float>() : experts_[expert]->writable(part);
+  };
+  auto shared = [&](Part part) { return shared_ ? shared_->writable(part) : std::span<float>(); };
+  switch (role) {
+    case EngineRole::MoeRouter: return router_.writable();
+    case EngineRole::MoeSharedSigmoidGate: return shared_gate_.writable();
+    case EngineRole::MoeSharedGate: return shared(Part::Gate);
+    case EngineRole::MoeSharedUp: return shared(Part::Up);
+    case EngineRole::MoeSharedDown: return shared(Part::Down);
+    case EngineRole::MoeExpertGate: return routed(Part::Gate);
+    case EngineRole::MoeExpertUp: return routed(Part::Up);
+    case EngineRole::MoeExpertDown: return routed(Part::Down);
+    default: return {};
   }
-  if (dot == std::string_view::npos || dot == 0 || e >= experts_.size()) return {};
-  return experts_[e]->tensor(rest.substr(dot + 1));
 }
 
 std::size_t SparseMoe::weight_bytes() const {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "arch/engine_tensors.hpp"
 #include "engine/weights.hpp"
 
 namespace qk::engine {
@@ -18,16 +19,24 @@ class FeedForward {
   virtual void forward(const float* x, std::size_t rows, float* y) const = 0;
   virtual std::size_t weight_bytes() const = 0;
   virtual std::size_t active_weight_bytes() const = 0;  // read per token
-  // In-memory surgery (src/heads): a weight as the checkpoint tensor `name` (below "mlp."), fp32
-  // row-major, writable (widened to f32 on the first call); empty when it is not held as one tensor
-  // (the experts of a checkpoint that stores them fused).
-  virtual std::span<float> tensor(std::string_view name) = 0;
+  // In-memory surgery (src/heads): the weight of an mlp.* / moe.* role (of routed expert `expert`), as
+  // the checkpoint holds it, fp32 row-major, writable (widened to f32 on the first call); empty when it
+  // is not held as one tensor (the experts of a checkpoint that stores them fused) or not in this block.
+  virtual std::span<float> tensor(EngineRole role, std::size_t expert) = 0;
+};
+
+// The three tensors of one SwiGLU MLP (a dense MLP, a routed expert, the shared expert).
+struct SwiGluNames {
+  std::string gate, up, down;
+  // The names of roles gate, up, down in layer `layer` (of routed expert `expert` for moe.expert.*).
+  static SwiGluNames of(const EngineTensorNames& names, EngineRole gate, EngineRole up, EngineRole down,
+                        std::size_t layer, std::size_t expert = 0);
 };
 
 class SwiGluMlp final : public FeedForward {
  public:
-  // prefix: e.g. "model.layers.3.mlp." or "model.layers.3.mlp.shared_expert."
-  SwiGluMlp(std::size_t hidden, std::size_t intermediate, const WeightSource& weights, const std::string& prefix);
+  enum class Part { Gate, Up, Down };
+  SwiGluMlp(std::size_t hidden, std::size_t intermediate, const WeightSource& weights, const SwiGluNames& names);
   // From already-loaded matrices: gate and up [intermediate, hidden], down [hidden, intermediate].
   SwiGluMlp(std::size_t hidden, std::size_t intermediate, Matrix gate, Matrix up, Matrix down);
   void forward(const float* x, std::size_t rows, float* y) const override;
@@ -36,8 +45,9 @@ class SwiGluMlp final : public FeedForward {
   const Matrix& gate() const { return gate_up_[0]; }
   const Matrix& up() const { return gate_up_[1]; }
   const Matrix& down() const { return down_; }
-  // "gate_proj.weight", "up_proj.weight", "down_proj.weight".
-  std::span<float> tensor(std::string_view name) override;
+  // mlp.gate, mlp.up, mlp.down (as a dense MLP).
+  std::span<float> tensor(EngineRole role, std::size_t expert) override;
+  std::span<float> writable(Part part);
 
  private:
   std::size_t hidden_, intermediate_;
@@ -53,15 +63,15 @@ struct SparseMoeShape {
 
 class SparseMoe final : public FeedForward {
  public:
-  // prefix: "model.layers.<i>.mlp.". Experts may be stored per expert (experts.<e>.{gate,up,down}_proj.weight,
-  // the released checkpoints' layout) or fused (experts.gate_up_proj [E, 2I, H], experts.down_proj [E, H, I]).
-  SparseMoe(const SparseMoeShape& shape, const WeightSource& weights, const std::string& prefix);
+  // Layer `layer`'s moe.* tensors. Experts may be stored per expert (moe.expert.{gate,up,down}, the released
+  // checkpoints' layout) or fused (moe.experts.gate_up [E, 2I, H], moe.experts.down [E, H, I]).
+  SparseMoe(const SparseMoeShape& shape, const WeightSource& weights, const EngineTensorNames& names, std::size_t layer);
   void forward(const float* x, std::size_t rows, float* y) const override;
   std::size_t weight_bytes() const override;
   std::size_t active_weight_bytes() const override;
-  // "gate.weight", "experts.<e>.{gate,up,down}_proj.weight" (checkpoints that store experts one by
-  // one), "shared_expert.{gate,up,down}_proj.weight", "shared_expert_gate.weight".
-  std::span<float> tensor(std::string_view name) override;
+  // moe.router, moe.expert.{gate,up,down} (checkpoints that store experts one by one),
+  // moe.shared.{gate,up,down}, moe.shared.sigmoid_gate.
+  std::span<float> tensor(EngineRole role, std::size_t expert) override;
 
  private:
   struct Route {

@@ -12,14 +12,16 @@ namespace {
 using I = std::int64_t;
 }
 
-GatedAttention::GatedAttention(const GatedAttentionShape& s, const WeightSource& w, const std::string& p) : s_(s) {
+GatedAttention::GatedAttention(const GatedAttentionShape& s, const WeightSource& w, const EngineTensorNames& names,
+                               std::size_t layer)
+    : s_(s) {
   const I hidden = static_cast<I>(s.hidden), hd = static_cast<I>(s.head_dim);
-  q_proj_ = w.matrix(p + "q_proj.weight", {I(s.heads) * 2 * hd, hidden});
-  kv_proj_[0] = w.matrix(p + "k_proj.weight", {I(s.kv_heads) * hd, hidden});
-  kv_proj_[1] = w.matrix(p + "v_proj.weight", {I(s.kv_heads) * hd, hidden});
-  o_proj_ = w.matrix(p + "o_proj.weight", {hidden, I(s.heads) * hd});
-  q_norm_ = w.load(p + "q_norm.weight", {hd});
-  k_norm_ = w.load(p + "k_norm.weight", {hd});
+  q_proj_ = w.matrix(names.name(EngineRole::AttnQ, layer), {I(s.heads) * 2 * hd, hidden});
+  kv_proj_[0] = w.matrix(names.name(EngineRole::AttnK, layer), {I(s.kv_heads) * hd, hidden});
+  kv_proj_[1] = w.matrix(names.name(EngineRole::AttnV, layer), {I(s.kv_heads) * hd, hidden});
+  o_proj_ = w.matrix(names.name(EngineRole::AttnO, layer), {hidden, I(s.heads) * hd});
+  q_norm_ = w.load(names.name(EngineRole::AttnQNorm, layer), {hd});
+  k_norm_ = w.load(names.name(EngineRole::AttnKNorm, layer), {hd});
   rope_.rotary_dim = s.rotary_dim;
   rope_.theta = s.rope_theta;
   inv_freq_.resize(s.rotary_dim / 2);
@@ -99,14 +101,16 @@ void GatedAttention::forward(const float* x, std::size_t rows, const BatchRows& 
   matmul_wt(attn, o_proj_, y, rows);
 }
 
-std::span<float> GatedAttention::tensor(std::string_view name) {
-  if (name == "q_proj.weight") return q_proj_.writable();
-  if (name == "k_proj.weight") return kv_proj_[0].writable();
-  if (name == "v_proj.weight") return kv_proj_[1].writable();
-  if (name == "o_proj.weight") return o_proj_.writable();
-  if (name == "q_norm.weight") return q_norm_;
-  if (name == "k_norm.weight") return k_norm_;
-  return {};
+std::span<float> GatedAttention::tensor(EngineRole role) {
+  switch (role) {
+    case EngineRole::AttnQ: return q_proj_.writable();
+    case EngineRole::AttnK: return kv_proj_[0].writable();
+    case EngineRole::AttnV: return kv_proj_[1].writable();
+    case EngineRole::AttnO: return o_proj_.writable();
+    case EngineRole::AttnQNorm: return q_norm_;
+    case EngineRole::AttnKNorm: return k_norm_;
+    default: return {};
+  }
 }
 
 void GatedAttention::run_probe(const float* q, const SegmentRows& seg, std::size_t segment, const LayerCache& cache) const {

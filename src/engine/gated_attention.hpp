@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "arch/engine_tensors.hpp"
 #include "engine/causal_lm.hpp"
 #include "engine/model_hooks.hpp"
 #include "engine/kernels.hpp"
@@ -26,16 +27,17 @@ struct GatedAttentionShape {
 
 class GatedAttention {
  public:
-  // prefix: "model.layers.<i>.self_attn."
-  GatedAttention(const GatedAttentionShape& shape, const WeightSource& weights, const std::string& prefix);
+  // Loads layer `layer`'s attn.* tensors under the names the family's table gives them.
+  GatedAttention(const GatedAttentionShape& shape, const WeightSource& weights, const EngineTensorNames& names,
+                 std::size_t layer);
   void init_cache(LayerCache& cache) const;
   void forward(const float* x, std::size_t rows, const BatchRows& batch, float* y) const;
   std::size_t weight_bytes() const;
   // In-memory surgery (src/heads): the layer's weights as checkpoint tensors, fp32 row-major, writable (a bf16
   // matrix is widened to f32 on the first call, and read in f32 from then on).
-  // "q_proj.weight" [heads * 2 * head_dim, hidden], "k_proj.weight" and "v_proj.weight"
-  // [kv_heads * head_dim, hidden], "o_proj.weight", "q_norm.weight", "k_norm.weight"; empty for any other name.
-  std::span<float> tensor(std::string_view name);
+  // attn.q [heads * 2 * head_dim, hidden], attn.k and attn.v [kv_heads * head_dim, hidden], attn.o,
+  // attn.q_norm, attn.k_norm; empty for any other role.
+  std::span<float> tensor(EngineRole role);
   // Records attention probabilities of the positions `probe` wants; null (the default) records nothing.
   void set_probe(AttentionProbe* probe, std::size_t layer) { probe_ = probe, layer_index_ = layer; }
 

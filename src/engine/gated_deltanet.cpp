@@ -15,16 +15,19 @@ using I = std::int64_t;
 constexpr std::size_t kChunkedFrom = 16;
 }  // namespace
 
-GatedDeltaNet::GatedDeltaNet(const GatedDeltaNetShape& s, const WeightSource& w, const std::string& p) : s_(s) {
+GatedDeltaNet::GatedDeltaNet(const GatedDeltaNetShape& s, const WeightSource& w, const EngineTensorNames& names,
+                             std::size_t layer)
+    : s_(s) {
   const I hidden = static_cast<I>(s.hidden);
-  in_proj_qkvz_ = w.matrix(p + "in_proj_qkvz.weight", {I(2 * s.key_total() + 2 * s.value_total()), hidden});
-  in_proj_ba_ = w.matrix(p + "in_proj_ba.weight", {I(2 * s.value_heads), hidden});
-  conv_weight_ = w.load(p + "conv1d.weight", {I(s.conv_channels()), 1, I(s.conv_kernel)});
-  dt_bias_ = w.load(p + "dt_bias", {I(s.value_heads)});
-  a_log_ = w.load(p + "A_log", {I(s.value_heads)});
-  tensor_written("A_log");
-  norm_weight_ = w.load(p + "norm.weight", {I(s.value_dim)});
-  out_proj_ = w.matrix(p + "out_proj.weight", {hidden, I(s.value_total())});
+  auto name = [&](EngineRole role) { return names.name(role, layer); };
+  in_proj_qkvz_ = w.matrix(name(EngineRole::LinearInQkvz), {I(2 * s.key_total() + 2 * s.value_total()), hidden});
+  in_proj_ba_ = w.matrix(name(EngineRole::LinearInBa), {I(2 * s.value_heads), hidden});
+  conv_weight_ = w.load(name(EngineRole::LinearConv), {I(s.conv_channels()), 1, I(s.conv_kernel)});
+  dt_bias_ = w.load(name(EngineRole::LinearDtBias), {I(s.value_heads)});
+  a_log_ = w.load(name(EngineRole::LinearALog), {I(s.value_heads)});
+  tensor_written(EngineRole::LinearALog);
+  norm_weight_ = w.load(name(EngineRole::LinearNorm), {I(s.value_dim)});
+  out_proj_ = w.matrix(name(EngineRole::LinearOut), {hidden, I(s.value_total())});
 }
 
 std::size_t GatedDeltaNet::weight_bytes() const {
@@ -32,19 +35,21 @@ std::size_t GatedDeltaNet::weight_bytes() const {
          (conv_weight_.size() + dt_bias_.size() + neg_A_.size() + norm_weight_.size()) * sizeof(float);
 }
 
-std::span<float> GatedDeltaNet::tensor(std::string_view name) {
-  if (name == "in_proj_qkvz.weight") return in_proj_qkvz_.writable();
-  if (name == "in_proj_ba.weight") return in_proj_ba_.writable();
-  if (name == "conv1d.weight") return conv_weight_;
-  if (name == "dt_bias") return dt_bias_;
-  if (name == "A_log") return a_log_;
-  if (name == "norm.weight") return norm_weight_;
-  if (name == "out_proj.weight") return out_proj_.writable();
-  return {};
+std::span<float> GatedDeltaNet::tensor(EngineRole role) {
+  switch (role) {
+    case EngineRole::LinearInQkvz: return in_proj_qkvz_.writable();
+    case EngineRole::LinearInBa: return in_proj_ba_.writable();
+    case EngineRole::LinearConv: return conv_weight_;
+    case EngineRole::LinearDtBias: return dt_bias_;
+    case EngineRole::LinearALog: return a_log_;
+    case EngineRole::LinearNorm: return norm_weight_;
+    case EngineRole::LinearOut: return out_proj_.writable();
+    default: return {};
+  }
 }
 
-void GatedDeltaNet::tensor_written(std::string_view name) {
-  if (name != "A_log") return;
+void GatedDeltaNet::tensor_written(EngineRole role) {
+  if (role != EngineRole::LinearALog) return;
   neg_A_.resize(a_log_.size());
   for (std::size_t i = 0; i < a_log_.size(); ++i) neg_A_[i] = -std::exp(a_log_[i]);
 }

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "arch/engine_tensors.hpp"
 #include "engine/causal_lm.hpp"
 #include "engine/weights.hpp"
 
@@ -26,18 +27,18 @@ struct GatedDeltaNetShape {
 
 class GatedDeltaNet {
  public:
-  // prefix: "model.layers.<i>.linear_attn."
-  GatedDeltaNet(const GatedDeltaNetShape& shape, const WeightSource& weights, const std::string& prefix);
+  // Loads layer `layer`'s linear.* tensors under the names the family's table gives them.
+  GatedDeltaNet(const GatedDeltaNetShape& shape, const WeightSource& weights, const EngineTensorNames& names,
+                std::size_t layer);
   void init_cache(LayerCache& cache) const;
   // x: [rows, hidden] (normed input), y: [rows, hidden] (mixer output, overwritten)
   void forward(const float* x, std::size_t rows, const BatchRows& batch, float* y) const;
   std::size_t weight_bytes() const;
-  // In-memory surgery (src/heads): the block's weights as checkpoint tensors (names below
-  // "linear_attn."), fp32 row-major, writable (matrices widened to f32 on the first call); empty for
-  // any other name. After writing "A_log", call tensor_written("A_log"): -exp(A_log) is kept and
-  // recomputed there.
-  std::span<float> tensor(std::string_view name);
-  void tensor_written(std::string_view name);
+  // In-memory surgery (src/heads): the block's weights as checkpoint tensors (linear.* roles), fp32
+  // row-major, writable (matrices widened to f32 on the first call); empty for any other role. After
+  // writing linear.A_log, call tensor_written(LinearALog): -exp(A_log) is kept and recomputed there.
+  std::span<float> tensor(EngineRole role);
+  void tensor_written(EngineRole role);
 
  private:
   GatedDeltaNetShape s_;

@@ -1,10 +1,10 @@
 
 #include <algorithm>
-#include <cctype>
 #include <map>
 #include <optional>
 #include <string_view>
 
+#include "arch/profile.hpp"
 #include "engine/feed_forward.hpp"
 #include "engine/flush_denormals.hpp"
 #include "engine/gated_attention.hpp"
@@ -28,42 +28,50 @@ struct Layer {
   std::vector<float> input_norm, post_attention_norm;  // zero-centred, [hidden]
 };
 
+// The names of the tensors the engine loads, from the architecture table (families.json engine_tensors).
+const EngineTensorNames& qwen3_next_tensor_names() {
+  const FamilyProfile* family = FamilyTable::builtin().find("qwen3_next");
+  if (!family || family->engine_tensors.empty())
+    fail(ErrorKind::Unsupported, "built-in families.json: qwen3_next has no engine_tensors");
+  return family->engine_tensors;
+}
+
 class Qwen3Next final : public CausalLM, public EditableModel, public ResumableForward {
  public:
-  Qwen3Next(const nlohmann::json& json, const WeightSource& w) {
+  Qwen3Next(const nlohmann::json& json, const WeightSource& w) : names_(qwen3_next_tensor_names()) {
     c_ = parse_qwen3_next_config(json, w.label() + "/config.json");
     const I H = I(c_.hidden_size), V = I(c_.vocab_size);
-    embed_ = w.matrix("model.embed_tokens.weight", {V, H});
-    if (!c_.tie_word_embeddings) lm_head_ = w.matrix("lm_head.weight", {V, H});
-    final_norm_ = w.load("model.norm.weight", {H});
+    embed_ = w.matrix(names_.name(EngineRole::Embed), {V, H});
+    if (!c_.tie_word_embeddings) lm_head_ = w.matrix(names_.name(EngineRole::LmHead), {V, H});
+    final_norm_ = w.load(names_.name(EngineRole::FinalNorm), {H});
     const Matrix& head = c_.tie_word_embeddings ? embed_ : lm_head_;
     const std::uint64_t norm_bytes = c_.hidden_size * sizeof(float);
     std::uint64_t bytes = embed_.bytes() + lm_head_.bytes() + norm_bytes;
     std::uint64_t active = head.bytes() + head.bytes() / c_.vocab_size + norm_bytes;  // lm_head + one embedding row
     for (std::size_t i = 0; i < c_.num_hidden_layers; ++i) {
-      const std::string p = "model.layers." + std::to_string(i) + ".";
       Layer layer;
-      layer.input_norm = w.load(p + "input_layernorm.weight", {H});
-      layer.post_attention_norm = w.load(p + "post_attention_layernorm.weight", {H});
+      layer.input_norm = w.load(names_.name(EngineRole::InputNorm, i), {H});
+      layer.post_attention_norm = w.load(names_.name(EngineRole::PostAttentionNorm, i), {H});
       std::size_t mixer_bytes;
       if (c_.is_linear_attention(i)) {
         GatedDeltaNetShape s{c_.hidden_size, c_.linear_num_key_heads, c_.linear_num_value_heads,
                              c_.linear_key_head_dim, c_.linear_value_head_dim, c_.linear_conv_kernel_dim,
                              c_.rms_norm_eps};
-        layer.linear = std::make_unique<GatedDeltaNet>(s, w, p + "linear_attn.");
+        layer.linear = std::make_unique<GatedDeltaNet>(s, w, names_, i);
         mixer_bytes = layer.linear->weight_bytes();
       } else {
         GatedAttentionShape s{c_.hidden_size, c_.num_attention_heads, c_.num_key_value_heads, c_.head_dim,
                               c_.rotary_dim, c_.rope_theta, c_.rms_norm_eps};
-        layer.attention = std::make_unique<GatedAttention>(s, w, p + "self_attn.");
+        layer.attention = std::make_unique<GatedAttention>(s, w, names_, i);
         mixer_bytes = layer.attention->weight_bytes();
       }
       if (c_.is_moe(i)) {
         SparseMoeShape s{c_.hidden_size, c_.num_experts, c_.num_experts_per_tok, c_.moe_intermediate_size,
                          c_.shared_expert_intermediate_size, c_.norm_topk_prob};
-        layer.ffn = std::make_unique<SparseMoe>(s, w, p + "mlp.");
+        layer.ffn = std::make_unique<SparseMoe>(s, w, names_, i);
       } else {
-        layer.ffn = std::make_unique<SwiGluMlp>(c_.hidden_size, c_.intermediate_size, w, p + "mlp.");
+        const auto mlp = SwiGluNames::of(names_, EngineRole::MlpGate, EngineRole::MlpUp, EngineRole::MlpDown, i);
+        layer.ffn = std::make_unique<SwiGluMlp>(c_.hidden_size, c_.intermediate_size, w, mlp);
       }
       bytes += mixer_bytes + layer.ffn->weight_bytes() + 2 * norm_bytes;
       active += mixer_bytes + layer.ffn->active_weight_bytes() + 2 * norm_bytes;
@@ -82,25 +90,31 @@ class Qwen3Next final : public CausalLM, public EditableModel, public ResumableF
   const ModelInfo& info() const override { return info_; }
 
   std::span<float> mutable_tensor(std::string_view name) override {
-    if (name == "model.embed_tokens.weight") return embed_.writable();
-    if (name == "lm_head.weight") return lm_head_.writable();  // empty when tied to the embeddings
-    if (name == "model.norm.weight") return final_norm_;
-    const auto [layer, rest] = split_layer_name(name);
-    if (!layer) return {};
-    Layer& l = layers_[*layer];
-    if (rest == "input_layernorm.weight") return l.input_norm;
-    if (rest == "post_attention_layernorm.weight") return l.post_attention_norm;
-    constexpr std::string_view attention = "self_attn.", linear = "linear_attn.", mlp = "mlp.";
-    if (l.attention && rest.starts_with(attention)) return l.attention->tensor(rest.substr(attention.size()));
-    if (l.linear && rest.starts_with(linear)) return l.linear->tensor(rest.substr(linear.size()));
-    if (rest.starts_with(mlp)) return l.ffn->tensor(rest.substr(mlp.size()));
-    return {};
+    const std::optional<EngineTensor> t = names_.find(name);
+    if (!t) return {};
+    switch (t->role) {
+      case EngineRole::Embed: return embed_.writable();
+      case EngineRole::LmHead: return lm_head_.writable();  // empty when tied to the embeddings
+      case EngineRole::FinalNorm: return final_norm_;
+      default: break;
+    }
+    if (t->layer >= layers_.size()) return {};
+    Layer& l = layers_[t->layer];
+    switch (t->role) {
+      case EngineRole::InputNorm: return l.input_norm;
+      case EngineRole::PostAttentionNorm: return l.post_attention_norm;
+      default: break;
+    }
+    if (l.attention)
+      if (const std::span<float> s = l.attention->tensor(t->role); !s.empty()) return s;
+    if (l.linear)
+      if (const std::span<float> s = l.linear->tensor(t->role); !s.empty()) return s;
+    return l.ffn->tensor(t->role, t->expert);
   }
 
   void tensor_written(std::string_view name) override {
-    constexpr std::string_view linear = "linear_attn.";
-    const auto [layer, rest] = split_layer_name(name);
-    if (layer && layers_[*layer].linear && rest.starts_with(linear)) layers_[*layer].linear->tensor_written(rest.substr(linear.size()));
+    const std::optional<EngineTensor> t = names_.find(name);
+    if (t && t->layer < layers_.size() && layers_[t->layer].linear) layers_[t->layer].linear->tensor_written(t->role);
   }
 
   void set_attention_probe(AttentionProbe* probe) override {
@@ -146,17 +160,6 @@ class Qwen3Next final : public CausalLM, public EditableModel, public ResumableF
   void set_residual_capture(std::map<std::size_t, std::vector<float>>* capture) override { capture_ = capture; }
 
  private:
-  // "model.layers.<i>.<rest>" of an existing layer: i and rest; nullopt otherwise.
-  std::pair<std::optional<std::size_t>, std::string_view> split_layer_name(std::string_view name) const {
-    constexpr std::string_view prefix = "model.layers.";
-    if (!name.starts_with(prefix)) return {};
-    std::size_t i = prefix.size(), layer = 0;
-    if (i >= name.size() || !std::isdigit(static_cast<unsigned char>(name[i]))) return {};
-    while (i < name.size() && std::isdigit(static_cast<unsigned char>(name[i]))) layer = layer * 10 + (name[i++] - '0');
-    if (layer >= layers_.size() || i >= name.size() || name[i] != '.') return {};
-    return {layer, name.substr(i + 1)};
-  }
-
   std::size_t check_batch(std::span<const Segment> batch) const {
     std::size_t rows = 0;
     for (const auto& seg : batch) {
@@ -227,6 +230,7 @@ class Qwen3Next final : public CausalLM, public EditableModel, public ResumableF
     return logits;
   }
 
+  const EngineTensorNames& names_;
   Qwen3NextConfig c_;
   std::map<std::size_t, std::vector<float>>* capture_ = nullptr;
   ModelInfo info_;

@@ -8,6 +8,7 @@
 
 #include "arch/layout.hpp"
 #include "arch/tensor_classes.hpp"
+#include "support/family_table.hpp"
 #include "support/manifest.hpp"
 #include "surgery/plan.hpp"
 #include "surgery/tensor_class_map.hpp"
@@ -120,18 +121,8 @@ TEST(TensorClasses, TheGrammarsNamesComeFromTheTable) {
   EXPECT_TRUE(c.per_layer("ffn"));
 }
 
-void expect_table_error(const std::string& family_json, const std::string& needle) {
-  const auto table = nlohmann::json::parse(R"({"families": {"x": )" + family_json + "}}");
-  try {
-    FamilyTable::from_json(table, "my.json");
-    ADD_FAILURE() << "accepted " << family_json;
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
-    EXPECT_NE(std::string(e.what()).find("my.json"), std::string::npos) << e.what();
-  }
-}
-
 TEST(TensorClasses, ATableNamingAnUnknownClassOrSetIsRefused) {
+  using test::expect_table_error;
   const std::string head = R"({"default_kind": "global", "global_tensors": "standard_qk", "classes": )";
   expect_table_error(head + R"([{"class": "mlp.middle", "match": "mlp"}]})", "'mlp.middle'");
   expect_table_error(head + R"(["no_such_set"]})", "'no_such_set'");
