@@ -17,7 +17,7 @@
 # with the load average, since the development machine is shared.
 # Usage: bench/restore_vs_cp.sh [BENCH_DIR] [DISK_GB] [CACHE_GB]   (default /tmp/qkbench 8 2)
 #   QKRESTORE=BIN (default build/qkrestore); QKRESTORE_OLD=BIN adds an older binary to every round;
-#   QK_BENCH_ROUNDS (page cache and reflink, default 5), QK_BENCH_DISK_ROUNDS (default 3).
+#   QK_BENCH_ROUNDS (page cache and reflink, default 5), QK_BENCH_DISK_ROUNDS (default 5).
 # Disk: about 2 x (CACHE_GB + DISK_GB) for the pairs (kept for the next run), 2 x DISK_GB of outputs
 # while it runs, and an XFS image of 3 x CACHE_GB + 1 GB (removed at the end).
 set -euo pipefail
@@ -28,7 +28,7 @@ cache_gb=${3:-2}
 bin=${QKRESTORE:-$here/build/qkrestore}
 old=${QKRESTORE_OLD:-}  # an older binary, measured in the same rounds (before/after)
 rounds=${QK_BENCH_ROUNDS:-5}
-disk_rounds=${QK_BENCH_DISK_ROUNDS:-3}
+disk_rounds=${QK_BENCH_DISK_ROUNDS:-5}
 # Llama-7B-like proportions at a smaller hidden size; base holds random bytes like SFT, so that its
 # Q/K rows cost a read like any real checkpoint's.
 shape=(--family llama --hidden 2048 --heads 32 --kv-heads 8 --head-dim 64 --intermediate 5632 --shard-gb 0.5 --dense-base)

@@ -55,7 +55,7 @@ class OutputFile {
   void check_inside(std::uint64_t offset, std::uint64_t length) const;
 };
 
-// Copies a whole file (used for shards kept as they are and for tokenizer/config files).
+// Copies a whole file (tokenizer, config and the other files of a checkpoint).
 void copy_file_contents(const std::filesystem::path& from, const std::filesystem::path& to, Durability durability);
 void write_text_file(const std::filesystem::path& path, std::string_view text, Durability durability = Durability::Disk);
 void fsync_directory(const std::filesystem::path& dir);
