@@ -154,8 +154,9 @@ elif ! command -v mkfs.xfs >/dev/null; then reflink_skip="mkfs.xfs not installed
 else
   trap cleanup_xfs EXIT
   mkdir -p "$x/mnt"
+  rm -f "$x/image"  # a run killed before its cleanup leaves its image (mkfs.xfs then refuses it)
   truncate -s $(( 3 * cache_size + (1 << 30) )) "$x/image"
-  if ! mkfs.xfs -q -m reflink=1 "$x/image" 2>"$dir/stderr.txt"; then reflink_skip="mkfs.xfs -m reflink=1 failed: $(head -1 "$dir/stderr.txt")"
+  if ! mkfs.xfs -q -f -m reflink=1 "$x/image" 2>"$dir/stderr.txt"; then reflink_skip="mkfs.xfs -m reflink=1 failed: $(head -1 "$dir/stderr.txt")"
   elif ! mount -o loop "$x/image" "$x/mnt" 2>"$dir/stderr.txt"; then reflink_skip="cannot loop-mount an image here: $(head -1 "$dir/stderr.txt")"
   fi
 fi
