@@ -2,6 +2,7 @@
 // copy breaks in base (docs/locate.md). Parsing only; see src/locate/.
 #include <fmt/format.h>
 
+#include "cli/comma_list.hpp"
 #include "cli/command.hpp"
 #include "cli/measure_args.hpp"
 #include "cli/surgery_args.hpp"
@@ -18,16 +19,6 @@ namespace {
 // The classes measured when --classes is not given: each block of a layer whole, the paper's Q/K rows,
 // and what sits outside the layer stack.
 const std::vector<std::string> kDefaultClasses = {"attn.qk", "attn", "linear", "mlp", "moe", "norm", "embed", "lm_head", "final_norm"};
-
-std::vector<std::string> split_commas(const std::string& text) {
-  std::vector<std::string> items;
-  for (std::size_t start = 0; start <= text.size();) {
-    const std::size_t end = std::min(text.find(',', start), text.size());
-    items.push_back(text.substr(start, end - start));
-    start = end + 1;
-  }
-  return items;
-}
 
 struct LocateArgs {
   PairArgs pair;

@@ -2,6 +2,7 @@
 // by a stated rule (docs/heads.md). Parsing only; see src/sweep/.
 #include <fmt/format.h>
 
+#include "cli/comma_list.hpp"
 #include "cli/command.hpp"
 #include "cli/measure_args.hpp"
 #include "cli/surgery_args.hpp"
@@ -61,13 +62,9 @@ std::vector<std::string> class_units(const Checkpoint& base, const Checkpoint& s
 
 // "mlp@0-2,attn.qk@3:3" -> its units (a unit holds no comma).
 std::vector<std::string> split_units(const std::string& text) {
-  std::vector<std::string> units;
-  for (std::size_t start = 0; start <= text.size();) {
-    const std::size_t end = std::min(text.find(',', start), text.size());
-    if (end == start) fail(ErrorKind::Usage, "--units '{}': an empty unit", text);
-    units.push_back(text.substr(start, end - start));
-    start = end + 1;
-  }
+  std::vector<std::string> units = split_commas(text);
+  for (const auto& unit : units)
+    if (unit.empty()) fail(ErrorKind::Usage, "--units '{}': an empty unit", text);
   return units;
 }
 
