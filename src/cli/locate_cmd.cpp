@@ -52,6 +52,7 @@ int run_locate_command(const LocateArgs& args) {
 
   sweep::EmbeddedOptions embedded;
   for (int l = 1; l < layers; ++l) embedded.levels.push_back(static_cast<std::size_t>(l));  // a site may start anywhere
+  embedded.record_base = std::find(o.views.begin(), o.views.end(), locate::View::Reverse) != o.views.end();
   auto backends = args.measure.backends(args.pair.base, args.pair.sft, args.out, table, embedded);
   sweep::Measurer measurer(args.measure.ask_options(args.pair.sft), *backends);
   locate::MeasuredViews views(measurer, {"locate", args.measure.niah, args.measure.reasoning, std::filesystem::path(args.out) / "candidates"});

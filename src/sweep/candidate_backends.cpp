@@ -40,7 +40,8 @@ std::vector<std::size_t> global_layers(const Checkpoint& base, const Checkpoint&
 // base's rows) or base (reverse candidates take SFT's rows).
 struct Host {
   Host(const std::filesystem::path& dir, const Checkpoint& source, const Checkpoint& held, const FamilyTable& table,
-       const std::vector<std::size_t>& levels, const EmbeddedOptions& options) {
+       const std::vector<std::size_t>& levels, const EmbeddedOptions& options, bool record)
+      : record_(record) {
     std::unique_ptr<engine::CausalLM> model = engine::load_causal_lm(dir);
     if (options.prefill_reuse) {
       auto wrapped = std::make_unique<engine::PrefillReuse>(std::move(model), levels, options.reuse_budget_bytes);
@@ -56,7 +57,7 @@ struct Host {
   // Weights change only here, while no request runs: the engine thread is idle.
   void as_is() {
     surgery->undo();
-    if (reuse) reuse->record();
+    if (reuse) record_ ? reuse->record() : reuse->pass_through();
   }
   void edited(const RepairSpec& spec) {
     const SurgeryPlan& plan = surgery->apply(spec);
@@ -65,6 +66,7 @@ struct Host {
     else reuse->pass_through();
   }
 
+  bool record_;                           // the run as it is records its prefill (for candidates to resume from)
   engine::PrefillReuse* reuse = nullptr;  // owned by the service's model
   std::shared_ptr<engine_service::EngineService> service;
   std::optional<heads::InMemorySurgery> surgery;  // after the service: undone before the model goes
@@ -76,7 +78,7 @@ class EmbeddedCandidates final : public CandidateBackends {
                      EmbeddedOptions options)
       : base_dir_(base_dir), sft_dir_(sft_dir), base_(base_dir), sft_(sft_dir), table_(table), options_(std::move(options)) {
     if (options_.levels.empty()) options_.levels = global_layers(base_, sft_, table_);
-    sft_host_.emplace(sft_dir, base_, sft_, table_, options_.levels, options_);
+    sft_host_.emplace(sft_dir, base_, sft_, table_, options_.levels, options_, true);
   }
 
   Answerers start(const Candidate& candidate, const std::filesystem::path&) override {
@@ -106,7 +108,7 @@ class EmbeddedCandidates final : public CandidateBackends {
 
  private:
   Host& base_host() {
-    if (!base_host_) base_host_.emplace(base_dir_, sft_, base_, table_, options_.levels, options_);  // takes SFT's rows into base
+    if (!base_host_) base_host_.emplace(base_dir_, sft_, base_, table_, options_.levels, options_, options_.record_base);  // takes SFT's rows into base
     return *base_host_;
   }
 

@@ -42,6 +42,9 @@ struct EmbeddedOptions {
   bool prefill_reuse = true;                        // off: every candidate prefills every prompt in full
   std::size_t reuse_budget_bytes = std::size_t{1} << 30;  // memory the reused prefill may hold, per model
   std::vector<std::size_t> levels;  // layers candidates may start to differ at (empty: the global layers)
+  // Base's run as it is records its prefill only for reverse candidates (locate's second view) to resume
+  // from; sweep has none, and the record would hold up to the budget for nothing.
+  bool record_base = false;
 };
 
 // `table` plans every candidate (the user's --arch-file table where given).

@@ -190,6 +190,7 @@ TEST(PrefillReuse, SweepAnswersTheSameWithAndWithoutIt) {
     o.out = dir / std::to_string(reuse);
     EmbeddedOptions e;
     e.prefill_reuse = reuse == 1;
+    e.record_base = true;  // the reverse candidate resumes from base's record
     ServeOptions serve;
     serve.command = "'" + std::string(QK_BINARY) + "' serve --model {model} --port {port}";
     serve.scratch = o.out / "scratch";
