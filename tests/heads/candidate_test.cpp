@@ -90,26 +90,10 @@ TEST(InMemorySurgery, TheOneGroupRepairPlusAQuarterOfBasesEarlyMlps) {
 }
 
 TEST(InMemorySurgery, EqualsLoadingTheWrittenCheckpointAndUndoes) {
-  const Checkpoint base(kPair / "base"), sft(kPair / "sft");
-  auto model = engine::load_causal_lm(kPair / "sft");
-  const std::vector<float> sft_logits = logits_of(*model);
-  InMemorySurgery surgery(*model, base, sft, FamilyTable::builtin());
-  for (const auto& c : {candidate(kRestore, 1, std::nullopt), candidate(kRestore, 1, "1:0"), candidate(kRestore, 1, "3:q3"),
-                        candidate(kBlend, 0.5, "3:1,1:0"), candidate(kProcrustes, 1, "1:1"), candidate(kProcrustes, 0.5, std::nullopt)}) {
-    SCOPED_TRACE(c.label());
-    test::TempDir dir;
-    write_candidate(base, sft, c, dir / "out");
-    const std::vector<float> want = logits_of(*engine::load_causal_lm(dir / "out"));
-    surgery.apply(c);
-    EXPECT_GT(surgery.floats_written(), 0u);
-    const std::vector<float> got = logits_of(*model);
-    ASSERT_EQ(got.size(), want.size());
-    EXPECT_EQ(0, std::memcmp(got.data(), want.data(), got.size() * sizeof(float)));
-    EXPECT_NE(0, std::memcmp(got.data(), sft_logits.data(), got.size() * sizeof(float)));
-  }
-  surgery.undo();
-  const std::vector<float> back = logits_of(*model);
-  EXPECT_EQ(0, std::memcmp(back.data(), sft_logits.data(), back.size() * sizeof(float)));
+  expect_in_memory_equals_written(kPair / "base", kPair / "sft",
+                                  {candidate(kRestore, 1, std::nullopt), candidate(kRestore, 1, "1:0"), candidate(kRestore, 1, "3:q3"),
+                                   candidate(kBlend, 0.5, "3:1,1:0"), candidate(kProcrustes, 1, "1:1"),
+                                   candidate(kProcrustes, 0.5, std::nullopt)});
 }
 
 TEST(InMemorySurgery, OnlyTheSelectedRowsAreWritten) {
