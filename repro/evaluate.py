@@ -25,6 +25,8 @@ import textgen
 from common import IM_END, EOT, load_model, load_tokenizer, log, user_turn
 
 DEFAULT_BATCH_TOKENS = 1 << 20  # prompt tokens per generation batch; --batch-tokens sets it per run
+# Bytes of SDPA scores a padded batch may take (math kernel); lower it when several evaluations share the GPU
+SCORE_BYTES = float(os.environ.get("REPRO_SCORE_BYTES", 16e9))
 
 
 def load_spec(spec, device="cuda"):
@@ -54,7 +56,7 @@ def length_batches(lengths, batch_tokens):
 
     Sequences of one length run unpadded and without a mask, so SDPA takes its flash kernel (memory linear in
     the length); a batch of mixed lengths is left-padded, which sends SDPA to its math kernel, whose scores take
-    rows x 8 heads x L^2 x 4 bytes: mixed batches stay under ~16 GB of them, and above 8K only sequences of one
+    rows x 8 heads x L^2 x 4 bytes: mixed batches stay under SCORE_BYTES (~16 GB) of them, and above 8K only sequences of one
     length share a batch (a product-generated NIAH cell holds 2-3 distinct lengths, so 200 prompts of 32K run
     as a few batches, not 200).
     """
@@ -68,7 +70,7 @@ def length_batches(lengths, batch_tokens):
             run += 1
         if run < bs and L <= 8192:   # fill the batch with longer sequences, padded
             longest = lengths[order[min(len(order), i + bs) - 1]]
-            run = max(run, min(bs, int(16e9 // (32 * longest * longest))))
+            run = max(run, min(bs, int(SCORE_BYTES // (32 * longest * longest))))
         yield order[i:i + run]
         i += run
 

@@ -89,9 +89,15 @@ midtrain)
 seed)
   # v4 on a fresh machine: the shipped pair is the long base and its CoT-SFT at lr 4e-4; the controls (direct
   # answers, frozen W_Q/W_K; not shipped: 32 MB budget) are trained again by `sft` from the same base and seeds.
-  [ -s "$W/base/model.safetensors" ] || cp -r "$root/models/base" "$W/base"
-  mkdir -p "$W/sft"
-  [ -s "$W/sft/cot_lr4e-4/model.safetensors" ] || cp -r "$root/models/cot" "$W/sft/cot_lr4e-4"
+  # What earlier machines measured travels back in (sync_carry.sh copies results/v4): the kernel choice, the
+  # CPU-side choice of learning rate and group, and every evaluation cell already done (evaluate.py resumes).
+  M=${REPRO_MODELS:-$root/models}   # the checkout's models/ (the carried code folder has none)
+  [ -s "$W/base/model.safetensors" ] || cp -r "$M/base" "$W/base"
+  mkdir -p "$W/sft" "$W/ev"
+  [ -s "$W/sft/cot_lr4e-4/model.safetensors" ] || cp -r "$M/cot" "$W/sft/cot_lr4e-4"
+  R=$root/repro/results/v4
+  for f in delta_check.json choice.json; do [ -s "$W/$f" ] || [ ! -s "$R/$f" ] || cp "$R/$f" "$W/$f"; done
+  for f in "$R"/ev/*.json; do [ -e "$f" ] && [ ! -s "$W/ev/${f##*/}" ] && cp "$f" "$W/ev/"; done
   true ;;
 longctx)
   [ -s "$W/base/model.safetensors" ] && exit 0
@@ -153,35 +159,37 @@ repairs)
   done ;;
 eval)
   # Every model's NIAH-S2 at 1K-32K (200 samples a cell, greedy, per-sample outcomes) and reasoning on the
-  # 1,000 test problems, all by evaluate.py (one harness for every reasoning number, v4), side by side on the
-  # GPU; heads_eval.py adds the per-group teacher-forced table (no reasoning). The class-aware repair that
-  # `qkrestore sweep` picked on the selection sets travels as repro/picks/v4_pick.safetensors (make_patch.py).
+  # 1,000 test problems, all by evaluate.py (one harness for every reasoning number, v4), one process per model
+  # ($REPRO_EVAL_JOBS at a time on the one GPU; REPRO_EVAL_MODELS picks and orders them), each into
+  # ev/NAME.json, saved after every cell and resumed from it. The class-aware repair that `qkrestore sweep`
+  # picked on the selection sets travels as repro/picks/v4_pick.safetensors (make_patch.py).
+  # REPRO_EVAL_HEADS=1 adds heads_eval.py's per-group teacher-forced table (no reasoning).
   eval "$(kernel_env)"
   lr=$(chosen lr); g=$(chosen group); l=$(chosen layer)
   mkdir -p "$W/ev"
   S=$W/sft; P=$W/v1p/cot_lr$lr; D=$W/v1p/direct_lr$lr; C=$S/cot_lr$lr
-  E="--tasks $T/s2_eval.jsonl.xz --task-names niah_single_2 --lengths 1024 2048 4096 8192 16384 32768 --samples 200 --math 1000 --batch-tokens 1000000"
-  pick=""
-  [ -f "$root/repro/picks/v4_pick.safetensors" ] && pick="pick=$C+$root/repro/picks/v4_pick.safetensors"
-  models=()
-  models+=("a|--math-plain 1000|base=$W/base")
-  models+=("b||cot=$C restore=$C+${P}_restore.safetensors group=$C+${P}_group_$g.safetensors $pick")
-  [ "${REPRO_EVAL_CONTROLS:-1}" = 1 ] && models+=("c||direct=$S/direct_lr$lr frozen=$S/cotfrozen_lr$lr direct+restore=$S/direct_lr$lr+${D}_restore.safetensors")
-  [ "${REPRO_EVAL_CONTROLS:-1}" = 1 ] && models+=("d||layer=$C+${P}_layer_$l.safetensors k_only=$C+${P}_k_only.safetensors q_only=$C+${P}_q_only.safetensors v_only=$C+${P}_v_only.safetensors")
+  E="--tasks $T/s2_eval.jsonl.xz --task-names niah_single_2 --lengths 1024 2048 4096 8192 16384 32768 --samples 200 --math 1000 --batch-tokens ${REPRO_BATCH_TOKENS:-1000000}"
+  declare -A spec=([base]="$W/base" [cot]="$C" [restore]="$C+${P}_restore.safetensors"
+    [group]="$C+${P}_group_$g.safetensors" [pick]="$C+$root/repro/picks/v4_pick.safetensors"
+    [direct]="$S/direct_lr$lr" [frozen]="$S/cotfrozen_lr$lr" [direct+restore]="$S/direct_lr$lr+${D}_restore.safetensors"
+    [layer]="$C+${P}_layer_$l.safetensors" [q_only]="$C+${P}_q_only.safetensors" [k_only]="$C+${P}_k_only.safetensors"
+    [v_only]="$C+${P}_v_only.safetensors")
   pids=()
-  if [ ! -s "$W/ev/heads.json" ]; then
+  if [ "${REPRO_EVAL_HEADS:-0}" = 1 ] && [ ! -s "$W/ev/heads.json" ]; then
     python3 heads_eval.py --base "$W/base" --sft "$C" --tasks "$T/s2_eval.jsonl.xz" --lengths 1024 2048 4096 8192 16384 32768 \
       --samples 200 --math 0 --out "$W/ev/heads.json.tmp" > "$W/ev/heads.log" 2>&1 \
       && mv "$W/ev/heads.json.tmp" "$W/ev/heads.json" &
     pids+=($!)
   fi
-  for m in "${models[@]}"; do
-    part=${m%%|*}; rest=${m#*|}; extra=${rest%%|*}; specs=${rest#*|}
-    # evaluate.py resumes per model: a model already in $part.json is skipped by the next call
-    python3 evaluate.py --models $specs $E $extra --out "$W/ev/$part.json" > "$W/ev/$part.log" 2>&1 &
-    pids+=($!)
+  rc=0
+  for name in ${REPRO_EVAL_MODELS:-base cot restore group pick direct frozen direct+restore layer q_only k_only v_only}; do
+    [ -n "${spec[$name]:-}" ] || { echo "eval: unknown model $name" >&2; exit 2; }
+    extra=""; [ "$name" = base ] && extra="--math-plain 1000"
+    while [ "$(jobs -rp | wc -l)" -ge "${REPRO_EVAL_JOBS:-5}" ]; do wait -n || rc=1; done
+    # evaluate.py resumes per cell: what ev/NAME.json holds is skipped
+    python3 evaluate.py --models "$name=${spec[$name]}" $E $extra --out "$W/ev/$name.json" > "$W/ev/$name.log" 2>&1 &
   done
-  rc=0; for p in "${pids[@]}"; do wait "$p" || rc=1; done
+  while [ "$(jobs -rp | wc -l)" -gt 0 ]; do wait -n || rc=1; done
   exit $rc ;;
 tables)
   # RESULTS.md's v4 tables and plot from what eval wrote (CPU, pure Python)

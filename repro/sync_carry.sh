@@ -7,4 +7,6 @@ dst=${1:-/work/main/.device-carry/repro}
 mkdir -p "$dst"
 rm -rf "$dst"; mkdir -p "$dst"
 tar -C "$src" --exclude=repro/work --exclude=repro/results --exclude=__pycache__ -cf - repro data tools | tar -C "$dst" -xf -
+# what earlier machines measured (choice, kernel check, evaluation cells): the seed stage resumes from it
+mkdir -p "$dst/repro/results" && cp -r "$src/repro/results/v4" "$dst/repro/results/v4"
 du -sh "$dst"

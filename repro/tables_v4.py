@@ -29,10 +29,12 @@ def load(d):
             if not isinstance(r, dict) or "niah" not in r:
                 continue   # heads.json and other shapes
             m = models.setdefault(name, {})
-            m["niah"] = {L: [x >= 1 for x in r["niah"][f"niah_single_2@{L}"]["per_sample"]]
-                         for L in LENGTHS if f"niah_single_2@{L}" in r["niah"]}
-            m["reasoning"] = r.get("math", {}).get("correct")
-            m["reasoning_plain"] = r.get("math_plain", {}).get("correct")
+            # one model's cells may come from several files (a run resumed under another grouping)
+            m.setdefault("niah", {}).update({L: [x >= 1 for x in r["niah"][f"niah_single_2@{L}"]["per_sample"]]
+                                             for L in LENGTHS if f"niah_single_2@{L}" in r["niah"]})
+            for key, field in (("reasoning", "math"), ("reasoning_plain", "math_plain")):
+                if field in r or key not in m:
+                    m[key] = r.get(field, {}).get("correct")
     return models
 
 
