@@ -29,12 +29,7 @@ done
 qk=${QKRESTORE:-$here/build/qkrestore}
 if [ -z "$work" ]; then work=$(mktemp -d); trap 'rm -rf "$work"' EXIT; fi
 mkdir -p "$work"
-command -v /usr/bin/time >/dev/null || apt-get install -y -qq time >/dev/null
-load() { cut -d' ' -f1-3 /proc/loadavg; }
-timed() {  # timed NAME CMD...: GNU time's wall, user, sys, peak RSS into $work/NAME.time; output into $work/NAME.log
-  local name=$1; shift
-  /usr/bin/time -f "%e %U %S %M" -o "$work/$name.time" "$@" >"$work/$name.log" 2>&1 || { cat "$work/$name.log" >&2; exit 1; }
-}
+source "$here/bench/timing.sh"   # load, timed
 
 "$qk" niah generate -q --tokenizer "$sft" --tasks niah_single_2 --lengths "$lengths" --samples "$samples" --seed 5151 \
   --template chatml --out "$work/niah.jsonl"
@@ -49,21 +44,13 @@ if [ "$baseline" -gt 0 ]; then
   echo "load after the baseline: $(load)"
 fi
 
-python3 - "$work" "$baseline" <<'PY'
+python3 - "$work" "$baseline" "$here/bench" <<'PY'
 import json, re, sys
+sys.path.insert(0, sys.argv[3])
+from sweep_timing import answers, per_candidate, times as run_times  # bench/sweep_timing.py
 work, baseline = sys.argv[1], int(sys.argv[2])
-def times(name):
-    wall, user, system, rss = open(f"{work}/{name}.time").read().split()
-    return float(wall), float(user) + float(system), int(rss) / 1024
-def per_candidate(name):
-    return [(m.group(1), int(m.group(2))) for m in re.finditer(r"^\w+ \[\d+\] (\S+) .*, (\d+) s$", open(f"{work}/{name}.log").read(), re.M)]
-def answers(d, candidate):
-    out = []
-    for f in ("niah/predictions.jsonl", "eval/predictions.jsonl"):
-        out += sorted((j["id"], j["pred"]) for j in map(json.loads, open(f"{d}/candidates/{candidate}/{f}")))
-    return out
-wall, cpu, rss = times("search")
-measured = per_candidate("search")
+wall, cpu, rss = run_times(work, "search")
+measured = per_candidate(f"{work}/search.log")
 heads = next((float(m.group(1)) for m in re.finditer(r"heads ranked in (\d+) s", open(f"{work}/search.log").read())), 0)
 print(f"search ({len(measured)} candidates, heads {heads:.0f} s): {wall:.0f} s wall, {cpu:.0f} s CPU, peak RSS {rss:.0f} MiB; "
       f"target <= 3600 s with 20 candidates: {'PASS' if wall <= 3600 and len(measured) >= 20 else 'FAIL'}")
@@ -72,8 +59,8 @@ for line in open(f"{work}/search.log"):
 print("| candidate | seconds |\n|---|---:|")
 for name, seconds in measured: print(f"| {name} | {seconds} |")
 if baseline:
-    b_wall, b_cpu, _ = times("baseline")
-    before = per_candidate("baseline")
+    b_wall, b_cpu, _ = run_times(work, "baseline")
+    before = per_candidate(f"{work}/baseline.log")
     same = sum(answers(f"{work}/search", n) == answers(f"{work}/baseline", n) for n, _ in before)
     now = sum(s for n, s in measured[:len(before)])
     print(f"baseline (prefill reuse off), the first {len(before)} candidates: {b_wall:.0f} s wall, {b_cpu:.0f} s CPU; "

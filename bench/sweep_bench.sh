@@ -35,12 +35,7 @@ else
 fi
 if [ -z "$work" ]; then work=$(mktemp -d); trap 'rm -rf "$work"' EXIT; fi
 mkdir -p "$work"
-command -v /usr/bin/time >/dev/null || apt-get install -y -qq time >/dev/null
-load() { cut -d' ' -f1-3 /proc/loadavg; }
-timed() {  # timed NAME CMD...: GNU time's wall, user, sys, peak RSS into $work/NAME.time; output into $work/NAME.log
-  local name=$1; shift
-  /usr/bin/time -f "%e %U %S %M" -o "$work/$name.time" "$@" >"$work/$name.log" 2>&1 || { cat "$work/$name.log" >&2; exit 1; }
-}
+source "$here/bench/timing.sh"   # load, timed
 
 "$qk" niah generate -q --tokenizer "$sft" --tasks niah_single_2 --lengths "$lengths" --grid-depths "$depths" --samples "$samples" \
   --seed 1 --template chatml --out "$work/niah.jsonl"
@@ -61,35 +56,27 @@ if [ -n "$old" ]; then
   echo "load after the old binary's heads: $(load)"
 fi
 
-python3 - "$work" "$old" <<'PY'
+python3 - "$work" "$old" "$here/bench" <<'PY'
 import json, os, re, sys
+sys.path.insert(0, sys.argv[3])
+from sweep_timing import answers, per_candidate, times as run_times  # bench/sweep_timing.py
 work, old = sys.argv[1], sys.argv[2]
-def times(name):
-    wall, user, system, rss = open(f"{work}/{name}.time").read().split()
-    return float(wall), float(user) + float(system), int(rss) / 1024
-def per_candidate(name):
-    return [(m.group(1), int(m.group(2))) for m in re.finditer(r"sweep \[\d+/\d+\] (\S+) .*, (\d+) s$", open(f"{work}/{name}.log").read(), re.M)]
-def answers(sweep_dir, candidate):
-    out = []
-    for f in ("niah/predictions.jsonl", "eval/predictions.jsonl"):
-        out += sorted((j["id"], j["pred"]) for j in map(json.loads, open(f"{sweep_dir}/candidates/{candidate}/{f}")))
-    return out
 
-h_wall, h_cpu, h_rss = times("heads")
-s_wall, s_cpu, s_rss = times("sweep")
-new = per_candidate("sweep")
+h_wall, h_cpu, h_rss = run_times(work, "heads")
+s_wall, s_cpu, s_rss = run_times(work, "sweep")
+new = per_candidate(f"{work}/sweep.log")
 print(f"heads: {h_wall:.1f} s wall, {h_cpu:.1f} s CPU, peak RSS {h_rss:.0f} MiB; target < 120 s: {'PASS' if h_wall < 120 else 'FAIL'}")
 print(f"sweep ({len(new)} candidates): {s_wall:.1f} s wall, {s_cpu:.1f} s CPU, peak RSS {s_rss:.0f} MiB; "
       f"target < 900 s: {'PASS' if s_wall < 900 and len(new) == 10 else 'FAIL'}")
 for line in open(f"{work}/sweep.log"):
     if line.startswith("sweep: prefill reuse"): print(" ", line.strip())
 if old:
-    ho_wall, ho_cpu, _ = times("heads_old")
+    ho_wall, ho_cpu, _ = run_times(work, "heads_old")
     same = open(f"{work}/heads/heads.json").read() == open(f"{work}/heads_old/heads.json").read()
     print(f"old binary's heads: {ho_wall:.1f} s wall, {ho_cpu:.1f} s CPU; old / new: {ho_wall / h_wall:.2f} x wall, "
           f"{ho_cpu / h_cpu:.2f} x CPU; heads.json {'identical' if same else 'DIFFERS'}")
-    o_wall, o_cpu, o_rss = times("sweep_old")
-    before = dict(per_candidate("sweep_old"))
+    o_wall, o_cpu, o_rss = run_times(work, "sweep_old")
+    before = dict(per_candidate(f"{work}/sweep_old.log"))
     print(f"old binary's sweep: {o_wall:.1f} s wall, {o_cpu:.1f} s CPU, peak RSS {o_rss:.0f} MiB; "
           f"old / new: {o_wall / s_wall:.2f} x wall, {o_cpu / s_cpu:.2f} x CPU")
     print("| candidate | new (s) | old (s) | old / new | answers differing |")
