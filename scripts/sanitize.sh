@@ -10,6 +10,8 @@ start=$SECONDS
 scripts/sanitized-build.sh
 built=$SECONDS
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1:strict_init_order=1}
+# Fault tests repeat their property a quarter as many times here (tests/faults/fault_support.hpp says why)
+export QK_FAULT_ROUNDS_DIVISOR=${QK_FAULT_ROUNDS_DIVISOR:-4}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 ctest --test-dir "$build" --output-on-failure -j"$(nproc)" "$@"
 echo "sanitize: build $((built - start)) s, tests $((SECONDS - built)) s"

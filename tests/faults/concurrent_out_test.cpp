@@ -45,7 +45,7 @@ Tally race(const PairCopy& pair, const fs::path& out, bool force, int rounds) {
 
 TEST(ConcurrentOut, TwoRunsWithoutForce) {
   PairCopy pair("qwen3_next_sharded");
-  auto t = race(pair, pair.dir / "out", false, 25);
+  auto t = race(pair, pair.dir / "out", false, test::fault_rounds(25));
   std::printf("[ faults   ] %d races without --force: %d times one refused\n", t.rounds, t.one_refused);
 }
 
@@ -54,7 +54,7 @@ TEST(ConcurrentOut, TwoRunsWithoutForce) {
 TEST(ConcurrentOut, TwoRunsWithForce) {
   PairCopy pair("qwen3_next_sharded");
   ASSERT_EQ(test::run_qkrestore(pair.restore_args(pair.dir / "out")).exit_code, 0);
-  auto t = race(pair, pair.dir / "out", true, 25);
+  auto t = race(pair, pair.dir / "out", true, test::fault_rounds(25));
   std::printf("[ faults   ] %d races with --force: %d both installed, %d one refused\n", t.rounds, t.both_ok, t.one_refused);
 }
 

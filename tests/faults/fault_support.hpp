@@ -2,6 +2,7 @@
 // kill at a chosen moment, or a file-size limit), fingerprints of input trees, and the checks every
 // fault must pass: OUT absent or complete and verified, no temporaries left, inputs unchanged.
 #pragma once
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <csignal>
@@ -30,6 +31,17 @@ namespace fs = std::filesystem;
 }  // namespace qk
 
 namespace qk::test {
+
+// How many times a fault test repeats its property at random moments. The plain suite runs the full count:
+// that is what samples the moments. scripts/sanitize.sh sets QK_FAULT_ROUNDS_DIVISOR=4: under ASan every run
+// is about five times slower, and what the sanitizer looks for (a bad access, a leak) shows in any run that
+// reaches the code, not in how many moments are drawn; at least 6 rounds are kept so the kill still lands
+// inside the run.
+inline int fault_rounds(int full) {
+  const char* divisor_text = std::getenv("QK_FAULT_ROUNDS_DIVISOR");
+  const int divisor = divisor_text ? std::max(1, std::atoi(divisor_text)) : 1;
+  return std::max(std::min(full, 6), full / divisor);
+}
 
 struct ChildResult {
   bool killed = false;     // ended by our SIGKILL

@@ -14,7 +14,8 @@ using test::ChildOptions;
 using test::PairCopy;
 
 // `force`: every run replaces an existing complete OUT, so a kill may also land in the swap of the old and new OUT.
-void kill_at_random_moments(const std::string& family, bool force, int kills, const std::string& command = "restore") {
+void kill_at_random_moments(const std::string& family, bool force, int full_kills, const std::string& command = "restore") {
+  const int kills = test::fault_rounds(full_kills);
   PairCopy pair(family);
   const fs::path out = pair.dir / "out";
   const auto inputs_before = std::pair{test::fingerprint(pair.base), test::fingerprint(pair.sft)};

@@ -110,7 +110,8 @@ TEST(ShardChanged, RewrittenAtRandomMomentsIsNeverMixed) {
   std::mt19937 rng(8);
   std::uniform_int_distribution<long> moment(0, test::clean_run_length(pair, out).count());
   int refused = 0, old_version = 0, new_version = 0;
-  for (int i = 0; i < 30; ++i) {
+  const int rewrites = test::fault_rounds(30);
+  for (int i = 0; i < rewrites; ++i) {
     fs::remove_all(old_sft.path());
     fs::copy(pair.sft, old_sft.path(), fs::copy_options::recursive);
     age(pair.sft);
@@ -132,7 +133,7 @@ TEST(ShardChanged, RewrittenAtRandomMomentsIsNeverMixed) {
     EXPECT_TRUE(test::litter_beside(out).empty());
     fs::remove_all(out);
   }
-  std::printf("[ faults   ] 30 shard rewrites during restore: %d refused, %d outputs of the old SFT, %d of the new\n", refused,
+  std::printf("[ faults   ] %d shard rewrites during restore: %d refused, %d outputs of the old SFT, %d of the new\n", rewrites, refused,
               old_version, new_version);
 }
 
@@ -147,7 +148,8 @@ TEST(ShardChanged, TruncatedAtRandomMomentsNeverCrashes) {
     PairCopy probe("qwen3_next_sharded");
     moment = std::uniform_int_distribution<long>(0, test::clean_run_length(probe, probe.dir / "out").count());
   }
-  for (int i = 0; i < 24; ++i) {
+  const int truncations = test::fault_rounds(24);
+  for (int i = 0; i < truncations; ++i) {
     PairCopy pair("qwen3_next_sharded");
     const fs::path out = pair.dir / "out";
     const fs::path shard = first_shard(i % 2 ? pair.base : pair.sft);
@@ -173,7 +175,7 @@ TEST(ShardChanged, TruncatedAtRandomMomentsNeverCrashes) {
     EXPECT_TRUE(test::litter_beside(out).empty());
     EXPECT_TRUE(test::absent_or_verified(out, pair.base, pair.sft));
   }
-  std::printf("[ faults   ] 24 shard truncations during restore: %d refused, %d finished before\n", refused, finished);
+  std::printf("[ faults   ] %d shard truncations during restore: %d refused, %d finished before\n", truncations, refused, finished);
 }
 
 TEST(ShardFaults, MissingShardNamedInIndex) {
