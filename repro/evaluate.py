@@ -31,11 +31,9 @@ SCORE_BYTES = float(os.environ.get("REPRO_SCORE_BYTES", 16e9))
 
 def load_spec(spec, device="cuda"):
     name, path = spec.split("=", 1)
-    patch = None
-    if "+" in path:
-        path, patch = path.split("+", 1)
+    path, *patches = path.split("+")
     model = load_model(path, device)
-    if patch:
+    for patch in patches:
         from safetensors.torch import load_file
         tensors = load_file(patch)
         state = model.state_dict()

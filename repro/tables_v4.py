@@ -83,6 +83,13 @@ def tables(models):
             r = ptest(ref["reasoning"], m["reasoning"]) if m["reasoning"] and ref["reasoning"] else ""
             print(f"| {label} | {r} | " + " | ".join(ptest(ref["niah"][L], m["niah"][L]) if L in m["niah"] else ""
                                                   for L in cols) + " |")
+    if "pick" in models and "group" in models:
+        pick, group = models["pick"], models["group"]
+        print("\nThe class-aware pick against the best head repair, exact McNemar on the same samples (+pick/-group):")
+        print(f"| reasoning | {head} |\n|---|" + "---|" * len(cols))
+        r = ptest(group["reasoning"], pick["reasoning"]) if pick["reasoning"] and group["reasoning"] else ""
+        print(f"| {r} | " + " | ".join(ptest(group["niah"][L], pick["niah"][L]) if L in pick["niah"] and L in group["niah"]
+                                      else "" for L in cols) + " |")
     base = models["base"]
     print("\nShare of CoT-SFT's NIAH drop won back, and of its reasoning gain kept [95% bootstrap interval]:")
     print(f"| repair | gain kept | " + " | ".join(f"won back {L // 1024}K" for L in cols) + " |\n|---|---|" + "---|" * len(cols))
