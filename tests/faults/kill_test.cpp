@@ -23,7 +23,9 @@ void kill_at_random_moments(const std::string& family, bool force, int full_kill
   std::mt19937 rng(20260408 + force);
   std::uniform_int_distribution<long> moment(0, length.count() * 6 / 5);
   const std::vector<std::string> extra = force ? std::vector<std::string>{"--force"} : std::vector<std::string>{};
-  if (force) ASSERT_EQ(test::run_qkrestore(pair.command_args(command, out)).exit_code, 0);
+  if (force) {
+    ASSERT_EQ(test::run_qkrestore(pair.command_args(command, out)).exit_code, 0);
+  }
   int killed = 0, finished = 0, litter_after_kill = 0;
   for (int i = 0; i < kills; ++i) {
     const microseconds when{moment(rng)};
@@ -35,7 +37,9 @@ void kill_at_random_moments(const std::string& family, bool force, int full_kill
     }
     if (!test::litter_beside(out).empty()) ++litter_after_kill;
     ASSERT_TRUE(test::absent_or_verified(out, pair.base, pair.sft)) << "after kill " << i << " at " << when.count() << " us";
-    if (force) ASSERT_TRUE(fs::exists(out)) << "kill " << i << " at " << when.count() << " us lost the previous OUT";
+    if (force) {
+      ASSERT_TRUE(fs::exists(out)) << "kill " << i << " at " << when.count() << " us lost the previous OUT";
+    }
     ASSERT_EQ(test::fingerprint(pair.base), inputs_before.first) << "BASE changed by kill " << i;
     ASSERT_EQ(test::fingerprint(pair.sft), inputs_before.second) << "SFT changed by kill " << i;
     // The next run must not trip on anything the killed one left.
