@@ -5,28 +5,46 @@
 namespace qk {
 namespace {
 
-// How much is copied between two looks at the stop flag: an error elsewhere waits at most this long.
-constexpr std::uint64_t kStopCheckBytes = 64u << 20;
+std::vector<CopyRange> cut_into_pieces(const std::vector<CopyRange>& ranges, std::uint64_t piece_bytes) {
+  std::vector<CopyRange> pieces;
+  for (const auto& r : ranges) {
+    for (std::uint64_t done = 0; done < r.length; done += piece_bytes) {
+      CopyRange piece = r;
+      piece.offset += done;
+      piece.source_offset += done;
+      piece.length = std::min(piece_bytes, r.length - done);
+      pieces.push_back(std::move(piece));
+    }
+  }
+  return pieces;
+}
 
 }  // namespace
 
-BackgroundCopy::BackgroundCopy(std::vector<CopyRange> ranges) : ranges_(std::move(ranges)), thread_([this] { run(); }) {}
+BackgroundCopy::BackgroundCopy(std::vector<CopyRange> ranges, std::uint64_t piece_bytes)
+    : pieces_(cut_into_pieces(ranges, piece_bytes)), end_untaken_(pieces_.size()), thread_([this] { copy_pieces(End::Front); }) {}
 
 BackgroundCopy::~BackgroundCopy() {
   stop_ = true;
   if (thread_.joinable()) thread_.join();
 }
 
-void BackgroundCopy::run() {
+std::optional<std::size_t> BackgroundCopy::take_piece(End end) {
+  std::lock_guard lock(queue_mutex_);
+  if (stop_ || first_untaken_ == end_untaken_) return std::nullopt;
+  return end == End::Front ? first_untaken_++ : --end_untaken_;
+}
+
+void BackgroundCopy::copy_pieces(End end) {
   try {
-    for (const auto& r : ranges_) {
-      for (std::uint64_t done = 0; done < r.length && !stop_; done += kStopCheckBytes) {
-        const std::uint64_t piece = std::min(kStopCheckBytes, r.length - done);
-        r.to->copy_in(r.offset + done, r.source_fd, r.source_offset + done, piece, r.source_label);
-      }
+    while (const auto i = take_piece(end)) {
+      const CopyRange& p = pieces_[*i];
+      p.to->copy_in(p.offset, p.source_fd, p.source_offset, p.length, p.source_label);
     }
   } catch (...) {
-    error_ = std::current_exception();
+    std::lock_guard lock(error_mutex_);
+    if (!error_) error_ = std::current_exception();
+    stop_ = true;  // the other thread stops at its next piece
     failed_.store(true, std::memory_order_release);
   }
 }
@@ -36,6 +54,7 @@ void BackgroundCopy::rethrow_if_failed() {
 }
 
 void BackgroundCopy::finish() {
+  copy_pieces(End::Back);
   if (thread_.joinable()) thread_.join();
   if (error_) std::rethrow_exception(error_);
 }
