@@ -14,10 +14,14 @@
 #     where it can); time <= 0.5 x `cp -r --reflink=never`. Needs root, mkfs.xfs (xfsprogs) and a
 #     loop device; skipped with a message elsewhere.
 # Rounds alternate the tools, the order flipping every round; medians (and every round) are printed,
-# with the load average, since the development machine is shared.
+# with the load average, since the development machine is shared. Each ratio is also given per round
+# (a tool against its baseline in the same round) as the median of those ratios with its 95% interval
+# (order statistics: no assumption on the noise), which says whether a round-to-round spread larger
+# than the target's margin still lets a run decide it.
 # Usage: bench/restore_vs_cp.sh [BENCH_DIR] [DISK_GB] [CACHE_GB]   (default /tmp/qkbench 8 2)
 #   QKRESTORE=BIN (default build/qkrestore); QKRESTORE_OLD=BIN adds an older binary to every round;
-#   QK_BENCH_ROUNDS (page cache and reflink, default 5), QK_BENCH_DISK_ROUNDS (default 5).
+#   QK_BENCH_ROUNDS (page cache and reflink, default 5), QK_BENCH_DISK_ROUNDS (default 5);
+#   QK_BENCH_REGIMES (default "cache disk reflink"): the regimes to run.
 # Disk: about 2 x (CACHE_GB + DISK_GB) for the pairs (kept for the next run), 2 x DISK_GB of outputs
 # while it runs, and an XFS image of 3 x CACHE_GB + 1 GB (removed at the end).
 set -euo pipefail
@@ -29,6 +33,8 @@ bin=${QKRESTORE:-$here/build/qkrestore}
 old=${QKRESTORE_OLD:-}  # an older binary, measured in the same rounds (before/after)
 rounds=${QK_BENCH_ROUNDS:-5}
 disk_rounds=${QK_BENCH_DISK_ROUNDS:-5}
+regimes=" ${QK_BENCH_REGIMES:-cache disk reflink} "
+wanted() { [[ $regimes == *" $1 "* ]]; }
 # Llama-7B-like proportions at a smaller hidden size; base holds random bytes like SFT, so that its
 # Q/K rows cost a read like any real checkpoint's.
 shape=(--family llama --hidden 2048 --heads 32 --kv-heads 8 --head-dim 64 --intermediate 5632 --shard-gb 0.5 --dense-base)
@@ -129,27 +135,34 @@ PY
 }
 
 # 1. Page cache: inputs read once; no sync between runs.
-d=$dir/cache
-sync  # the pair's own writing is done before the first round, as long after a download
-cat "$d"/sft/* "$d"/base/* >/dev/null
-mapfile -t tools < <(with_old cp restore)
-run_rounds cache "$d" cache "$rounds" "${tools[@]}"
-sizes=$(verified_sizes "$d"); read -r cache_restored cache_largest <<<"$sizes"
+cache_restored=0 cache_largest=0 disk_restored=0 disk_largest=0
+if wanted cache; then
+  d=$dir/cache
+  sync  # the pair's own writing is done before the first round, as long after a download
+  cat "$d"/sft/* "$d"/base/* >/dev/null
+  mapfile -t tools < <(with_old cp restore)
+  run_rounds cache "$d" cache "$rounds" "${tools[@]}"
+  sizes=$(verified_sizes "$d"); read -r cache_restored cache_largest <<<"$sizes"
+fi
 
 # 2. Disk-bound: sync (not timed) before each run.
-d=$dir/disk
-mapfile -t tools < <(with_old cp restore cp_sync restore_fsync)
-run_rounds disk "$d" sync "$disk_rounds" "${tools[@]}"
-sizes=$(verified_sizes "$d"); read -r disk_restored disk_largest <<<"$sizes"
+if wanted disk; then
+  d=$dir/disk
+  mapfile -t tools < <(with_old cp restore cp_sync restore_fsync)
+  run_rounds disk "$d" sync "$disk_rounds" "${tools[@]}"
+  sizes=$(verified_sizes "$d"); read -r disk_restored disk_largest <<<"$sizes"
+fi
 
 # 3. Reflink: the page-cache pair on a loop-mounted XFS with reflink=1.
 reflink_skip=""
+wanted reflink || reflink_skip="not asked (QK_BENCH_REGIMES)"
 x=$dir/xfs
 cleanup_xfs() {
   if mountpoint -q "$x/mnt" 2>/dev/null; then umount "$x/mnt"; fi
   rm -rf "$x"
 }
-if [ "$(id -u)" != 0 ]; then reflink_skip="needs root to loop-mount an XFS image"
+if [ -n "$reflink_skip" ]; then :
+elif [ "$(id -u)" != 0 ]; then reflink_skip="needs root to loop-mount an XFS image"
 elif ! command -v mkfs.xfs >/dev/null; then reflink_skip="mkfs.xfs not installed (Debian xfsprogs; scripts/install-deps.sh)"
 else
   trap cleanup_xfs EXIT
@@ -166,7 +179,7 @@ if [ -z "$reflink_skip" ]; then
   cat "$m"/sft/* "$m"/base/* >/dev/null
   mapfile -t tools < <(with_old cp_never restore)
   run_rounds reflink "$m" blocks "$rounds" "${tools[@]}"
-  sizes=$(verified_sizes "$m")
+  sizes=$(verified_sizes "$m"); read -r cache_restored cache_largest <<<"$sizes"
   cleanup_xfs
   trap - EXIT
 fi
@@ -174,7 +187,7 @@ echo "load average at the end: $(load)"
 
 python3 - "$results" "$cache_size" "$(du -sb "$dir/disk/sft" | cut -f1)" "$cache_restored" "$disk_restored" \
   "$(( cache_largest > disk_largest ? cache_largest : disk_largest ))" "$reflink_skip" <<'PY'
-import statistics, sys
+import math, statistics, sys
 results, cache_size, disk_size, cache_restored, disk_restored, largest, reflink_skip = sys.argv[1:]
 cache_size, disk_size, cache_restored, disk_restored, largest = map(int, (cache_size, disk_size, cache_restored, disk_restored, largest))
 runs = {}
@@ -193,16 +206,30 @@ def show(regime, tool):
     if rs[0][3] >= 0: text += f"  new blocks {max(r[3] for r in rs) / 1e6:.1f} MB (largest of the rounds)"
     print(text)
 
+def median_interval(values):
+    """The median and its 95% interval from order statistics: [x(k), x(n+1-k)] with the largest k for which
+    P(Binomial(n, 1/2) < k) <= 2.5%; with 5 values or fewer no such k exists and the range is given."""
+    xs, n = sorted(values), len(values)
+    k, below = 0, 0.0
+    while k < n and below + math.comb(n, k) / 2**n <= 0.025:
+        below += math.comb(n, k) / 2**n
+        k += 1
+    return statistics.median(xs), xs[max(k, 1) - 1], xs[n - max(k, 1)]
+
 def ratio(label, regime, tool, baseline, target):
     value = median(regime, tool) / median(regime, baseline)
-    line = f"  {tool} / {baseline} = {value:.3f}"
+    per_round = [a[0] / b[0] for a, b in zip(runs[(regime, tool)], runs[(regime, baseline)])]
+    mid, low, high = median_interval(per_round)
+    line = f"  {tool} / {baseline} = {value:.3f}; per round {mid:.3f} [{low:.3f}, {high:.3f}]"
     if tool.startswith("restore"):
         ok = value <= target
         if not ok: failed.append(label)
-        line += f" (target <= {target}{'' if ok else ': MISSED'})"
+        decided = "" if (high <= target or low > target) else "; the interval holds the target: this run does not decide it"
+        line += f" (target <= {target}{'' if ok else ': MISSED'}{decided})"
     print(line)
 
 def regime(name, title, pairs):
+    if not any(r == name for (r, _) in runs): return
     print(title)
     tools = [t for (r, t) in runs if r == name]
     for tool in tools: show(name, tool)
@@ -216,7 +243,7 @@ regime("cache", f"page cache ({cache_size / 1e9:.2f} GB, {cache_restored / 1e6:.
        [("page cache", "restore", "cp", 1.1)])
 regime("disk", f"disk-bound ({disk_size / 1e9:.2f} GB, {disk_restored / 1e6:.0f} MB restored; sync before each run):",
        [("disk-bound", "restore", "cp", 1.05), ("--fsync", "restore_fsync", "cp_sync", 1.1)])
-rss_kb = max(r[2] for (_, tool), rs in runs.items() if tool.startswith("restore") for r in rs)
+rss_kb = max(r[2] for (_, tool), rs in runs.items() if tool.startswith("restore") for r in rs)  # every regime run
 bound = 256e6 + largest
 print(f"peak RSS of restore {rss_kb / 1024:.1f} MiB; bound 256 MB + largest restored tensor {largest / 1e6:.1f} MB = "
       f"{bound / 1e6:.1f} MB ({'within' if rss_kb * 1024 <= bound else 'OVER'})")

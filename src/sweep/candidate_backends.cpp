@@ -41,7 +41,7 @@ std::vector<std::size_t> global_layers(const Checkpoint& base, const Checkpoint&
 struct Host {
   Host(const std::filesystem::path& dir, const Checkpoint& source, const Checkpoint& held, const FamilyTable& table,
        const std::vector<std::size_t>& levels, const EmbeddedOptions& options, bool record)
-      : record_(record) {
+      : record_as_is(record) {
     std::unique_ptr<engine::CausalLM> model = engine::load_causal_lm(dir);
     if (options.prefill_reuse) {
       auto wrapped = std::make_unique<engine::PrefillReuse>(std::move(model), levels, options.reuse_budget_bytes);
@@ -57,7 +57,7 @@ struct Host {
   // Weights change only here, while no request runs: the engine thread is idle.
   void as_is() {
     surgery->undo();
-    if (reuse) record_ ? reuse->record() : reuse->pass_through();
+    if (reuse) record_as_is ? reuse->record() : reuse->pass_through();
   }
   void edited(const RepairSpec& spec) {
     const SurgeryPlan& plan = surgery->apply(spec);
@@ -66,7 +66,7 @@ struct Host {
     else reuse->pass_through();
   }
 
-  bool record_;                           // the run as it is records its prefill (for candidates to resume from)
+  bool record_as_is;                      // the run as it is records its prefill (for candidates to resume from)
   engine::PrefillReuse* reuse = nullptr;  // owned by the service's model
   std::shared_ptr<engine_service::EngineService> service;
   std::optional<heads::InMemorySurgery> surgery;  // after the service: undone before the model goes
