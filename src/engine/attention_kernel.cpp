@@ -41,12 +41,35 @@ void attend_block(const AttentionShape& s, const float* q, std::size_t q_stride,
               ldk, 0.0f, out, static_cast<int>(q_stride));
 }
 
+// One query position (decode) of the `group` query heads that share a KV head: the heads are the rows, all
+// seeing the same `visible` keys, so K and V are read once per KV head instead of once per query head (a
+// 32K-token cache is ~100 MB of K and V per layer, more than a step's share of the weights).
+// q, out: [group, head_dim] (a position's heads are contiguous); scores: scratch of group * visible floats.
+void attend_one_position(const AttentionShape& s, std::size_t group, const float* q, const float* keys,
+                         const float* values, std::size_t kv_stride, std::size_t visible, float* scores, float* out) {
+  const int hd = static_cast<int>(s.head_dim), ldk = static_cast<int>(kv_stride), iv = static_cast<int>(visible);
+  const int rows = static_cast<int>(group);
+  // S = scale Q K^T;  P = softmax of each row;  O = P V
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, iv, hd, s.scale, q, hd, keys, ldk, 0.0f, scores, iv);
+  for (std::size_t r = 0; r < group; ++r) softmax_inplace(scores + r * visible, visible);
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, hd, iv, 1.0f, scores, iv, values, ldk, 0.0f, out, hd);
+}
+
 }  // namespace
 
 void causal_attention(const AttentionShape& s, const float* q, std::size_t n, const float* keys,
                       const float* values, std::size_t past, float* out) {
   const std::size_t hd = s.head_dim, group = s.heads / s.kv_heads;
   const std::size_t q_stride = s.heads * hd, kv_stride = s.kv_heads * hd;
+  if (n == 1) {
+    parallel_for(s.kv_heads, [&](std::size_t kv) {
+      thread_local std::vector<float> scores;
+      scores.resize(group * (past + 1));
+      attend_one_position(s, group, q + kv * group * hd, keys + kv * hd, values + kv * hd, kv_stride, past + 1,
+                          scores.data(), out + kv * group * hd);
+    });
+    return;
+  }
   // Tasks: (head, block of queries), in parallel; each task keeps its score block in a per-thread buffer.
   const std::size_t blocks = (n + kQueryBlock - 1) / kQueryBlock;
   parallel_for(s.heads * blocks, [&](std::size_t task) {

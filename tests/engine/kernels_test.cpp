@@ -190,9 +190,10 @@ TEST(Kernels, DeltaRuleWritesValueAtKeyWithFullBetaAndNoDecay) {
   for (std::size_t j = 0; j < dv; ++j) EXPECT_NEAR(out[j], v[j], 1e-6f);
 }
 
-// Both attention paths (loops for short inputs, sgemm blocks for long ones) against a direct softmax.
-TEST(Kernels, CausalAttentionMatchesDirectSoftmaxOnBothPaths) {
-  for (std::size_t n : {3u, 300u}) {
+// Every attention path against a direct softmax: one position (decode: a KV head's query heads together),
+// blocks of 128 positions, and a last block of one position (n = 129).
+TEST(Kernels, CausalAttentionMatchesDirectSoftmaxOnEveryPath) {
+  for (std::size_t n : {1u, 3u, 129u, 300u}) {
     const std::size_t past = 5, heads = 4, kv_heads = 2, hd = 8, P = past + n;
     auto q = random_vector(n * heads * hd, 10), keys = random_vector(P * kv_heads * hd, 11),
          values = random_vector(P * kv_heads * hd, 12);
