@@ -42,8 +42,8 @@ void attend_block(const AttentionShape& s, const float* q, std::size_t q_stride,
 }
 
 // One query position (decode) of the `group` query heads that share a KV head: the heads are the rows, all
-// seeing the same `visible` keys, so K and V are read once per KV head instead of once per query head (a
-// 32K-token cache is ~100 MB of K and V per layer, more than a step's share of the weights).
+// seeing the same `visible` keys, so K and V are read once per KV head instead of once per query head (at
+// 32K positions, 2 KV heads of 128 hold 64 MB of K and V per layer: more than a step's share of the weights).
 // q, out: [group, head_dim] (a position's heads are contiguous); scores: scratch of group * visible floats.
 void attend_one_position(const AttentionShape& s, std::size_t group, const float* q, const float* keys,
                          const float* values, std::size_t kv_stride, std::size_t visible, float* scores, float* out) {
