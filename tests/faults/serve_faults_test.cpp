@@ -126,7 +126,9 @@ TEST(ServeFaults, OversizedBodyIsRefusedUnread) {
   const std::string huge = "{\"prompt\": \"" + std::string((64u << 20) + 16, 'a') + "\"}";
   auto res = serve.client().Post("/v1/completions", huge, "application/json");
   // Refused with 413, or the connection closed on us: either way nothing was buffered or run.
-  if (res) EXPECT_EQ(res->status, 413);
+  if (res) {
+    EXPECT_EQ(res->status, 413);
+  }
   EXPECT_TRUE(serve.alive());
   auto ok = serve.client().Post("/v1/completions", kGood, "application/json");
   ASSERT_TRUE(ok);

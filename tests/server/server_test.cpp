@@ -111,7 +111,9 @@ TEST_F(ServerTest, GreedyCompletionEqualsTheEngineDirectly) {
 TEST_F(ServerTest, MaxTokensAndStopStringsEndGeneration) {
   const json full = post("/v1/completions", json{{"prompt", "abc"}, {"max_tokens", 30}, {"temperature", 0}}.dump(), 200);
   const std::string text = full["choices"][0]["text"];
-  if (full["choices"][0]["finish_reason"] == "length") EXPECT_EQ(full["usage"]["completion_tokens"], 30);
+  if (full["choices"][0]["finish_reason"] == "length") {
+    EXPECT_EQ(full["usage"]["completion_tokens"], 30);
+  }
   // Stop at an ASCII character of the greedy text (random byte-level output may hold partial UTF-8, which
   // the server answers as U+FFFD): the reply is the text before it, finish_reason "stop".
   std::size_t at = 2;
@@ -234,7 +236,9 @@ TEST_F(ServerTest, StreamedRepliesAssembleToTheWholeReply) {
     for (std::size_t i = 0; i + 1 < events.size(); ++i) {
       const json& c = events[i]["choices"][0];
       EXPECT_EQ(events[i]["object"], chat ? "chat.completion.chunk" : "text_completion");
-      if (chat && i == 0) EXPECT_EQ(c["delta"], json({{"role", "assistant"}, {"content", ""}}));
+      if (chat && i == 0) {
+        EXPECT_EQ(c["delta"], json({{"role", "assistant"}, {"content", ""}}));
+      }
       if (chat) text += c["delta"].value("content", "");
       else text += c["text"].get<std::string>();
       if (!c["finish_reason"].is_null()) finish = c["finish_reason"];
