@@ -82,7 +82,8 @@ int remove_stale_staging_dirs(const fs::path& out) {
   return removed;
 }
 
-StagingDir::StagingDir(const fs::path& out, bool overwrite) : out_(fs::absolute(out).lexically_normal()), overwrite_(overwrite) {
+StagingDir::StagingDir(const fs::path& out, bool overwrite, Durability durability)
+    : out_(fs::absolute(out).lexically_normal()), overwrite_(overwrite), durability_(durability) {
   if (out_.filename().empty()) out_ = out_.parent_path();
   const fs::path parent = out_.parent_path();
   if (!fs::is_directory(parent)) fail(ErrorKind::Io, "the parent directory of {} does not exist", out_.string());
@@ -143,7 +144,7 @@ void StagingDir::install_by_moving_aside() {
 
 void StagingDir::finish_install(const fs::path& old_tree) {
   ::unlink((out_ / kLockFile).c_str());
-  fsync_directory(out_.parent_path());
+  if (durability_ == Durability::Disk) fsync_directory(out_.parent_path());
   if (!old_tree.empty()) {
     std::error_code ec;
     fs::remove_all(old_tree, ec);
@@ -153,7 +154,7 @@ void StagingDir::finish_install(const fs::path& old_tree) {
 void StagingDir::commit() {
   // The lock file stays until the rename is done, so no other run takes this directory for a dead
   // run's leftovers while it is being installed; it is removed from OUT afterwards.
-  fsync_directory(temp_);
+  if (durability_ == Durability::Disk) fsync_directory(temp_);
   if (fs::exists(fs::symlink_status(out_))) {
     if (!overwrite_) fail(ErrorKind::Io, "{} appeared while we were writing it (another run?); our output was not installed", out_.string());
     // --force: swap the new tree and the old OUT in one step, so OUT is at every moment the old

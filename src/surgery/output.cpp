@@ -142,9 +142,9 @@ OutputSummary write_output(const Checkpoint& base, const Checkpoint& sft, const 
                            const OutputOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   check_output_location(options.out, base.dir(), sft.dir());
-  StagingDir staging(options.out, options.overwrite);
-  OutputSummary summary;
   const Durability durability = qk::durability(options);
+  StagingDir staging(options.out, options.overwrite, durability);
+  OutputSummary summary;
 
   const std::vector<ShardLayout> layout = lay_out_shards(sft, options.max_shard_size);
   std::uint64_t total = 0;
