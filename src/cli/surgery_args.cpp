@@ -87,7 +87,8 @@ void OutputArgs::bind(CLI::App& app) {
   app.add_option("--max-shard-size", max_shard_size, "reshard the output, e.g. 5GB (default: keep SFT's shards)");
   app.add_flag("--quiet,-q", quiet, "no progress on stderr");
   app.add_flag("--fsync", fsync,
-               "put every output file on disk (fsync) before OUT is installed, for power-loss safety; "
+               "put every output file and then the directory entries on disk (fsync) around installing OUT, for "
+               "power-loss safety; "
                "by default the output may still be in the page cache when the command returns, as after cp");
 }
 
