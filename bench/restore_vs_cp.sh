@@ -155,13 +155,12 @@ fi
 
 # 3. Reflink: the page-cache pair on a loop-mounted XFS with reflink=1.
 reflink_skip=""
-wanted reflink || reflink_skip="not asked (QK_BENCH_REGIMES)"
 x=$dir/xfs
 cleanup_xfs() {
   if mountpoint -q "$x/mnt" 2>/dev/null; then umount "$x/mnt"; fi
   rm -rf "$x"
 }
-if [ -n "$reflink_skip" ]; then :
+if ! wanted reflink; then reflink_skip="not asked (QK_BENCH_REGIMES)"
 elif [ "$(id -u)" != 0 ]; then reflink_skip="needs root to loop-mount an XFS image"
 elif ! command -v mkfs.xfs >/dev/null; then reflink_skip="mkfs.xfs not installed (Debian xfsprogs; scripts/install-deps.sh)"
 else
@@ -243,7 +242,7 @@ regime("cache", f"page cache ({cache_size / 1e9:.2f} GB, {cache_restored / 1e6:.
        [("page cache", "restore", "cp", 1.1)])
 regime("disk", f"disk-bound ({disk_size / 1e9:.2f} GB, {disk_restored / 1e6:.0f} MB restored; sync before each run):",
        [("disk-bound", "restore", "cp", 1.05), ("--fsync", "restore_fsync", "cp_sync", 1.1)])
-rss_kb = max(r[2] for (_, tool), rs in runs.items() if tool.startswith("restore") for r in rs)  # every regime run
+rss_kb = max(r[2] for (_, tool), rs in runs.items() if tool.startswith("restore") for r in rs)
 bound = 256e6 + largest
 print(f"peak RSS of restore {rss_kb / 1024:.1f} MiB; bound 256 MB + largest restored tensor {largest / 1e6:.1f} MB = "
       f"{bound / 1e6:.1f} MB ({'within' if rss_kb * 1024 <= bound else 'OVER'})")

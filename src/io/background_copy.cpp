@@ -30,7 +30,7 @@ BackgroundCopy::~BackgroundCopy() {
 }
 
 std::optional<std::size_t> BackgroundCopy::take_piece(End end) {
-  std::lock_guard lock(queue_mutex_);
+  std::lock_guard lock(mutex_);
   if (stop_ || first_untaken_ == end_untaken_) return std::nullopt;
   return end == End::Front ? first_untaken_++ : --end_untaken_;
 }
@@ -42,7 +42,7 @@ void BackgroundCopy::copy_pieces(End end) {
       p.to->copy_in(p.offset, p.source_fd, p.source_offset, p.length, p.source_label);
     }
   } catch (...) {
-    std::lock_guard lock(error_mutex_);
+    std::lock_guard lock(mutex_);
     if (!error_) error_ = std::current_exception();
     stop_ = true;  // the other thread stops at its next piece
     failed_.store(true, std::memory_order_release);

@@ -53,12 +53,11 @@ class BackgroundCopy {
   // Takes pieces until none is left, the copy has failed, or the object is being destroyed.
   void copy_pieces(End end);
   std::vector<CopyRange> pieces_;  // the ranges cut so that a stop or a second thread waits at most one piece
-  std::mutex queue_mutex_;
+  std::mutex mutex_;               // guards the untaken range and error_
   std::size_t first_untaken_ = 0;  // pieces [first_untaken_, end_untaken_) are still to copy
   std::size_t end_untaken_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> failed_{false};
-  std::mutex error_mutex_;
   std::exception_ptr error_;  // the first error; written before failed_ is set
   std::thread thread_;
 };
