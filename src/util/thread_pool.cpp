@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <exception>
@@ -11,7 +12,7 @@
 #include <thread>
 #include <vector>
 #if defined(__x86_64__)
-#include <xmmintrin.h>
+#include <immintrin.h>
 #endif
 
 namespace qk {
@@ -22,6 +23,12 @@ namespace {
 thread_local bool inside_task = false;
 
 // Workers sleep on a condition variable; a job is a body and an atomic counter of the next index.
+// Before sleeping, a worker that has finished a job, and a caller whose worker is still busy, spin for a
+// short while: a decode step posts about 60 jobs back to back, a few microseconds apart, and a worker
+// that went to sleep between them would wake for each (a futex wake and a scheduling delay, during
+// which the caller works alone). The spin is bounded, so an idle pool still sleeps, and short: beside one
+// other busy process a 50 us spin took the core from the caller (decode 0.85 x the pool without spinning),
+// 15 us did not (1.0 x) and kept most of the quiet machine's gain (1.17 x; 50 us: 1.23 x).
 // One job runs at a time (a mutex serialises callers), which is all the engine needs: concurrent
 // requests are already queued into one engine thread by the server, and QK-Pro runs one layer at a time.
 class Pool {
@@ -53,6 +60,7 @@ class Pool {
     }
     wake_.notify_all();
     drain();
+    spin_while([this] { return active_.load(std::memory_order_acquire) != 0; });
     std::unique_lock lock(mutex_);
     done_.wait(lock, [this] { return active_ == 0; });
     body_ = nullptr;
@@ -73,9 +81,26 @@ class Pool {
     }
     inside_task = false;
   }
+  // Spins while still() holds, for at most kSpin; the caller then sleeps on a condition variable.
+  static constexpr std::chrono::microseconds kSpin{15};
+  template <class Pred>
+  static void spin_while(Pred still) {
+    const auto until = std::chrono::steady_clock::now() + kSpin;
+    while (still()) {
+      for (int i = 0; i < 64; ++i) pause();
+      if (!still() || std::chrono::steady_clock::now() > until) return;
+    }
+  }
+  static void pause() {
+#if defined(__x86_64__)
+    _mm_pause();
+#endif
+  }
+
   void work() {
     std::uint64_t seen = 0;
     for (;;) {
+      spin_while([&] { return generation_.load(std::memory_order_acquire) == seen; });
       {
         std::unique_lock lock(mutex_);
         wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
@@ -121,8 +146,8 @@ class Pool {
   const std::function<void(std::size_t)>* body_ = nullptr;
   std::size_t count_ = 0;
   std::atomic<std::size_t> next_{0};
-  std::size_t active_ = 0;
-  std::uint64_t generation_ = 0;
+  std::atomic<std::size_t> active_{0};
+  std::atomic<std::uint64_t> generation_{0};
   bool stopping_ = false;
   std::exception_ptr error_;
 };
