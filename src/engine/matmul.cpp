@@ -47,6 +47,7 @@ void dot_rows_plain(const float* x, std::size_t rows, const W* w, std::size_t in
 // inside functions given the AVX-512 target by attribute; the values are fully written.
 #if !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 #define QK_AVX2 __attribute__((target("avx2,fma")))
 #define QK_AVX512 __attribute__((target("avx512f")))
@@ -262,21 +263,92 @@ QK_AVX512BF16 void dot_rows_dpbf16(const float* x, std::size_t rows, const std::
 // The tile's rows of x (kMR x kKC floats) stay in L1 while the block's panels stream from L2.
 constexpr std::size_t kNR = 32, kMR = 12, kKC = 256, kOutBlock = 256;
 
+// Panel p holds outputs o_begin + 32p .. + 31 at inputs k0 .. k0 + kc: panel[k][j] = w[o_begin + 32p + j][k0 + k],
+// zero past o_end. Inputs from k_from on, one weight at a time (the reference; pack_panels_avx512 does the rest).
 template <class W>
-void pack_panels(const W* w, std::size_t in, std::size_t o_begin, std::size_t o_end, std::size_t k0, std::size_t kc,
-                 float* packed) {
+void pack_panels_from(std::size_t k_from, const W* w, std::size_t in, std::size_t o_begin, std::size_t o_end,
+                      std::size_t k0, std::size_t kc, float* packed) {
   for (std::size_t p = 0; p * kNR < o_end - o_begin; ++p) {
     float* panel = packed + p * kc * kNR;
     for (std::size_t j = 0; j < kNR; ++j) {
       const std::size_t o = o_begin + p * kNR + j;
       if (o >= o_end) {
-        for (std::size_t k = 0; k < kc; ++k) panel[k * kNR + j] = 0.0f;
+        for (std::size_t k = k_from; k < kc; ++k) panel[k * kNR + j] = 0.0f;
         continue;
       }
       const W* src = w + o * in + k0;
-      for (std::size_t k = 0; k < kc; ++k) panel[k * kNR + j] = weight_at(src, k);
+      for (std::size_t k = k_from; k < kc; ++k) panel[k * kNR + j] = weight_at(src, k);
     }
   }
+}
+
+// r[t] = row t of a 16 x 16 block of floats, transposed in place: r[t][u] <- r[u][t]. Three rounds of
+// exchanges between register pairs: 32-bit elements within 64-bit pairs (unpack), 64-bit pairs within
+// 128-bit lanes (unpack_pd), then 128-bit lanes twice (shuffle_f32x4), the usual 16 x 16 AVX-512 transpose.
+[[gnu::always_inline]] QK_AVX512 inline void transpose_16x16(__m512 r[16]) {
+  __m512 t[16];
+#pragma GCC unroll 8
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+  }
+#pragma GCC unroll 4
+  for (int i = 0; i < 16; i += 4) {
+    const __m512d a = _mm512_castps_pd(t[i]), b = _mm512_castps_pd(t[i + 1]);
+    const __m512d c = _mm512_castps_pd(t[i + 2]), d = _mm512_castps_pd(t[i + 3]);
+    r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+    r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+    r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+    r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+  }
+#pragma GCC unroll 4
+  for (int i = 0; i < 4; ++i) {
+    t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
+    t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xDD);
+    t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
+    t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xDD);
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < 8; ++i) {
+    r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
+    r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xDD);
+  }
+}
+
+// pack_panels_from(0, ...) with full panels moved 16 outputs x 16 inputs at a time: 16 row loads (bf16 widened),
+// one register transpose, 16 stores, where the scalar loop stores each weight alone 128 bytes from the last.
+// The weights come from memory, 16 rows' slices at once, which the hardware prefetcher does not follow: the
+// next 16 rows' slices are prefetched while these are moved.
+template <class W>
+QK_AVX512 void pack_panels_avx512(const W* w, std::size_t in, std::size_t o_begin, std::size_t o_end, std::size_t k0,
+                                  std::size_t kc, float* packed) {
+  const std::size_t full_panels = (o_end - o_begin) / kNR, k_vector = kc / 16 * 16;
+  auto prefetch_rows = [&](std::size_t first_row) {
+    if (first_row + 16 > o_end) return;
+    for (std::size_t j = 0; j < 16; ++j) {
+      const char* row = reinterpret_cast<const char*>(w + (first_row + j) * in + k0);
+      for (std::size_t byte = 0; byte < kc * sizeof(W); byte += 64) _mm_prefetch(row + byte, _MM_HINT_T0);
+    }
+  };
+  for (std::size_t p = 0; p < full_panels; ++p) {
+    float* panel = packed + p * kc * kNR;
+    for (std::size_t half = 0; half < kNR; half += 16) {
+      prefetch_rows(o_begin + p * kNR + half + 16);
+      const W* src = w + (o_begin + p * kNR + half) * in + k0;
+      for (std::size_t k = 0; k < k_vector; k += 16) {
+        __m512 r[16];
+#pragma GCC unroll 16
+        for (std::size_t j = 0; j < 16; ++j) r[j] = load16(src + j * in + k);
+        transpose_16x16(r);
+#pragma GCC unroll 16
+        for (std::size_t t = 0; t < 16; ++t) _mm512_storeu_ps(panel + (k + t) * kNR + half, r[t]);
+      }
+    }
+  }
+  // the inputs past the last 16 of full panels, and a last partial panel, one weight at a time
+  if (k_vector < kc) pack_panels_from(k_vector, w, in, o_begin, o_begin + full_panels * kNR, k0, kc, packed);
+  if (full_panels * kNR < o_end - o_begin)
+    pack_panels_from(0, w, in, o_begin + full_panels * kNR, o_end, k0, kc, packed + full_panels * kc * kNR);
 }
 
 template <int M>
@@ -324,7 +396,7 @@ QK_AVX512 void gemm_block_avx512(const float* x, std::size_t rows, std::size_t i
     for (std::size_t k0 = 0; k0 < in; k0 += kKC) {
       const std::size_t kc = std::min(kKC, in - k0);
       if (packed.size() < panels * kc * kNR) packed.resize(panels * kc * kNR);
-      pack_panels(w, in, b0, b1, k0, kc, packed.data());
+      pack_panels_avx512(w, in, b0, b1, k0, kc, packed.data());
       const bool add = accumulate || k0 > 0;
       for (std::size_t r0 = 0; r0 < rows; r0 += kMR) {
         const std::size_t mr = std::min(kMR, rows - r0);
