@@ -140,45 +140,59 @@ std::vector<SparseMoe::Route> SparseMoe::route(float* logits) const {
 
 void SparseMoe::forward(const float* x, std::size_t rows, float* y) const {
   if (rows == 1) return forward_one(x, y);
-  const std::size_t H = s_.hidden, E = s_.experts;
-  std::vector<float> probs(rows * E);
-  matmul_wt(x, router_, probs.data(), rows);
+  const std::size_t H = s_.hidden, E = s_.experts, K = s_.top_k;
+  float* probs = scratch(Scratch::MoeRouterLogits, rows * E);
+  matmul_wt(x, router_, probs, rows);
   std::optional<OpTimer> timer(Op::MoeRouting);
+  // Each row's K routes, by expert index (rows in parallel), then each expert's rows in row order.
+  std::vector<Route> routes(rows * K);
+  parallel_ranges(rows, 64, [&](std::size_t begin, std::size_t end) {
+    for (std::size_t r = begin; r < end; ++r) std::ranges::copy(route(probs + r * E), routes.begin() + r * K);
+  });
   std::vector<std::vector<std::size_t>> rows_of(E);
   std::vector<std::vector<float>> weight_of(E);
-  for (std::size_t r = 0; r < rows; ++r)
-    for (const Route& route : route(probs.data() + r * E)) {
-      rows_of[route.expert].push_back(r);
-      weight_of[route.expert].push_back(route.weight);
-    }
+  for (std::size_t i = 0; i < rows * K; ++i) {
+    rows_of[routes[i].expert].push_back(i / K);
+    weight_of[routes[i].expert].push_back(routes[i].weight);
+  }
+  std::size_t most = 0;
+  for (const auto& picked : rows_of) most = std::max(most, picked.size());
+  float* in = scratch(Scratch::MoeExpertIn, most * H);
+  float* out = scratch(Scratch::MoeExpertOut, most * H);
   std::fill(y, y + rows * H, 0.0f);
-  // Each expert runs once on the rows routed to it (gathered into one block), then scatters back.
-  std::vector<float> in, out;
+  // Each expert runs once on the rows routed to it (gathered into one block), then adds them back: experts
+  // one after another, so each row's sum runs in expert order; within an expert the rows are distinct, so
+  // gathering and adding back run in parallel.
   for (std::size_t e = 0; e < E; ++e) {
     const auto& picked = rows_of[e];
     if (picked.empty()) continue;
-    in.resize(picked.size() * H);
-    out.resize(picked.size() * H);
-    for (std::size_t i = 0; i < picked.size(); ++i) std::copy_n(x + picked[i] * H, H, in.data() + i * H);
+    parallel_ranges(picked.size(), 16, [&](std::size_t begin, std::size_t end) {
+      for (std::size_t i = begin; i < end; ++i) std::copy_n(x + picked[i] * H, H, in + i * H);
+    });
     timer.reset();
-    experts_[e]->forward(in.data(), picked.size(), out.data());
+    experts_[e]->forward(in, picked.size(), out);
     timer.emplace(Op::MoeRouting);
-    for (std::size_t i = 0; i < picked.size(); ++i) {
-      float* yr = y + picked[i] * H;
-      const float w = weight_of[e][i];
-      for (std::size_t d = 0; d < H; ++d) yr[d] += w * out[i * H + d];
-    }
+    parallel_ranges(picked.size(), 16, [&](std::size_t begin, std::size_t end) {
+      for (std::size_t i = begin; i < end; ++i) {
+        float* yr = y + picked[i] * H;
+        const float w = weight_of[e][i];
+        for (std::size_t d = 0; d < H; ++d) yr[d] += w * out[i * H + d];
+      }
+    });
   }
   timer.reset();
   if (shared_) {
     // y += sigmoid(x . w_gate) * shared_expert(x)
-    std::vector<float> shared(rows * H), gate(rows);
-    shared_->forward(x, rows, shared.data());
-    matmul_wt(x, shared_gate_, gate.data(), rows);
-    for (std::size_t r = 0; r < rows; ++r) {
-      const float sg = sigmoid(gate[r]);
-      for (std::size_t d = 0; d < H; ++d) y[r * H + d] += sg * shared[r * H + d];
-    }
+    float* shared = scratch(Scratch::MoeSharedOut, rows * H);
+    float* gate = scratch(Scratch::MoeSharedGate, rows);
+    shared_->forward(x, rows, shared);
+    matmul_wt(x, shared_gate_, gate, rows);
+    parallel_ranges(rows, 16, [&](std::size_t begin, std::size_t end) {
+      for (std::size_t r = begin; r < end; ++r) {
+        const float sg = sigmoid(gate[r]);
+        for (std::size_t d = 0; d < H; ++d) y[r * H + d] += sg * shared[r * H + d];
+      }
+    });
   }
 }
 

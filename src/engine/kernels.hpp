@@ -120,6 +120,7 @@ enum class Scratch : std::size_t {
   DeltaNetProjection, DeltaNetGates, DeltaNetMixed, DeltaNetZ, DeltaNetBeta, DeltaNetG, DeltaNetConv, DeltaNetCore,
   AttentionQueryGate, AttentionKeyValue, AttentionQuery, AttentionOut,
   MlpGateUp, MlpAct,
+  MoeRouterLogits, MoeExpertIn, MoeExpertOut, MoeSharedOut, MoeSharedGate,
   Count
 };
 
