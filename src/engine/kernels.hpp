@@ -114,13 +114,15 @@ void causal_conv1d_silu(const float* x, std::size_t x_stride, std::size_t tokens
 // Reusable per-thread buffers for a forward's intermediate activations. Fresh std::vectors cost a 4K-token
 // prefill hundreds of MB of zeroing and page faults per layer (a few percent of its wall time); these keep
 // their capacity from one forward to the next. Each call site has its own slot, and a slot is live only
-// inside one layer's forward, so layers of the same kind reuse it one after another. Contents are left over
+// inside one layer's forward, so layers of the same kind reuse it one after another (the two Residual slots:
+// inside one forward, around its layers). Contents are left over
 // from the last use: callers write every element before reading it.
 enum class Scratch : std::size_t {
   DeltaNetProjection, DeltaNetGates, DeltaNetMixed, DeltaNetZ, DeltaNetBeta, DeltaNetG, DeltaNetConv, DeltaNetCore,
   AttentionQueryGate, AttentionKeyValue, AttentionQuery, AttentionOut,
   MlpGateUp, MlpAct,
   MoeRouterLogits, MoeExpertIn, MoeExpertOut, MoeSharedOut, MoeSharedGate,
+  ResidualNormed, ResidualMixed,
   Count
 };
 

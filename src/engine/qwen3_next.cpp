@@ -176,7 +176,8 @@ class Qwen3Next final : public CausalLM, public EditableModel, public ResumableF
                                 LogitsFor which) {
     const FlushDenormals flush;
     const std::size_t H = c_.hidden_size, V = c_.vocab_size;
-    std::vector<float> normed(rows * H), mixed(rows * H);
+    const std::span<float> normed(scratch(Scratch::ResidualNormed, rows * H), rows * H);
+    const std::span<float> mixed(scratch(Scratch::ResidualMixed, rows * H), rows * H);
     for (std::size_t l = first_layer; l < layers_.size(); ++l) {
       if (capture_)
         if (auto it = capture_->find(l); it != capture_->end()) it->second.insert(it->second.end(), x.begin(), x.end());
