@@ -385,9 +385,26 @@ QK_AVX512 void gemm_tile_rows(std::size_t rows, std::integer_sequence<int, M...>
   ((rows == static_cast<std::size_t>(M + 1) ? gemm_tile<M + 1>(x, ldx, panel, kc, y, ldy, m0, m1, add) : void()), ...);
 }
 
-template <class W>
-QK_AVX512 void gemm_block_avx512(const float* x, std::size_t rows, std::size_t in, const W* w, std::size_t o_begin,
-                                 std::size_t o_end, float* y, std::size_t ldy, bool accumulate) {
+// pack_panels_from(0, ...) for a right operand given as b[k][n] (row stride ldb) rather than as rows of
+// outputs: a panel's row is 32 consecutive values of a row of b, zero past o_end.
+void pack_panels_inputs_by_outputs(const float* b, std::size_t ldb, std::size_t o_begin, std::size_t o_end, std::size_t k0,
+                                   std::size_t kc, float* packed) {
+  for (std::size_t p = 0; p * kNR < o_end - o_begin; ++p) {
+    const std::size_t o0 = o_begin + p * kNR, valid = std::min(kNR, o_end - o0);
+    float* panel = packed + p * kc * kNR;
+    for (std::size_t k = 0; k < kc; ++k) {
+      const float* src = b + (k0 + k) * ldb + o0;
+      std::copy_n(src, valid, panel + k * kNR);
+      std::fill(panel + k * kNR + valid, panel + (k + 1) * kNR, 0.0f);
+    }
+  }
+}
+
+// pack(o_begin, o_end, k0, kc, panels) fills the panels of outputs [o_begin, o_end) at inputs k0 .. k0 + kc;
+// x has row stride ldx.
+template <class Pack>
+QK_AVX512 void gemm_block_avx512(const float* x, std::size_t ldx, std::size_t rows, std::size_t in, const Pack& pack,
+                                 std::size_t o_begin, std::size_t o_end, float* y, std::size_t ldy, bool accumulate) {
   thread_local std::vector<float> packed;
   // kOutBlock outputs at a time: their packed panels (kOutBlock x kKC floats, 256 KiB) stay in L2 while every
   // row tile passes over them
@@ -396,7 +413,7 @@ QK_AVX512 void gemm_block_avx512(const float* x, std::size_t rows, std::size_t i
     for (std::size_t k0 = 0; k0 < in; k0 += kKC) {
       const std::size_t kc = std::min(kKC, in - k0);
       if (packed.size() < panels * kc * kNR) packed.resize(panels * kc * kNR);
-      pack_panels_avx512(w, in, b0, b1, k0, kc, packed.data());
+      pack(b0, b1, k0, kc, packed.data());
       const bool add = accumulate || k0 > 0;
       for (std::size_t r0 = 0; r0 < rows; r0 += kMR) {
         const std::size_t mr = std::min(kMR, rows - r0);
@@ -404,7 +421,7 @@ QK_AVX512 void gemm_block_avx512(const float* x, std::size_t rows, std::size_t i
           const std::size_t valid = std::min(kNR, n - p * kNR);
           const auto m0 = static_cast<__mmask16>(valid >= 16 ? 0xFFFF : (1u << valid) - 1);
           const auto m1 = static_cast<__mmask16>(valid >= 32 ? 0xFFFF : valid > 16 ? (1u << (valid - 16)) - 1 : 0);
-          gemm_tile_rows(mr, std::make_integer_sequence<int, kMR>{}, x + r0 * in + k0, in, packed.data() + p * kc * kNR,
+          gemm_tile_rows(mr, std::make_integer_sequence<int, kMR>{}, x + r0 * ldx + k0, ldx, packed.data() + p * kc * kNR,
                          kc, y + r0 * ldy + b0 + p * kNR, ldy, m0, m1, add);
         }
       }
@@ -448,8 +465,13 @@ void gemm_block(const float* x, std::size_t rows, const Matrix& w, std::size_t o
   const std::size_t in = w.cols();
 #if defined(__x86_64__) && defined(__GNUC__)
   if (cpu().avx512 && !cpu().openblas_gemm) {
-    if (w.type() == Matrix::Type::BF16) return gemm_block_avx512(x, rows, in, w.bf16(), o_begin, o_end, y, ldy, accumulate);
-    return gemm_block_avx512(x, rows, in, w.f32(), o_begin, o_end, y, ldy, accumulate);
+    auto rows_of = [in](const auto* weights) {
+      return [weights, in](std::size_t b0, std::size_t b1, std::size_t k0, std::size_t kc, float* packed) {
+        pack_panels_avx512(weights, in, b0, b1, k0, kc, packed);
+      };
+    };
+    if (w.type() == Matrix::Type::BF16) return gemm_block_avx512(x, in, rows, in, rows_of(w.bf16()), o_begin, o_end, y, ldy, accumulate);
+    return gemm_block_avx512(x, in, rows, in, rows_of(w.f32()), o_begin, o_end, y, ldy, accumulate);
   }
 #endif
   // OpenBLAS sgemm on the block's weights, bf16 widened first
@@ -509,6 +531,25 @@ void dot_rows_bf16(Bf16Kernel kernel, const float* x, std::size_t rows, const st
   if (kernel == Bf16Kernel::Avx2 && cpu().avx2) return dot_rows_avx2(x, rows, w, in, o_begin, o_end, y, ys, accumulate);
 #endif
   dot_rows_plain(x, rows, w, in, o_begin, o_end, y, ys, accumulate);
+}
+
+void gemm_f32(const float* a, std::size_t lda, std::size_t m, std::size_t k, const float* b, std::size_t ldb, BLayout layout,
+              std::size_t n, float* c, std::size_t ldc) {
+  if (m == 0 || n == 0) return;
+#if defined(__x86_64__) && defined(__GNUC__)
+  if (cpu().avx512 && !cpu().openblas_gemm) {
+    if (layout == BLayout::OutputsByInputs)
+      return gemm_block_avx512(a, lda, m, k, [&](std::size_t b0, std::size_t b1, std::size_t k0, std::size_t kc, float* packed) {
+        pack_panels_avx512(b, ldb, b0, b1, k0, kc, packed);
+      }, 0, n, c, ldc, false);
+    return gemm_block_avx512(a, lda, m, k, [&](std::size_t b0, std::size_t b1, std::size_t k0, std::size_t kc, float* packed) {
+      pack_panels_inputs_by_outputs(b, ldb, b0, b1, k0, kc, packed);
+    }, 0, n, c, ldc, false);
+  }
+#endif
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, layout == BLayout::OutputsByInputs ? CblasTrans : CblasNoTrans, static_cast<int>(m),
+              static_cast<int>(n), static_cast<int>(k), 1.0f, a, static_cast<int>(lda), b, static_cast<int>(ldb), 0.0f, c,
+              static_cast<int>(ldc));
 }
 
 void matmul_batch(std::span<const Product> products, std::size_t rows, bool accumulate) {

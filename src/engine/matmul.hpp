@@ -43,6 +43,14 @@ struct Product {
 };
 void matmul_batch(std::span<const Product> products, std::size_t rows, bool accumulate = false);
 
+// c[m, n] = a[m, k] B for activations (attention's Q K^T and P V), f32, row-major with row strides, on the
+// calling thread (attention calls it from its own parallel tasks): B given as b[n][k] (OutputsByInputs, as the
+// keys: c = a b^T) or as b[k][n] (InputsByOutputs, as the values: c = a b). The prefill products' packed
+// AVX-512 kernel; OpenBLAS sgemm without AVX-512 (or with QK_GEMM=openblas).
+enum class BLayout { OutputsByInputs, InputsByOutputs };
+void gemm_f32(const float* a, std::size_t lda, std::size_t m, std::size_t k, const float* b, std::size_t ldb, BLayout layout,
+              std::size_t n, float* c, std::size_t ldc);
+
 enum class Bf16Kernel { Avx512, Avx2, Dpbf16, Plain };
 inline constexpr Bf16Kernel kAllBf16Kernels[] = {Bf16Kernel::Avx512, Bf16Kernel::Avx2, Bf16Kernel::Dpbf16, Bf16Kernel::Plain};
 // The fastest this CPU runs (QK_BF16_KERNEL=dpbf16|avx2|plain picks one, for measurements).

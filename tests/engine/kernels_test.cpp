@@ -193,8 +193,9 @@ TEST(Kernels, DeltaRuleWritesValueAtKeyWithFullBetaAndNoDecay) {
 // Every attention path against a direct softmax: one position (decode: a KV head's query heads together),
 // blocks of 128 positions, and a last block of one position (n = 129).
 TEST(Kernels, CausalAttentionMatchesDirectSoftmaxOnEveryPath) {
-  for (std::size_t n : {1u, 3u, 129u, 300u}) {
-    const std::size_t past = 5, heads = 4, kv_heads = 2, hd = 8, P = past + n;
+  for (std::size_t n : {1u, 3u, 129u, 300u})
+  for (std::size_t hd : {8u, 128u}) {  // within one 16-input block of the packed product, and whole blocks
+    const std::size_t past = 5, heads = 4, kv_heads = 2, P = past + n;
     auto q = random_vector(n * heads * hd, 10), keys = random_vector(P * kv_heads * hd, 11),
          values = random_vector(P * kv_heads * hd, 12);
     const AttentionShape s{heads, kv_heads, hd, 0.35f};
@@ -215,7 +216,7 @@ TEST(Kernels, CausalAttentionMatchesDirectSoftmaxOnEveryPath) {
           for (std::size_t d = 0; d < hd; ++d)
             expect[(i * heads + h) * hd + d] += static_cast<float>(w[p] / sum) * values[(p * kv_heads + kv) * hd + d];
       }
-    EXPECT_LT(max_abs_diff(out, expect), 1e-5f) << n;
+    EXPECT_LT(max_abs_diff(out, expect), 1e-5f) << n << " positions, head dim " << hd;
   }
 }
 
