@@ -317,23 +317,13 @@ void pack_panels_from(std::size_t k_from, const W* w, std::size_t in, std::size_
 
 // pack_panels_from(0, ...) with full panels moved 16 outputs x 16 inputs at a time: 16 row loads (bf16 widened),
 // one register transpose, 16 stores, where the scalar loop stores each weight alone 128 bytes from the last.
-// The weights come from memory, 16 rows' slices at once, which the hardware prefetcher does not follow: the
-// next 16 rows' slices are prefetched while these are moved.
 template <class W>
 QK_AVX512 void pack_panels_avx512(const W* w, std::size_t in, std::size_t o_begin, std::size_t o_end, std::size_t k0,
                                   std::size_t kc, float* packed) {
   const std::size_t full_panels = (o_end - o_begin) / kNR, k_vector = kc / 16 * 16;
-  auto prefetch_rows = [&](std::size_t first_row) {
-    if (first_row + 16 > o_end) return;
-    for (std::size_t j = 0; j < 16; ++j) {
-      const char* row = reinterpret_cast<const char*>(w + (first_row + j) * in + k0);
-      for (std::size_t byte = 0; byte < kc * sizeof(W); byte += 64) _mm_prefetch(row + byte, _MM_HINT_T0);
-    }
-  };
   for (std::size_t p = 0; p < full_panels; ++p) {
     float* panel = packed + p * kc * kNR;
     for (std::size_t half = 0; half < kNR; half += 16) {
-      prefetch_rows(o_begin + p * kNR + half + 16);
       const W* src = w + (o_begin + p * kNR + half) * in + k0;
       for (std::size_t k = 0; k < k_vector; k += 16) {
         __m512 r[16];
@@ -400,10 +390,27 @@ void pack_panels_inputs_by_outputs(const float* b, std::size_t ldb, std::size_t 
   }
 }
 
-// pack(o_begin, o_end, k0, kc, panels) fills the panels of outputs [o_begin, o_end) at inputs k0 .. k0 + kc;
-// x has row stride ldx.
-template <class Pack>
-QK_AVX512 void gemm_block_avx512(const float* x, std::size_t ldx, std::size_t rows, std::size_t in, const Pack& pack,
+// The right operand of a prefill product, packed a block at a time: pack(o_begin, o_end, k0, kc, panels) fills
+// the panels of outputs [o_begin, o_end) at inputs k0 .. k0 + kc.
+template <class W>
+struct OutputRows {  // b[n][k] with row stride ld: weights (bf16 or f32), keys
+  const W* b;
+  std::size_t ld;
+  QK_AVX512 void pack(std::size_t o_begin, std::size_t o_end, std::size_t k0, std::size_t kc, float* packed) const {
+    pack_panels_avx512(b, ld, o_begin, o_end, k0, kc, packed);
+  }
+};
+struct InputRows {  // b[k][n] with row stride ld: values (activations, already in cache)
+  const float* b;
+  std::size_t ld;
+  void pack(std::size_t o_begin, std::size_t o_end, std::size_t k0, std::size_t kc, float* packed) const {
+    pack_panels_inputs_by_outputs(b, ld, o_begin, o_end, k0, kc, packed);
+  }
+};
+
+// x has row stride ldx; b is an OutputRows or InputRows.
+template <class Operand>
+QK_AVX512 void gemm_block_avx512(const float* x, std::size_t ldx, std::size_t rows, std::size_t in, const Operand& b,
                                  std::size_t o_begin, std::size_t o_end, float* y, std::size_t ldy, bool accumulate) {
   thread_local std::vector<float> packed;
   // kOutBlock outputs at a time: their packed panels (kOutBlock x kKC floats, 256 KiB) stay in L2 while every
@@ -413,7 +420,7 @@ QK_AVX512 void gemm_block_avx512(const float* x, std::size_t ldx, std::size_t ro
     for (std::size_t k0 = 0; k0 < in; k0 += kKC) {
       const std::size_t kc = std::min(kKC, in - k0);
       if (packed.size() < panels * kc * kNR) packed.resize(panels * kc * kNR);
-      pack(b0, b1, k0, kc, packed.data());
+      b.pack(b0, b1, k0, kc, packed.data());
       const bool add = accumulate || k0 > 0;
       for (std::size_t r0 = 0; r0 < rows; r0 += kMR) {
         const std::size_t mr = std::min(kMR, rows - r0);
@@ -465,13 +472,9 @@ void gemm_block(const float* x, std::size_t rows, const Matrix& w, std::size_t o
   const std::size_t in = w.cols();
 #if defined(__x86_64__) && defined(__GNUC__)
   if (cpu().avx512 && !cpu().openblas_gemm) {
-    auto rows_of = [in](const auto* weights) {
-      return [weights, in](std::size_t b0, std::size_t b1, std::size_t k0, std::size_t kc, float* packed) {
-        pack_panels_avx512(weights, in, b0, b1, k0, kc, packed);
-      };
-    };
-    if (w.type() == Matrix::Type::BF16) return gemm_block_avx512(x, in, rows, in, rows_of(w.bf16()), o_begin, o_end, y, ldy, accumulate);
-    return gemm_block_avx512(x, in, rows, in, rows_of(w.f32()), o_begin, o_end, y, ldy, accumulate);
+    if (w.type() == Matrix::Type::BF16)
+      return gemm_block_avx512(x, in, rows, in, OutputRows<std::uint16_t>{w.bf16(), in}, o_begin, o_end, y, ldy, accumulate);
+    return gemm_block_avx512(x, in, rows, in, OutputRows<float>{w.f32(), in}, o_begin, o_end, y, ldy, accumulate);
   }
 #endif
   // OpenBLAS sgemm on the block's weights, bf16 widened first
@@ -538,13 +541,8 @@ void gemm_f32(const float* a, std::size_t lda, std::size_t m, std::size_t k, con
   if (m == 0 || n == 0) return;
 #if defined(__x86_64__) && defined(__GNUC__)
   if (cpu().avx512 && !cpu().openblas_gemm) {
-    if (layout == BLayout::OutputsByInputs)
-      return gemm_block_avx512(a, lda, m, k, [&](std::size_t b0, std::size_t b1, std::size_t k0, std::size_t kc, float* packed) {
-        pack_panels_avx512(b, ldb, b0, b1, k0, kc, packed);
-      }, 0, n, c, ldc, false);
-    return gemm_block_avx512(a, lda, m, k, [&](std::size_t b0, std::size_t b1, std::size_t k0, std::size_t kc, float* packed) {
-      pack_panels_inputs_by_outputs(b, ldb, b0, b1, k0, kc, packed);
-    }, 0, n, c, ldc, false);
+    if (layout == BLayout::OutputsByInputs) return gemm_block_avx512(a, lda, m, k, OutputRows<float>{b, ldb}, 0, n, c, ldc, false);
+    return gemm_block_avx512(a, lda, m, k, InputRows{b, ldb}, 0, n, c, ldc, false);
   }
 #endif
   cblas_sgemm(CblasRowMajor, CblasNoTrans, layout == BLayout::OutputsByInputs ? CblasTrans : CblasNoTrans, static_cast<int>(m),
