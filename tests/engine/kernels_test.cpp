@@ -194,7 +194,8 @@ TEST(Kernels, DeltaRuleWritesValueAtKeyWithFullBetaAndNoDecay) {
 // blocks of 128 positions, and a last block of one position (n = 129).
 TEST(Kernels, CausalAttentionMatchesDirectSoftmaxOnEveryPath) {
   for (std::size_t n : {1u, 3u, 129u, 300u})
-  for (std::size_t hd : {8u, 128u}) {  // within one 16-input block of the packed product, and whole blocks
+  for (std::size_t hd : {8u, 64u, 128u}) {  // prefill: within one 16-input block of the packed product and whole
+                                             // blocks; decode: OpenBLAS, and the AVX-512 loops of 4 and 8 blocks
     const std::size_t past = 5, heads = 4, kv_heads = 2, P = past + n;
     auto q = random_vector(n * heads * hd, 10), keys = random_vector(P * kv_heads * hd, 11),
          values = random_vector(P * kv_heads * hd, 12);
