@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/weights.hpp"
+#include "util/huge_pages.hpp"
 
 namespace qk::engine {
 
@@ -31,10 +32,11 @@ struct ModelInfo {
 // The per-layer memory of one sequence. Recurrent layers keep a fixed-size state (constant in context
 // length); attention layers keep their keys and values.
 struct LayerCache {
+  using Growing = std::vector<float, HugePageAllocator<float>>;  // copied whole each time it outgrows its capacity
   std::vector<float> conv;       // short-convolution history: [kernel-1, channels]
   std::vector<float> recurrent;  // recurrent state, e.g. Gated DeltaNet's [value heads, dk, dv]
-  std::vector<float> keys;       // [tokens, kv_heads * head_dim]
-  std::vector<float> values;     // [tokens, kv_heads * head_dim]
+  Growing keys;                  // [tokens, kv_heads * head_dim]
+  Growing values;                // [tokens, kv_heads * head_dim]
 };
 
 struct SequenceState {

@@ -4,16 +4,14 @@
 #include <immintrin.h>
 #endif
 
-#include <sys/mman.h>
-
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdlib>
 #include <memory>
-#include <new>
 #include <vector>
 
+#include "util/huge_pages.hpp"
 #include "util/thread_pool.hpp"
 
 namespace qk::engine {
@@ -172,43 +170,19 @@ void RopeTable::at(std::int64_t position, float* cos, float* sin) const {
   }
 }
 
-namespace {
-
-// Buffers of 2 MiB and more start on a 2 MiB boundary and are advised for transparent huge pages
-// (MADV_HUGEPAGE: with THP in "madvise" mode, Debian's default, only advised memory gets them), so that
-// their first touch faults once per 2 MiB instead of once per 4 KiB page. On the development VM a fault
-// cost about 9 us, and a 2048-token prefill of the 397M MoE faulted 56 thousand times.
-constexpr std::size_t kHugePage = std::size_t{2} << 20;
-
-struct FreeBuffer {
-  void operator()(float* p) const { std::free(p); }
-};
-using Buffer = std::unique_ptr<float[], FreeBuffer>;
-
-Buffer allocate_floats(std::size_t floats) {
-  const std::size_t bytes = floats * sizeof(float);
-  if (bytes < kHugePage) return Buffer(static_cast<float*>(std::malloc(std::max<std::size_t>(bytes, 1))));
-  const std::size_t rounded = (bytes + kHugePage - 1) / kHugePage * kHugePage;
-  void* p = std::aligned_alloc(kHugePage, rounded);
-#if defined(MADV_HUGEPAGE)
-  if (p) ::madvise(p, rounded, MADV_HUGEPAGE);  // advice only: without THP the pages stay 4 KiB
-#endif
-  return Buffer(static_cast<float*>(p));
-}
-
-}  // namespace
-
 float* scratch(Scratch slot, std::size_t floats) {
+  struct FreeBuffer {
+    void operator()(float* p) const { std::free(p); }
+  };
   struct Slot {
-    Buffer data;  // not value-initialised
+    std::unique_ptr<float[], FreeBuffer> data;  // not value-initialised; huge pages from 2 MiB on
     std::size_t size = 0;
   };
   thread_local std::array<Slot, static_cast<std::size_t>(Scratch::Count)> slots;
   Slot& b = slots[static_cast<std::size_t>(slot)];
   if (b.size < floats) {
     b.data.reset();  // free first: peak memory stays one buffer per slot
-    b.data = allocate_floats(floats);
-    if (!b.data) throw std::bad_alloc();
+    b.data.reset(static_cast<float*>(allocate_huge_page_backed(floats * sizeof(float))));
     b.size = floats;
   }
   return b.data.get();

@@ -7,7 +7,8 @@
 namespace qk::engine {
 namespace {
 
-std::size_t float_bytes(const std::vector<float>& v) { return v.size() * sizeof(float); }
+template <class Floats>
+std::size_t float_bytes(const Floats& v) { return v.size() * sizeof(float); }
 
 // Clears the inner model's residual capture on every exit path (none to set on a model without one).
 struct CaptureScope {
