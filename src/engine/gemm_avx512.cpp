@@ -29,10 +29,11 @@ namespace {
 // The tile's rows of x (kMR x kKC floats) stay in L1 while the block's panels stream from L2.
 constexpr std::size_t kNR = 32, kMR = 12, kKC = 256, kOutBlock = 256;
 
-// Panel p holds outputs o_begin + 32p .. + 31 at inputs k0 .. k0 + kc: panel[k][j] = w[o_begin + 32p + j][k0 + k],
-// zero past o_end. Inputs from k_from on, one weight at a time (the reference; pack_panels_avx512 does the rest).
+// Panel p holds outputs o_begin + 32p .. + 31 at inputs k0 .. k0 + kc: panel[k][j] = w[o_begin + 32p + j][k0 + k]
+// (w's rows ld apart), zero past o_end. Inputs from k_from on, one weight at a time (the reference;
+// pack_panels_avx512 does the rest).
 template <class W>
-void pack_panels_from(std::size_t k_from, const W* w, std::size_t in, std::size_t o_begin, std::size_t o_end,
+void pack_panels_from(std::size_t k_from, const W* w, std::size_t ld, std::size_t o_begin, std::size_t o_end,
                       std::size_t k0, std::size_t kc, float* packed) {
   for (std::size_t p = 0; p * kNR < o_end - o_begin; ++p) {
     float* panel = packed + p * kc * kNR;
@@ -42,15 +43,15 @@ void pack_panels_from(std::size_t k_from, const W* w, std::size_t in, std::size_
         for (std::size_t k = k_from; k < kc; ++k) panel[k * kNR + j] = 0.0f;
         continue;
       }
-      const W* src = w + o * in + k0;
+      const W* src = w + o * ld + k0;
       for (std::size_t k = k_from; k < kc; ++k) panel[k * kNR + j] = weight_at(src, k);
     }
   }
 }
 
-// r[t] = row t of a 16 x 16 block of floats, transposed in place: r[t][u] <- r[u][t]. Three rounds of
-// exchanges between register pairs: 32-bit elements within 64-bit pairs (unpack), 64-bit pairs within
-// 128-bit lanes (unpack_pd), then 128-bit lanes twice (shuffle_f32x4), the usual 16 x 16 AVX-512 transpose.
+// r[t] = row t of a 16 x 16 block of floats, transposed in place: r[t][u] <- r[u][t]. Four rounds of
+// exchanges between registers: 32-bit elements (unpack), 64-bit pairs (unpack_pd), then 128-bit lanes twice
+// (shuffle_f32x4), the usual 16 x 16 AVX-512 transpose.
 [[gnu::always_inline]] QK_AVX512 inline void transpose_16x16(__m512 r[16]) {
   __m512 t[16];
 #pragma GCC unroll 8
@@ -84,17 +85,17 @@ void pack_panels_from(std::size_t k_from, const W* w, std::size_t in, std::size_
 // pack_panels_from(0, ...) with full panels moved 16 outputs x 16 inputs at a time: 16 row loads (bf16 widened),
 // one register transpose, 16 stores, where the scalar loop stores each weight alone 128 bytes from the last.
 template <class W>
-QK_AVX512 void pack_panels_avx512(const W* w, std::size_t in, std::size_t o_begin, std::size_t o_end, std::size_t k0,
+QK_AVX512 void pack_panels_avx512(const W* w, std::size_t ld, std::size_t o_begin, std::size_t o_end, std::size_t k0,
                                   std::size_t kc, float* packed) {
   const std::size_t full_panels = (o_end - o_begin) / kNR, k_vector = kc / 16 * 16;
   for (std::size_t p = 0; p < full_panels; ++p) {
     float* panel = packed + p * kc * kNR;
     for (std::size_t half = 0; half < kNR; half += 16) {
-      const W* src = w + (o_begin + p * kNR + half) * in + k0;
+      const W* src = w + (o_begin + p * kNR + half) * ld + k0;
       for (std::size_t k = 0; k < k_vector; k += 16) {
         __m512 r[16];
 #pragma GCC unroll 16
-        for (std::size_t j = 0; j < 16; ++j) r[j] = load16(src + j * in + k);
+        for (std::size_t j = 0; j < 16; ++j) r[j] = load16(src + j * ld + k);
         transpose_16x16(r);
 #pragma GCC unroll 16
         for (std::size_t t = 0; t < 16; ++t) _mm512_storeu_ps(panel + (k + t) * kNR + half, r[t]);
@@ -102,9 +103,9 @@ QK_AVX512 void pack_panels_avx512(const W* w, std::size_t in, std::size_t o_begi
     }
   }
   // the inputs past the last 16 of full panels, and a last partial panel, one weight at a time
-  if (k_vector < kc) pack_panels_from(k_vector, w, in, o_begin, o_begin + full_panels * kNR, k0, kc, packed);
+  if (k_vector < kc) pack_panels_from(k_vector, w, ld, o_begin, o_begin + full_panels * kNR, k0, kc, packed);
   if (full_panels * kNR < o_end - o_begin)
-    pack_panels_from(0, w, in, o_begin + full_panels * kNR, o_end, k0, kc, packed + full_panels * kc * kNR);
+    pack_panels_from(0, w, ld, o_begin + full_panels * kNR, o_end, k0, kc, packed + full_panels * kc * kNR);
 }
 
 template <int M>
@@ -166,7 +167,7 @@ struct OutputRows {  // b[n][k] with row stride ld: weights (bf16 or f32), keys
     pack_panels_avx512(b, ld, o_begin, o_end, k0, kc, packed);
   }
 };
-struct InputRows {  // b[k][n] with row stride ld: values (activations, already in cache)
+struct InputRows {  // b[k][n] with row stride ld: attention's values
   const float* b;
   std::size_t ld;
   void pack(std::size_t o_begin, std::size_t o_end, std::size_t k0, std::size_t kc, float* packed) const {
