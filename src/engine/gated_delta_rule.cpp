@@ -42,12 +42,15 @@ __attribute__((target("avx512f"))) void delta_rule_columns(std::size_t dk, std::
                                                            const float* vt, float decay, float beta, float kq,
                                                            float* state, float* ot) {
   __mmask16 mask[NV];
+#pragma GCC unroll 8
   for (int c = 0; c < NV; ++c) mask[c] = c == NV - 1 ? last : static_cast<__mmask16>(0xFFFF);
   __m512 a[NV], b[NV], delta[NV];
+#pragma GCC unroll 8
   for (int c = 0; c < NV; ++c) a[c] = b[c] = _mm512_setzero_ps();
   for (std::size_t i = 0; i < dk; ++i) {
     const float* si = state + i * dv + j0;
     const __m512 ki = _mm512_set1_ps(kt[i]), qi = _mm512_set1_ps(qt[i]);
+#pragma GCC unroll 8
     for (int c = 0; c < NV; ++c) {
       const __m512 s = _mm512_maskz_loadu_ps(mask[c], si + 16 * c);
       a[c] = _mm512_fmadd_ps(s, ki, a[c]);
@@ -55,6 +58,7 @@ __attribute__((target("avx512f"))) void delta_rule_columns(std::size_t dk, std::
     }
   }
   const __m512 d = _mm512_set1_ps(decay), be = _mm512_set1_ps(beta), kqv = _mm512_set1_ps(kq);
+#pragma GCC unroll 8
   for (int c = 0; c < NV; ++c) {
     const __m512 v = _mm512_maskz_loadu_ps(mask[c], vt + j0 + 16 * c);
     delta[c] = _mm512_mul_ps(be, _mm512_fnmadd_ps(d, a[c], v));
@@ -63,6 +67,7 @@ __attribute__((target("avx512f"))) void delta_rule_columns(std::size_t dk, std::
   for (std::size_t i = 0; i < dk; ++i) {
     float* si = state + i * dv + j0;
     const __m512 ki = _mm512_set1_ps(kt[i]);
+#pragma GCC unroll 8
     for (int c = 0; c < NV; ++c) {
       const __m512 s = _mm512_maskz_loadu_ps(mask[c], si + 16 * c);
       _mm512_mask_storeu_ps(si + 16 * c, mask[c], _mm512_fmadd_ps(d, s, _mm512_mul_ps(ki, delta[c])));
