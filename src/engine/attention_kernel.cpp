@@ -1,14 +1,12 @@
 
 #include <cblas.h>
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
 
 #include <algorithm>
 #include <vector>
 
 #include "engine/kernels.hpp"
 #include "engine/matmul.hpp"
+#include "engine/simd.hpp"
 #include "util/thread_pool.hpp"
 
 namespace qk::engine {
@@ -46,12 +44,6 @@ void attend_block(const AttentionShape& s, const float* q, std::size_t q_stride,
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
-#if !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wuninitialized"  // GCC 12's _mm512_reduce_add_ps starts from an undefined vector
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#define QK_AVX512 __attribute__((target("avx512f")))
-
 // Rows of K or V this far ahead are prefetched: a KV head's rows are kv_stride apart, and the hardware
 // prefetcher did not keep up with them (the first plain loops here ran slower than OpenBLAS).
 constexpr std::size_t kRowsAhead = 8;
@@ -112,7 +104,7 @@ QK_AVX512 void attend_one_position_avx512(const AttentionShape& s, std::size_t g
 void attend_one_position(const AttentionShape& s, std::size_t group, const float* q, const float* keys,
                          const float* values, std::size_t kv_stride, std::size_t visible, float* scores, float* out) {
 #if defined(__x86_64__) && defined(__GNUC__)
-  static const bool avx512 = __builtin_cpu_supports("avx512f");
+  const bool avx512 = cpu_has_avx512();
   if (avx512 && s.head_dim == 64) return attend_one_position_avx512<4>(s, group, q, keys, values, kv_stride, visible, scores, out);
   if (avx512 && s.head_dim == 128) return attend_one_position_avx512<8>(s, group, q, keys, values, kv_stride, visible, scores, out);
   if (avx512 && s.head_dim == 256) return attend_one_position_avx512<16>(s, group, q, keys, values, kv_stride, visible, scores, out);

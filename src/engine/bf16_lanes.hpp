@@ -4,9 +4,8 @@
 #include <bit>
 #include <cstddef>
 #include <cstdint>
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
+
+#include "engine/simd.hpp"
 
 namespace qk::engine {
 
@@ -15,8 +14,8 @@ inline float weight_at(const float* w, std::size_t i) { return w[i]; }
 inline float weight_at(const std::uint16_t* w, std::size_t i) { return widen_bf16(w[i]); }
 
 #if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target("avx512f"))) inline __m512 load16(const float* p) { return _mm512_loadu_ps(p); }
-__attribute__((target("avx512f"))) inline __m512 load16(const std::uint16_t* p) {
+QK_AVX512 inline __m512 load16(const float* p) { return _mm512_loadu_ps(p); }
+QK_AVX512 inline __m512 load16(const std::uint16_t* p) {
   const __m256i bits = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
   return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(bits), 16));
 }

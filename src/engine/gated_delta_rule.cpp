@@ -1,11 +1,9 @@
 #include "engine/gated_delta_rule.hpp"
 
 #include "engine/kernels.hpp"
+#include "engine/simd.hpp"
 
 #include <cblas.h>
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-#endif
 
 #include <algorithm>
 #include <cmath>
@@ -26,9 +24,6 @@ QK_SIMD_CLONES void axpy(float a, const float* x, float* y, std::size_t n) {
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
-#if !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // GCC 12's AVX-512 intrinsics, as in matmul.cpp
-#endif
 // One token of the recurrence on the state's columns [j0, j0 + 16 NV) (the last vector masked by `last`),
 // in an equivalent two-pass form: one read of S, then one read-modify-write (the loop above makes two):
 //   a = S^T k,  b = S^T q                     (S before this token)
@@ -37,10 +32,9 @@ QK_SIMD_CLONES void axpy(float a, const float* x, float* y, std::size_t n) {
 //   S' = exp(g) S + k delta^T
 // a, b and delta stay in registers (up to 8 vectors each); every row of S is a few aligned-or-not loads.
 template <int NV>
-__attribute__((target("avx512f"))) void delta_rule_columns(std::size_t dk, std::size_t dv, std::size_t j0,
-                                                           __mmask16 last, const float* qt, const float* kt,
-                                                           const float* vt, float decay, float beta, float kq,
-                                                           float* state, float* ot) {
+QK_AVX512 void delta_rule_columns(std::size_t dk, std::size_t dv, std::size_t j0, __mmask16 last, const float* qt,
+                                  const float* kt, const float* vt, float decay, float beta, float kq, float* state,
+                                  float* ot) {
   __mmask16 mask[NV];
 #pragma GCC unroll 8
   for (int c = 0; c < NV; ++c) mask[c] = c == NV - 1 ? last : static_cast<__mmask16>(0xFFFF);
@@ -110,8 +104,7 @@ void gated_delta_rule_recurrent_avx512(DeltaRuleShape shape, std::size_t tokens,
 
 bool delta_rule_avx512_available() {
 #if defined(__x86_64__) && defined(__GNUC__)
-  static const bool available = __builtin_cpu_supports("avx512f");
-  return available;
+  return cpu_has_avx512();
 #else
   return false;
 #endif

@@ -1,10 +1,7 @@
 #include "engine/gemm_avx512.hpp"
 
 #include "engine/bf16_lanes.hpp"
-
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
+#include "engine/simd.hpp"
 
 #include <algorithm>
 #include <utility>
@@ -13,14 +10,6 @@
 namespace qk::engine {
 #if defined(__x86_64__) && defined(__GNUC__)
 namespace {
-
-// GCC 12's AVX-512 intrinsics start from _mm512_undefined_*(), which it then reports as (maybe-)uninitialized
-// inside functions given the AVX-512 target by attribute; the values are fully written.
-#if !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#endif
-#define QK_AVX512 __attribute__((target("avx512f")))
 
 // Blocked as GotoBLAS, for y[rows, o_begin..o_end) (+)= x[rows, in] w[o_begin..o_end)^T:
 // the weights of 32 outputs x kKC inputs are packed k-major into a panel (bf16 widened to f32 on the way,

@@ -115,8 +115,8 @@ void causal_conv1d_silu(const float* x, std::size_t x_stride, std::size_t tokens
 // prefill hundreds of MB of zeroing and page faults per layer (a few percent of its wall time); these keep
 // their capacity from one forward to the next. Each call site has its own slot, and a slot is live only
 // inside one layer's forward, so layers of the same kind reuse it one after another (the two Residual slots:
-// inside one forward, around its layers). Contents are left over
-// from the last use: callers write every element before reading it.
+// inside one forward, around its layers). Contents are left over from the last use: callers write every
+// element before reading it.
 enum class Scratch : std::size_t {
   DeltaNetProjection, DeltaNetGates, DeltaNetMixed, DeltaNetZ, DeltaNetBeta, DeltaNetG, DeltaNetConv, DeltaNetCore,
   AttentionQueryGate, AttentionKeyValue, AttentionQuery, AttentionOut,

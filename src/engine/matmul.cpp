@@ -3,7 +3,6 @@
 #include <cblas.h>
 #if defined(__x86_64__)
 #include <cpuid.h>
-#include <immintrin.h>
 #endif
 
 #include <algorithm>
@@ -16,6 +15,7 @@
 #include "engine/bf16_lanes.hpp"
 #include "engine/gemm_avx512.hpp"
 #include "engine/op_timer.hpp"
+#include "engine/simd.hpp"
 #include "util/thread_pool.hpp"
 
 namespace qk::engine {
@@ -40,16 +40,6 @@ void dot_rows_plain(const float* x, std::size_t rows, const W* w, std::size_t in
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
-// GCC 12's AVX-512 intrinsics start from _mm512_undefined_*(), which it then reports as maybe-uninitialized
-// inside functions given the AVX-512 target by attribute; the values are fully written.
-#if !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#endif
-#define QK_AVX2 __attribute__((target("avx2,fma")))
-#define QK_AVX512 __attribute__((target("avx512f")))
-#define QK_AVX512BF16 __attribute__((target("avx512f,avx512bf16")))
-
 QK_AVX2 inline __m256 load8(const float* p) { return _mm256_loadu_ps(p); }
 QK_AVX2 inline __m256 load8(const std::uint16_t* p) {
   const __m128i bits = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
@@ -258,7 +248,7 @@ struct Cpu {
     openblas_gemm = gemm && std::string_view(gemm) == "openblas";
 #if defined(__x86_64__) && defined(__GNUC__)
     avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    avx512 = __builtin_cpu_supports("avx512f");  // also means the OS saves the zmm registers
+    avx512 = cpu_has_avx512();
     unsigned a = 0, b = 0, c = 0, d = 0;
     avx512bf16 = avx512 && __get_cpuid_count(7, 1, &a, &b, &c, &d) && (a & (1u << 5));  // CPUID.(7,1):EAX.AVX512_BF16
 #endif
