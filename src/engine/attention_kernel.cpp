@@ -43,78 +43,180 @@ void attend_block(const AttentionShape& s, const float* q, std::size_t q_stride,
   gemm_f32(scores, width, rows, width, values, kv_stride, BLayout::InputsByOutputs, s.head_dim, out, q_stride);
 }
 
+// Decode attends one query position over the whole cache in blocks of this many positions, each block a task
+// over all heads (flash-decoding's split of the positions): a task reads its rows of K and V whole and in order
+// (every KV head's part of a row at once), where a task per KV head read every row's part of that head alone,
+// kv_stride apart, at about 16 GB/s (11.5 GB/s on one thread). The blocks' results then merge in block order,
+// so the outcome depends on this size, not on the thread count.
+constexpr std::size_t kPositionBlock = 128;
+
+// One block's unnormalised attention of every head: for head h, max_h = max_t s_ht over the block's positions,
+// sum_h = sum_t exp(s_ht - max_h) and out_h = sum_t exp(s_ht - max_h) v_t (s_ht = scale q_h . k_t), laid out
+// per head as [max, sum, out (head_dim)].
+std::size_t partial_floats(const AttentionShape& s) { return s.heads * (s.head_dim + 2); }
+
 #if defined(__x86_64__) && defined(__GNUC__)
-// Rows of K or V this far ahead are prefetched: a KV head's rows are kv_stride apart, and the hardware
-// prefetcher did not keep up with them (the first plain loops here ran slower than OpenBLAS).
+// Rows of K this far ahead are prefetched: the hardware prefetcher alone did not keep up with them.
 constexpr std::size_t kRowsAhead = 8;
 
-QK_AVX512 inline void prefetch_row(const float* row, std::size_t floats) {
-  for (std::size_t i = 0; i < floats; i += 16) _mm_prefetch(reinterpret_cast<const char*>(row + i), _MM_HINT_T0);
+QK_AVX512 inline void prefetch_row(const float* row, std::size_t floats, int hint) {
+  for (std::size_t i = 0; i < floats; i += 16)
+    hint == _MM_HINT_T0 ? _mm_prefetch(reinterpret_cast<const char*>(row + i), _MM_HINT_T0)
+                        : _mm_prefetch(reinterpret_cast<const char*>(row + i), _MM_HINT_T1);
 }
 
-// attend_one_position's products as plain loops over the rows of K and V (head_dim = 16 x Blocks), each row
-// read once for all the group's heads:
-//   scores[g][t] = scale * q_g . k_t                 a row of K, then every head's dot product with it
-//   out[g] = sum_t softmax(scores[g])[t] v_t         heads 16 / Blocks at a time, their sums in 16 registers
+// exp_approx (kernels.hpp) on 16 lanes: the same clamp, Cody-Waite reduction and polynomial.
+QK_AVX512 inline __m512 exp16(__m512 x) {
+  x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.3f)), _mm512_set1_ps(88.3f));
+  const __m512 shifter = _mm512_set1_ps(12582912.0f);
+  const __m512 n = _mm512_sub_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f), shifter), shifter);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+  r = _mm512_fmadd_ps(n, _mm512_set1_ps(2.12194440e-4f), r);
+  __m512 p = _mm512_fmadd_ps(r, _mm512_set1_ps(1.9875691500e-4f), _mm512_set1_ps(1.3981999507e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+  p = _mm512_add_ps(_mm512_fmadd_ps(_mm512_mul_ps(p, r), r, r), _mm512_set1_ps(1.0f));  // p r r + r + 1
+  const __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvttps_epi32(n), _mm512_set1_epi32(127)), 23);
+  return _mm512_mul_ps(p, _mm512_castsi512_ps(e));
+}
+
+// x = exp(x - max(x)) over n values; returns {max, sum of the exponentials}.
+QK_AVX512 std::pair<float, float> exp_minus_max(float* x, std::size_t n) {
+  const std::size_t whole = n / 16 * 16;
+  float max = x[0];
+  __m512 vmax = _mm512_set1_ps(max);
+  for (std::size_t i = 0; i < whole; i += 16) vmax = _mm512_max_ps(vmax, _mm512_loadu_ps(x + i));
+  max = std::max(max, _mm512_reduce_max_ps(vmax));
+  for (std::size_t i = whole; i < n; ++i) max = std::max(max, x[i]);
+  const __m512 m = _mm512_set1_ps(max);
+  __m512 vsum = _mm512_setzero_ps();
+  for (std::size_t i = 0; i < whole; i += 16) {
+    const __m512 e = exp16(_mm512_sub_ps(_mm512_loadu_ps(x + i), m));
+    _mm512_storeu_ps(x + i, e);
+    vsum = _mm512_add_ps(vsum, e);
+  }
+  float sum = _mm512_reduce_add_ps(vsum);
+  for (std::size_t i = whole; i < n; ++i) sum += x[i] = exp_approx(x[i] - max);
+  return {max, sum};
+}
+
+// A block of positions [t0, t1) as plain loops over whole rows of K and V (head_dim = 16 x Blocks):
+//   scores[h][t] = scale * q_h . k_t          a row of K, then every head's dot product with its part
+//   out_h = sum_t exp(scores[h][t] - max_h) v_t   heads 16 / Blocks at a time, their sums in 16 registers
+// While K streams in, the block's rows of V are prefetched into L2 for the second loop.
 template <std::size_t Blocks>
-QK_AVX512 void attend_one_position_avx512(const AttentionShape& s, std::size_t group, const float* q, const float* keys,
-                                          const float* values, std::size_t kv_stride, std::size_t visible,
-                                          float* scores, float* out) {
+QK_AVX512 void attend_positions_avx512(const AttentionShape& s, const float* q, const float* keys, const float* values,
+                                       std::size_t kv_stride, std::size_t t0, std::size_t t1, std::size_t visible,
+                                       float* scores, float* partial) {
   constexpr std::size_t hd = 16 * Blocks, kHeads = 16 / Blocks;
-  for (std::size_t t = 0; t < visible; ++t) {
-    if (t + kRowsAhead < visible) prefetch_row(keys + (t + kRowsAhead) * kv_stride, hd);
+  const std::size_t heads = s.heads, group = s.heads / s.kv_heads, n = t1 - t0;
+  for (std::size_t t = t0; t < t1; ++t) {
+    if (t + kRowsAhead < visible) prefetch_row(keys + (t + kRowsAhead) * kv_stride, kv_stride, _MM_HINT_T0);
+    prefetch_row(values + t * kv_stride, kv_stride, _MM_HINT_T1);
     const float* k = keys + t * kv_stride;
-    for (std::size_t g = 0; g < group; ++g) {
+    for (std::size_t h = 0; h < heads; ++h) {
+      const float* kh = k + h / group * hd;
       __m512 acc = _mm512_setzero_ps();
 #pragma GCC unroll 16
       for (std::size_t b = 0; b < Blocks; ++b)
-        acc = _mm512_fmadd_ps(_mm512_loadu_ps(q + g * hd + 16 * b), _mm512_loadu_ps(k + 16 * b), acc);
-      scores[g * visible + t] = s.scale * _mm512_reduce_add_ps(acc);
+        acc = _mm512_fmadd_ps(_mm512_loadu_ps(q + h * hd + 16 * b), _mm512_loadu_ps(kh + 16 * b), acc);
+      scores[h * n + (t - t0)] = s.scale * _mm512_reduce_add_ps(acc);
     }
   }
-  for (std::size_t g = 0; g < group; ++g) softmax_inplace(scores + g * visible, visible);
-  for (std::size_t g0 = 0; g0 < group; g0 += kHeads) {
-    const std::size_t heads = std::min(kHeads, group - g0);
+  for (std::size_t h = 0; h < heads; ++h) {
+    const auto [max, sum] = exp_minus_max(scores + h * n, n);
+    partial[h * (hd + 2)] = max;
+    partial[h * (hd + 2) + 1] = sum;
+  }
+  for (std::size_t h0 = 0; h0 < heads; h0 += kHeads) {
+    const std::size_t count = std::min(kHeads, heads - h0);
     __m512 acc[kHeads * Blocks];
 #pragma GCC unroll 16
     for (std::size_t i = 0; i < kHeads * Blocks; ++i) acc[i] = _mm512_setzero_ps();
-    for (std::size_t t = 0; t < visible; ++t) {
-      if (t + kRowsAhead < visible) prefetch_row(values + (t + kRowsAhead) * kv_stride, hd);
+    for (std::size_t t = t0; t < t1; ++t) {
       const float* v = values + t * kv_stride;
 #pragma GCC unroll 16
-      for (std::size_t b = 0; b < Blocks; ++b) {
-        const __m512 vb = _mm512_loadu_ps(v + 16 * b);
+      for (std::size_t j = 0; j < kHeads; ++j) {
+        if (j >= count) break;
+        const float p = scores[(h0 + j) * n + (t - t0)];
+        const float* vh = v + (h0 + j) / group * hd;
 #pragma GCC unroll 16
-        for (std::size_t j = 0; j < kHeads; ++j)
-          if (j < heads) acc[j * Blocks + b] = _mm512_fmadd_ps(_mm512_set1_ps(scores[(g0 + j) * visible + t]), vb, acc[j * Blocks + b]);
+        for (std::size_t b = 0; b < Blocks; ++b)
+          acc[j * Blocks + b] = _mm512_fmadd_ps(_mm512_set1_ps(p), _mm512_loadu_ps(vh + 16 * b), acc[j * Blocks + b]);
       }
     }
-    for (std::size_t j = 0; j < heads; ++j)
-      for (std::size_t b = 0; b < Blocks; ++b) _mm512_storeu_ps(out + (g0 + j) * hd + 16 * b, acc[j * Blocks + b]);
+    for (std::size_t j = 0; j < count; ++j)
+      for (std::size_t b = 0; b < Blocks; ++b) _mm512_storeu_ps(partial + (h0 + j) * (hd + 2) + 2 + 16 * b, acc[j * Blocks + b]);
   }
 }
 #endif
 
-// One query position (decode) of the `group` query heads that share a KV head: the heads are the rows, all
-// seeing the same `visible` keys, so K and V are read once per KV head instead of once per query head (at
-// 32K positions, 2 KV heads of 128 hold 64 MB of K and V per layer: more than a step's share of the weights).
-// q, out: [group, head_dim] (a position's heads are contiguous); scores: scratch of group * visible floats.
-// With AVX-512 and a head dimension of 64, 128 or 256, the loops above; otherwise two sgemm, which copy K and
-// V into OpenBLAS's packed layout first.
-void attend_one_position(const AttentionShape& s, std::size_t group, const float* q, const float* keys,
-                         const float* values, std::size_t kv_stride, std::size_t visible, float* scores, float* out) {
+// The same block through OpenBLAS (without AVX-512, or for other head sizes): per head, a gemv for the scores
+// and one for the output.
+void attend_positions_blas(const AttentionShape& s, const float* q, const float* keys, const float* values,
+                           std::size_t kv_stride, std::size_t t0, std::size_t t1, float* scores, float* partial) {
+  const std::size_t hd = s.head_dim, group = s.heads / s.kv_heads, n = t1 - t0;
+  const int ihd = static_cast<int>(hd), in = static_cast<int>(n), ldk = static_cast<int>(kv_stride);
+  for (std::size_t h = 0; h < s.heads; ++h) {
+    const std::size_t offset = t0 * kv_stride + h / group * hd;
+    float* p = scores + h * n;
+    float* result = partial + h * (hd + 2);
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, in, ihd, s.scale, keys + offset, ldk, q + h * hd, 1, 0.0f, p, 1);
+    float max = p[0], sum = 0.0f;
+    for (std::size_t t = 1; t < n; ++t) max = std::max(max, p[t]);
+    for (std::size_t t = 0; t < n; ++t) sum += p[t] = exp_approx(p[t] - max);
+    result[0] = max;
+    result[1] = sum;
+    cblas_sgemv(CblasRowMajor, CblasTrans, in, ihd, 1.0f, values + offset, ldk, p, 1, 0.0f, result + 2, 1);
+  }
+}
+
+void attend_positions(const AttentionShape& s, const float* q, const float* keys, const float* values,
+                      std::size_t kv_stride, std::size_t t0, std::size_t t1, std::size_t visible, float* scores,
+                      float* partial) {
 #if defined(__x86_64__) && defined(__GNUC__)
   const bool avx512 = cpu_has_avx512();
-  if (avx512 && s.head_dim == 64) return attend_one_position_avx512<4>(s, group, q, keys, values, kv_stride, visible, scores, out);
-  if (avx512 && s.head_dim == 128) return attend_one_position_avx512<8>(s, group, q, keys, values, kv_stride, visible, scores, out);
-  if (avx512 && s.head_dim == 256) return attend_one_position_avx512<16>(s, group, q, keys, values, kv_stride, visible, scores, out);
+  if (avx512 && s.head_dim == 64) return attend_positions_avx512<4>(s, q, keys, values, kv_stride, t0, t1, visible, scores, partial);
+  if (avx512 && s.head_dim == 128) return attend_positions_avx512<8>(s, q, keys, values, kv_stride, t0, t1, visible, scores, partial);
+  if (avx512 && s.head_dim == 256) return attend_positions_avx512<16>(s, q, keys, values, kv_stride, t0, t1, visible, scores, partial);
 #endif
-  const int hd = static_cast<int>(s.head_dim), ldk = static_cast<int>(kv_stride), iv = static_cast<int>(visible);
-  const int rows = static_cast<int>(group);
-  // S = scale Q K^T;  P = softmax of each row;  O = P V
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, iv, hd, s.scale, q, hd, keys, ldk, 0.0f, scores, iv);
-  for (std::size_t r = 0; r < group; ++r) softmax_inplace(scores + r * visible, visible);
-  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, hd, iv, 1.0f, scores, iv, values, ldk, 0.0f, out, hd);
+  (void)visible;
+  attend_positions_blas(s, q, keys, values, kv_stride, t0, t1, scores, partial);
+}
+
+// One query position (decode) over `visible` positions: the blocks in parallel, then merged in order,
+//   M = max_b max_b,h   out_h = sum_b exp(max_bh - M) out_bh / sum_b exp(max_bh - M) sum_bh
+// (the softmax over all positions, rescaled block by block as in FlashAttention's online softmax).
+void attend_one_position(const AttentionShape& s, const float* q, const float* keys, const float* values,
+                         std::size_t visible, float* out) {
+  const std::size_t hd = s.head_dim, kv_stride = s.kv_heads * hd, width = partial_floats(s);
+  const std::size_t blocks = (visible + kPositionBlock - 1) / kPositionBlock;
+  thread_local std::vector<float> partials_buffer;  // the caller's: a task's thread has its own
+  partials_buffer.resize(blocks * width);
+  float* const partials = partials_buffer.data();
+  parallel_for(blocks, [&](std::size_t b) {
+    thread_local std::vector<float> scores;
+    scores.resize(s.heads * kPositionBlock);
+    attend_positions(s, q, keys, values, kv_stride, b * kPositionBlock, std::min(visible, (b + 1) * kPositionBlock),
+                     visible, scores.data(), partials + b * width);
+  });
+  for (std::size_t h = 0; h < s.heads; ++h) {
+    const auto at = [&](std::size_t b) { return partials + b * width + h * (hd + 2); };
+    float max = at(0)[0];
+    for (std::size_t b = 1; b < blocks; ++b) max = std::max(max, at(b)[0]);
+    float* o = out + h * hd;
+    std::fill(o, o + hd, 0.0f);
+    double sum = 0.0;
+    for (std::size_t b = 0; b < blocks; ++b) {
+      const float weight = exp_approx(at(b)[0] - max);
+      sum += static_cast<double>(weight) * at(b)[1];
+      for (std::size_t d = 0; d < hd; ++d) o[d] += weight * at(b)[2 + d];
+    }
+    const float inv = static_cast<float>(1.0 / sum);
+    for (std::size_t d = 0; d < hd; ++d) o[d] *= inv;
+  }
 }
 
 }  // namespace
@@ -123,15 +225,7 @@ void causal_attention(const AttentionShape& s, const float* q, std::size_t n, co
                       const float* values, std::size_t past, float* out) {
   const std::size_t hd = s.head_dim, group = s.heads / s.kv_heads;
   const std::size_t q_stride = s.heads * hd, kv_stride = s.kv_heads * hd;
-  if (n == 1) {
-    parallel_for(s.kv_heads, [&](std::size_t kv) {
-      thread_local std::vector<float> scores;
-      scores.resize(group * (past + 1));
-      attend_one_position(s, group, q + kv * group * hd, keys + kv * hd, values + kv * hd, kv_stride, past + 1,
-                          scores.data(), out + kv * group * hd);
-    });
-    return;
-  }
+  if (n == 1) return attend_one_position(s, q, keys, values, past + 1, out);
   // Tasks: (head, block of queries), in parallel; each task keeps its score block in a per-thread buffer.
   const std::size_t blocks = (n + kQueryBlock - 1) / kQueryBlock;
   parallel_for(s.heads * blocks, [&](std::size_t task) {
