@@ -73,11 +73,15 @@ int main(int argc, char** argv) {
   CLI::App app{"prompt_bench: load, prefill and decode of one prompt with the embedded engine"};
   std::string model_dir, prompt_file;
   std::size_t tokens = 2048, decode = 64;
+  qk::engine::GenerationLimits limits;
   bool keep_denormals = false, ops = false, yardsticks = false;
   app.add_option("model", model_dir, "Hugging Face model directory")->required();
   app.add_option("--prompt-file", prompt_file, "token ids, whitespace-separated");
   app.add_option("--tokens", tokens, "random prompt of this many tokens (without --prompt-file)");
   app.add_option("--decode", decode, "greedy tokens to generate (at least 2)")->check(CLI::Range(2, 100000));
+  app.add_option("--prefill-chunk", limits.prefill_chunk, "prompt tokens per forward pass")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   app.add_flag("--no-flush-denormals", keep_denormals, "compute with denormal floats (the engine flushes them)");
   app.add_flag("--ops", ops, "time each kind of operation (adds a clock read per operation)");
   app.add_flag("--yardsticks", yardsticks, "measure read bandwidth and the engine's bf16 GEMM rate after the run");
@@ -124,7 +128,7 @@ int main(int argc, char** argv) {
     std::vector<const qk::engine::GenerationRequest*> admit;
     if (!given) admit.push_back(&request), given = true;
     return admit;
-  });
+  }, limits);
   const double prefill_s = std::chrono::duration<double>(stamps.front() - start).count();
   const double decode_s = std::chrono::duration<double>(stamps.back() - stamps.front()).count();
   nlohmann::json out = {{"impl", "engine"},
@@ -132,6 +136,7 @@ int main(int argc, char** argv) {
                         {"threads", qk::worker_threads()},
                         {"flush_denormals", !keep_denormals},
                         {"prompt_tokens", prompt.size()},
+                        {"prefill_chunk", limits.prefill_chunk},
                         {"load_s", load_s},
                         {"prefill_s", prefill_s},
                         {"prefill_tok_s", prompt.size() / prefill_s},
