@@ -216,4 +216,18 @@ void parallel_ranges(std::size_t count, std::size_t grain,
                [&](std::size_t piece) { body(piece * step, std::min(count, (piece + 1) * step)); });
 }
 
+void parallel_ranges_guided(std::size_t count, std::size_t grain,
+                            const std::function<void(std::size_t begin, std::size_t end)>& body) {
+  if (count == 0) return;
+  // Range i takes half of what is left per thread (at least grain; a last remainder below grain joins it).
+  const std::size_t threads = pool().size(), least = std::max<std::size_t>(grain, 1);
+  std::vector<std::size_t> ends;
+  for (std::size_t done = 0; done < count;) {
+    std::size_t size = std::max(least, (count - done) / (2 * threads));
+    if (count - done < size + least) size = count - done;
+    ends.push_back(done += size);
+  }
+  parallel_for(ends.size(), [&](std::size_t range) { body(range == 0 ? 0 : ends[range - 1], ends[range]); });
+}
+
 }  // namespace qk

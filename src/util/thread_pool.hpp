@@ -21,6 +21,12 @@ void parallel_for(std::size_t count, const std::function<void(std::size_t)>& bod
 void parallel_ranges(std::size_t count, std::size_t grain,
                      const std::function<void(std::size_t begin, std::size_t end)>& body);
 
+// As parallel_ranges, but the ranges shrink as the loop runs out (guided scheduling: each half of what is left
+// per thread, none below `grain`), so the threads finish within one small range of each other. For loops of
+// a few tens of microseconds, such as a decode step's weight products, where equal ranges of an eighth of
+// the loop left one thread waiting for the other's last: decode 1.05 x.
+void parallel_ranges_guided(std::size_t count, std::size_t grain,
+                            const std::function<void(std::size_t begin, std::size_t end)>& body);
 // Number of threads a parallel loop uses: hardware concurrency, or QK_THREADS when set.
 std::size_t worker_threads();
 

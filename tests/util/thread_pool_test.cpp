@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <stdexcept>
+#include <mutex>
 #include <thread>
 #include <vector>
 #if defined(__x86_64__)
@@ -62,6 +63,29 @@ TEST(ThreadPool, RangesCoverEachIndexOnce) {
       for (std::size_t i = begin; i < end; ++i) hits[i] += 1;
     });
     EXPECT_EQ(std::count(hits.begin(), hits.end(), 1), static_cast<long>(count)) << count;
+  }
+}
+
+// Guided ranges: each index once, no range below the grain (unless the whole loop is), and none larger than
+// an earlier one, so that the last ranges are the small ones.
+TEST(ThreadPool, GuidedRangesCoverEachIndexOnceAndShrink) {
+  for (std::size_t count : {1u, 5u, 64u, 65u, 999u, 6145u}) {
+    std::vector<int> hits(count, 0);
+    std::mutex mutex;
+    std::vector<std::pair<std::size_t, std::size_t>> ranges;
+    qk::parallel_ranges_guided(count, 64, [&](std::size_t begin, std::size_t end) {
+      for (std::size_t i = begin; i < end; ++i) hits[i] += 1;
+      std::lock_guard lock(mutex);
+      ranges.emplace_back(begin, end);
+    });
+    EXPECT_EQ(std::count(hits.begin(), hits.end(), 1), static_cast<long>(count)) << count;
+    std::sort(ranges.begin(), ranges.end());
+    for (std::size_t r = 0; r < ranges.size(); ++r) {
+      const std::size_t size = ranges[r].second - ranges[r].first;
+      EXPECT_GE(size, std::min<std::size_t>(count, 64)) << count;
+      if (r > 0) EXPECT_LE(size, ranges[r - 1].second - ranges[r - 1].first + 63) << count << " range " << r;
+    }
+    if (count >= 6145) EXPECT_GT(ranges.size(), 4 * qk::worker_threads()) << "the ranges shrink to the grain";
   }
 }
 
