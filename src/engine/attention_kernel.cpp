@@ -12,35 +12,132 @@
 namespace qk::engine {
 namespace {
 
-constexpr std::size_t kQueryBlock = 128;  // rows of one score block: 128 x 4K floats = 2 MB at 4K context
+#if defined(__x86_64__) && defined(__GNUC__)
+// exp_approx (kernels.hpp) on 16 lanes: the same clamp, Cody-Waite reduction and polynomial.
+QK_AVX512 inline __m512 exp16(__m512 x) {
+  x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.3f)), _mm512_set1_ps(88.3f));
+  const __m512 shifter = _mm512_set1_ps(12582912.0f);
+  const __m512 n = _mm512_sub_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f), shifter), shifter);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+  r = _mm512_fmadd_ps(n, _mm512_set1_ps(2.12194440e-4f), r);
+  __m512 p = _mm512_fmadd_ps(r, _mm512_set1_ps(1.9875691500e-4f), _mm512_set1_ps(1.3981999507e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+  p = _mm512_add_ps(_mm512_fmadd_ps(_mm512_mul_ps(p, r), r, r), _mm512_set1_ps(1.0f));  // p r r + r + 1
+  const __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvttps_epi32(n), _mm512_set1_epi32(127)), 23);
+  return _mm512_mul_ps(p, _mm512_castsi512_ps(e));
+}
+
+QK_AVX512 float row_max_avx512(const float* x, std::size_t n) {
+  const std::size_t whole = n / 16 * 16;
+  float max = x[0];
+  __m512 vmax = _mm512_set1_ps(max);
+  for (std::size_t i = 0; i < whole; i += 16) vmax = _mm512_max_ps(vmax, _mm512_loadu_ps(x + i));
+  max = std::max(max, _mm512_reduce_max_ps(vmax));
+  for (std::size_t i = whole; i < n; ++i) max = std::max(max, x[i]);
+  return max;
+}
+
+QK_AVX512 float exp_shifted_avx512(float* x, std::size_t n, float max) {
+  const std::size_t whole = n / 16 * 16;
+  const __m512 m = _mm512_set1_ps(max);
+  __m512 vsum = _mm512_setzero_ps();
+  for (std::size_t i = 0; i < whole; i += 16) {
+    const __m512 e = exp16(_mm512_sub_ps(_mm512_loadu_ps(x + i), m));
+    _mm512_storeu_ps(x + i, e);
+    vsum = _mm512_add_ps(vsum, e);
+  }
+  float sum = _mm512_reduce_add_ps(vsum);
+  for (std::size_t i = whole; i < n; ++i) sum += x[i] = exp_approx(x[i] - max);
+  return sum;
+}
+#endif
+
+// The largest of x[0, n), n >= 1.
+float row_max(const float* x, std::size_t n) {
+#if defined(__x86_64__) && defined(__GNUC__)
+  if (cpu_has_avx512()) return row_max_avx512(x, n);
+#endif
+  float max = x[0];
+  for (std::size_t i = 1; i < n; ++i) max = std::max(max, x[i]);
+  return max;
+}
+
+// x = exp(x - max) over n values; returns their sum (float lanes: at most a block's or chunk's few hundred
+// values, each at most 1).
+float exp_shifted(float* x, std::size_t n, float max) {
+#if defined(__x86_64__) && defined(__GNUC__)
+  if (cpu_has_avx512()) return exp_shifted_avx512(x, n, max);
+#endif
+  for (std::size_t i = 0; i < n; ++i) x[i] = exp_approx(x[i] - max);
+  float sum = 0.0f;
+  for (std::size_t i = 0; i < n; ++i) sum += x[i];
+  return sum;
+}
+
+constexpr std::size_t kQueryBlock = 128;  // query rows of one prefill attention task
+
+// Keys per step of a query block's prefill attention: its 128 x 512 scores (256 KB) stay in L2.
+constexpr std::size_t kKeyChunk = 512;
 
 // softmax(scale q K^T) V for `rows` consecutive queries of one head, the first of which sees `visible`
 // keys and each next one one more (causal). q: [rows, q_stride]; out: [rows, q_stride]; keys/values of
-// this head's kv head: [past + n, kv_stride]; scores: scratch of rows * (visible + rows - 1) floats.
-// Two products around a row softmax (gemm_f32, whose AVX-512 kernel ran 1.6 x OpenBLAS's Haswell sgemm
-// here; OpenBLAS gemv for one row), on the task's pool thread.
+// this head's kv head: [past + n, kv_stride]; scores: scratch of rows * kKeyChunk floats.
+// The keys go by in chunks with FlashAttention's online softmax (Dao et al. 2022): row r keeps its largest
+// score so far m and its sum of exponentials l; a chunk's scores s give
+//   m' = max(m, max s),  p = exp(s - m'),  l = l exp(m - m') + sum p,  o = o exp(m - m') + p V_chunk,
+// and the row's output is o / l at the end. Each chunk is two products (gemm_f32, whose AVX-512 kernel ran
+// 1.6 x OpenBLAS's Haswell sgemm here) around that update. With the whole row block at once (rows x all keys,
+// 4 MB at 8K) the scores went to memory between each of their five passes; OpenBLAS gemv for one row.
 void attend_block(const AttentionShape& s, const float* q, std::size_t q_stride, std::size_t rows,
                   const float* keys, const float* values, std::size_t kv_stride, std::size_t visible, float* scores,
                   float* out) {
-  const int hd = static_cast<int>(s.head_dim), ldk = static_cast<int>(kv_stride);
-  const std::size_t width = visible + rows - 1;  // keys the last row sees
-  const int iw = static_cast<int>(width);
+  const std::size_t hd = s.head_dim, width = visible + rows - 1;  // keys the last row sees
   if (rows == 1) {
     // scores = scale K q;  out = V^T p
-    cblas_sgemv(CblasRowMajor, CblasNoTrans, iw, hd, s.scale, keys, ldk, q, 1, 0.0f, scores, 1);
-    softmax_inplace(scores, width);
-    cblas_sgemv(CblasRowMajor, CblasTrans, iw, hd, 1.0f, values, ldk, scores, 1, 0.0f, out, 1);
+    const int ihd = static_cast<int>(hd), ldk = static_cast<int>(kv_stride), iw = static_cast<int>(width);
+    thread_local std::vector<float> row;
+    row.resize(width);
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, iw, ihd, s.scale, keys, ldk, q, 1, 0.0f, row.data(), 1);
+    softmax_inplace(row.data(), width);
+    cblas_sgemv(CblasRowMajor, CblasTrans, iw, ihd, 1.0f, values, ldk, row.data(), 1, 0.0f, out, 1);
     return;
   }
-  // S = scale Q K^T;  row r keeps its first visible + r scores (causal mask);  O = P V
-  gemm_f32(q, q_stride, rows, s.head_dim, keys, kv_stride, BLayout::OutputsByInputs, width, scores, width);
-  for (std::size_t r = 0; r < rows; ++r) {
-    float* row = scores + r * width;
-    for (std::size_t t = 0; t < visible + r; ++t) row[t] *= s.scale;
-    softmax_inplace(row, visible + r);
-    std::fill(row + visible + r, row + width, 0.0f);
+  thread_local std::vector<float> largest;
+  thread_local std::vector<double> total;
+  largest.assign(rows, 0.0f);
+  total.assign(rows, 0.0);
+  for (std::size_t r = 0; r < rows; ++r) std::fill(out + r * q_stride, out + r * q_stride + hd, 0.0f);
+  for (std::size_t c0 = 0; c0 < width; c0 += kKeyChunk) {
+    const std::size_t chunk = std::min(kKeyChunk, width - c0);
+    gemm_f32(q, q_stride, rows, hd, keys + c0 * kv_stride, kv_stride, BLayout::OutputsByInputs, chunk, scores, chunk);
+    for (std::size_t r = 0; r < rows; ++r) {
+      float* row = scores + r * chunk;
+      const std::size_t seen = visible + r;  // keys 0 .. seen - 1
+      const std::size_t valid = seen > c0 ? std::min(chunk, seen - c0) : 0;
+      std::fill(row + valid, row + chunk, 0.0f);
+      if (valid == 0) continue;
+      for (std::size_t t = 0; t < valid; ++t) row[t] *= s.scale;
+      const float chunk_max = row_max(row, valid);
+      const float max = c0 == 0 ? chunk_max : std::max(largest[r], chunk_max);
+      const float sum = exp_shifted(row, valid, max);
+      if (c0 > 0 && max != largest[r]) {
+        const float rescale = exp_approx(largest[r] - max);
+        total[r] *= rescale;
+        for (std::size_t d = 0; d < hd; ++d) out[r * q_stride + d] *= rescale;
+      }
+      largest[r] = max;
+      total[r] += sum;
+    }
+    gemm_f32(scores, chunk, rows, chunk, values + c0 * kv_stride, kv_stride, BLayout::InputsByOutputs, hd, out, q_stride,
+             /*accumulate=*/true);
   }
-  gemm_f32(scores, width, rows, width, values, kv_stride, BLayout::InputsByOutputs, s.head_dim, out, q_stride);
+  for (std::size_t r = 0; r < rows; ++r) {
+    const float inv = static_cast<float>(1.0 / total[r]);
+    for (std::size_t d = 0; d < hd; ++d) out[r * q_stride + d] *= inv;
+  }
 }
 
 // Decode attends one query position over the whole cache in blocks of this many positions, each block a task
@@ -63,43 +160,6 @@ QK_AVX512 inline void prefetch_row(const float* row, std::size_t floats, int hin
   for (std::size_t i = 0; i < floats; i += 16)
     hint == _MM_HINT_T0 ? _mm_prefetch(reinterpret_cast<const char*>(row + i), _MM_HINT_T0)
                         : _mm_prefetch(reinterpret_cast<const char*>(row + i), _MM_HINT_T1);
-}
-
-// exp_approx (kernels.hpp) on 16 lanes: the same clamp, Cody-Waite reduction and polynomial.
-QK_AVX512 inline __m512 exp16(__m512 x) {
-  x = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.3f)), _mm512_set1_ps(88.3f));
-  const __m512 shifter = _mm512_set1_ps(12582912.0f);
-  const __m512 n = _mm512_sub_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f), shifter), shifter);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-  r = _mm512_fmadd_ps(n, _mm512_set1_ps(2.12194440e-4f), r);
-  __m512 p = _mm512_fmadd_ps(r, _mm512_set1_ps(1.9875691500e-4f), _mm512_set1_ps(1.3981999507e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
-  p = _mm512_add_ps(_mm512_fmadd_ps(_mm512_mul_ps(p, r), r, r), _mm512_set1_ps(1.0f));  // p r r + r + 1
-  const __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvttps_epi32(n), _mm512_set1_epi32(127)), 23);
-  return _mm512_mul_ps(p, _mm512_castsi512_ps(e));
-}
-
-// x = exp(x - max(x)) over n values; returns {max, sum of the exponentials}.
-QK_AVX512 std::pair<float, float> exp_minus_max(float* x, std::size_t n) {
-  const std::size_t whole = n / 16 * 16;
-  float max = x[0];
-  __m512 vmax = _mm512_set1_ps(max);
-  for (std::size_t i = 0; i < whole; i += 16) vmax = _mm512_max_ps(vmax, _mm512_loadu_ps(x + i));
-  max = std::max(max, _mm512_reduce_max_ps(vmax));
-  for (std::size_t i = whole; i < n; ++i) max = std::max(max, x[i]);
-  const __m512 m = _mm512_set1_ps(max);
-  __m512 vsum = _mm512_setzero_ps();
-  for (std::size_t i = 0; i < whole; i += 16) {
-    const __m512 e = exp16(_mm512_sub_ps(_mm512_loadu_ps(x + i), m));
-    _mm512_storeu_ps(x + i, e);
-    vsum = _mm512_add_ps(vsum, e);
-  }
-  float sum = _mm512_reduce_add_ps(vsum);
-  for (std::size_t i = whole; i < n; ++i) sum += x[i] = exp_approx(x[i] - max);
-  return {max, sum};
 }
 
 // A block of positions [t0, t1) as plain loops over whole rows of K and V (head_dim = 16 x Blocks):
@@ -126,9 +186,9 @@ QK_AVX512 void attend_positions_avx512(const AttentionShape& s, const float* q, 
     }
   }
   for (std::size_t h = 0; h < heads; ++h) {
-    const auto [max, sum] = exp_minus_max(scores + h * n, n);
+    const float max = row_max(scores + h * n, n);
     partial[h * (hd + 2)] = max;
-    partial[h * (hd + 2) + 1] = sum;
+    partial[h * (hd + 2) + 1] = exp_shifted(scores + h * n, n, max);
   }
   for (std::size_t h0 = 0; h0 < heads; h0 += kHeads) {
     const std::size_t count = std::min(kHeads, heads - h0);
@@ -164,11 +224,8 @@ void attend_positions_blas(const AttentionShape& s, const float* q, const float*
     float* p = scores + h * n;
     float* result = partial + h * (hd + 2);
     cblas_sgemv(CblasRowMajor, CblasNoTrans, in, ihd, s.scale, keys + offset, ldk, q + h * hd, 1, 0.0f, p, 1);
-    float max = p[0], sum = 0.0f;
-    for (std::size_t t = 1; t < n; ++t) max = std::max(max, p[t]);
-    for (std::size_t t = 0; t < n; ++t) sum += p[t] = exp_approx(p[t] - max);
-    result[0] = max;
-    result[1] = sum;
+    result[0] = row_max(p, n);
+    result[1] = exp_shifted(p, n, result[0]);
     cblas_sgemv(CblasRowMajor, CblasTrans, in, ihd, 1.0f, values + offset, ldk, p, 1, 0.0f, result + 2, 1);
   }
 }
@@ -232,7 +289,7 @@ void causal_attention(const AttentionShape& s, const float* q, std::size_t n, co
     const std::size_t h = task % s.heads, b0 = task / s.heads * kQueryBlock;
     const std::size_t rows = std::min(kQueryBlock, n - b0), kv = h / group;
     thread_local std::vector<float> scores;
-    scores.resize(rows * (past + b0 + rows));
+    scores.resize(rows * kKeyChunk);
     attend_block(s, q + b0 * q_stride + h * hd, q_stride, rows, keys + kv * hd, values + kv * hd, kv_stride,
                  past + b0 + 1, scores.data(), out + b0 * q_stride + h * hd);
   });

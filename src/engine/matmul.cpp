@@ -339,17 +339,17 @@ void dot_rows_bf16(Bf16Kernel kernel, const float* x, std::size_t rows, const st
 }
 
 void gemm_f32(const float* a, std::size_t lda, std::size_t m, std::size_t k, const float* b, std::size_t ldb, BLayout layout,
-              std::size_t n, float* c, std::size_t ldc) {
+              std::size_t n, float* c, std::size_t ldc, bool accumulate) {
   if (m == 0 || n == 0) return;
 #if defined(__x86_64__) && defined(__GNUC__)
   if (cpu().avx512 && !cpu().openblas_gemm) {
-    if (layout == BLayout::OutputsByInputs) return gemm_avx512(a, lda, m, k, b, ldb, 0, n, c, ldc, false);
-    return gemm_inputs_by_outputs_avx512(a, lda, m, k, b, ldb, 0, n, c, ldc, false);
+    if (layout == BLayout::OutputsByInputs) return gemm_avx512(a, lda, m, k, b, ldb, 0, n, c, ldc, accumulate);
+    return gemm_inputs_by_outputs_avx512(a, lda, m, k, b, ldb, 0, n, c, ldc, accumulate);
   }
 #endif
   cblas_sgemm(CblasRowMajor, CblasNoTrans, layout == BLayout::OutputsByInputs ? CblasTrans : CblasNoTrans, static_cast<int>(m),
-              static_cast<int>(n), static_cast<int>(k), 1.0f, a, static_cast<int>(lda), b, static_cast<int>(ldb), 0.0f, c,
-              static_cast<int>(ldc));
+              static_cast<int>(n), static_cast<int>(k), 1.0f, a, static_cast<int>(lda), b, static_cast<int>(ldb),
+              accumulate ? 1.0f : 0.0f, c, static_cast<int>(ldc));
 }
 
 void matmul_batch(std::span<const Product> products, std::size_t rows, bool accumulate) {

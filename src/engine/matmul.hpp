@@ -49,7 +49,7 @@ void matmul_batch(std::span<const Product> products, std::size_t rows, bool accu
 // AVX-512 kernel; OpenBLAS sgemm without AVX-512 (or with QK_GEMM=openblas).
 enum class BLayout { OutputsByInputs, InputsByOutputs };
 void gemm_f32(const float* a, std::size_t lda, std::size_t m, std::size_t k, const float* b, std::size_t ldb, BLayout layout,
-              std::size_t n, float* c, std::size_t ldc);
+              std::size_t n, float* c, std::size_t ldc, bool accumulate = false);  // accumulate: c += a b
 
 enum class Bf16Kernel { Avx512, Avx2, Dpbf16, Plain };
 inline constexpr Bf16Kernel kAllBf16Kernels[] = {Bf16Kernel::Avx512, Bf16Kernel::Avx2, Bf16Kernel::Dpbf16, Bf16Kernel::Plain};
