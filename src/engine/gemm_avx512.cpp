@@ -98,13 +98,13 @@ QK_AVX512 void pack_panels_avx512(const W* w, std::size_t ld, std::size_t o_begi
 }
 
 template <int M>
-QK_AVX512 void gemm_tile(const float* x, std::size_t ldx, const float* panel, std::size_t kc, float* y, std::size_t ldy,
-                         __mmask16 m0, __mmask16 m1, bool add) {
+QK_AVX512 void gemm_tile(const float* x, std::size_t ldx, const float* panel, std::size_t ldp, std::size_t kc, float* y,
+                         std::size_t ldy, __mmask16 m0, __mmask16 m1, bool add) {
   __m512 c0[M], c1[M];
 #pragma GCC unroll 12
   for (int r = 0; r < M; ++r) c0[r] = c1[r] = _mm512_setzero_ps();
   for (std::size_t k = 0; k < kc; ++k) {
-    const __m512 b0 = _mm512_loadu_ps(panel + k * kNR), b1 = _mm512_loadu_ps(panel + k * kNR + 16);
+    const __m512 b0 = _mm512_loadu_ps(panel + k * ldp), b1 = _mm512_loadu_ps(panel + k * ldp + 16);
 #pragma GCC unroll 12
     for (int r = 0; r < M; ++r) {
       const __m512 a = _mm512_set1_ps(x[r * ldx + k]);
@@ -126,9 +126,9 @@ QK_AVX512 void gemm_tile(const float* x, std::size_t ldx, const float* panel, st
 
 template <int... M>
 QK_AVX512 void gemm_tile_rows(std::size_t rows, std::integer_sequence<int, M...>, const float* x, std::size_t ldx,
-                              const float* panel, std::size_t kc, float* y, std::size_t ldy, __mmask16 m0, __mmask16 m1,
-                              bool add) {
-  ((rows == static_cast<std::size_t>(M + 1) ? gemm_tile<M + 1>(x, ldx, panel, kc, y, ldy, m0, m1, add) : void()), ...);
+                              const float* panel, std::size_t ldp, std::size_t kc, float* y, std::size_t ldy, __mmask16 m0,
+                              __mmask16 m1, bool add) {
+  ((rows == static_cast<std::size_t>(M + 1) ? gemm_tile<M + 1>(x, ldx, panel, ldp, kc, y, ldy, m0, m1, add) : void()), ...);
 }
 
 // pack_panels_from(0, ...) for a right operand given as b[k][n] (row stride ldb) rather than as rows of
@@ -146,21 +146,33 @@ void pack_panels_inputs_by_outputs(const float* b, std::size_t ldb, std::size_t 
   }
 }
 
-// The right operand of a prefill product, packed a block at a time: pack(o_begin, o_end, k0, kc, panels) fills
-// the panels of outputs [o_begin, o_end) at inputs k0 .. k0 + kc.
+// The 32-output panels of a block of the right operand at inputs k0 .. k0 + kc: panel p starts at
+// first + p * step, and its row for input k at + k * stride.
+struct Panels {
+  const float* first;
+  std::size_t step, stride;
+};
+
+// The right operand of a prefill product, a block at a time: panels(o_begin, o_end, k0, kc, packed) gives the
+// panels of outputs [o_begin, o_end) at inputs k0 .. k0 + kc, packed into `packed` where they need to be.
 template <class W>
 struct OutputRows {  // b[n][k] with row stride ld: weights (bf16 or f32), keys
   const W* b;
   std::size_t ld;
-  QK_AVX512 void pack(std::size_t o_begin, std::size_t o_end, std::size_t k0, std::size_t kc, float* packed) const {
+  QK_AVX512 Panels panels(std::size_t o_begin, std::size_t o_end, std::size_t k0, std::size_t kc, float* packed) const {
     pack_panels_avx512(b, ld, o_begin, o_end, k0, kc, packed);
+    return {packed, kc * kNR, kNR};
   }
 };
 struct InputRows {  // b[k][n] with row stride ld: attention's values
   const float* b;
   std::size_t ld;
-  void pack(std::size_t o_begin, std::size_t o_end, std::size_t k0, std::size_t kc, float* packed) const {
+  // A row of b already holds an input's outputs side by side, so whole panels are read where they are (packing
+  // the values' chunks took 3.7% of an 8K prompt); only a block that ends in a part of a panel is packed.
+  Panels panels(std::size_t o_begin, std::size_t o_end, std::size_t k0, std::size_t kc, float* packed) const {
+    if ((o_end - o_begin) % kNR == 0) return {b + k0 * ld + o_begin, kNR, ld};
     pack_panels_inputs_by_outputs(b, ld, o_begin, o_end, k0, kc, packed);
+    return {packed, kc * kNR, kNR};
   }
 };
 
@@ -176,7 +188,7 @@ QK_AVX512 void gemm_block_avx512(const float* x, std::size_t ldx, std::size_t ro
     for (std::size_t k0 = 0; k0 < in; k0 += kKC) {
       const std::size_t kc = std::min(kKC, in - k0);
       if (packed.size() < panels * kc * kNR) packed.resize(panels * kc * kNR);
-      b.pack(b0, b1, k0, kc, packed.data());
+      const Panels block = b.panels(b0, b1, k0, kc, packed.data());
       const bool add = accumulate || k0 > 0;
       for (std::size_t r0 = 0; r0 < rows; r0 += kMR) {
         const std::size_t mr = std::min(kMR, rows - r0);
@@ -184,8 +196,8 @@ QK_AVX512 void gemm_block_avx512(const float* x, std::size_t ldx, std::size_t ro
           const std::size_t valid = std::min(kNR, n - p * kNR);
           const auto m0 = static_cast<__mmask16>(valid >= 16 ? 0xFFFF : (1u << valid) - 1);
           const auto m1 = static_cast<__mmask16>(valid >= 32 ? 0xFFFF : valid > 16 ? (1u << (valid - 16)) - 1 : 0);
-          gemm_tile_rows(mr, std::make_integer_sequence<int, kMR>{}, x + r0 * ldx + k0, ldx, packed.data() + p * kc * kNR,
-                         kc, y + r0 * ldy + b0 + p * kNR, ldy, m0, m1, add);
+          gemm_tile_rows(mr, std::make_integer_sequence<int, kMR>{}, x + r0 * ldx + k0, ldx, block.first + p * block.step,
+                         block.stride, kc, y + r0 * ldy + b0 + p * kNR, ldy, m0, m1, add);
         }
       }
     }
