@@ -156,10 +156,10 @@ std::size_t partial_floats(const AttentionShape& s) { return s.heads * (s.head_d
 // Rows of K this far ahead are prefetched: the hardware prefetcher alone did not keep up with them.
 constexpr std::size_t kRowsAhead = 8;
 
-QK_AVX512 inline void prefetch_row(const float* row, std::size_t floats, int hint) {
-  for (std::size_t i = 0; i < floats; i += 16)
-    hint == _MM_HINT_T0 ? _mm_prefetch(reinterpret_cast<const char*>(row + i), _MM_HINT_T0)
-                        : _mm_prefetch(reinterpret_cast<const char*>(row + i), _MM_HINT_T1);
+// Locality 3 (prefetcht0): into L1; 2 (prefetcht1): into L2.
+template <int Locality>
+QK_AVX512 inline void prefetch_row(const float* row, std::size_t floats) {
+  for (std::size_t i = 0; i < floats; i += 16) __builtin_prefetch(row + i, 0, Locality);
 }
 
 // A block of positions [t0, t1) as plain loops over whole rows of K and V (head_dim = 16 x Blocks):
@@ -173,8 +173,8 @@ QK_AVX512 void attend_positions_avx512(const AttentionShape& s, const float* q, 
   constexpr std::size_t hd = 16 * Blocks, kHeads = 16 / Blocks;
   const std::size_t heads = s.heads, group = s.heads / s.kv_heads, n = t1 - t0;
   for (std::size_t t = t0; t < t1; ++t) {
-    if (t + kRowsAhead < visible) prefetch_row(keys + (t + kRowsAhead) * kv_stride, kv_stride, _MM_HINT_T0);
-    prefetch_row(values + t * kv_stride, kv_stride, _MM_HINT_T1);
+    if (t + kRowsAhead < visible) prefetch_row<3>(keys + (t + kRowsAhead) * kv_stride, kv_stride);
+    prefetch_row<2>(values + t * kv_stride, kv_stride);
     const float* k = keys + t * kv_stride;
     for (std::size_t h = 0; h < heads; ++h) {
       const float* kh = k + h / group * hd;

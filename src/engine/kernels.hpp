@@ -92,8 +92,9 @@ struct AttentionShape {
 // q:    [n, heads * head_dim], the queries of positions past .. past + n - 1
 // keys, values: [past + n, kv_heads * head_dim], the whole cache including the n new tokens
 // out:  [n, heads * head_dim]
-// Query i sees keys 0 .. past + i. Heads and blocks of 128 queries run in parallel on the engine's pool,
-// each block as two sgemm around a row softmax (one query: two gemv).
+// Query i sees keys 0 .. past + i. Heads and blocks of 128 queries run in parallel on the engine's pool, each
+// over chunks of 512 keys with the online softmax; one query (decode): blocks of 128 positions in parallel,
+// merged in order (attention_kernel.cpp).
 void causal_attention(const AttentionShape& shape, const float* q, std::size_t n, const float* keys,
                       const float* values, std::size_t past, float* out);
 
