@@ -52,7 +52,12 @@ Checkpoint::Checkpoint(const fs::path& dir) : dir_(dir) {
 
   for (const auto& name : shard_names) {
     const fs::path path = dir / name;
-    if (!fs::exists(path)) fail(ErrorKind::Io, "{}: shard {} listed in the index does not exist", dir.string(), name);
+    // The error_code form: a name the file system refuses (longer than a file name may be, found by fuzzing)
+    // is an error naming it, not a filesystem_error thrown past the callers.
+    std::error_code error;
+    const bool present = fs::exists(path, error);
+    if (error) fail(ErrorKind::Io, "{}: shard {} listed in the index cannot be looked up: {}", dir.string(), name, error.message());
+    if (!present) fail(ErrorKind::Io, "{}: shard {} listed in the index does not exist", dir.string(), name);
     shards_.push_back(std::make_unique<SafetensorsFile>(path));
   }
   for (const auto& shard : shards_) {

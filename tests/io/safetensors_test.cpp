@@ -139,6 +139,25 @@ TEST(Checkpoint, ReportsAShardMissingFromTheIndexOrTheDisk) {
   }
 }
 
+// An index naming a shard longer than a file name may be (found by fuzz/index_json_fuzzer.cpp) is an error
+// naming it, not a std::filesystem_error.
+TEST(Checkpoint, AShardNameTheFileSystemRefusesIsAnErrorNamingIt) {
+  TempDir dir;
+  std::filesystem::copy(test::checkpoints_dir() / "llama_sharded" / "sft", dir.path() / "ckpt",
+                        std::filesystem::copy_options::recursive);
+  auto index = read_json_file(dir.path() / "ckpt" / "model.safetensors.index.json");
+  const std::string shard = "model" + std::string(300, '>') + "-00001-of-00002.safetensors";
+  index["weight_map"].begin().value() = shard;
+  test::write_bytes(dir.path() / "ckpt" / "model.safetensors.index.json", index.dump());
+  try {
+    Checkpoint ckpt(dir.path() / "ckpt");
+    FAIL() << "a shard name longer than NAME_MAX must be an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::Io);
+    EXPECT_NE(std::string(e.what()).find(shard + " listed in the index cannot be looked up"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Checkpoint, RejectsNonJsonConfig) {
   TempDir dir;
   std::filesystem::copy(test::checkpoints_dir() / "llama" / "sft", dir.path() / "ckpt", std::filesystem::copy_options::recursive);
