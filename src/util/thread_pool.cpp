@@ -30,7 +30,8 @@ thread_local bool inside_task = false;
 // (decode 0.85 x the pool without spinning), 15 us did not. Then, up to 100 us, they yield the core at each
 // check (sched_yield), so a waiting thread runs only when nothing else wants its core. With the spin alone
 // the workers still slept 20-30 times a step and the callers 10-20 (half the jobs paid a futex wake);
-// with the yields, once in 4 steps; decode 1.08 x.
+// with the yields, once in 4 steps; decode 1.08 x. Beside a busy process yielding cost 0.85-0.92 x, hence
+// the late-yield rule in spin_while.
 // One job runs at a time (a mutex serialises callers), which is all the engine needs: concurrent
 // requests are already queued into one engine thread by the server, and QK-Pro runs one layer at a time.
 class Pool {
