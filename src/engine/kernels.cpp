@@ -11,6 +11,7 @@
 #include <memory>
 #include <vector>
 
+#include "engine/exp_lanes.hpp"
 #include "util/huge_pages.hpp"
 #include "util/thread_pool.hpp"
 
@@ -72,7 +73,7 @@ QK_SIMD_CLONES void softmax_scalar(float* x, std::size_t n) {
 // would differ in the last bit from the lanes below; its builds keep the plain loops.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 // softmax_scalar's x86-64-v3 clone, 8 lanes at a time, bit for bit (tests/engine checks it against the
-// clone): the max is the same value in any order; each exp_approx lane runs the operations GCC emits for
+// clone): the max is the same value in any order; each exp_approx lane (exp8) runs the operations GCC emits for
 // the scalar loop (its multiply-adds fused exactly where the clone fuses them; the clamp as max/min, equal
 // for finite values); the sum in sum_in_16_lanes' order, 4 vectors of 4 doubles; the scaling is one multiply
 // either way.
@@ -96,27 +97,10 @@ __attribute__((target("avx2,fma"))) bool softmax_avx2(float* x, std::size_t n) {
     max = x[i] > max ? x[i] : max;
   }
 
-  const __m256 m = _mm256_set1_ps(max), low = _mm256_set1_ps(-87.3f), high = _mm256_set1_ps(88.3f);
-  const __m256 log2e = _mm256_set1_ps(1.44269504088896341f), shifter = _mm256_set1_ps(12582912.0f);
-  const __m256 ln2_hi = _mm256_set1_ps(0.693359375f), ln2_lo = _mm256_set1_ps(2.12194440e-4f);
-  const __m256 c0 = _mm256_set1_ps(1.9875691500e-4f), c1 = _mm256_set1_ps(1.3981999507e-3f),
-               c2 = _mm256_set1_ps(8.3334519073e-3f), c3 = _mm256_set1_ps(4.1665795894e-2f),
-               c4 = _mm256_set1_ps(1.6666665459e-1f), c5 = _mm256_set1_ps(5.0000001201e-1f), one = _mm256_set1_ps(1.0f);
+  const __m256 m = _mm256_set1_ps(max);
   __m256d lanes16[4] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd()};
   for (std::size_t i = 0; i < whole; i += 8) {
-    __m256 v = _mm256_sub_ps(_mm256_loadu_ps(x + i), m);
-    v = _mm256_min_ps(_mm256_max_ps(v, low), high);
-    const __m256 k = _mm256_sub_ps(_mm256_fmadd_ps(v, log2e, shifter), shifter);     // n
-    __m256 r = _mm256_fnmadd_ps(k, ln2_hi, v);                                         // x - n ln2_hi
-    r = _mm256_fmadd_ps(k, ln2_lo, r);                                                 // - n (-ln2_lo)
-    __m256 p = _mm256_fmadd_ps(r, c0, c1);
-    p = _mm256_fmadd_ps(p, r, c2);
-    p = _mm256_fmadd_ps(p, r, c3);
-    p = _mm256_fmadd_ps(p, r, c4);
-    p = _mm256_fmadd_ps(p, r, c5);
-    p = _mm256_add_ps(_mm256_fmadd_ps(_mm256_mul_ps(p, r), r, r), one);                // p r r + r + 1
-    const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvttps_epi32(k), _mm256_set1_epi32(127)), 23);
-    const __m256 exps = _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+    const __m256 exps = exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), m));
     _mm256_storeu_ps(x + i, exps);
     // sum_in_16_lanes: values i .. i + 7 go to lanes i % 16 .. i % 16 + 7, i.e. vectors (i / 4) % 4 and the next
     const std::size_t first = (i / 4) % 4;

@@ -25,7 +25,6 @@ namespace {
 // which first packs the weights, would read them more than once: dot_rows reads each weight once.
 constexpr std::size_t kFewRows = 8;
 
-
 // y[r * ys + o] (+)= sum_i w[o][i] x[r][i], in index order: the reference loop.
 template <class W>
 void dot_rows_plain(const float* x, std::size_t rows, const W* w, std::size_t in, std::size_t o_begin, std::size_t o_end,
@@ -102,7 +101,6 @@ QK_AVX2 void dot_rows_avx2(const float* x, std::size_t rows, const W* w, std::si
     yo = accumulate ? yo + sum : sum;
   }
 }
-
 
 // dot_rows_avx2 16 lanes wide (a separate function: a template's instantiations cannot differ in their target
 // attribute, and the intrinsics of each width need theirs).
