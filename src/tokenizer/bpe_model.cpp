@@ -39,12 +39,12 @@ BpeModel BpeModel::from_json(const nlohmann::json& model, const std::string& fil
   BpeModel bpe;
   const auto& vocab = object_field(model, "vocab", where);
   bpe.vocab_.reserve(vocab.size());
+  bpe.vocab_by_id_.reserve(vocab.size());
   for (const auto& [token, id] : vocab.items()) {
     if (!id.is_number_integer() || id.get<std::int64_t>() < 0 || id.get<std::int64_t>() > INT32_MAX)
       fail(ErrorKind::Format, "{}: vocab entry '{}' needs an id in 0..2^31-1", where, token);
     auto value = id.get<std::int32_t>();
     auto [it, inserted] = bpe.vocab_.emplace(token, value);
-    if (static_cast<std::size_t>(value) >= bpe.vocab_by_id_.size()) bpe.vocab_by_id_.resize(value + 1, nullptr);
     bpe.vocab_by_id_[value] = &it->first;
   }
   bpe.unk_token_ = optional_string_field(model, "unk_token", where);
@@ -122,8 +122,8 @@ std::optional<std::int32_t> BpeModel::token_to_id(std::string_view token) const 
 }
 
 const std::string* BpeModel::id_to_token(std::int32_t id) const {
-  if (id < 0 || static_cast<std::size_t>(id) >= vocab_by_id_.size()) return nullptr;
-  return vocab_by_id_[id];
+  auto it = vocab_by_id_.find(id);
+  return it == vocab_by_id_.end() ? nullptr : it->second;
 }
 
 std::optional<std::uint32_t> BpeModel::merge_rank(std::int32_t left, std::int32_t right) const {

@@ -47,7 +47,9 @@ class BpeModel {
   void apply_merges(std::vector<std::int32_t>& symbols) const;
 
   StringMap<std::int32_t> vocab_;
-  std::vector<const std::string*> vocab_by_id_;  // id -> key in vocab_ (node keys never move), or null
+  // id -> key in vocab_ (node keys never move). A map, not a table indexed by id: ids may be sparse, and
+  // one id near 2^31 in a small vocab must not cost gigabytes (the fuzzer's find).
+  std::unordered_map<std::int32_t, const std::string*> vocab_by_id_;
   MergeTable merges_;
   std::optional<std::string> unk_token_;
   std::string continuing_subword_prefix_;

@@ -124,4 +124,15 @@ TEST(Normalizers, NfcComposesAndLowercaseIsPerCharacter) {
   EXPECT_EQ(lower.encode("E\xCC\x81"), (Ids{30}));  // É -> é
 }
 
+TEST(BpeVocab, AnIdNear2To31InASmallVocabLoadsWithoutATableThatLarge) {
+  // The fuzzer's find: ids indexed a table, so one id of 2^31 - 2 in a 10-token vocab asked for 16 GB.
+  // Ids may be sparse (tokenizers keeps them in a map too); the token must still round-trip.
+  auto json = qk::test::tiny_byte_level(true);
+  json["model"]["vocab"]["zz"] = 2147483646;
+  auto tokenizer = qk::Tokenizer::from_json_text(json.dump(), "sparse.json");
+  EXPECT_EQ(tokenizer.id_to_token(2147483646), std::optional<std::string>("zz"));
+  EXPECT_EQ(tokenizer.id_to_token(2147483645), std::nullopt);
+  EXPECT_EQ(tokenizer.encode("a"), (Ids{0}));
+}
+
 }  // namespace
