@@ -5,9 +5,12 @@
 // then their down products in another (48 pool jobs a step, 328 MB of weights out of 744 MB). --gap-us spins
 // the calling thread that long after each job (left out of the products' time), as a step's serial work
 // between its products does.
-//   decode_products [--gap-us 0] [--steps 60] [--rounds 3]
+//   decode_products [--gap-us 0] [--steps 60] [--rounds 3] [--huge-pages]
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
+#include <memory>
+#include <stdexcept>
 #include <cstdio>
 #include <random>
 #include <vector>
@@ -15,6 +18,7 @@
 #include <CLI/CLI.hpp>
 
 #include "engine/matmul.hpp"
+#include "util/huge_pages.hpp"
 #include "util/thread_pool.hpp"
 #include "yardsticks.hpp"
 
@@ -28,11 +32,24 @@ struct Layer {
   std::vector<Matrix> gate, up, down;
 };
 
-Matrix random_bf16(std::size_t rows, std::size_t cols, std::mt19937& rng) {
-  std::vector<std::uint16_t> w(rows * cols);
-  for (auto& v : w) v = static_cast<std::uint16_t>(0x3c00 | (rng() >> 22));  // bf16 in [2^-7, 2^-6)
-  return Matrix(std::move(w), rows, cols);
-}
+// The weights live in one arena, as in a mapped checkpoint: in 4 KiB pages (a plain allocation) or in 2 MiB
+// pages (advised, util/huge_pages), as the mapped weights are when the page cache holds 2 MiB folios.
+struct Arena {
+  std::shared_ptr<std::uint16_t> memory;
+  std::size_t used = 0, size = 0;
+  Arena(std::size_t elements, bool huge_pages) : size(elements) {
+    auto* p = static_cast<std::uint16_t*>(huge_pages ? qk::allocate_huge_page_backed(elements * 2) : std::malloc(elements * 2));
+    if (!p) throw std::bad_alloc();
+    memory.reset(p, [](std::uint16_t* q) { std::free(q); });
+  }
+  Matrix random_bf16(std::size_t rows, std::size_t cols, std::mt19937& rng) {
+    if (used + rows * cols > size) throw std::runtime_error("decode_products: arena too small");
+    std::uint16_t* w = memory.get() + used;
+    used += rows * cols;
+    for (std::size_t i = 0; i < rows * cols; ++i) w[i] = static_cast<std::uint16_t>(0x3c00 | (rng() >> 22));  // bf16 in [2^-7, 2^-6)
+    return Matrix(w, rows, cols, memory);
+  }
+};
 
 void spin_for(double microseconds) {
   const auto start = Clock::now();
@@ -49,10 +66,15 @@ int main(int argc, char** argv) {
   app.add_option("--gap-us", gap_us, "spin this long on the calling thread after each job");
   app.add_option("--steps", steps, "steps per round")->check(CLI::PositiveNumber);
   app.add_option("--rounds", rounds, "rounds, each followed by the yardstick")->check(CLI::PositiveNumber);
+  bool huge_pages = false, one_product = false;
+  app.add_flag("--one-product", one_product, "a step as one product over all the step's weights (no job boundaries)");
+  app.add_flag("--huge-pages", huge_pages, "weights and yardstick in 2 MiB pages (else 4 KiB)");
   CLI11_PARSE(app, argc, argv);
 
   constexpr std::size_t kHidden = 1024, kLayers = 12, kExperts = 16, kPicked = 4;
   std::mt19937 rng(1);
+  Arena arena(kLayers * (3088 + 2 * 1024 + 1024 + 3 * kExperts * 512) * kHidden + kLayers * kHidden * 1024, huge_pages);
+  auto random_bf16 = [&](std::size_t rows, std::size_t cols, std::mt19937& r) { return arena.random_bf16(rows, cols, r); };
   std::vector<Layer> layers;
   for (std::size_t l = 0; l < kLayers; ++l) {
     Layer layer{random_bf16(3088, kHidden, rng), random_bf16(kHidden, kHidden, rng), random_bf16(1024, kHidden, rng),
@@ -71,7 +93,18 @@ int main(int argc, char** argv) {
     spin_for(gap_us);
     since = Clock::now();
   };
+  // --one-product: the same bytes a step reads, as one matrix of rows of kHidden (the kernel without job boundaries)
+  const Matrix all(arena.memory.get(), arena.used / kHidden, kHidden, arena.memory);
+  std::vector<float> all_y(all.rows());
+  auto one_step = [&] {
+    auto since = Clock::now();
+    const std::size_t rows = 328'000'000 / (2 * kHidden), first = rng() % (all.rows() - rows);
+    matmul_wt(x.data(), all.rows_view(first, rows), all_y.data(), 1);
+    job_done(since);
+    bytes += static_cast<double>(rows * kHidden * 2);
+  };
   auto step = [&] {
+    if (one_product) return one_step();
     auto since = Clock::now();
     for (auto& l : layers) {
       matmul_wt(x.data(), l.in, y.data(), 1);
@@ -101,12 +134,12 @@ int main(int argc, char** argv) {
                                    kPicked * (2 * l.gate[0].bytes() + l.down[0].bytes()));
     }
   };
-  std::printf("%d threads, %.0f us after each job\n", static_cast<int>(qk::worker_threads()), gap_us);
+  std::printf("%d threads, %.0f us after each job, %s pages\n", static_cast<int>(qk::worker_threads()), gap_us, huge_pages ? "2 MiB" : "4 KiB");
   for (int round = 0; round < rounds; ++round) {
     step();  // first touch
     seconds = bytes = 0;
     for (int s = 0; s < steps; ++s) step();
-    const double products = bytes / seconds / 1e9, read = qk::bench::read_bandwidth().wall;
+    const double products = bytes / seconds / 1e9, read = qk::bench::read_bandwidth(huge_pages ? qk::bench::Pages::Huge : qk::bench::Pages::Small).wall;
     std::printf("round %d: products %.1f GB/s (%.0f MB a step), read yardstick %.1f GB/s: %.0f%%\n", round + 1, products,
                 bytes / steps / 1e6, read, 100 * products / read);
   }

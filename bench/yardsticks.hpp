@@ -1,7 +1,10 @@
 // The machine's own limits that the engine benches divide by, measured on the engine's thread pool (its
 // QK_THREADS), wall clock and per CPU-second (on a shared machine the latter is steadier):
 //   read bandwidth: bytes of a 1 GiB array (larger than any cache) summed by the pool's threads, the limit of a
-//     decode step, which streams each weight once;
+//     decode step, which streams each weight once. Measured in 4 KiB pages and in 2 MiB pages: on the development
+//     VM the latter read 5-13% faster, and the engine's mapped weights sit in 2 MiB pages whenever the page cache
+//     holds the checkpoint in 2 MiB folios (read from disk, or written in large writes; not after cp), so the
+//     limit a decode step is judged against is the faster of the two;
 //   engine GEMM: the engine's own product (matmul_wt, f32 or bf16 weights) at a prefill shape, the limit of
 //     prefill, whose time is mostly those products.
 // Each is the best of several repetitions (10 reads, 3 products).
@@ -18,6 +21,7 @@
 
 #include "engine/matmul.hpp"
 #include "io/dtype.hpp"
+#include "util/huge_pages.hpp"
 #include "util/thread_pool.hpp"
 
 namespace qk::bench {
@@ -76,17 +80,24 @@ inline float sum_plain(const float* x, std::size_t n) {
 }
 
 // GB/s: 16 parts of a 1 GiB array handed out to the pool's threads as they free up (a thread slowed by other
-// processes does not hold up the rest).
-inline Rate read_bandwidth() {
+// processes does not hold up the rest); the array in 4 KiB pages (a plain vector: Debian's THP mode "madvise"
+// leaves it so) or in 2 MiB pages (advised, util/huge_pages).
+enum class Pages { Small, Huge };
+inline Rate read_bandwidth(Pages pages = Pages::Huge) {
   const std::size_t n = (std::size_t{1} << 30) / sizeof(float), parts = 16;
-  std::vector<float> data(n, 1.0f), sums(parts);
+  std::vector<float> small_pages;
+  std::vector<float, HugePageAllocator<float>> huge_pages;
+  if (pages == Pages::Huge) huge_pages.assign(n, 1.0f);
+  else small_pages.assign(n, 1.0f);
+  const float* data = pages == Pages::Huge ? huge_pages.data() : small_pages.data();
+  std::vector<float> sums(parts);
 #if defined(__x86_64__) && defined(__GNUC__)
   const auto sum = __builtin_cpu_supports("avx512f") ? sum_avx512 : sum_plain;
 #else
   const auto sum = sum_plain;
 #endif
   const Rate rate = best_of(10, static_cast<double>(n * sizeof(float)), [&] {
-    parallel_for(parts, [&](std::size_t p) { sums[p] = sum(data.data() + p * (n / parts), n / parts); });
+    parallel_for(parts, [&](std::size_t p) { sums[p] = sum(data + p * (n / parts), n / parts); });
   });
   if (sums[0] != static_cast<float>(n / parts)) throw std::runtime_error("read_bandwidth: wrong checksum");
   return rate;

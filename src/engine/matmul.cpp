@@ -366,8 +366,8 @@ void matmul_batch(std::span<const Product> products, std::size_t rows, bool accu
   };
   if (rows <= kFewRows) {
     // Decode: output features split over the pool's threads, each streaming its share of the weight rows once,
-    // in ranges that shrink towards the end so that neither thread waits long for the other.
-    parallel_ranges_guided(out, 64, [&](std::size_t begin, std::size_t end) {
+    // in order, and taking the others' last rows when done with its own, so that neither waits long for the other.
+    parallel_ranges_stealing(out, 64, [&](std::size_t begin, std::size_t end) {
       each_product(begin, end, [&](const Product& p, std::size_t lo, std::size_t hi) {
         dot_rows(p.x, rows, *p.w, lo, hi, p.y, p.y_stride, accumulate);
       });

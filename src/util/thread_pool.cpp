@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <cstdlib>
 #include <exception>
 #include <mutex>
@@ -217,18 +218,42 @@ void parallel_ranges(std::size_t count, std::size_t grain,
                [&](std::size_t piece) { body(piece * step, std::min(count, (piece + 1) * step)); });
 }
 
-void parallel_ranges_guided(std::size_t count, std::size_t grain,
-                            const std::function<void(std::size_t begin, std::size_t end)>& body) {
+void parallel_ranges_stealing(std::size_t count, std::size_t grain,
+                              const std::function<void(std::size_t begin, std::size_t end)>& body) {
   if (count == 0) return;
-  // Range i takes half of what is left per thread (at least grain; a last remainder below grain joins it).
-  const std::size_t threads = pool().size(), least = std::max<std::size_t>(grain, 1);
-  std::vector<std::size_t> ends;
-  for (std::size_t done = 0; done < count;) {
-    std::size_t size = std::max(least, (count - done) / (2 * threads));
-    if (count - done < size + least) size = count - done;
-    ends.push_back(done += size);
-  }
-  parallel_for(ends.size(), [&](std::size_t range) { body(range == 0 ? 0 : ends[range - 1], ends[range]); });
+  const std::size_t least = std::max<std::size_t>(grain, 1);
+  const std::size_t slices = std::clamp<std::size_t>(count / least, 1, pool().size());
+  // Slice s is [front, back), packed in one word (front in the high half) so that its owner, taking chunks
+  // from the front, and a thief, taking chunks from the back, claim disjoint chunks with one compare-exchange.
+  struct alignas(64) Slice {
+    std::atomic<std::uint64_t> bounds;
+  };
+  std::vector<Slice> slice(slices);
+  auto pack = [](std::uint64_t front, std::uint64_t back) { return front << 32 | back; };
+  for (std::size_t s = 0; s < slices; ++s) slice[s].bounds = pack(count * s / slices, count * (s + 1) / slices);
+  // Claims up to `least` items of slice s, from its front or its back; false when the slice is empty.
+  auto claim = [&](std::size_t s, bool from_front, std::size_t& begin, std::size_t& end) {
+    std::uint64_t seen = slice[s].bounds.load(std::memory_order_relaxed);
+    for (;;) {
+      const std::uint64_t front = seen >> 32, back = seen & 0xFFFFFFFFu;
+      if (front >= back) return false;
+      const std::uint64_t take = std::min<std::uint64_t>(least, back - front);
+      const std::uint64_t next = from_front ? pack(front + take, back) : pack(front, back - take);
+      if (slice[s].bounds.compare_exchange_weak(seen, next, std::memory_order_relaxed)) {
+        begin = from_front ? front : back - take;
+        end = from_front ? front + take : back;
+        return true;
+      }
+    }
+  };
+  parallel_for(slices, [&](std::size_t own) {
+    std::size_t begin = 0, end = 0;
+    while (claim(own, true, begin, end)) body(begin, end);
+    for (std::size_t k = 1; k < slices; ++k) {
+      const std::size_t other = (own + k) % slices;
+      while (claim(other, false, begin, end)) body(begin, end);
+    }
+  });
 }
 
 }  // namespace qk

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <stdexcept>
+#include <map>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -66,27 +67,39 @@ TEST(ThreadPool, RangesCoverEachIndexOnce) {
   }
 }
 
-// Guided ranges: each index once, no range below the grain (unless the whole loop is), and none larger than
-// an earlier one, so that the last ranges are the small ones.
-TEST(ThreadPool, GuidedRangesCoverEachIndexOnceAndShrink) {
+// Stealing ranges: each index once, no range above the grain, and a thread held up in its own slice has the
+// rest of that slice taken by the others.
+TEST(ThreadPool, StealingRangesCoverEachIndexOnceAndTakeFromASlowThread) {
   for (std::size_t count : {1u, 5u, 64u, 65u, 999u, 6145u}) {
     std::vector<int> hits(count, 0);
-    std::mutex mutex;
-    std::vector<std::pair<std::size_t, std::size_t>> ranges;
-    qk::parallel_ranges_guided(count, 64, [&](std::size_t begin, std::size_t end) {
+    std::atomic<std::size_t> largest{0};
+    qk::parallel_ranges_stealing(count, 64, [&](std::size_t begin, std::size_t end) {
+      EXPECT_LT(begin, end);
       for (std::size_t i = begin; i < end; ++i) hits[i] += 1;
-      std::lock_guard lock(mutex);
-      ranges.emplace_back(begin, end);
+      for (std::size_t seen = largest; end - begin > seen && !largest.compare_exchange_weak(seen, end - begin);) {
+      }
     });
     EXPECT_EQ(std::count(hits.begin(), hits.end(), 1), static_cast<long>(count)) << count;
-    std::sort(ranges.begin(), ranges.end());
-    for (std::size_t r = 0; r < ranges.size(); ++r) {
-      const std::size_t size = ranges[r].second - ranges[r].first;
-      EXPECT_GE(size, std::min<std::size_t>(count, 64)) << count;
-      if (r > 0) EXPECT_LE(size, ranges[r - 1].second - ranges[r - 1].first + 63) << count << " range " << r;
-    }
-    if (count >= 6145) EXPECT_GT(ranges.size(), 4 * qk::worker_threads()) << "the ranges shrink to the grain";
+    EXPECT_LE(largest.load(), 64u) << count;
   }
+  if (qk::worker_threads() < 2) GTEST_SKIP() << "one thread: nothing to take";
+  // The thread that runs index 0 stops there for 200 ms: the others finish its slice, from the back.
+  constexpr std::size_t kCount = 64 * 100;
+  std::mutex mutex;
+  std::map<std::thread::id, std::size_t> done;
+  std::thread::id slow;
+  qk::parallel_ranges_stealing(kCount, 64, [&](std::size_t begin, std::size_t end) {
+    if (begin == 0) {
+      {
+        std::lock_guard lock(mutex);
+        slow = std::this_thread::get_id();
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    std::lock_guard lock(mutex);
+    done[std::this_thread::get_id()] += end - begin;
+  });
+  EXPECT_LT(done[slow], kCount / qk::worker_threads()) << "the slow thread's slice was taken over";
 }
 
 TEST(ThreadPool, NestedLoopsRunInline) {
