@@ -1,9 +1,8 @@
 #include "engine/gated_delta_rule.hpp"
 
 #include "engine/kernels.hpp"
+#include "engine/matmul.hpp"
 #include "engine/simd.hpp"
-
-#include <cblas.h>
 
 #include <algorithm>
 #include <cmath>
@@ -161,13 +160,10 @@ void gated_delta_rule_chunked(DeltaRuleShape shape, std::size_t tokens, HeadRows
                               const float* g, const float* beta, std::size_t gb_stride, float* state, float* out,
                               std::size_t out_stride, std::size_t chunk) {
   const std::size_t dk = shape.dk, dv = shape.dv, C = chunk;
-  const int idk = static_cast<int>(dk), idv = static_cast<int>(dv);
-  const int qs = static_cast<int>(q.stride), ks = static_cast<int>(k.stride), os = static_cast<int>(out_stride);
-  std::vector<float> G(C), T(C * C), U(C * dv), W(C * dk), vb(C * dv), kb(C * dk), qg(C * dk), kw(C * dk),
+  std::vector<float> G(C), T(C * C), U(C * dv), W(C * dk), vb(C * dv), kb(C * dk), qg(C * dk), kwT(dk * C),
       intra(C * C), a(C);
   for (std::size_t start = 0; start < tokens; start += C) {
     const std::size_t n = std::min(C, tokens - start);
-    const int in = static_cast<int>(n), ic = static_cast<int>(C);
     const float* q0 = q.row(start);
     const float* k0 = k.row(start);
     float* o0 = out + start * out_stride;
@@ -176,7 +172,7 @@ void gated_delta_rule_chunked(DeltaRuleShape shape, std::size_t tokens, HeadRows
     float acc = 0.0f;
     for (std::size_t t = 0; t < n; ++t) G[t] = acc += g[(start + t) * gb_stride];
     const float last = G[n - 1];
-    // kb = beta k,  vb = beta v,  qg = exp(G) q,  kw = exp(G_last - G) k
+    // kb = beta k,  vb = beta v,  qg = exp(G) q,  kwT = (exp(G_last - G) k)^T, stored [dk][C]
     for (std::size_t t = 0; t < n; ++t) {
       const float b = beta[(start + t) * gb_stride], eg = std::exp(G[t]), ew = std::exp(last - G[t]);
       const float* kt = k.row(start + t);
@@ -185,7 +181,7 @@ void gated_delta_rule_chunked(DeltaRuleShape shape, std::size_t tokens, HeadRows
       for (std::size_t f = 0; f < dk; ++f) {
         kb[t * dk + f] = b * kt[f];
         qg[t * dk + f] = eg * qt[f];
-        kw[t * dk + f] = ew * kt[f];
+        kwT[f * C + t] = ew * kt[f];
       }
       for (std::size_t j = 0; j < dv; ++j) vb[t * dv + j] = b * vt[j];
     }
@@ -193,7 +189,7 @@ void gated_delta_rule_chunked(DeltaRuleShape shape, std::size_t tokens, HeadRows
     // T = (I + L)^-1 with L[i][j] = beta_i (k_i . k_j) exp(G_i - G_j) for j < i, by forward substitution:
     // T[i][j] = A[i][j] + sum_{j<m<i} A[i][m] T[m][j] with A = -L, then the identity on the diagonal.
     // Row by row: T[i][:i] = A[i][:i] + sum_{m<i} A[i][m] T[m][:m] (rows m < i are final), as axpys.
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, in, in, idk, 1.0f, kb.data(), idk, k0, ks, 0.0f, T.data(), ic);
+    gemm_f32(kb.data(), dk, n, dk, k0, k.stride, BLayout::OutputsByInputs, n, T.data(), C);
     for (std::size_t i = 0; i < n; ++i) {
       float* Ti = T.data() + i * C;
       decay_row(Ti, G.data(), i, i, -1.0f);  // A[i][j] = -L[i][j]
@@ -202,31 +198,29 @@ void gated_delta_rule_chunked(DeltaRuleShape shape, std::size_t tokens, HeadRows
       Ti[i] = 1.0f;
       for (std::size_t j = i + 1; j < n; ++j) Ti[j] = 0.0f;
     }
-    // U = T (beta v);  W = T (beta k exp(G))  (kb scaled by exp(G) in place: kb is not needed after)
+    // U = T (beta v);  W = -T (beta k exp(G)), negated so that the product below subtracts by accumulating
+    // (kb scaled by -exp(G) in place: kb is not needed after)
     for (std::size_t t = 0; t < n; ++t) {
       const float eg = std::exp(G[t]);
-      for (std::size_t f = 0; f < dk; ++f) kb[t * dk + f] *= eg;
+      for (std::size_t f = 0; f < dk; ++f) kb[t * dk + f] *= -eg;
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, in, idv, in, 1.0f, T.data(), ic, vb.data(), idv, 0.0f,
-                U.data(), idv);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, in, idk, in, 1.0f, T.data(), ic, kb.data(), idk, 0.0f,
-                W.data(), idk);
-    // v_new = U - W S  (the values still to be written once the state's current recall is removed)
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, in, idv, idk, -1.0f, W.data(), idk, state, idv, 1.0f,
-                U.data(), idv);
+    gemm_f32(T.data(), C, n, n, vb.data(), dv, BLayout::InputsByOutputs, dv, U.data(), dv);
+    gemm_f32(T.data(), C, n, n, kb.data(), dk, BLayout::InputsByOutputs, dk, W.data(), dk);
+    // v_new = U + W S = U - T (beta k exp(G)) S  (the values still to be written once the state's current recall is removed)
+    gemm_f32(W.data(), dk, n, dk, state, dv, BLayout::InputsByOutputs, dv, U.data(), dv, true);
     // out = (exp(G) q) S + (q k^T * exp(G_i - G_j), j <= i) v_new
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, in, idv, idk, 1.0f, qg.data(), idk, state, idv, 0.0f, o0, os);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, in, in, idk, 1.0f, q0, qs, k0, ks, 0.0f, intra.data(), ic);
+    gemm_f32(qg.data(), dk, n, dk, state, dv, BLayout::InputsByOutputs, dv, o0, out_stride);
+    gemm_f32(q0, q.stride, n, dk, k0, k.stride, BLayout::OutputsByInputs, n, intra.data(), C);
     for (std::size_t i = 0; i < n; ++i) {
       float* row = intra.data() + i * C;
       decay_row(row, G.data(), i, i + 1, 1.0f);
       for (std::size_t j = i + 1; j < n; ++j) row[j] = 0.0f;
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, in, idv, in, 1.0f, intra.data(), ic, U.data(), idv, 1.0f,
-                o0, os);
-    // S <- exp(G_last) S + (exp(G_last - G) k)^T v_new
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, idk, idv, in, 1.0f, kw.data(), idk, U.data(), idv,
-                std::exp(last), state, idv);
+    gemm_f32(intra.data(), C, n, n, U.data(), dv, BLayout::InputsByOutputs, dv, o0, out_stride, true);
+    // S <- exp(G_last) S + kwT v_new
+    const float decay = std::exp(last);
+    for (std::size_t e = 0; e < dk * dv; ++e) state[e] *= decay;
+    gemm_f32(kwT.data(), C, dk, n, U.data(), dv, BLayout::InputsByOutputs, dv, state, dv, true);
   }
 }
 
