@@ -5,14 +5,16 @@
 // then their down products in another (48 pool jobs a step, 328 MB of weights out of 744 MB). --gap-us spins
 // the calling thread that long after each job (left out of the products' time), as a step's serial work
 // between its products does.
-//   decode_products [--gap-us 0] [--steps 60] [--rounds 3] [--huge-pages]
+// --huge-pages puts the weights (and the yardstick) in 2 MiB pages; --one-product reads the same bytes a step reads
+// as one product, the kernel without the step's job boundaries.
+//   decode_products [--gap-us 0] [--steps 60] [--rounds 3] [--huge-pages] [--one-product]
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <memory>
-#include <stdexcept>
-#include <cstdio>
 #include <random>
+#include <stdexcept>
 #include <vector>
 
 #include <CLI/CLI.hpp>

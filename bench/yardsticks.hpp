@@ -2,7 +2,7 @@
 // QK_THREADS), wall clock and per CPU-second (on a shared machine the latter is steadier):
 //   read bandwidth: bytes of a 1 GiB array (larger than any cache) summed by the pool's threads, the limit of a
 //     decode step, which streams each weight once. Measured in 4 KiB pages and in 2 MiB pages: on the development
-//     VM the latter read 5-13% faster, and the engine's mapped weights sit in 2 MiB pages whenever the page cache
+//     VM the latter read 5-50% faster (by the minute), and the engine's mapped weights sit in 2 MiB pages whenever the page cache
 //     holds the checkpoint in 2 MiB folios (read from disk, or written in large writes; not after cp), so the
 //     limit a decode step is judged against is the faster of the two;
 //   engine GEMM: the engine's own product (matmul_wt, f32 or bf16 weights) at a prefill shape, the limit of

@@ -206,7 +206,8 @@ void gated_delta_rule_chunked(DeltaRuleShape shape, std::size_t tokens, HeadRows
     }
     gemm_f32(T.data(), C, n, n, vb.data(), dv, BLayout::InputsByOutputs, dv, U.data(), dv);
     gemm_f32(T.data(), C, n, n, kb.data(), dk, BLayout::InputsByOutputs, dk, W.data(), dk);
-    // v_new = U + W S = U - T (beta k exp(G)) S  (the values still to be written once the state's current recall is removed)
+    // v_new = U + W S = U - T (beta k exp(G)) S  (the values still to be written once the state's current recall
+    // is removed)
     gemm_f32(W.data(), dk, n, dk, state, dv, BLayout::InputsByOutputs, dv, U.data(), dv, true);
     // out = (exp(G) q) S + (q k^T * exp(G_i - G_j), j <= i) v_new
     gemm_f32(qg.data(), dk, n, dk, state, dv, BLayout::InputsByOutputs, dv, o0, out_stride);
