@@ -221,6 +221,8 @@ void parallel_ranges(std::size_t count, std::size_t grain,
 void parallel_ranges_stealing(std::size_t count, std::size_t grain,
                               const std::function<void(std::size_t begin, std::size_t end)>& body) {
   if (count == 0) return;
+  // A slice's bounds are packed as two 32-bit halves below; a longer loop takes equal ranges instead.
+  if (count > 0xFFFFFFFFu) return parallel_ranges(count, grain, body);
   const std::size_t least = std::max<std::size_t>(grain, 1);
   const std::size_t slices = std::clamp<std::size_t>(count / least, 1, pool().size());
   // Slice s is [front, back), packed in one word (front in the high half) so that its owner, taking chunks

@@ -29,6 +29,7 @@ void parallel_ranges(std::size_t count, std::size_t grain,
 // apart): the products alone 1.04-1.08 x, decode 1.04 x.
 void parallel_ranges_stealing(std::size_t count, std::size_t grain,
                               const std::function<void(std::size_t begin, std::size_t end)>& body);
+
 // Number of threads a parallel loop uses: hardware concurrency, or QK_THREADS when set.
 std::size_t worker_threads();
 

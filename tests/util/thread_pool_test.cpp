@@ -7,9 +7,9 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <stdexcept>
 #include <map>
 #include <mutex>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 #if defined(__x86_64__)
@@ -81,6 +81,23 @@ TEST(ThreadPool, StealingRangesCoverEachIndexOnceAndTakeFromASlowThread) {
     });
     EXPECT_EQ(std::count(hits.begin(), hits.end(), 1), static_cast<long>(count)) << count;
     EXPECT_LE(largest.load(), 64u) << count;
+  }
+  // Beyond 2^32 items (past the packed bounds' halves) the loop still covers each index once, in order.
+  {
+    constexpr std::size_t kHuge = (std::size_t{1} << 32) + 5;
+    std::mutex mutex;
+    std::vector<std::pair<std::size_t, std::size_t>> ranges;
+    qk::parallel_ranges_stealing(kHuge, 64, [&](std::size_t begin, std::size_t end) {
+      std::lock_guard lock(mutex);
+      ranges.emplace_back(begin, end);
+    });
+    std::sort(ranges.begin(), ranges.end());
+    std::size_t next = 0;
+    for (auto [begin, end] : ranges) {
+      EXPECT_EQ(begin, next);
+      next = end;
+    }
+    EXPECT_EQ(next, kHuge);
   }
   if (qk::worker_threads() < 2) GTEST_SKIP() << "one thread: nothing to take";
   // The thread that runs index 0 stops there for 200 ms: the others finish its slice, from the back.
