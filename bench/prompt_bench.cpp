@@ -3,15 +3,22 @@
 //   prefill: the prompt through generate_continuous (chunks of 1024), up to the first generated token
 //   decode:  the following greedy tokens, tokens per second
 //   rss:     peak resident memory (VmHWM; the mapped bf16 weights count once they are read)
+//   --again: then a second prompt of the same length in the same process (each id + 1, so that no prefix is
+//            reused), as a server's later requests run: weights and scratch memory already touched. Its times are
+//            reported as prefill_again_s, decode_again_tok_s (and op_seconds_again with --ops)
+//   --ops: seconds per kind of operation, for the prefill (up to the first token: op_seconds) and for the decode
+//            steps after it (op_seconds_decode); with --again the second prompt's in op_seconds_again(_decode)
 //   --yardsticks: afterwards (peak RSS already taken), the machine's read bandwidth (in 4 KiB and in 2 MiB pages,
 //            read_gb_s the faster) and the engine's bf16 GEMM rate
 //            at the prefill chunk's shape (1024 x 4096 x hidden), on the same threads (bench/yardsticks.hpp)
 // One JSON line on stdout; the greedy tokens are listed so that bench/llama/vs_llama.sh can compare them with
 // llama.cpp's. The prompt: token ids from --prompt-file (whitespace-separated), or --tokens random ids.
-//   build/bench/prompt_bench MODEL_DIR [--prompt-file ids.txt | --tokens 2048] [--decode 64] [--no-flush-denormals] [--ops] [--yardsticks]
+//   build/bench/prompt_bench MODEL_DIR [--prompt-file ids.txt | --tokens 2048] [--decode 64] [--no-flush-denormals] [--ops]
+//                            [--again] [--yardsticks]
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -75,7 +82,7 @@ int main(int argc, char** argv) {
   std::string model_dir, prompt_file;
   std::size_t tokens = 2048, decode = 64;
   qk::engine::GenerationLimits limits;
-  bool keep_denormals = false, ops = false, yardsticks = false;
+  bool keep_denormals = false, ops = false, again = false, yardsticks = false;
   app.add_option("model", model_dir, "Hugging Face model directory")->required();
   app.add_option("--prompt-file", prompt_file, "token ids, whitespace-separated");
   app.add_option("--tokens", tokens, "random prompt of this many tokens (without --prompt-file)");
@@ -85,6 +92,7 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   app.add_flag("--no-flush-denormals", keep_denormals, "compute with denormal floats (the engine flushes them)");
   app.add_flag("--ops", ops, "time each kind of operation (adds a clock read per operation)");
+  app.add_flag("--again", again, "then time a second prompt of the same length in the same process");
   app.add_flag("--yardsticks", yardsticks, "measure read bandwidth and the engine's bf16 GEMM rate after the run");
   CLI11_PARSE(app, argc, argv);
 #ifdef QK_BF16_ENGINE
@@ -110,28 +118,54 @@ int main(int argc, char** argv) {
   }
 
   using Clock = std::chrono::steady_clock;
-  qk::engine::GenerationRequest request{prompt, {}};
-  request.options.max_tokens = decode;
-  std::vector<Clock::time_point> stamps;
-  std::vector<double> cpu_stamps;
-  request.options.on_token = [&](const qk::engine::GenerationResult&) {
-    stamps.push_back(Clock::now());
-    cpu_stamps.push_back(cpu_seconds());
-    return false;
+  using OpSeconds = std::array<double, static_cast<std::size_t>(qk::engine::Op::Count)>;
+  struct Run {
+    OpSeconds prefill_ops{}, decode_ops{};
+    double prefill_s, decode_s, prefill_cpu_s, decode_cpu_s;
+    std::size_t decoded;  // tokens timed after the first
+    qk::engine::GenerationResult result;
   };
-  qk::engine::GenerationResult result;
-  request.options.on_finish = [&](const qk::engine::GenerationResult& r) { result = r; };
+  // One prompt through generate_continuous, as `qkrestore generate` runs it
+  auto run = [&](const std::vector<std::int32_t>& ids) {
+    qk::engine::GenerationRequest request{ids, {}};
+    request.options.max_tokens = decode;
+    std::vector<Clock::time_point> stamps;
+    std::vector<double> cpu_stamps;
+    Run r{};
+    qk::engine::reset_op_times();
+    request.options.on_token = [&](const qk::engine::GenerationResult&) {
+      stamps.push_back(Clock::now());
+      cpu_stamps.push_back(cpu_seconds());
+      if (stamps.size() == 1) r.prefill_ops = qk::engine::op_seconds();
+      return false;
+    };
+    request.options.on_finish = [&](const qk::engine::GenerationResult& done) { r.result = done; };
+    bool given = false;
+    const auto start = Clock::now();
+    const double cpu_start = cpu_seconds();
+    qk::engine::generate_continuous(*model, [&](std::size_t) {
+      std::vector<const qk::engine::GenerationRequest*> admit;
+      if (!given) admit.push_back(&request), given = true;
+      return admit;
+    }, limits);
+    r.prefill_s = std::chrono::duration<double>(stamps.front() - start).count();
+    r.decode_s = std::chrono::duration<double>(stamps.back() - stamps.front()).count();
+    r.prefill_cpu_s = cpu_stamps.front() - cpu_start;
+    r.decode_cpu_s = cpu_stamps.back() - cpu_stamps.front();
+    r.decoded = stamps.size() - 1;
+    r.decode_ops = qk::engine::op_seconds();
+    for (std::size_t op = 0; op < r.decode_ops.size(); ++op) r.decode_ops[op] -= r.prefill_ops[op];
+    return r;
+  };
+  auto op_seconds_json = [](const OpSeconds& seconds) {
+    nlohmann::json times;
+    for (std::size_t op = 0; op < seconds.size(); ++op) times[std::string(qk::engine::op_name(static_cast<qk::engine::Op>(op)))] = seconds[op];
+    return times;
+  };
   qk::engine::enable_op_timing(ops);
-  bool given = false;
-  const auto start = Clock::now();
-  const double cpu_start = cpu_seconds();
-  qk::engine::generate_continuous(*model, [&](std::size_t) {
-    std::vector<const qk::engine::GenerationRequest*> admit;
-    if (!given) admit.push_back(&request), given = true;
-    return admit;
-  }, limits);
-  const double prefill_s = std::chrono::duration<double>(stamps.front() - start).count();
-  const double decode_s = std::chrono::duration<double>(stamps.back() - stamps.front()).count();
+  const Run first = run(prompt);
+  const auto& result = first.result;
+  const double prefill_s = first.prefill_s, decode_s = first.decode_s;
   nlohmann::json out = {{"impl", "engine"},
                         {"bf16_kernel", kernel},
                         {"threads", qk::worker_threads()},
@@ -141,17 +175,24 @@ int main(int argc, char** argv) {
                         {"load_s", load_s},
                         {"prefill_s", prefill_s},
                         {"prefill_tok_s", prompt.size() / prefill_s},
-                        {"decode_tok_s", (stamps.size() - 1) / decode_s},
-                        {"prefill_cpu_s", cpu_stamps.front() - cpu_start},
-                        {"decode_cpu_s", cpu_stamps.back() - cpu_stamps.front()},
+                        {"decode_tok_s", first.decoded / decode_s},
+                        {"prefill_cpu_s", first.prefill_cpu_s},
+                        {"decode_cpu_s", first.decode_cpu_s},
                         {"weight_mb", model->info().weight_bytes / 1e6},
                         {"decode_weight_mb_per_token", model->info().active_weight_bytes_per_token / 1e6},
                         {"peak_rss_mb", peak_rss_mb()},
                         {"tokens", result.tokens}};
-  if (ops) {
-    const auto seconds = qk::engine::op_seconds();
-    for (std::size_t op = 0; op < seconds.size(); ++op)
-      out["op_seconds"][std::string(qk::engine::op_name(static_cast<qk::engine::Op>(op)))] = seconds[op];
+  if (ops) out["op_seconds"] = op_seconds_json(first.prefill_ops), out["op_seconds_decode"] = op_seconds_json(first.decode_ops);
+  if (again) {
+    std::vector<std::int32_t> shifted(prompt);
+    const auto vocab = static_cast<std::int32_t>(model->info().vocab_size);
+    for (auto& id : shifted) id = (id + 1) % vocab;
+    const Run second = run(shifted);
+    out["prefill_again_s"] = second.prefill_s;
+    out["prefill_again_tok_s"] = shifted.size() / second.prefill_s;
+    out["decode_again_tok_s"] = second.decoded / second.decode_s;
+    out["prefill_again_cpu_s"] = second.prefill_cpu_s;
+    if (ops) out["op_seconds_again"] = op_seconds_json(second.prefill_ops), out["op_seconds_again_decode"] = op_seconds_json(second.decode_ops);
   }
 #ifdef QK_BF16_ENGINE
   if (yardsticks) {

@@ -7,7 +7,9 @@
 //     limit a decode step is judged against is the faster of the two;
 //   engine GEMM: the engine's own product (matmul_wt, f32 or bf16 weights) at a prefill shape, the limit of
 //     prefill, whose time is mostly those products.
-// Each is the best of several repetitions (10 reads, 3 products).
+// Each is the best of 10 repetitions: on a shared machine a few of them run slow, and the limit is what the machine
+// does when it is not held back (3 products, before 2026-12-07, gave GEMM rates from 277 to 362 GFLOP/s in one quiet
+// minute).
 #pragma once
 #include <algorithm>
 #include <chrono>
@@ -108,7 +110,7 @@ inline Rate engine_gemm(std::size_t m, std::size_t n, std::size_t k, bool bf16) 
   std::vector<float> x(m * k, 0.5f), y(m * n), w32(n * k, 0.25f);
   const engine::Matrix w = bf16 ? engine::Matrix(std::vector<std::uint16_t>(n * k, f32_to_bf16(0.25f)), n, k)
                                 : engine::Matrix(std::move(w32), n, k);
-  return best_of(3, 2.0 * static_cast<double>(m * n * k), [&] { engine::matmul_wt(x.data(), w, y.data(), m); });
+  return best_of(10, 2.0 * static_cast<double>(m * n * k), [&] { engine::matmul_wt(x.data(), w, y.data(), m); });
 }
 
 }  // namespace qk::bench

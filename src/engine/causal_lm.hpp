@@ -35,14 +35,19 @@ struct LayerCache {
   using Growing = std::vector<float, HugePageAllocator<float>>;  // copied whole each time it outgrows its capacity
   std::vector<float> conv;       // short-convolution history: [kernel-1, channels]
   std::vector<float> recurrent;  // recurrent state, e.g. Gated DeltaNet's [value heads, dk, dv]
-  Growing keys;                  // [tokens, kv_heads * head_dim]
-  Growing values;                // [tokens, kv_heads * head_dim]
+  Growing keys;                  // [tokens, kv_width]
+  Growing values;                // [tokens, kv_width]
+  std::size_t kv_width = 0;      // floats a position adds to keys and to values; 0 where the layer keeps none
 };
 
 struct SequenceState {
   std::size_t position = 0;  // tokens consumed so far
   std::vector<LayerCache> layers;
   std::size_t bytes() const;  // memory held by the caches
+  // Room for this many positions in every KV cache, so that they do not grow (a copy of the whole cache into
+  // fresh memory, 25 ms after a 2048-token prompt of bench/llama's MoE) while a sequence decodes. Only
+  // address space until positions are written: the pages are faulted in as the cache fills.
+  void reserve_positions(std::size_t positions);
 };
 
 // A run of new tokens for one sequence; a forward call takes several (batching across sequences).

@@ -35,6 +35,13 @@ std::size_t SequenceState::bytes() const {
   return n;
 }
 
+void SequenceState::reserve_positions(std::size_t positions) {
+  for (auto& l : layers) {
+    l.keys.reserve(positions * l.kv_width);
+    l.values.reserve(positions * l.kv_width);
+  }
+}
+
 std::unique_ptr<CausalLM> make_causal_lm(const nlohmann::json& config, const WeightSource& weights) {
   const std::string type = optional_string_field(config, "model_type", weights.label()).value_or("");
   for (const auto& f : kFamilies)

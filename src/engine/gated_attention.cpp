@@ -36,6 +36,7 @@ std::size_t GatedAttention::weight_bytes() const {
 void GatedAttention::init_cache(LayerCache& cache) const {
   cache.keys.clear();
   cache.values.clear();
+  cache.kv_width = s_.kv_heads * s_.head_dim;
 }
 
 void GatedAttention::forward(const float* x, std::size_t rows, const BatchRows& batch, float* y) const {

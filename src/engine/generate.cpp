@@ -18,6 +18,16 @@ std::uint64_t next_random(std::uint64_t& state) {
 }
 double uniform01(std::uint64_t& state) { return static_cast<double>(next_random(state) >> 11) * 0x1.0p-53; }
 
+// KV room for a sequence: its prompt and the tokens it may generate, within the model's context, and at most
+// kDecodeReserve tokens past the prompt (a longer answer grows the cache, a copy then amortised over thousands of
+// steps), so that a request asking for a million tokens does not reserve address space for them.
+constexpr std::size_t kDecodeReserve = 8192;
+std::size_t positions_to_reserve(std::size_t prompt, std::size_t max_tokens, const ModelInfo& info) {
+  std::size_t positions = prompt + std::min(max_tokens, kDecodeReserve);
+  if (info.max_position_embeddings > 0) positions = std::min(positions, std::max(prompt, info.max_position_embeddings));
+  return positions;
+}
+
 }  // namespace
 
 const char* finish_reason_name(FinishReason reason) { return reason == FinishReason::Stop ? "stop" : "length"; }
@@ -113,6 +123,7 @@ void generate_continuous(CausalLM& model, const AdmitRequests& admit, const Gene
         validate_request(*request);
         const auto& prompt = request->prompt;
         Live l{request, {}, model.new_sequence(), {}, request->options.seed};
+        l.state.reserve_positions(positions_to_reserve(prompt.size(), request->options.max_tokens, model.info()));
         for (std::size_t from = 0; from < prompt.size(); from += limits.prefill_chunk) {
           const std::size_t n = std::min(limits.prefill_chunk, prompt.size() - from);
           const Segment seg{&l.state, std::span(prompt).subspan(from, n)};

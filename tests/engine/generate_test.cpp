@@ -2,6 +2,7 @@
 // loader's errors for what the engine does not run.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <cmath>
 #include <set>
@@ -42,6 +43,39 @@ TEST(Generate, BatchedDecodingEqualsOneSequenceAtATime) {
     EXPECT_EQ(together[i].tokens.size(), requests[i].options.max_tokens);
     EXPECT_EQ(together[i].finish, FinishReason::Length);
     EXPECT_EQ(together[i].prompt_tokens, requests[i].prompt.size());
+  }
+}
+
+TEST(Generate, ReservedKvCachesStayInPlaceWhileDecodingAndComputeTheSame) {
+  auto model = load_causal_lm(kModel);
+  const auto prompt = prompt_of(3, 30);
+  SequenceState reserved = model->new_sequence(), grown = model->new_sequence();
+  reserved.reserve_positions(40);
+  std::vector<const float*> keys_at, values_at;
+  for (const auto& layer : reserved.layers) {
+    EXPECT_GE(layer.keys.capacity(), 40 * layer.kv_width);
+    keys_at.push_back(layer.keys.data());
+    values_at.push_back(layer.values.data());
+  }
+  ASSERT_TRUE(std::ranges::any_of(reserved.layers, [](const LayerCache& l) { return l.kv_width > 0; }));
+  std::vector<float> a, b;
+  auto feed = [&](std::span<const std::int32_t> tokens) {
+    const Segment seg_a{&reserved, tokens}, seg_b{&grown, tokens};
+    a = model->forward({&seg_a, 1}, LogitsFor::LastToken);
+    b = model->forward({&seg_b, 1}, LogitsFor::LastToken);
+  };
+  feed(prompt);
+  for (int step = 0; step < 10; ++step) {
+    const std::int32_t next = static_cast<std::int32_t>(std::max_element(a.begin(), a.end()) - a.begin());
+    feed({&next, 1});
+    EXPECT_EQ(a, b) << step;
+  }
+  for (std::size_t l = 0; l < reserved.layers.size(); ++l) {
+    const auto& layer = reserved.layers[l];
+    EXPECT_EQ(layer.keys.size(), 40 * layer.kv_width) << l;
+    if (layer.kv_width == 0) continue;
+    EXPECT_EQ(layer.keys.data(), keys_at[l]) << "layer " << l << "'s keys moved";
+    EXPECT_EQ(layer.values.data(), values_at[l]) << "layer " << l << "'s values moved";
   }
 }
 
