@@ -193,12 +193,16 @@ TEST(Kernels, DeltaRuleWritesValueAtKeyWithFullBetaAndNoDecay) {
 // Every attention path against a direct softmax: one position (decode) within one block of 128 cached
 // positions and over several merged ones (past 300, the last block partial), query blocks of 128 positions,
 // a last query block of one position (n = 129), and query blocks over two chunks of 512 keys (past 400: the
-// online softmax's rescaling, and rows whose keys end inside the first chunk).
+// online softmax's rescaling, and rows whose keys end inside the first chunk). Decode also with 1 and 4 query
+// heads per KV head and with 8 heads (its value loop takes 16 / (head_dim / 16) heads at a time), and over 32
+// positions.
 TEST(Kernels, CausalAttentionMatchesDirectSoftmaxOnEveryPath) {
-  for (auto [n, past] : {std::pair<std::size_t, std::size_t>{1, 5}, {1, 300}, {3, 5}, {129, 5}, {300, 5}, {130, 400}})
+  struct Case { std::size_t n, past, heads, kv_heads; };
+  for (auto [n, past, heads, kv_heads] : {Case{1, 5, 4, 2}, {1, 300, 4, 2}, {1, 300, 4, 4}, {1, 300, 8, 2}, {1, 31, 8, 2},
+                                          {3, 5, 4, 2}, {129, 5, 4, 2}, {300, 5, 4, 2}, {130, 400, 4, 2}})
   for (std::size_t hd : {8u, 64u, 128u, 256u}) {  // prefill: within one 16-input block of the packed product and whole
                                                    // blocks; decode: OpenBLAS, and the AVX-512 loops of 4, 8 and 16 blocks
-    const std::size_t heads = 4, kv_heads = 2, P = past + n;
+    const std::size_t P = past + n;
     auto q = random_vector(n * heads * hd, 10), keys = random_vector(P * kv_heads * hd, 11),
          values = random_vector(P * kv_heads * hd, 12);
     const AttentionShape s{heads, kv_heads, hd, 0.35f};
@@ -222,7 +226,8 @@ TEST(Kernels, CausalAttentionMatchesDirectSoftmaxOnEveryPath) {
     // float scores of hd-term dot products and float sums over the keys: their rounding grows with both (head
     // dim 256: 1.5e-5; 128 over 530 keys: 1.3e-5, the same before the online softmax)
     const float tolerance = 2e-5f * std::max(1.0f, static_cast<float>(hd) / 128.0f);
-    EXPECT_LT(max_abs_diff(out, expect), tolerance) << n << " positions after " << past << ", head dim " << hd;
+    EXPECT_LT(max_abs_diff(out, expect), tolerance)
+        << n << " positions after " << past << ", head dim " << hd << ", " << heads << " heads on " << kv_heads;
   }
 }
 
