@@ -100,6 +100,7 @@ ProbeRun run_probes(engine::CausalLM& model, std::span<const ProbeSample> sample
     const std::vector<std::int32_t> tokens = teacher_forced_tokens(sample);
     probe.start(sample, tokens);
     engine::SequenceState state = model.new_sequence();
+    state.reserve_positions(tokens.size());  // the chunks then write their keys in place, no copies as the cache grows
     const auto chunks = chunks_of(sample);
     std::vector<float> logits;
     for (std::size_t c = 0; c < chunks.size(); ++c) {
