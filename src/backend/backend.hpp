@@ -17,8 +17,10 @@ struct Prompt {
   std::string input;          // the task text (with the model template, for raw completion)
   std::string answer_prefix;  // RULER's answer prefix, continued by the model
   int max_tokens = 128;       // at most this many new tokens
-  std::vector<ChatTurn> examples;  // chat API only: k-shot turns sent before `input` (raw prompts hold them already)
-  std::vector<std::string> stop;   // generation ends before the first of these strings
+  // {}: a Prompt{input, prefix, max_tokens} leaves these to their defaults, which -Wmissing-field-initializers
+  // accepts only for members that have one
+  std::vector<ChatTurn> examples{};  // chat API only: k-shot turns sent before `input` (raw prompts hold them already)
+  std::vector<std::string> stop{};   // generation ends before the first of these strings
   double temperature = 0;          // 0: greedy
   std::int64_t seed = -1;          // sampling seed sent with the request; -1: none
 };

@@ -36,8 +36,8 @@ enum class TemplateSource {
 struct TemplateChoice {
   TemplateSource source = TemplateSource::Builtin;
   std::string builtin = "base";     // Builtin
-  std::filesystem::path file;       // File
-  std::filesystem::path model_dir;  // ModelChat: the folder holding chat_template.jinja / tokenizer_config.json
+  std::filesystem::path file{};       // File ({}: designated initializers may leave it out without a warning)
+  std::filesystem::path model_dir{};  // ModelChat: the folder holding chat_template.jinja / tokenizer_config.json
 };
 
 // NIAH's model template for a choice: ModelChat renders the chat template for one user turn continued

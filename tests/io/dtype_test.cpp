@@ -10,7 +10,6 @@
 namespace qk {
 namespace {
 
-std::uint32_t bits(float f) { return std::bit_cast<std::uint32_t>(f); }
 float from_bits(std::uint32_t b) { return std::bit_cast<float>(b); }
 
 TEST(DType, Bf16RoundsToNearestTiesToEven) {
