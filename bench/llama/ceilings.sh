@@ -39,9 +39,7 @@ export QK_THREADS=$threads
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT
 for round in $(seq 1 "$rounds"); do
-  /usr/bin/python3 -c 'import os, sys
-fd = os.open(sys.argv[1], os.O_RDONLY); os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED); os.close(fd)' "$model/model.safetensors"
-  cat "$model/model.safetensors" >/dev/null
+  "$here/read_as_from_disk.sh" "$model/model.safetensors"
   echo "round $round, load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
   "$repo/build/bench/prompt_bench" "$model" --prompt-file "$work/prompt.txt" --decode 128 --yardsticks |
     sed "s/^{/{\"round\":$round,\"run\":\"decode\",/" >>"$results"

@@ -50,13 +50,8 @@ results=$work/results-$threads-threads.jsonl
 echo "$(nproc) cores, $threads threads each; checkpoint $(du -m "$model/model.safetensors" | cut -f1) MB; $tokens-token prompt, $decode greedy tokens, $rounds rounds"
 for round in $(seq 1 "$rounds"); do
   # The files come from the page cache in every run (both programs map them), as a read from the disk leaves
-  # them: dropped first, then read. A file read from the disk (or written in large writes) sits in 2 MiB folios
-  # that both programs map as 2 MiB pages; one copied by cp (copy_file_range) sits in 4 KiB pages, which on the
-  # development VM read 5-13% slower and fault 8 x slower on first touch, for both programs alike.
-  /usr/bin/python3 -c 'import os, sys
-for f in sys.argv[1:]:
-    fd = os.open(f, os.O_RDONLY); os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED); os.close(fd)' "$model/model.safetensors" "$work"/moe397m-*.gguf
-  cat "$model/model.safetensors" "$work"/moe397m-*.gguf >/dev/null
+  # them (2 MiB pages for both programs alike)
+  "$here/read_as_from_disk.sh" "$model/model.safetensors" "$work"/moe397m-*.gguf
   echo "round $round, load $(cut -d' ' -f1-3 /proc/loadavg)"
   load=$(cut -d' ' -f1 /proc/loadavg)
   QK_THREADS=$threads "$engine" "$model" --prompt-file "$work/prompt.txt" --decode "$decode" --yardsticks | sed "s/^{/{\"round\":$round,\"load\":$load,\"run\":\"engine\",/" >>"$results"
