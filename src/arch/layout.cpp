@@ -109,9 +109,12 @@ ModelLayout::ModelLayout(const json& config, const FamilyTable& table, const std
         }
         for (const auto& v : *node) {
           if (!v.is_number_integer()) fail(ErrorKind::Format, "{}: '{}' holds a non-integer {}", label, source.key, v.dump());
-          std::int64_t i = v.get<std::int64_t>() - source.base;
-          if (i < 0 || i >= count)
+          // Compared before subtracting the base: a value near the int64 limits must not overflow.
+          const bool in_range = !(v.is_number_unsigned() && v.get<std::uint64_t>() > static_cast<std::uint64_t>(count)) &&
+                                v.get<std::int64_t>() >= source.base && v.get<std::int64_t>() < source.base + count;
+          if (!in_range)
             fail(ErrorKind::Format, "{}: '{}' names layer {} but the model has {} layers", label, source.key, v.dump(), count);
+          const std::int64_t i = v.get<std::int64_t>() - source.base;
           layers_[i].kind = source.hit;
           layers_[i].config_value = "in " + source.key;
         }
@@ -177,11 +180,21 @@ std::optional<double> ModelLayout::evaluate(std::string_view expression) const {
 }
 
 std::int64_t ModelLayout::require_int(std::string_view expression, std::string_view what) const {
-  auto v = evaluate(expression);
+  auto v = optional_int(expression, what);
   if (!v) fail(ErrorKind::Format, "{}: cannot work out {} for {}: config.json lacks a field of '{}'", label_, what, model_type_, expression);
+  return *v;
+}
+
+std::optional<std::int64_t> ModelLayout::optional_int(std::string_view expression, std::string_view what) const {
+  auto v = evaluate(expression);
+  if (!v) return std::nullopt;
   double rounded = std::round(*v);
   if (std::fabs(rounded - *v) > 1e-9)
     fail(ErrorKind::Format, "{}: {} = '{}' is {}, not a whole number", label_, what, expression, *v);
+  // Beyond 2^53 a double no longer holds every whole number, and past 2^63 the cast is undefined;
+  // no dimension or count of a real model comes near either.
+  if (std::fabs(rounded) > 9007199254740992.0)
+    fail(ErrorKind::Format, "{}: {} = '{}' is {}, out of range", label_, what, expression, *v);
   return static_cast<std::int64_t>(rounded);
 }
 

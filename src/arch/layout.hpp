@@ -26,6 +26,7 @@ class ModelLayout {
 
   const FamilyProfile& family() const { return *family_; }
   const std::string& model_type() const { return model_type_; }
+  const std::string& label() const { return label_; }  // the config.json it was read from, for messages
   int num_layers() const { return static_cast<int>(layers_.size()); }
   const std::vector<LayerInfo>& layers() const { return layers_; }
   const std::string& kinds_source() const { return kinds_source_; }  // the config key that decided the kinds
@@ -33,6 +34,8 @@ class ModelLayout {
   // A dims entry or a dotted config key (looked up in the config root, then the top level).
   std::optional<double> value(std::string_view name) const;
   std::int64_t require_int(std::string_view expression, std::string_view what) const;  // throws naming the field
+  // As require_int, but nullopt when config.json lacks a field the expression needs.
+  std::optional<std::int64_t> optional_int(std::string_view expression, std::string_view what) const;
   std::optional<double> evaluate(std::string_view expression) const;
 
   // The global layers' rotary dimension (0 for NoPE), as QK-Pro needs it.

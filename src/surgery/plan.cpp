@@ -61,10 +61,12 @@ class Planner {
     } catch (const Error& e) {  // only the methods that rotate need it: recorded, raised by require_rotary_dim
       plan.rotary_dim_unknown = e.what();
     }
-    plan.heads = sft_layout_.evaluate("heads").value_or(0);
-    plan.kv_heads = sft_layout_.evaluate("kv_heads").value_or(0);
-    plan.head_dim = sft_layout_.evaluate("head_dim").value_or(0);
+    plan.heads = sft_layout_.optional_int("heads", "the query head count").value_or(0);
+    plan.kv_heads = sft_layout_.optional_int("kv_heads", "the key/value head count").value_or(0);
+    plan.head_dim = sft_layout_.optional_int("head_dim", "head_dim").value_or(0);
     prefix_ = plan.layer_prefix;
+    heads_ = plan.heads;
+    kv_heads_ = plan.kv_heads;
     head_dim_ = plan.head_dim;
     // The Q/K rows of --layers / --heads (or of the global layers when nothing else is asked), then the
     // classes of --take.
@@ -227,7 +229,7 @@ class Planner {
     for (const auto& range : normalize(rows))
       for (auto r = range.begin; r < range.end; ++r) list.push_back(r);
     const bool query = tmpl.side == 'q';
-    const std::int64_t count = query ? sft_layout_.evaluate("heads").value_or(0) : sft_layout_.evaluate("kv_heads").value_or(0);
+    const std::int64_t count = query ? heads_ : kv_heads_;
     const std::int64_t n = static_cast<std::int64_t>(list.size());
     if (count <= 0 || n % count != 0 || head_dim_ <= 0 || (n / count) % head_dim_ != 0)
       fail(ErrorKind::Unsupported, "--heads: tensor '{}' has {} {} rows, which do not split into {} heads of head_dim {} (a multiple of it)",
@@ -302,14 +304,16 @@ class Planner {
       const std::string name = layer_prefix + tmpl.name;
       if (!check_pair(name, tmpl.optional, layer, notes)) continue;
       if (head_selection_ && head_selection_->count(layer)) {
-        add(name, layer, role, rows_of_heads(name, tmpl, rows_of(tmpl), head_selection_->at(layer)), true);
+        add(name, layer, role, rows_of_heads(name, tmpl, rows_of(tmpl, name), head_selection_->at(layer)), true);
         continue;
       }
-      add(name, layer, role, rows_of(tmpl));
+      add(name, layer, role, rows_of(tmpl, name));
     }
   }
 
-  std::vector<RowRange> rows_of(const TensorTemplate& tmpl) { return template_rows(sft_layout_, tmpl, options_.include_gate); }
+  std::vector<RowRange> rows_of(const TensorTemplate& tmpl, const std::string& name) {
+    return template_rows(sft_layout_, tmpl, options_.include_gate, name, sft_.at(name).info->rows());
+  }
 
   // --tensors REGEX: keep the planned tensors whose name matches, and add every other matching
   // tensor of the selected layers (or outside the layer stack) whole.
@@ -378,7 +382,7 @@ class Planner {
   std::string prefix_;
   std::map<std::string, PlannedTensor> planned_;
   const std::map<int, LayerHeads>* head_selection_ = nullptr;
-  std::int64_t head_dim_ = 0;
+  std::int64_t heads_ = 0, kv_heads_ = 0, head_dim_ = 0;
 };
 
 }  // namespace

@@ -33,7 +33,8 @@ std::vector<RowRange> complement(std::vector<RowRange> taken, std::int64_t total
 
 }  // namespace
 
-std::vector<RowRange> template_rows(const ModelLayout& layout, const TensorTemplate& tmpl, bool include_gate) {
+std::vector<RowRange> template_rows(const ModelLayout& layout, const TensorTemplate& tmpl, bool include_gate,
+                                    const std::string& name, std::int64_t tensor_rows) {
   if (!tmpl.rows) return {};
   if (!tmpl.gated.empty()) {
     const bool gate_present = layout.evaluate(tmpl.gated).value_or(0) != 0;
@@ -44,6 +45,16 @@ std::vector<RowRange> template_rows(const ModelLayout& layout, const TensorTempl
   const std::int64_t block = layout.require_int(spec.block, "a row-block size");
   const std::int64_t stride = spec.stride.empty() ? block : layout.require_int(spec.stride, "a row-block stride");
   const std::int64_t offset = layout.require_int(spec.offset, "a row-block offset");
+  // Checked before the blocks are listed: a head count of 10^15 must fail here, not fill memory.
+  // Each value is below 2^53 (require_int), so the last block's end fits in 128 bits.
+  if (count < 0 || block < 0 || stride < 0 || offset < 0)
+    fail(ErrorKind::Format, "{}: row blocks of tensor '{}' from config.json are negative: {} blocks of {} rows, stride {}, from row {}",
+         layout.label(), name, count, block, stride, offset);
+  if (count > 0 && offset + static_cast<__int128>(count - 1) * stride + block > tensor_rows)
+    fail(ErrorKind::Mismatch,
+         "tensor '{}' has {} rows, but config.json ({}) puts {} blocks of {} rows there (stride {}, from row {}): config.json and "
+         "weights disagree",
+         name, tensor_rows, layout.label(), count, block, stride, offset);
   std::vector<RowRange> rows;
   for (std::int64_t h = 0; h < count; ++h) rows.push_back({offset + h * stride, offset + h * stride + block});
   return rows;
@@ -71,7 +82,7 @@ TensorClassMap classify_tensors(const Checkpoint& sft, const ModelLayout& layout
       for (std::size_t i = 0; i < family.global_tensors.size(); ++i) {
         const TensorTemplate& t = family.global_tensors[i];
         if (t.match.empty() ? below != t.name : !std::regex_match(below, qk_patterns[i])) continue;
-        std::vector<RowRange> rows = template_rows(layout, t, false);
+        std::vector<RowRange> rows = template_rows(layout, t, false, name, sft.at(name).info->rows());
         claimed.insert(claimed.end(), rows.begin(), rows.end());
         if (!t.rest.empty()) rest = t.rest;
         map.pieces.push_back({name, layer, qk_class(t), std::move(rows), &t});

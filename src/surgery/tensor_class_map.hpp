@@ -12,9 +12,11 @@
 
 namespace qk {
 
-// The rows of `tmpl` in its tensor (row blocks of the family table), empty for the whole tensor.
-// A gated query projection gives its query rows, or all rows with `include_gate`.
-std::vector<RowRange> template_rows(const ModelLayout& layout, const TensorTemplate& tmpl, bool include_gate);
+// The rows of `tmpl` in its tensor `name` of `tensor_rows` rows (row blocks of the family table), empty
+// for the whole tensor. A gated query projection gives its query rows, or all rows with `include_gate`.
+// Throws a Mismatch when the blocks run past the tensor (config.json and weights disagree).
+std::vector<RowRange> template_rows(const ModelLayout& layout, const TensorTemplate& tmpl, bool include_gate,
+                                    const std::string& name, std::int64_t tensor_rows);
 
 struct ClassPiece {
   std::string name;

@@ -165,6 +165,12 @@ case(C, "layer_count_negative.json", cfg("qwen3_next", num_hidden_layers=-4), "F
      "negative layers", family="qwen3_next")
 case(C, "layer_count_huge.json", cfg("qwen3_next", num_hidden_layers=10**15), "Format", "is out of range", "10^15 layers",
      family="qwen3_next")
+case(C, "layer_count_1e300.json", cfg("qwen3_next", num_hidden_layers=1e300), "Format", "is 1e+300, out of range",
+     "1e300 layers: past what an int64 holds (found by fuzz_config_profile)", family="qwen3_next")
+case(C, "layer_index_int64_min.json",
+     cfg("kimi_linear", layer_types=None, linear_attn_config={"full_attn_layers": [-2**63, 4]}), "Format",
+     "'linear_attn_config.full_attn_layers' names layer -9223372036854775808 but the model has 4 layers",
+     "a 1-based layer index at the int64 limit (found by fuzzing: subtracting the base overflowed)", family="kimi_linear")
 case(C, "layer_count_fraction.json", cfg("qwen3_next", num_hidden_layers=n + 0.5), "Format", "not a whole number", "4.5 layers",
      family="qwen3_next")
 case(C, "layer_types_short.json", cfg("qwen3_next", layer_types=qn["layer_types"][:-1]), "Format",
@@ -177,6 +183,11 @@ case(C, "layer_types_numbers.json", cfg("qwen3_next", layer_types=list(range(n))
 case(C, "layer_count_more_than_tensors.json", cfg("qwen3_next", num_hidden_layers=n + 4, layer_types=qn["layer_types"] + ["full_attention"] * 4),
      "Mismatch", "", "config promises layers the shards do not hold", family="qwen3_next")
 case(C, "heads_zero.json", cfg("qwen3_next", num_attention_heads=0), "Format", "", "zero heads", family="qwen3_next")
+case(C, "heads_huge.json", cfg("qwen3_next", num_attention_heads=10**15), "Mismatch",
+     "puts 1000000000000000 blocks of", "10^15 heads: must fail before listing their rows (found by fuzzing: it filled memory)",
+     family="qwen3_next")
+case(C, "heads_past_int64.json", cfg("qwen3_next", num_attention_heads=10**20), "Format", "is 1e+20, out of range",
+     "10^20 heads: past what an int64 holds", family="qwen3_next")
 case(C, "head_dim_huge.json", cfg("qwen3_next", head_dim=2**40), "Mismatch", "", "head_dim 2^40", family="qwen3_next")
 case(C, "nan_field.json", cfg("qwen3_next").replace('"head_dim": ', '"head_dim": NaN, "x": '), "Format", "is not valid JSON",
      "NaN is not JSON", family="qwen3_next")
