@@ -68,6 +68,9 @@ Qwen3NextConfig parse_qwen3_next_config(const nlohmann::json& j, const std::stri
       fail(ErrorKind::Unsupported, "{}: {}.rope_type '{}' is not supported by the embedded engine (only 'default')",
            label, key, type);
   }
+  // Checked before the cast: a factor outside [0, 1] would make it undefined (negative or past size_t).
+  if (!(c.partial_rotary_factor >= 0.0 && c.partial_rotary_factor <= 1.0))
+    fail(ErrorKind::Format, "{}: partial_rotary_factor {} is not between 0 and 1", label, c.partial_rotary_factor);
   c.rotary_dim = static_cast<std::size_t>(static_cast<double>(c.head_dim) * c.partial_rotary_factor);
   c.rotary_dim -= c.rotary_dim % 2;
 
@@ -114,7 +117,6 @@ Qwen3NextConfig parse_qwen3_next_config(const nlohmann::json& j, const std::stri
   if (c.num_experts > 0 && (c.num_experts_per_tok == 0 || c.num_experts_per_tok > c.num_experts))
     fail(ErrorKind::Format, "{}: num_experts_per_tok {} with num_experts {}", label, c.num_experts_per_tok,
          c.num_experts);
-  if (c.rotary_dim > c.head_dim) fail(ErrorKind::Format, "{}: partial_rotary_factor > 1", label);
   return c;
 }
 

@@ -236,6 +236,15 @@ TEST(Loader, UnsupportedFamilyAndBadConfigsFailClearly) {
   }
   EXPECT_THROW(parse_qwen3_next_config({{"num_hidden_layers", 2}, {"layer_types", {"linear_attention"}}}, "c"), qk::Error);
   EXPECT_THROW(parse_qwen3_next_config({{"rope_parameters", {{"rope_type", "yarn"}}}}, "c"), qk::Error);
+  // A rotary factor outside [0, 1] is named before it becomes a dimension (1e300 and -1 would overflow size_t).
+  for (double factor : {1e300, -1.0, 1.5}) {
+    try {
+      parse_qwen3_next_config({{"partial_rotary_factor", factor}}, "c");
+      FAIL() << factor << " accepted";
+    } catch (const qk::Error& e) {
+      EXPECT_NE(std::string(e.what()).find("partial_rotary_factor"), std::string::npos) << e.what();
+    }
+  }
   // A missing tensor is named.
   try {
     make_causal_lm({{"model_type", "qwen3_next"}, {"num_hidden_layers", 1}, {"hidden_size", 8}, {"vocab_size", 4}}, none);
