@@ -1,12 +1,14 @@
 // Fuzzes config.json through the family table: model_type and alias lookup, the layer-kind sources
 // (lists, patterns, periods, indices), the dimension expressions, and, when a layout resolves, the
 // whole surgery plan against a real checkpoint of that family (the test checkpoints' shards,
-// copied once into a scratch directory, with the fuzzed config.json beside them for base and SFT).
+// copied once into a scratch directory, with the fuzzed config.json beside them for base and SFT),
+// and, for qwen3_next, the embedded engine's own reading of the config (dimensions, RoPE, MoE).
 #include <map>
 
 #include <nlohmann/json.hpp>
 
 #include "arch/layout.hpp"
+#include "engine/qwen3_next_config.hpp"
 #include "fuzz_support.hpp"
 #include "surgery/plan.hpp"
 #include "util/json.hpp"
@@ -58,6 +60,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (config["model_type"].is_string()) model_type = config["model_type"].get<std::string>();
     layout.rotary_dim();  // a config lacking what the expression needs throws a qk::Error
   });
+  if (model_type == "qwen3_next")
+    qk::fuzz::expect_only_qk_errors([&] { qk::engine::parse_qwen3_next_config(config, "fuzz config.json"); });
   // A user-supplied families file goes through the same parser as the built-in table.
   qk::fuzz::expect_only_qk_errors([&] { qk::FamilyTable::from_json(config, "fuzz families.json"); });
   auto it = checkpoints().find(model_type);
