@@ -111,6 +111,26 @@ def http_seeds():
     put("http_reply", "chunked", b"\x00" + chunked)
 
 
+def request_seeds():
+    # Request bodies as the openai client and curl users send them, one per field the server reads.
+    bodies = {
+        "completion": {"model": "qk", "prompt": "The needle is", "max_tokens": 8, "temperature": 0},
+        "completion_tokens": {"prompt": [1, 2, 3], "logprobs": 2, "stop": ["\n", "."], "seed": 7, "n": 2, "best_of": 2},
+        "completion_stream": {"prompt": ["one string"], "stream": True, "stream_options": {"include_usage": True}, "echo": True},
+        "chat": {"model": "qk", "messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}],
+                 "max_completion_tokens": 16, "top_p": 0.9, "top_k": -1, "logprobs": True, "top_logprobs": 3},
+        "chat_parts": {"messages": [{"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]},
+                                    {"role": "assistant", "content": "The answer"}],
+                       "continue_final_message": True, "add_generation_prompt": False,
+                       "chat_template_kwargs": {"enable_thinking": False}, "response_format": {"type": "text"},
+                       "tools": [], "tool_choice": "none", "metadata": {"k": "v"}, "modalities": ["text"]},
+        "penalties": {"messages": [{"role": "user", "content": None}], "frequency_penalty": 0.5, "presence_penalty": -0.5,
+                      "ignore_eos": True, "user": "u", "logit_bias": {}, "store": False, "parallel_tool_calls": True},
+    }
+    for name, body in bodies.items():
+        put("openai_request", name, json.dumps(body))
+
+
 def jinja_seeds():
     # The real chat templates of the reference test, as they are.
     for path in sorted((ROOT / "testdata" / "jinja" / "templates").glob("*.jinja")):
@@ -123,6 +143,7 @@ if __name__ == "__main__":
     config_seeds()
     tokenizer_seeds()
     http_seeds()
+    request_seeds()
     jinja_seeds()
     for d in sorted(OUT.iterdir()):
         files = list(d.iterdir())

@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${QK_FUZZ_SECONDS:-45}
 build=${QK_SANITIZE_BUILD_DIR:-build-sanitize}
-harnesses=(safetensors index_json config_profile tokenizer_json http_reply jinja_template)
+harnesses=(safetensors index_json config_profile tokenizer_json http_reply jinja_template openai_request)
 
 scripts/sanitized-build.sh fuzzers
 
@@ -33,7 +33,9 @@ for h in "${harnesses[@]}"; do
   max_len=16384
   [[ $h == tokenizer_json ]] && max_len=131072
   log="$build/fuzz-$h.log"
-  if "$binary" "$corpus" "fuzz/corpus/$h" -max_total_time="$seconds" -max_len="$max_len" -timeout=20 -rss_limit_mb=2048 \
+  dict=()
+  [[ -f fuzz/$h.dict ]] && dict=(-dict="fuzz/$h.dict")
+  if "$binary" "$corpus" "fuzz/corpus/$h" "${dict[@]}" -max_total_time="$seconds" -max_len="$max_len" -timeout=20 -rss_limit_mb=2048 \
        -print_final_stats=1 -artifact_prefix="$build/fuzz-artifacts/$h-" >"$log" 2>&1; then
     result=ok
   else

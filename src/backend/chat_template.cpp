@@ -118,7 +118,7 @@ ChatTemplate ChatTemplate::from_model_dir(const std::filesystem::path& dir) {
     if (t.is_string()) return ChatTemplate(t.get<std::string>(), name, tokens);
     if (t.is_array()) {
       for (const auto& entry : t)
-        if (entry.is_object() && entry.value("name", "") == "default" && entry.contains("template") &&
+        if (entry.is_object() && entry.value("name", ojson()) == "default" && entry.contains("template") &&
             entry["template"].is_string())
           return ChatTemplate(entry["template"].get<std::string>(), name + " \"default\"", tokens);
       fail(ErrorKind::Format, "{}: the list of chat templates has no \"default\" entry", name);

@@ -63,7 +63,7 @@ void check_neutral_values(const nlohmann::json& body, Endpoint endpoint) {
   }
   if (given(body, "response_format")) {
     const auto& f = body["response_format"];
-    if (!f.is_object() || f.value("type", "") != "text")
+    if (!f.is_object() || f.value("type", nlohmann::json()) != "text")
       unsupported("response_format", "only {\"type\": \"text\"}; JSON mode and JSON schemas are not implemented");
   }
   if (given(body, "tools") && !(body["tools"].is_array() && body["tools"].empty()))
@@ -217,7 +217,7 @@ ChatRequest parse_chat_request(const nlohmann::json& body) {
       message.content = content;
     } else if (content.is_array()) {
       for (const auto& part : content) {
-        if (!part.is_object() || part.value("type", "") != "text" || !part.contains("text") || !part["text"].is_string())
+        if (!part.is_object() || part.value("type", nlohmann::json()) != "text" || !part.contains("text") || !part["text"].is_string())
           bad("message content parts must be {\"type\": \"text\", \"text\": ...}", "messages");
         message.content += part["text"].get<std::string>();
       }

@@ -63,6 +63,15 @@ TEST(ChatTemplate, BrokenTemplatesAreFormatErrorsNamingTheFile) {
   fs::remove(dir / "chat_template.jinja");
   write(dir / "tokenizer_config.json", R"({"chat_template": [{"name": "rag", "template": "x"}]})");
   EXPECT_THROW(backend::ChatTemplate::from_model_dir(dir.path()), Error);
+  // A name that is not a string is no "default" (it was a JSON type_error: "internal error").
+  write(dir / "tokenizer_config.json", R"({"chat_template": [{"name": 5, "template": "x"}]})");
+  try {
+    backend::ChatTemplate::from_model_dir(dir.path());
+    FAIL() << "a template named 5 loaded";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::Format);
+    EXPECT_NE(std::string(e.what()).find("no \"default\" entry"), std::string::npos) << e.what();
+  }
 }
 
 TEST(ChatTemplate, OpenAiMessagesAreNormalisedAsVllmPassesThem) {

@@ -367,6 +367,7 @@ TEST_F(ServerTest, UnsupportedFieldsAreRefusedByName) {
   const std::vector<std::pair<json, std::string>> chat_cases = {
       {{{"tools", {{{"type", "function"}, {"function", {{"name", "f"}}}}}}}, "tools"},
       {{{"response_format", {{"type", "json_object"}}}}, "response_format"},
+      {{{"response_format", {{"type", 5}}}}, "response_format"},  // not a string: was a 500 (found by fuzz_openai_request)
       {{{"logit_bias", {{"5", 10}}}}, "logit_bias"},
       {{{"tool_choice", "auto"}}, "tool_choice"},
       {{{"reasoning_effort", "low"}}, "reasoning_effort"},
@@ -379,6 +380,9 @@ TEST_F(ServerTest, UnsupportedFieldsAreRefusedByName) {
     EXPECT_EQ(reply["error"]["param"], name) << fields.dump();
     EXPECT_NE(reply["error"]["message"].get<std::string>().find(name), std::string::npos) << reply.dump();
   }
+  // A content part whose type is not a string: a 400 naming messages (was a 500).
+  const json reply = post("/v1/chat/completions", json{{"messages", {{{"role", "user"}, {"content", {{{"type", 5}}}}}}}}.dump(), 400);
+  EXPECT_EQ(reply["error"]["param"], "messages") << reply.dump();
   for (auto [fields, name] : std::vector<std::pair<json, std::string>>{
            {{{"suffix", "end"}}, "suffix"}, {{{"best_of", 3}}, "best_of"}, {{{"echo", true}, {"logprobs", 1}}, "echo"},
            {{{"messages", messages}}, "messages"}, {{{"logprobs", 21}}, "logprobs"}}) {
