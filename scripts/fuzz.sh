@@ -41,6 +41,13 @@ for h in "${harnesses[@]}"; do
   else
     result="CRASH (see $log and $build/fuzz-artifacts/)"
     status=1
+    # CI keeps only what is printed: the report and the input itself (base64), so it can be replayed
+    # elsewhere (base64 -d > fuzz/regressions/<harness>/NAME).
+    artifact=$(grep -o "Test unit written to [^ ]*" "$log" | tail -1 | sed 's/Test unit written to //' || true)
+    if [[ -n $artifact && -f $artifact && $(stat -c %s "$artifact") -le 3072 ]]; then
+      echo "  $h: the input, base64:"; base64 -w 120 "$artifact" | sed "s/^/  $h:   /"
+    fi
+    { grep -E 'ERROR|runtime error|SUMMARY|what\(\)|Test unit written' "$log" || true; } | head -20 | sed "s/^/  $h: /"
   fi
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo 0)
   rate=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo 0)
