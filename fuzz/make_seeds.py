@@ -131,6 +131,28 @@ def request_seeds():
         put("openai_request", name, json.dumps(body))
 
 
+def reply_seeds():
+    # Model replies as the eval and NIAH judge them (reply NUL reference), one per extraction rule and
+    # normalisation the answer table of tests/eval covers, plus cut-off and reasoning replies.
+    replies = [
+        ("So she has 42 left. The answer is 42.", "42"),
+        ("3 + 4 = 7\n#### 7", "7"),
+        (r"so we get \boxed{\frac{1}{2}}", "0.5"),
+        (r"\boxed{\dfrac{1}{2}} and \fbox{x = 3}", r"\frac12"),
+        ("The answer is $1,234.00", "1234"),
+        (r"The answer is 3 \text{ cm}", "3"),
+        ("<think>long reasoning 5 + 5</think>The answer is 10%.", "10"),
+        ("<think>cut off while thinking", "1"),
+        (r"\boxed{(1, 2)}", r"\{1,2\}"),
+        (r"\boxed{\left( 3, \sqrt{2} \right)}", r"(3,\sqrt2)"),
+        ("The special magic number for long-context is: 7216538.", "7216538"),
+        (r"\boxed{ \boxed{ {{{ unbalanced", "x"),
+        ("The answer is \u20ac20. Answer: 1/2", "0.5"),
+    ]
+    for i, (reply, gold) in enumerate(replies):
+        put("reply_scoring", f"reply_{i:02d}", reply.encode() + b"\0" + gold.encode())
+
+
 def jinja_seeds():
     # The real chat templates of the reference test, as they are.
     for path in sorted((ROOT / "testdata" / "jinja" / "templates").glob("*.jinja")):
@@ -144,6 +166,7 @@ if __name__ == "__main__":
     tokenizer_seeds()
     http_seeds()
     request_seeds()
+    reply_seeds()
     jinja_seeds()
     for d in sorted(OUT.iterdir()):
         files = list(d.iterdir())

@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${QK_FUZZ_SECONDS:-45}
 build=${QK_SANITIZE_BUILD_DIR:-build-sanitize}
-harnesses=(safetensors index_json config_profile tokenizer_json http_reply jinja_template openai_request)
+harnesses=(safetensors index_json config_profile tokenizer_json http_reply jinja_template openai_request reply_scoring)
 
 scripts/sanitized-build.sh fuzzers
 
