@@ -52,26 +52,24 @@ TEST(ChatTemplate, FoundInTheModelDirectory) {
 
 TEST(ChatTemplate, BrokenTemplatesAreFormatErrorsNamingTheFile) {
   test::TempDir dir;
+  auto expect_format_error = [&](const std::string& expected, const std::string& what) {
+    try {
+      backend::ChatTemplate::from_model_dir(dir.path());
+      FAIL() << what << " loaded";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::Format) << e.what();
+      EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << e.what();
+    }
+  };
   write(dir / "chat_template.jinja", "{% for m in messages %}never closed");
-  try {
-    backend::ChatTemplate::from_model_dir(dir.path());
-    FAIL() << "a template without endfor loaded";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), ErrorKind::Format);
-    EXPECT_NE(std::string(e.what()).find("chat_template.jinja"), std::string::npos) << e.what();
-  }
+  expect_format_error("chat_template.jinja", "a template without endfor");
   fs::remove(dir / "chat_template.jinja");
   write(dir / "tokenizer_config.json", R"({"chat_template": [{"name": "rag", "template": "x"}]})");
-  EXPECT_THROW(backend::ChatTemplate::from_model_dir(dir.path()), Error);
+  expect_format_error("tokenizer_config.json chat_template: the list of chat templates has no \"default\" entry",
+                      "a list without a default");
   // A name that is not a string is no "default" (it was a JSON type_error: "internal error").
   write(dir / "tokenizer_config.json", R"({"chat_template": [{"name": 5, "template": "x"}]})");
-  try {
-    backend::ChatTemplate::from_model_dir(dir.path());
-    FAIL() << "a template named 5 loaded";
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), ErrorKind::Format);
-    EXPECT_NE(std::string(e.what()).find("no \"default\" entry"), std::string::npos) << e.what();
-  }
+  expect_format_error("no \"default\" entry", "a template named 5");
 }
 
 TEST(ChatTemplate, OpenAiMessagesAreNormalisedAsVllmPassesThem) {
