@@ -183,6 +183,8 @@ case(C, "layer_types_numbers.json", cfg("qwen3_next", layer_types=list(range(n))
 case(C, "layer_count_more_than_tensors.json", cfg("qwen3_next", num_hidden_layers=n + 4, layer_types=qn["layer_types"] + ["full_attention"] * 4),
      "Mismatch", "", "config promises layers the shards do not hold", family="qwen3_next")
 case(C, "heads_zero.json", cfg("qwen3_next", num_attention_heads=0), "Format", "", "zero heads", family="qwen3_next")
+case(C, "heads_negative.json", cfg("qwen3_next", num_attention_heads=-4), "Format", "-4 blocks of 16 rows",
+     "-4 heads: no blocks used to mean the whole tensor, gate rows and all (a silent wrong restore)", family="qwen3_next")
 case(C, "heads_huge.json", cfg("qwen3_next", num_attention_heads=10**15), "Mismatch",
      "puts 1000000000000000 blocks of", "10^15 heads: must fail before listing their rows (found by fuzzing: it filled memory)",
      family="qwen3_next")
