@@ -110,13 +110,13 @@ ModelLayout::ModelLayout(const json& config, const FamilyTable& table, const std
         for (const auto& v : *node) {
           if (!v.is_number_integer()) fail(ErrorKind::Format, "{}: '{}' holds a non-integer {}", label, source.key, v.dump());
           // Compared before subtracting the base: a value near the int64 limits must not overflow.
-          const bool in_range = !(v.is_number_unsigned() && v.get<std::uint64_t>() > static_cast<std::uint64_t>(count)) &&
-                                v.get<std::int64_t>() >= source.base && v.get<std::int64_t>() < source.base + count;
-          if (!in_range)
+          // An unsigned value past int64 would wrap when read as one: it is too large before it is read.
+          const bool too_large = v.is_number_unsigned() && v.get<std::uint64_t>() > static_cast<std::uint64_t>(count);
+          const std::int64_t index = v.get<std::int64_t>();
+          if (too_large || index < source.base || index >= source.base + count)
             fail(ErrorKind::Format, "{}: '{}' names layer {} but the model has {} layers", label, source.key, v.dump(), count);
-          const std::int64_t i = v.get<std::int64_t>() - source.base;
-          layers_[i].kind = source.hit;
-          layers_[i].config_value = "in " + source.key;
+          layers_[index - source.base].kind = source.hit;
+          layers_[index - source.base].config_value = "in " + source.key;
         }
         break;
       }

@@ -45,13 +45,14 @@ std::vector<RowRange> template_rows(const ModelLayout& layout, const TensorTempl
   const std::int64_t block = layout.require_int(spec.block, "a row-block size");
   const std::int64_t stride = spec.stride.empty() ? block : layout.require_int(spec.stride, "a row-block stride");
   const std::int64_t offset = layout.require_int(spec.offset, "a row-block offset");
-  // Checked before the blocks are listed: a head count of 10^15 must fail here, not fill memory.
-  // Each value is below 2^53 (require_int), so the last block's end fits in 128 bits.
-  // No blocks, or blocks of no rows, would come back as "no rows given", which means the whole tensor:
-  // a config.json with 0 heads must not restore the gate rows with the query rows.
+  // Checked before the blocks are listed. No blocks, or blocks of no rows, would come back as "no rows
+  // given", which means the whole tensor: a config.json with 0 heads must not restore the gate rows
+  // with the query rows.
   if (count <= 0 || block <= 0 || stride < 0 || offset < 0)
     fail(ErrorKind::Format, "{}: config.json gives tensor '{}' {} blocks of {} rows (stride {}, from row {}): not a layout of its rows",
          layout.label(), name, count, block, stride, offset);
+  // A head count of 10^15 must fail here, not fill memory. Each value is below 2^53 (require_int), so
+  // the last block's end fits in 128 bits.
   if (offset + static_cast<__int128>(count - 1) * stride + block > tensor_rows)
     fail(ErrorKind::Mismatch,
          "tensor '{}' has {} rows, but config.json ({}) puts {} blocks of {} rows there (stride {}, from row {}): config.json and "
